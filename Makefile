@@ -1,0 +1,41 @@
+# Modelbay — the two commands a user needs are `make demo` and `make test`.
+# Every target does its own set-up; re-running is safe and fast.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(CURDIR)/.tools/bin/uv
+RUN := $(UV) run --frozen
+PYTEST := $(RUN) pytest
+
+.PHONY: help setup services-up services-down check test test-unit test-integration test-e2e demo bench-serve bench-pipeline
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+setup: ## install system packages, uv and the Python workspace (idempotent)
+	@bash scripts/bootstrap.sh
+
+services-up: setup ## start Postgres, RabbitMQ, Docker, registry, S3 (moto) and the base image
+	@bash scripts/services-up.sh
+
+services-down: ## stop only the services that scripts/services-up.sh started
+	@bash scripts/services-down.sh
+
+check: setup ## ruff (lint + format) and mypy --strict
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+test-unit: setup ## unit tier: no I/O beyond temp files
+	$(PYTEST) tests/unit -q
+
+test-integration: services-up ## integration tier: real Postgres, RabbitMQ, S3, Docker, registry
+	$(PYTEST) tests/integration -q
+
+test-e2e: services-up ## end-to-end tier: public API and real docker run
+	$(PYTEST) tests/e2e -q
+
+test: setup services-up check ## every tier, after all set-up
+	$(PYTEST) tests -q
+
+demo: services-up ## run the main job on the embedded default
+	@bash scripts/demo.sh

@@ -1,0 +1,1 @@
+"""modelbay_common."""
