@@ -1,0 +1,31 @@
+"""Write one MLServer model repository per model: model-settings.json next to the joblib file.
+
+The server-wide settings.json (ports) is written by the harness at launch time, because each
+launch gets fresh free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+
+def main(work_dir: Path, model_names: list[str]) -> None:
+    for name in model_names:
+        model_dir = work_dir / "mlserver" / name / f"iris-{name}"
+        shutil.rmtree(model_dir.parent, ignore_errors=True)
+        model_dir.mkdir(parents=True)
+        shutil.copy(work_dir / "models" / f"{name}.joblib", model_dir / "model.joblib")
+        settings = {
+            "name": f"iris-{name}",
+            "implementation": "mlserver_sklearn.SKLearnModel",
+            "parameters": {"uri": "./model.joblib", "version": "v1"},
+        }
+        (model_dir / "model-settings.json").write_text(json.dumps(settings, indent=2))
+        print(f"mlserver model -> {model_dir}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2:])

@@ -1,0 +1,65 @@
+"""Async SQLAlchemy 2 helpers (asyncpg) shared by every service.
+
+The entrypoint owns the transaction: an API request dependency or an event-handler wrapper
+opens `transaction(sessions)`, calls services and stores, and the block commits once at the end
+(or rolls back on an exception). Services and stores only `flush()`; they never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
+from sqlalchemy.ext.asyncio import (
+    create_async_engine as _create_async_engine,
+)
+
+__all__ = ["asyncpg_url", "create_engine", "session_factory", "transaction"]
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def asyncpg_url(url: str) -> str:
+    """`url` with the asyncpg driver: accepts postgres://, postgresql:// and postgresql+asyncpg://."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"Modelbay needs a PostgreSQL database URL, got {parsed.drivername!r}")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+    echo: bool = False,
+    application_name: str = "modelbay",
+) -> AsyncEngine:
+    """An async engine on asyncpg; call `await engine.dispose()` at shutdown."""
+    return _create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        # A connection PostgreSQL dropped (restart, idle timeout) is replaced, not handed out.
+        pool_pre_ping=True,
+        echo=echo,
+        connect_args={"server_settings": {"application_name": application_name}},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions whose objects stay readable after commit (no lazy reload in async code)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits when the block ends, rolls back if it raises."""
+    async with sessions() as session, session.begin():
+        yield session

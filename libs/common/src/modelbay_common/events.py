@@ -1,0 +1,318 @@
+"""Event contracts of the model pipeline, wrapped in a CloudEvents 1.0 envelope.
+
+Every event a Modelbay service emits is one of the frozen classes below. On the wire it travels
+as a CloudEvents 1.0 *structured-mode* JSON document (`application/cloudevents+json`)::
+
+    {"specversion": "1.0", "id": "<uuid4>", "source": "/modelbay/onboarding",
+     "type": "modelbay.model.uploaded.v1", "time": "2025-01-01T12:00:00Z",
+     "subject": "alice/iris/3", "datacontenttype": "application/json", "data": {...}}
+
+Compatibility rules (see docs/events.md): adding a field to `data` is not breaking, because
+consumers ignore fields they do not know; removing or re-typing a field is breaking and needs a
+new `...v2` type published alongside the old one until every consumer has moved.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "EVENT_CLASSES",
+    "DependenciesResolved",
+    "DependencyResolutionFailed",
+    "Envelope",
+    "Event",
+    "EventDecodeError",
+    "ImageBuildFailed",
+    "ImageBuilt",
+    "ModelUploaded",
+    "Published",
+    "UnknownEventTypeError",
+    "ValidationFailed",
+    "envelope",
+    "event_class_for",
+    "parse_event",
+]
+
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+
+E = TypeVar("E", bound="Event")
+
+
+class EventDecodeError(ValueError):
+    """A message could not be read as a Modelbay event (not JSON, or not a valid envelope)."""
+
+
+class UnknownEventTypeError(EventDecodeError):
+    """The envelope's `type` is not one this version of Modelbay knows."""
+
+    def __init__(self, event_type: object) -> None:
+        known = ", ".join(sorted(EVENT_CLASSES))
+        super().__init__(f"unknown event type {event_type!r}; known types: {known}")
+        self.event_type = event_type
+
+
+class Event(BaseModel):
+    """Base of every event payload: which model version the event is about."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    type: ClassVar[str]
+
+    owner: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    version: int = Field(ge=1)
+
+    @property
+    def subject(self) -> str:
+        """The CloudEvents `subject`: `owner/name/version`."""
+        return f"{self.owner}/{self.name}/{self.version}"
+
+
+class ModelUploaded(Event):
+    """Sent by onboarding once a bundle was validated and stored, and a version number assigned.
+
+    Starts the pipeline: the dependency resolver locks `requirements`; the catalog records the
+    version as `uploaded` with its description and license.
+    """
+
+    type: ClassVar[str] = "modelbay.model.uploaded.v1"
+
+    upload_id: str
+    bundle_uri: str
+    bundle_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bundle_size: int = Field(ge=0)
+    python_version: str
+    requirements: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    uploaded_by: str
+    description: str | None = None
+    license: str | None = None
+
+
+class DependenciesResolved(Event):
+    """Sent by the onboarding resolver once the requirements are locked and a wheelhouse stored.
+
+    The builder consumes it to build the image; `wheelhouse_reused` says whether a wheelhouse with
+    the same `lock_hash` already existed (no download happened).
+    """
+
+    type: ClassVar[str] = "modelbay.model.dependencies_resolved.v1"
+
+    bundle_uri: str
+    bundle_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    python_version: str
+    lock: tuple[str, ...]
+    lock_hash: str
+    wheelhouse_uri: str
+    wheelhouse_reused: bool = False
+
+
+class DependencyResolutionFailed(Event):
+    """Sent by the onboarding resolver when the requirements cannot be locked or downloaded.
+
+    Terminal: the catalog marks the version `failed` and shows `reason` and `detail`.
+    """
+
+    type: ClassVar[str] = "modelbay.model.dependency_resolution_failed.v1"
+
+    reason: str
+    detail: str = ""
+
+
+class ImageBuilt(Event):
+    """Sent by the builder once the image was built, validated against the samples and pushed.
+
+    The catalog records the image and marks the version `ready`.
+    """
+
+    type: ClassVar[str] = "modelbay.model.image_built.v1"
+
+    image_ref: str
+    image_digest: str
+    image_size: int = Field(ge=0)
+    sbom_uri: str | None = None
+    dependency_layer_cached: bool = False
+    build_seconds: float = Field(ge=0)
+    validation_seconds: float = Field(ge=0)
+
+
+class ImageBuildFailed(Event):
+    """Sent by the builder when `docker build` or the registry push fails.
+
+    Terminal: the catalog marks the version `failed`; `log_tail` holds the last build output lines.
+    """
+
+    type: ClassVar[str] = "modelbay.model.image_build_failed.v1"
+
+    reason: str
+    log_tail: str = ""
+
+
+class ValidationFailed(Event):
+    """Sent by the builder when the built image does not start or answers a sample wrongly.
+
+    Terminal: the catalog marks the version `failed`. When a sample mismatched, `method`,
+    `sample_index`, `expected` and `actual` say which one and how.
+    """
+
+    type: ClassVar[str] = "modelbay.model.validation_failed.v1"
+
+    reason: str
+    method: str | None = None
+    sample_index: int | None = None
+    expected: JsonValue = None
+    actual: JsonValue = None
+
+
+class Published(Event):
+    """Sent by the catalog when the owner publishes a ready version (it becomes discoverable).
+
+    External subscribers (webhooks, other platforms) use it to learn about new models.
+    """
+
+    type: ClassVar[str] = "modelbay.model.published.v1"
+
+    visibility: Literal["public", "private"]
+    image_ref: str
+    description: str = ""
+    category: str = ""
+    license: str | None = None
+    published_by: str
+
+
+EVENT_CLASSES: Mapping[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        ModelUploaded,
+        DependenciesResolved,
+        DependencyResolutionFailed,
+        ImageBuilt,
+        ImageBuildFailed,
+        ValidationFailed,
+        Published,
+    )
+}
+
+
+def event_class_for(event_type: str) -> type[Event]:
+    """The payload class of `event_type`; raises UnknownEventTypeError for anything else."""
+    try:
+        return EVENT_CLASSES[event_type]
+    except KeyError:
+        raise UnknownEventTypeError(event_type) from None
+
+
+class Envelope(BaseModel):
+    """A CloudEvents 1.0 envelope carrying one Modelbay event in `data`.
+
+    Validating a mapping picks the payload class from `type` (the discriminator), so
+    `Envelope.model_validate(json.loads(raw)).data` is e.g. a `ModelUploaded`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str
+    time: datetime
+    subject: str
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: SerializeAsAny[Event]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _payload_class_from_type(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping) and isinstance(raw.get("data"), Mapping):
+            payload_class = event_class_for(raw.get("type"))  # type: ignore[arg-type]
+            return {**raw, "data": payload_class.model_validate(raw["data"])}
+        return raw
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("time must carry a UTC offset (RFC 3339)")
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _type_matches_payload(self) -> Envelope:
+        if self.data.type != self.type:
+            raise ValueError(f"type {self.type!r} does not match payload {self.data.type!r}")
+        return self
+
+    def event_as(self, event_class: builtins.type[E]) -> E:
+        """The payload as `event_class`; raises TypeError when the envelope holds another type.
+
+        Handlers subscribed to one type use it to get a precisely typed payload.
+        """
+        if not isinstance(self.data, event_class):
+            raise TypeError(f"expected {event_class.type}, got {self.type}")
+        return self.data
+
+    def to_json(self) -> bytes:
+        """The structured-mode JSON body sent on the wire."""
+        return self.model_dump_json().encode()
+
+
+def envelope(
+    event: Event,
+    *,
+    source: str,
+    event_id: str | None = None,
+    time: datetime | None = None,
+) -> Envelope:
+    """Wrap `event` in a new envelope with a fresh uuid4 id and the current UTC time.
+
+    `source` names the producing service, e.g. `/modelbay/onboarding`.
+    """
+    return Envelope(
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=event.type,
+        time=time or datetime.now(UTC),
+        subject=event.subject,
+        data=event,
+    )
+
+
+def parse_event(raw: bytes | str | Mapping[str, Any]) -> Envelope:
+    """Read a structured-mode CloudEvent into an Envelope with a typed payload.
+
+    Raises UnknownEventTypeError for a type this code does not know and EventDecodeError for
+    anything that is not a valid envelope; both say what is wrong.
+    """
+    document: object
+    if isinstance(raw, bytes | str):
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise EventDecodeError(f"event is not valid JSON: {exc}") from None
+    else:
+        document = raw
+    if not isinstance(document, Mapping):
+        raise EventDecodeError("event must be a JSON object (CloudEvents structured mode)")
+    if "type" not in document:
+        raise EventDecodeError("event has no 'type' attribute")
+    event_class_for(document["type"])  # unknown types fail here with the list of known ones
+    try:
+        return Envelope.model_validate(document)
+    except ValidationError as exc:
+        raise EventDecodeError(f"invalid {document['type']} event: {exc}") from None

@@ -1,0 +1,259 @@
+"""Transactional outbox: events are written in the same transaction as the state change.
+
+A use case calls `add_to_outbox(session, envelope, schema=...)` next to its own writes; the
+entrypoint's commit makes both durable together, or neither. `OutboxRelay` then publishes
+committed rows with publisher confirms and marks them published. If the process dies between
+commit and publish, the next relay (this process restarted, or another replica) finds the row
+still unpublished and sends it: an event is never lost, and may be sent twice (consumers are
+idempotent through the inbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    Uuid,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from modelbay_common.bus.port import Bus
+from modelbay_common.db import SessionFactory, transaction
+from modelbay_common.events import Envelope, EventDecodeError, parse_event
+
+__all__ = ["OutboxRelay", "add_to_outbox", "notify_channel", "outbox_table"]
+
+log = logging.getLogger(__name__)
+
+_default_tables: dict[str, Table] = {}
+
+
+def outbox_table(schema: str, metadata: MetaData | None = None) -> Table:
+    """The `<schema>.outbox` table; pass a service's metadata to include it in autogenerate."""
+    if metadata is None:
+        if schema not in _default_tables:
+            _default_tables[schema] = outbox_table(schema, MetaData())
+        return _default_tables[schema]
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", Uuid(as_uuid=True), primary_key=True),  # the CloudEvents id
+        Column("event_type", Text, nullable=False),
+        Column("payload", JSONB, nullable=False),  # the whole structured-mode envelope
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("last_error", Text, nullable=True),
+        Index(
+            "outbox_unpublished_idx",
+            "created_at",
+            postgresql_where=text("published_at IS NULL"),
+        ),
+        schema=schema,
+    )
+
+
+def notify_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes the relay of `schema` when a row commits."""
+    return f"modelbay_outbox_{schema}"
+
+
+async def add_to_outbox(session: AsyncSession, envelope: Envelope, *, schema: str) -> None:
+    """Record `envelope` for publishing when (and only if) the session's transaction commits."""
+    table = outbox_table(schema)
+    await session.execute(
+        insert(table).values(
+            id=uuid.UUID(envelope.id),
+            event_type=envelope.type,
+            payload=envelope.model_dump(mode="json"),
+        )
+    )
+    # NOTIFY is transactional too: it is delivered at commit, and never for a rollback.
+    await session.execute(
+        text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(schema)}
+    )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int
+    published: int
+    broker_failed: bool
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows of one schema; several replicas may run side by side.
+
+    Rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, so two relays never publish the
+    same row at the same time. Each batch is one transaction: publish (confirmed), then mark
+    published and commit. Between batches the relay sleeps `poll_interval` or until a NOTIFY
+    from `add_to_outbox` wakes it; while the broker fails it backs off up to `max_backoff`.
+    """
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        bus: Bus,
+        schema: str,
+        *,
+        batch_size: int = 100,
+        poll_interval: float = 1.0,
+        max_backoff: float = 30.0,
+        max_attempts: int = 1000,
+        wake_on_notify: bool = True,
+    ) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self._schema = schema
+        self._table = outbox_table(schema)
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self._max_attempts = max_attempts
+        self._wake_on_notify = wake_on_notify
+        self._wake = asyncio.Event()
+        self._first_pass_done = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def relay_once(self) -> BatchResult:
+        """Claim up to `batch_size` unpublished rows, publish them, mark them published."""
+        published: list[uuid.UUID] = []
+        broker_failed = False
+        async with transaction(self._sessions) as session:
+            rows = (await session.execute(self._claim_query())).all()
+            for row_id, payload in rows:
+                try:
+                    envelope = parse_event(payload)
+                except EventDecodeError as exc:
+                    await self._park(session, row_id, str(exc))
+                    continue
+                try:
+                    await self._bus.publish(envelope)
+                except Exception as exc:
+                    log.warning("outbox %s: publishing %s failed: %s", self._schema, row_id, exc)
+                    await self._record_failure(session, row_id, f"{type(exc).__name__}: {exc}")
+                    broker_failed = True
+                    break  # the broker is the problem; keep the order and retry the batch later
+                published.append(row_id)
+            if published:
+                await session.execute(
+                    update(self._table)
+                    .where(self._table.c.id.in_(published))
+                    .values(published_at=func.now())
+                )
+        return BatchResult(claimed=len(rows), published=len(published), broker_failed=broker_failed)
+
+    def _claim_query(self) -> Select[tuple[uuid.UUID, Any]]:
+        table = self._table
+        return (
+            select(table.c.id, table.c.payload)
+            .where(table.c.published_at.is_(None), table.c.attempts < self._max_attempts)
+            .order_by(table.c.created_at, table.c.id)
+            .limit(self._batch_size)
+            .with_for_update(skip_locked=True)
+        )
+
+    async def _record_failure(self, session: AsyncSession, row_id: uuid.UUID, error: str) -> None:
+        await session.execute(
+            update(self._table)
+            .where(self._table.c.id == row_id)
+            .values(attempts=self._table.c.attempts + 1, last_error=error)
+        )
+
+    async def _park(self, session: AsyncSession, row_id: uuid.UUID, error: str) -> None:
+        # Retrying cannot make an unreadable row readable: park it for an operator.
+        log.error("outbox %s: row %s is not a valid event, parked: %s", self._schema, row_id, error)
+        await session.execute(
+            update(self._table)
+            .where(self._table.c.id == row_id)
+            .values(attempts=self._max_attempts, last_error=error)
+        )
+
+    async def start(self) -> None:
+        """Run the relay loop in a background task until stop().
+
+        Returns once the relay listens for commits and has made its first pass, so an event
+        committed after start() returns is picked up without waiting for the poll interval.
+        """
+        if self._task is None:
+            self._stopping = False
+            self._first_pass_done.clear()
+            self._task = asyncio.create_task(self.run(), name=f"outbox-relay:{self._schema}")
+            first_pass = asyncio.create_task(self._first_pass_done.wait())
+            await asyncio.wait({first_pass, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            first_pass.cancel()
+
+    async def stop(self) -> None:
+        """Finish the current batch, then end the loop."""
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+
+    async def run(self) -> None:
+        listener = await self._listen() if self._wake_on_notify else None
+        failures = 0
+        try:
+            while not self._stopping:
+                try:
+                    result = await self.relay_once()
+                except Exception:
+                    log.exception("outbox %s: relay batch failed", self._schema)
+                    result = BatchResult(claimed=0, published=0, broker_failed=True)
+                failures = failures + 1 if result.broker_failed else 0
+                self._first_pass_done.set()
+                if result.claimed >= self._batch_size and not result.broker_failed:
+                    continue  # more rows are probably waiting
+                await self._sleep(self._delay_after(failures))
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    def _delay_after(self, consecutive_failures: int) -> float:
+        if consecutive_failures == 0:
+            return self._poll_interval
+        return min(self._poll_interval * 2.0**consecutive_failures, self._max_backoff)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        """A dedicated connection LISTENing for commits; polling alone still works without it."""
+        engine = self._sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            return None
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            connection = await asyncpg.connect(dsn)
+            await connection.add_listener(notify_channel(self._schema), self._on_notify)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("outbox %s: LISTEN unavailable, polling only: %s", self._schema, exc)
+            return None
+        return connection
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()

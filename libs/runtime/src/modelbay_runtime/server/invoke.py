@@ -1,0 +1,76 @@
+"""Calling a model method off the event loop, and turning its failures into problems.
+
+`InputError` (from the codec, raised by `LoadedMethod.call`) is the client's fault: 422 naming
+the field. Anything else raised by the model is the model's failure: logged with its traceback,
+answered as a generic 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from modelbay_runtime.server.model import ServableMethod
+from modelbay_runtime.server.problem import ProblemError, internal_error, invalid_input
+
+log = logging.getLogger("modelbay_runtime.server")
+
+
+@cache
+def input_error_types() -> tuple[type[BaseException], ...]:
+    """The codec's InputError, looked up lazily so the server imports without the codec module."""
+    try:
+        codec = importlib.import_module("modelbay_runtime.codec")
+    except ImportError:
+        return ()
+    found = getattr(codec, "InputError", None)
+    return (found,) if isinstance(found, type) and issubclass(found, BaseException) else ()
+
+
+def problem_from_input_error(exc: BaseException) -> ProblemError:
+    path = getattr(exc, "path", None)
+    if isinstance(path, list | tuple):
+        path = ".".join(str(p) for p in path)
+    message = getattr(exc, "message", None) or str(exc)
+    return invalid_input(str(path) if path not in (None, "") else None, str(message))
+
+
+def guarded_call(method: ServableMethod, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run in the model thread: the model's result, or a ProblemError for the client."""
+    try:
+        result = method.call(payload)
+    except ProblemError:
+        raise
+    except input_error_types() as exc:
+        raise problem_from_input_error(exc) from None
+    except Exception:
+        log.exception("method %r raised while handling a request", method.name)
+        raise internal_error() from None
+    if not isinstance(result, dict):
+        log.error("method %r returned %s, not a dict", method.name, type(result).__name__)
+        raise internal_error()
+    return result
+
+
+class ModelRunner:
+    """Owns the thread(s) that call the model, so the event loop keeps serving meanwhile."""
+
+    def __init__(self, threads: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="model")
+
+    async def call(self, method: ServableMethod, payload: dict[str, Any]) -> dict[str, Any]:
+        """Guarded call: raises ProblemError (4xx for bad input, generic 500 for model failure)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, guarded_call, method, payload)
+
+    async def call_raw(self, method: ServableMethod, payload: dict[str, Any]) -> Any:
+        """Unguarded call for merged batches: the batcher decides what a failure means."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, method.call, payload)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Stops the services that scripts/services-up.sh started, and only those: a service that was
+# already running before (no marker or pid file in var/run/) is left alone. Data is kept
+# (Postgres cluster, var/registry, Docker images); moto's S3 content lives in memory and is lost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services/lib.sh
+
+# stop_pid NAME: SIGTERM the process recorded by start_detached, wait up to 30 s, then SIGKILL.
+stop_pid() {
+  local name=$1 pid
+  if ! pid=$(pid_of "$name"); then
+    rm -f "$RUN_DIR/$name.pid"
+    return
+  fi
+  say "stopping $name (pid $pid)"
+  kill -TERM "$pid"
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      say "$name did not stop within 30s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    sleep 0.5
+  done
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+stop_marked() {
+  local name=$1
+  shift
+  [[ -f "$RUN_DIR/$name.started" ]] || return 0
+  say "stopping $name"
+  "$@" || say "stopping $name failed (already stopped?)"
+  rm -f "$RUN_DIR/$name.started"
+}
+
+main() {
+  stop_pid moto
+  rm -f "$RUN_DIR/s3.env" # moto forgets its keys when it stops
+  stop_pid registry
+  stop_pid dockerd
+  stop_marked rabbitmq rabbitmqctl -q stop
+  stop_marked postgres pg_ctlcluster 15 main stop
+  say "services stopped (those started by scripts/services-up.sh)"
+}
+
+main "$@"

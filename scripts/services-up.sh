@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Starts the real services Modelbay's integration and end-to-end tests use, then writes every
+# endpoint and credential to var/services.env (KEY=VALUE lines; see docs/services.md).
+# Idempotent: a service that already answers is used as is, so a second run takes seconds.
+# scripts/services-down.sh stops only what these scripts started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services/lib.sh
+
+ENV_FILE="$VAR_DIR/services.env"
+
+write_services_env() {
+  local tmp="$ENV_FILE.tmp"
+  {
+    echo "# Written by scripts/services-up.sh at $(date -u +%Y-%m-%dT%H:%M:%SZ); do not edit by hand."
+    echo "MODELBAY_DATABASE_URL=postgresql+asyncpg://modelbay:modelbay@127.0.0.1:5432/modelbay"
+    echo "MODELBAY_AMQP_URL=amqp://modelbay:modelbay@127.0.0.1:5672/"
+    # The name ServiceSettings.bus_url reads (libs/common settings); same broker.
+    echo "MODELBAY_BUS_URL=amqp://modelbay:modelbay@127.0.0.1:5672/"
+    cat "$RUN_DIR/s3.env"
+    echo "MODELBAY_REGISTRY=127.0.0.1:5000"
+    echo "MODELBAY_BASE_IMAGE=$(<"$VAR_DIR/base-image")"
+    echo "DOCKER_HOST=unix:///var/run/docker.sock"
+  } >"$tmp"
+  mv "$tmp" "$ENV_FILE"
+}
+
+main() {
+  local started=$SECONDS
+  bash scripts/services/postgres.sh
+  bash scripts/services/rabbitmq.sh
+  bash scripts/services/docker.sh
+  bash scripts/services/registry.sh
+  bash scripts/services/s3.sh
+  bash scripts/build-base-image.sh
+  write_services_env
+  say "all services up in $((SECONDS - started))s; endpoints in ${ENV_FILE#"$ROOT"/}"
+}
+
+main "$@"

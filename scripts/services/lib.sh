@@ -1,0 +1,54 @@
+# Shared helpers for scripts/services-up.sh, scripts/services-down.sh and scripts/services/*.sh.
+# Sourced, never executed. Everything the scripts create lives under var/ (git-ignored).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VAR_DIR="$ROOT/var"
+RUN_DIR="$VAR_DIR/run"  # pid files and "we started it" markers, read by services-down.sh
+LOG_DIR="$VAR_DIR/log"
+DOCKER="/usr/bin/docker" # Debian's client, same version as the engine, with BuildKit
+mkdir -p "$RUN_DIR" "$LOG_DIR"
+
+say() { printf '==> %s\n' "$*"; }
+
+fail() {
+  printf 'ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# wait_until NAME TIMEOUT_SECONDS HINT COMMAND...
+# Polls COMMAND until it succeeds; on timeout names the service and what to check.
+wait_until() {
+  local name=$1 timeout=$2 hint=$3
+  shift 3
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      fail "$name did not become ready within ${timeout}s. Check: $hint"
+    fi
+    sleep 0.5
+  done
+}
+
+# start_detached NAME LOGFILE COMMAND...
+# setsid + nohup so the daemon outlives `make` and the caller's terminal; without job control
+# setsid and nohup exec in place, so $! is the daemon's own pid, which services-down.sh signals.
+start_detached() {
+  local name=$1 log=$2
+  shift 2
+  setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+# pid_of NAME: the pid recorded by start_detached if that process is still alive, else nothing.
+pid_of() {
+  local file="$RUN_DIR/$1.pid"
+  [[ -f $file ]] || return 1
+  local pid
+  pid=$(<"$file")
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+mark_started() { touch "$RUN_DIR/$1.started"; }
+
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }

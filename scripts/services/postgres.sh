@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# PostgreSQL 15 (Debian's cluster 15/main) on 127.0.0.1:5432, with role and database `modelbay`
+# (password `modelbay`, CREATEDB so tests can make throw-away databases) and one schema per
+# service. Idempotent: an already running cluster is used as is and left running by services-down.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+VERSION=15
+CLUSTER=main
+HOST=127.0.0.1
+PORT=5432
+SCHEMAS=(onboarding catalog builder gateway)
+PG_LOG="/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log"
+
+cluster_running() { pg_ctlcluster "$VERSION" "$CLUSTER" status >/dev/null 2>&1; }
+
+start_cluster() {
+  if ! pg_lsclusters -h | awk '{print $1"/"$2}' | grep -qx "$VERSION/$CLUSTER"; then
+    say "creating PostgreSQL cluster $VERSION/$CLUSTER"
+    pg_createcluster "$VERSION" "$CLUSTER" --port "$PORT" >/dev/null
+  fi
+  say "starting PostgreSQL $VERSION/$CLUSTER"
+  # Another engineer's run may start it at the same moment: a lost race is fine.
+  if ! pg_ctlcluster "$VERSION" "$CLUSTER" start && ! cluster_running; then
+    fail "PostgreSQL $VERSION/$CLUSTER did not start. Check: $PG_LOG"
+  fi
+  mark_started postgres
+}
+
+provision() {
+  # Runs as the postgres superuser over the local socket (peer auth); every statement is
+  # idempotent so re-running is harmless.
+  PGOPTIONS="-c client_min_messages=warning" runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d postgres <<'SQL'
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'modelbay') THEN
+    CREATE ROLE modelbay LOGIN CREATEDB PASSWORD 'modelbay';
+  END IF;
+END
+$$;
+SELECT 'CREATE DATABASE modelbay OWNER modelbay'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'modelbay')\gexec
+SQL
+  local sql="" schema
+  for schema in "${SCHEMAS[@]}"; do
+    sql+="CREATE SCHEMA IF NOT EXISTS $schema AUTHORIZATION modelbay; ALTER SCHEMA $schema OWNER TO modelbay;"
+  done
+  PGOPTIONS="-c client_min_messages=warning" runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d modelbay -c "$sql"
+}
+
+# A TCP login as modelbay proves role, password, database and listen address in one go.
+login_works() {
+  PGPASSWORD=modelbay PGCONNECT_TIMEOUT=3 psql -X -q -h "$HOST" -p "$PORT" -U modelbay -d modelbay \
+    -tAc "SELECT count(*) FROM pg_namespace WHERE nspname IN ('onboarding','catalog','builder','gateway')" \
+    2>/dev/null | grep -qx 4
+}
+
+main() {
+  cluster_running || start_cluster
+  wait_until PostgreSQL 30 "$PG_LOG (pg_lsclusters shows the cluster state)" \
+    pg_isready -q -h "$HOST" -p "$PORT"
+  login_works || provision
+  login_works || fail "PostgreSQL is up but login as modelbay@$HOST:$PORT/modelbay fails. Check pg_hba.conf and $PG_LOG"
+  say "PostgreSQL ready at $HOST:$PORT (database modelbay)"
+}
+
+main "$@"

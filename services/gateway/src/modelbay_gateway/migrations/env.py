@@ -1,0 +1,8 @@
+"""Alembic environment of the `gateway` schema; the logic is in modelbay_common.migrations.
+
+When the service gets ORM models, pass their metadata here so `revision --autogenerate` works.
+"""
+
+from modelbay_common.migrations import run_env
+
+run_env(schema="gateway", target_metadata=None)

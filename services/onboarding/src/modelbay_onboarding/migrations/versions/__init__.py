@@ -1,0 +1,1 @@
+"""Revisions of the `onboarding` schema, oldest first."""
