@@ -59,6 +59,7 @@ import_fallback() {
 }
 
 main() {
+  hold_lock base-image 900
   "$DOCKER" info >/dev/null 2>&1 || fail "Docker engine is not answering; run scripts/services/docker.sh first"
   if [[ -f $RECORD ]] && image_present "$(<"$RECORD")"; then
     say "base image: $(<"$RECORD") (already present)"

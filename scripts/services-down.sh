@@ -36,6 +36,7 @@ stop_marked() {
 }
 
 main() {
+  hold_lock services 900 # never stop services while a services-up run is starting them
   stop_pid moto
   rm -f "$RUN_DIR/s3.env" # moto forgets its keys when it stops
   stop_pid registry

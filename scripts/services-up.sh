@@ -26,6 +26,7 @@ write_services_env() {
 }
 
 main() {
+  hold_lock services 900
   local started=$SECONDS
   bash scripts/services/postgres.sh
   bash scripts/services/rabbitmq.sh

@@ -35,7 +35,7 @@ wait_until() {
 start_detached() {
   local name=$1 log=$2
   shift 2
-  setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+  setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN_DIR/$name.pid"
 }
 
@@ -52,3 +52,16 @@ pid_of() {
 mark_started() { touch "$RUN_DIR/$1.started"; }
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+# hold_lock NAME TIMEOUT_SECONDS: serialise with other runs (several engineers and `make test`
+# call services-up at the same time; two debootstraps into one directory destroy each other).
+# The lock is released when the calling script exits (fd 9 closes); every daemon is started with
+# fd 9 closed (`9>&-`), or it would hold the lock for as long as it runs.
+hold_lock() {
+  local name=$1 timeout=$2
+  exec 9>"$RUN_DIR/$name.lock"
+  if ! flock -n 9; then
+    say "waiting for another $name run to finish (lock: var/run/$name.lock)"
+    flock -w "$timeout" 9 || fail "another $name run still holds var/run/$name.lock after ${timeout}s"
+  fi
+}

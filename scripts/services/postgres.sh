@@ -21,7 +21,7 @@ start_cluster() {
   fi
   say "starting PostgreSQL $VERSION/$CLUSTER"
   # Another engineer's run may start it at the same moment: a lost race is fine.
-  if ! pg_ctlcluster "$VERSION" "$CLUSTER" start && ! cluster_running; then
+  if ! pg_ctlcluster "$VERSION" "$CLUSTER" start 9>&- && ! cluster_running; then
     fail "PostgreSQL $VERSION/$CLUSTER did not start. Check: $PG_LOG"
   fi
   mark_started postgres

@@ -17,7 +17,7 @@ start_broker() {
   # machine should reach the broker. The Debian wrapper `su`s to rabbitmq and keeps these.
   RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}' \
-    rabbitmq-server -detached >/dev/null 2>&1 ||
+    rabbitmq-server -detached >/dev/null 2>&1 9>&- ||
     broker_running || fail "RabbitMQ did not start. Check: $LOGS/"
   mark_started rabbitmq
 }

@@ -6,7 +6,8 @@ started with the count at 0, so every request is authenticated from the first on
 first user it briefly lifts the check through moto's own control endpoint (/moto-api/reset-auth),
 makes the user, key, policy and bucket through the ordinary AWS APIs, and puts the check back.
 It then proves the result with the minio SDK (the client the platform uses): the new key works,
-an unknown key and a wrong secret are refused.
+an unknown key and a wrong secret are refused, a presigned GET works (see moto_s3_server.py) and
+a tampered or anonymous one is refused.
 
 Idempotent: when the credentials in the state file still work (moto was not restarted), nothing is
 changed. moto keeps everything in memory, so a restarted server gets a new key and an empty bucket.
@@ -17,9 +18,12 @@ Writes STATE_FILE as KEY=VALUE lines (MODELBAY_S3_* and MODELBAY_BLOB_URL).
 
 from __future__ import annotations
 
+import io
 import json
 import sys
+import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -97,11 +101,39 @@ def assert_refused(endpoint: str, bucket: str, access_key: str, secret_key: str,
     sys.exit(f"S3 (moto): {why} was accepted: authentication is not on")
 
 
+def http_status(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def verify_presigned_urls(client: Minio, endpoint: str, bucket: str) -> None:
+    """Presigned GETs work, a tampered one and an anonymous GET are refused (moto_s3_server)."""
+    probe = "_modelbay/services-up-probe"
+    client.put_object(bucket, probe, io.BytesIO(b"probe"), 5)
+    try:
+        url = client.presigned_get_object(bucket, probe, expires=timedelta(minutes=1))
+        if http_status(url) != (200, b"probe"):
+            sys.exit("S3 (moto): a presigned GET failed; see var/log/moto.log")
+        tampered = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+        for what, target in (
+            ("tampered presigned", tampered),
+            ("anonymous", f"http://{endpoint}/{bucket}/{probe}"),
+        ):
+            if http_status(target)[0] != 403:
+                sys.exit(f"S3 (moto): a {what} GET was not refused with 403")
+    finally:
+        client.remove_object(bucket, probe)
+
+
 def verify(endpoint: str, bucket: str, access_key: str, secret_key: str) -> None:
     if not credentials_work(endpoint, bucket, access_key, secret_key):
         sys.exit(f"S3 (moto): the new key cannot see bucket {bucket}; see var/log/moto.log")
     assert_refused(endpoint, bucket, "AKIAUNKNOWNKEY000000", secret_key, "an unknown access key")
     assert_refused(endpoint, bucket, access_key, secret_key + "x", "a wrong secret key")
+    verify_presigned_urls(minio_client(endpoint, access_key, secret_key), endpoint, bucket)
 
 
 def write_state(path: Path, endpoint: str, bucket: str, access_key: str, secret_key: str) -> None:

@@ -1,7 +1,7 @@
 """Filesystem blob store on temporary directories: the same guarantees as the S3 adapter.
 
-The 200 MB round trip runs in a fresh Python process (this file run as a script) so its peak
-RSS is measured from a clean high-water mark.
+The 200 MB round trip runs in a fresh Python process (this file run as a script) that resets its
+peak-RSS mark just before the round trip, so the growth is measured from a clean high-water mark.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import io
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -47,14 +46,25 @@ async def generated(size: int, seed: int, digest: Any) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _max_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+def _proc_status_bytes(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024  # reported in kB
+    raise LookupError(field)
 
 
-def _current_rss_bytes() -> int:
-    import psutil
+def _start_peak_measurement() -> int:
+    """Reset the peak-RSS mark to the current RSS and return that RSS.
 
-    return int(psutil.Process().memory_info().rss)
+    VmHWM (the high-water mark of this process image) is used instead of ru_maxrss: ru_maxrss
+    survives exec, so in a child it also counts the parent's memory at fork time.
+    """
+    Path("/proc/self/clear_refs").write_text("5")  # 5 = reset the peak RSS to the current RSS
+    return _proc_status_bytes("VmRSS")
+
+
+def _peak_rss_bytes() -> int:
+    return _proc_status_bytes("VmHWM")
 
 
 async def _round_trip_in_child(blob_url: str, size: int) -> dict[str, Any]:
@@ -62,16 +72,14 @@ async def _round_trip_in_child(blob_url: str, size: int) -> dict[str, Any]:
     await store.ensure_ready()
     await store.put("warmup", generated(3 * CHUNK, 1, hashlib.sha256()))
     await store.get_bytes("warmup")
-    # Peak during the round trip minus the RSS right before it: the high-water mark of start-up
-    # (imports) cannot hide growth this way, it can only overstate it.
-    baseline = _current_rss_bytes()
+    baseline = _start_peak_measurement()
 
     written, read_back = hashlib.sha256(), hashlib.sha256()
     info = await store.put("big.bin", generated(size, 42, written))
     async for chunk in store.open("big.bin"):
         read_back.update(chunk)
     return {
-        "rss_growth": _max_rss_bytes() - baseline,
+        "rss_growth": _peak_rss_bytes() - baseline,
         "generated_sha256": written.hexdigest(),
         "stored": {"size": info.size, "sha256": info.sha256},
         "read_sha256": read_back.hexdigest(),

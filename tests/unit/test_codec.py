@@ -243,3 +243,11 @@ def test_compiled_converters_are_reused() -> None:
     assert compile_decoder(order) is compile_decoder(order)
     assert compile_encoder(order) is compile_encoder(order)
     assert isinstance(spec(float), ScalarSpec)
+
+
+def test_numeric_column_fast_path_keeps_the_checks() -> None:
+    assert to_python(spec(List[float]), [1, 2.5]) == [1.0, 2.5]
+    assert input_error(List[float], [1.0, True]).path == "[1]"
+    assert input_error(List[int], [1, 2**63]).path == "[1]"
+    assert to_python(spec(List[int]), [3, "4"]) == [3, 4]
+    assert to_python(spec(List[int]), []) == []

@@ -174,3 +174,22 @@ async def test_protobuf_with_wrong_wire_type_for_a_field_is_4xx() -> None:
             headers={"content-type": "application/x-protobuf"},
         )
     assert response.status_code < 500
+
+
+async def test_row_wise_method_refuses_ragged_columns_in_both_encodings() -> None:
+    from test_runtime_api import message_class
+
+    ragged = iris_payload(ROWS)
+    ragged["sepal_width"] = ragged["sepal_width"][:1]
+    async with serve_fake() as (_, client, fake):
+        as_json = await client.post("/model/methods/classify", json=ragged)
+        request_class = message_class(fake.descriptor_set, "iris.IrisInput")
+        as_protobuf = await client.post(
+            "/model/methods/classify",
+            content=request_class(**ragged).SerializeToString(),
+            headers={"content-type": "application/x-protobuf"},
+        )
+    for response in (as_json, as_protobuf):
+        body = assert_problem(response, 422, "invalid-input")
+        assert body["field"] == "sepal_width"
+        assert "one value per row" in body["detail"]

@@ -101,7 +101,7 @@ async def test_bad_input_does_not_fail_its_batch_mates() -> None:
     wrong_type: dict[str, Any] = iris_payload(random_rows(rng, 2))
     wrong_type["petal_width"][0] = "wide"  # rejected before batching, judged alone: 422
     ragged = iris_payload(random_rows(rng, 3))
-    ragged["petal_width"].pop()  # columns of unequal length: called alone, the model fails
+    ragged["petal_width"].pop()  # columns of unequal length: refused before batching
 
     async with serve_fake(max_batch_size=256) as (server, client, fake):
         await hold_model(fake)
@@ -123,7 +123,8 @@ async def test_bad_input_does_not_fail_its_batch_mates() -> None:
     assert "0xSECRET" not in broken.text
     assert typed.status_code == 422
     assert typed.json()["field"] == "petal_width[0]"
-    assert uneven.status_code == 500
+    assert uneven.status_code == 422
+    assert uneven.json()["field"] == "petal_width"
     # the merged call that contained the model-breaking request failed, and was retried alone
     assert max(fake.calls.rows_per_call) > 4
 

@@ -50,15 +50,18 @@ FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 COMMON_PACKAGES = ("scikit-learn", "numpy")
 
 
-def server_env(**extra: str) -> dict[str, str]:
-    """The parent's environment with the same tuning for every server.
+def server_env(paths: BenchPaths, venv: str, **extra: str) -> dict[str, str]:
+    """The parent's environment, as if the peer's venv were activated, plus `extra`.
 
+    Activation matters: `mlflow models serve` execs a bare `uvicorn` found on PATH.
     OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set on some hosts to protect old OpenBLAS builds;
-    they slow a current numpy, so a benchmark drops both together (never in tests or CI).
+    they slow a current numpy, so the benchmark drops both together (never in tests or CI).
     """
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-    }
+    dropped = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    bin_dir = paths.venvs / venv / "bin"
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(paths.venvs / venv)
     env.update(extra)
     return env
 
@@ -86,7 +89,10 @@ def mlflow_peer(paths: BenchPaths) -> Peer:
             "1",
         ]
         return Launch(
-            argv, server_env(MLFLOW_TRACKING_URI=str(paths.work / "mlruns")), paths.work, port
+            argv,
+            server_env(paths, "mlflow", MLFLOW_TRACKING_URI=str(paths.work / "mlruns")),
+            paths.work,
+            port,
         )
 
     return Peer(
@@ -117,6 +123,8 @@ def bentoml_peer(paths: BenchPaths) -> Peer:
             str(port),
         ]
         env = server_env(
+            paths,
+            "bentoml",
             BENTOML_HOME=str(paths.work / "bentoml_home"),
             BENTOML_DO_NOT_TRACK="true",
             BENCH_BENTO_MODEL=f"iris_{model}:latest",
@@ -149,7 +157,10 @@ def mlserver_peer(paths: BenchPaths) -> Peer:
         }
         (repo / "settings.json").write_text(json.dumps(settings, indent=2))
         return Launch(
-            [paths.tool("mlserver", "mlserver"), "start", str(repo)], server_env(), repo, port
+            [paths.tool("mlserver", "mlserver"), "start", str(repo)],
+            server_env(paths, "mlserver"),
+            repo,
+            port,
         )
 
     def predictions(doc: Any) -> list[int]:
@@ -193,7 +204,9 @@ def fastapi_peer(paths: BenchPaths) -> Peer:
             "--log-level",
             "warning",
         ]
-        env = server_env(BENCH_MODEL_PATH=str(paths.work / "models" / f"{model}.joblib"))
+        env = server_env(
+            paths, "fastapi", BENCH_MODEL_PATH=str(paths.work / "models" / f"{model}.joblib")
+        )
         return Launch(argv, env, paths.here / "peers", port)
 
     return Peer(
@@ -232,7 +245,7 @@ def modelbay_peer(paths: BenchPaths) -> Peer:
             "--port",
             str(port),
         ]
-        return Launch(argv, server_env(), paths.work, port)
+        return Launch(argv, server_env(paths, "modelbay"), paths.work, port)
 
     def available() -> str | None:
         pending = paths.work / "modelbay.pending"

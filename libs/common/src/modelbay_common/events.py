@@ -41,6 +41,8 @@ __all__ = [
     "EventDecodeError",
     "ImageBuildFailed",
     "ImageBuilt",
+    "InterfaceField",
+    "MethodInterface",
     "ModelUploaded",
     "Published",
     "UnknownEventTypeError",
@@ -85,6 +87,28 @@ class Event(BaseModel):
         return f"{self.owner}/{self.name}/{self.version}"
 
 
+class InterfaceField(BaseModel):
+    """One field of a method's input or output message, as the catalog shows and searches it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=1)
+    type: str = ""  # human-readable, e.g. "float", "list[float]", "IrisIn"
+
+
+class MethodInterface(BaseModel):
+    """The signature of one model method (from the bundle manifest), without the samples."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    input_message: str = ""
+    output_message: str = ""
+    inputs: tuple[InterfaceField, ...] = ()
+    outputs: tuple[InterfaceField, ...] = ()
+
+
 class ModelUploaded(Event):
     """Sent by onboarding once a bundle was validated and stored, and a version number assigned.
 
@@ -104,6 +128,11 @@ class ModelUploaded(Event):
     uploaded_by: str
     description: str | None = None
     license: str | None = None
+    # The uploader's organisation (the gateway's X-Modelbay-Org); the catalog stores it on a new
+    # model so that `org` visibility knows whose colleagues may see it.
+    owner_org: str | None = None
+    # Method signatures with their input/output field names: the catalog searches and shows them.
+    interface: tuple[MethodInterface, ...] = ()
 
 
 class DependenciesResolved(Event):
@@ -189,7 +218,7 @@ class Published(Event):
 
     type: ClassVar[str] = "modelbay.model.published.v1"
 
-    visibility: Literal["public", "private"]
+    visibility: Literal["public", "org", "private"]
     image_ref: str
     description: str = ""
     category: str = ""

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import json
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelbay_runtime._codec_errors import InputError, json_type_name
+from modelbay_runtime._codec_tabular import array_decoder, dataframe_decoder
 from modelbay_runtime.types import (
     INT_RANGES,
     ArraySpec,
@@ -43,13 +43,13 @@ def build_decoder(spec: TypeSpec, compile_decoder: Callable[[TypeSpec], Decoder]
     if isinstance(spec, EnumSpec):
         return _enum_decoder(spec)
     if isinstance(spec, ListSpec):
-        return _list_decoder(compile_decoder(spec.item))
+        return _list_decoder(compile_decoder(spec.item), _plain_types(spec.item))
     if isinstance(spec, MapSpec):
         return _map_decoder(compile_decoder(spec.value))
     if isinstance(spec, ArraySpec):
-        return _array_decoder(spec, compile_decoder)
+        return array_decoder(spec, compile_decoder)
     if isinstance(spec, DataFrameSpec):
-        return _dataframe_decoder(spec, compile_decoder)
+        return dataframe_decoder(spec, compile_decoder, _message_decoder)
     if isinstance(spec, MessageSpec):
         return _message_decoder(spec, compile_decoder)
     raise TypeError(f"no decoder for {spec!r}")
@@ -228,13 +228,35 @@ def _enum_decoder(spec: EnumSpec) -> Decoder:
     return decode_enum
 
 
-def _list_decoder(item: Decoder) -> Decoder:
+def _plain_types(item: TypeSpec) -> tuple[frozenset[type], Callable[[Any], Any]] | None:
+    """For float and int columns: the JSON types that need no per-item check, and the C-level
+    conversion that applies to the whole list (ints are range-checked with min/max)."""
+    if not isinstance(item, ScalarSpec) or item.numpy_dtype is not None:
+        return None
+    if item.proto in ("double", "float"):
+        return frozenset({float, int}), float
+    if item.proto in INT_RANGES:
+        return frozenset({int}), int
+    return None
+
+
+def _list_decoder(
+    item: Decoder, plain: tuple[frozenset[type], Callable[[Any], Any]] | None = None
+) -> Decoder:
+    plain_types, convert = plain or (frozenset(), float)
+
     def decode_list(value: Any) -> list[Any]:
         if type(value) is not list and not isinstance(value, list | tuple):
             if hasattr(value, "tolist"):  # numpy arrays from the protobuf path
                 value = value.tolist()
             else:
                 raise InputError("", f"expected a list, got {json_type_name(value)}")
+        # Fast path for numeric columns: one C-level pass to check types, one to convert.
+        if plain_types and plain_types.issuperset(map(type, value)):
+            if convert is float:
+                return list(map(float, value))
+            if _ints_in_range(item, value):
+                return list(value)
         try:
             return [item(element) for element in value]
         except InputError:
@@ -242,6 +264,18 @@ def _list_decoder(item: Decoder) -> Decoder:
             raise
 
     return decode_list
+
+
+def _ints_in_range(item: Decoder, values: Any) -> bool:
+    """True when the smallest and largest int both decode (so every int is in range)."""
+    if not values:
+        return True
+    try:
+        item(min(values))
+        item(max(values))
+    except InputError:
+        return False
+    return True
 
 
 def _raise_at_failing_index(values: Any, decode: Decoder) -> None:
@@ -330,94 +364,3 @@ def _validation_location(exc: ValueError) -> tuple[str, str]:
         path = ".".join(str(part) for part in first.get("loc", ()))
         return path, str(first.get("msg", exc))
     return "", str(exc)
-
-
-# --- numpy arrays and DataFrames -------------------------------------------------------------
-
-_ACCEPTED_KINDS = {"f": "fiu", "i": "iuf", "u": "iuf", "b": "b"}
-
-
-def _array_decoder(spec: ArraySpec, compile_decoder: Callable[[TypeSpec], Decoder]) -> Decoder:
-    import numpy as np
-
-    dtype = np.dtype(spec.dtype)
-    accepted = _ACCEPTED_KINDS[dtype.kind]
-    nested: TypeSpec = ScalarSpec(spec.element.proto)
-    for _ in spec.shape:
-        nested = ListSpec(nested)
-    slow = compile_decoder(nested)  # element-wise, for "NaN" strings, int64 strings, errors
-
-    def decode_array(value: Any) -> Any:
-        try:
-            array = np.asarray(value)
-        except ValueError:
-            raise InputError("", "nested lists are ragged: rows must have equal lengths") from None
-        if array.dtype.kind not in accepted:
-            array = np.asarray(slow(value))
-        if array.size == 0:
-            array = array.reshape(tuple(0 if d is None else d for d in spec.shape))
-        _check_shape(array.shape, spec.shape)
-        if dtype.kind in "iu" and array.dtype.kind == "f":
-            _check_integral(array, np)
-        return _cast(array, dtype, np)
-
-    return decode_array
-
-
-def _check_shape(actual: tuple[int, ...], declared: tuple[int | None, ...]) -> None:
-    if len(actual) != len(declared):
-        raise InputError("", f"expected {len(declared)} dimension(s), got {len(actual)}")
-    for axis, (size, want) in enumerate(zip(actual, declared, strict=True)):
-        if want is not None and size != want:
-            raise InputError("", f"dimension {axis} must have size {want}, got {size}")
-
-
-def _check_integral(array: Any, np: Any) -> None:
-    if not bool(np.all(np.isfinite(array))) or not bool(np.all(array == np.floor(array))):
-        raise InputError("", "expected integers, got fractional numbers")
-
-
-def _cast(array: Any, dtype: Any, np: Any) -> Any:
-    if dtype.kind in "iu" and array.size:
-        info = np.iinfo(dtype)
-        low, high = array.min(), array.max()
-        if low < info.min or high > info.max:
-            raise InputError("", f"values out of range for {dtype.name}")
-    return array.astype(dtype, copy=False)
-
-
-def _dataframe_decoder(
-    spec: DataFrameSpec, compile_decoder: Callable[[TypeSpec], Decoder]
-) -> Decoder:
-    pd: Any = importlib.import_module("pandas")
-    columns = _message_decoder(MessageSpec(spec.name, spec.fields, "synthetic"), compile_decoder)
-    dtypes = {f.name: _column_dtype(f.spec) for f in spec.fields}
-
-    def decode_dataframe(value: Any) -> Any:
-        if isinstance(value, list):  # pandas "records" orientation: one object per row
-            value = _records_to_columns(value, spec.field_names)
-        decoded: dict[str, list[Any]] = columns(value)
-        lengths = {name: len(column) for name, column in decoded.items()}
-        if len(set(lengths.values())) > 1:
-            raise InputError("", f"columns must have equal lengths, got {lengths}")
-        data = {n: pd.Series(c, dtype=dtypes[n]) if dtypes[n] else c for n, c in decoded.items()}
-        return pd.DataFrame(data)
-
-    return decode_dataframe
-
-
-def _column_dtype(column: TypeSpec) -> str | None:
-    item = column.item if isinstance(column, ListSpec) else column
-    return item.numpy_dtype if isinstance(item, ScalarSpec) else None
-
-
-def _records_to_columns(rows: list[Any], names: tuple[str, ...]) -> dict[str, list[Any]]:
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    for index, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise InputError(f"[{index}]", f"expected an object, got {json_type_name(row)}")
-        for key, cell in row.items():
-            if key not in columns:
-                raise InputError(f"[{index}].{key}", "unknown column")
-            columns[key].append(cell)
-    return columns

@@ -55,12 +55,13 @@ class Method:
 
     @property
     def input_message(self) -> str:
-        """The (unqualified) proto name of the input message."""
+        """The input message's type name (the class name, or `<Name>In`). The .proto may
+        sanitise it (`string` → `string_`): for wire names use `Interface.methods`."""
         return self.input_spec.name
 
     @property
     def output_message(self) -> str:
-        """The (unqualified) proto name of the output message."""
+        """The output message's type name (the class name, or `<Name>Out`); see input_message."""
         return self.output_spec.name
 
     def call_json(self, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -65,12 +65,20 @@ class PushResult:
 
 class Session:
     def __init__(
-        self, url: str | None = None, token: str | None = None, *, progress: bool = True
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        progress: bool = True,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`url`/`token` fall back to MODELBAY_URL/MODELBAY_TOKEN, then `modelbay login`'s
+        file. `transport` replaces httpx's network transport (tests, proxies)."""
         credentials = resolve_credentials(url, token)
         self.url = credentials.url
         self.token = credentials.token
         self.progress = progress
+        self.transport = transport
 
     def dump(self, model: Model, name: str, path: str | Path, **options: Any) -> Path:
         """Write the bundle directory, exactly like `modelbay.dump`."""
@@ -107,8 +115,14 @@ class Session:
         if not self.token:
             raise PushError(f"no token for {self.url}: set {TOKEN_ENV} or run `modelbay login`")
         headers = {"Authorization": f"Bearer {self.token}"}
-        # No write timeout per request: a large archive may take long, each chunk may not.
-        return httpx.Client(base_url=self.url, headers=headers, timeout=httpx.Timeout(60.0))
+        # httpx timeouts bound each network operation, not the whole upload: a big archive may
+        # take long, one chunk may not.
+        return httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(60.0),
+            transport=self.transport,
+        )
 
     def _post_archive(
         self, client: httpx.Client, archive: Path, owner: str, name: str

@@ -14,6 +14,8 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from modelbay_runtime.server.problem import invalid_input
+
 ColumnCheck = Callable[[list[Any]], bool]
 
 
@@ -100,6 +102,31 @@ class ColumnLayout:
             if not check(values):
                 return None
         return rows
+
+    def check_rows(self, payload: dict[str, Any]) -> None:
+        """Reject input that cannot be rows: a missing column, or columns of unequal length.
+
+        Row-wise methods take one entry per row in every column, so such input is the caller's
+        mistake (422 naming the column), not something for the model to trip over. Values that
+        are not lists are left to the codec, which names them precisely.
+        """
+        first: tuple[str, int] | None = None
+        for name, _ in self.inputs:
+            if name not in payload or payload[name] is None:
+                raise invalid_input(
+                    name, "this column is missing; every column needs one value per row"
+                )
+            values = payload[name]
+            if isinstance(values, str | bytes | dict) or not hasattr(values, "__len__"):
+                continue
+            if first is None:
+                first = (name, len(values))
+            elif len(values) != first[1]:
+                raise invalid_input(
+                    name,
+                    f"has {len(values)} values but '{first[0]}' has {first[1]}; "
+                    "every column needs one value per row",
+                )
 
     def merge(self, payloads: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return {name: [v for p in payloads for v in p[name]] for name, _ in self.inputs}

@@ -69,6 +69,8 @@ class ModelRoutes:
             else:
                 payload = decode_json_object(body)
                 _require_fields(payload, runtime.required_fields)
+            if runtime.layout is not None:
+                runtime.layout.check_rows(payload)
         rows = batcher.accepts(payload) if batcher is not None else None
         if batcher is not None and rows is not None:
             result = await batcher.submit(payload, rows)

@@ -89,6 +89,8 @@ class OipRoutes:
             infer = parse_infer_request(
                 body, request.headers.get(HEADER_LENGTH), _signature(runtime)
             )
+            if runtime.layout is not None:
+                runtime.layout.check_rows(infer.payload)
         rows = batcher.accepts(infer.payload) if batcher is not None else None
         if batcher is not None and rows is not None:
             result = await batcher.submit(infer.payload, rows)

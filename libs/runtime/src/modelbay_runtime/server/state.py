@@ -25,6 +25,7 @@ class MethodRuntime:
     method: ServableMethod
     batcher: Batcher | None
     tensors: TensorSignature | None
+    layout: ColumnLayout | None  # set for row-wise (batchable) methods
     # Fields the method's JSON Schema marks required. The codec reads a missing field as its
     # proto3 default (protobuf cannot tell them apart), but a JSON caller who leaves out a
     # required field has made a mistake worth a 422, as the published schema promises.
@@ -67,7 +68,9 @@ class ServingState:
                 )
             tensors = TensorSignature.of(input_desc, output_desc)
             required = method.input_schema.get("required") or ()
-            methods[name] = MethodRuntime(method, batcher, tensors, tuple(map(str, required)))
+            methods[name] = MethodRuntime(
+                method, batcher, tensors, layout, tuple(map(str, required))
+            )
             log.info(
                 "method %s: batching %s, OIP v2 %s",
                 name,

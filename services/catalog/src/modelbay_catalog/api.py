@@ -1,0 +1,181 @@
+"""Internal HTTP API of the catalog (called by the gateway only; see docs/catalog.md).
+
+Thin routes: read the caller from the gateway's headers, open one transaction per request,
+call a use case, shape the answer. Errors are problem+json (modelbay_common.errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from modelbay_common.db import SessionFactory, transaction
+from modelbay_common.errors import install_problem_handlers
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelbay_catalog.errors import InvalidCallerHeader
+from modelbay_catalog.lifecycle import VersionStatus
+from modelbay_catalog.records import PublishRequest, SearchCriteria
+from modelbay_catalog.rules import Caller, Category
+from modelbay_catalog.schemas import (
+    DownloadBody,
+    ModelDetailOut,
+    ModelOut,
+    PublishBody,
+    SearchPageOut,
+    VersionDetailOut,
+    VersionSummaryOut,
+    VisibilityOut,
+    version_detail,
+)
+from modelbay_catalog.service import count_download, publish_model, visible_version
+from modelbay_catalog.service_queries import (
+    model_for_event_filter,
+    model_with_versions,
+    search_models,
+)
+from modelbay_catalog.settings import CatalogSettings
+from modelbay_catalog.store import CatalogStore
+from modelbay_catalog.store_search import SearchStore
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no", ""})
+
+
+def caller_from_headers(
+    x_modelbay_user: Annotated[str | None, Header()] = None,
+    x_modelbay_org: Annotated[str | None, Header()] = None,
+    x_modelbay_admin: Annotated[str | None, Header()] = None,
+) -> Caller:
+    """The gateway's word on who is calling; no user header means an anonymous visitor."""
+    admin_flag = (x_modelbay_admin or "").strip().lower()
+    if admin_flag not in _TRUE | _FALSE:
+        raise InvalidCallerHeader(
+            f"X-Modelbay-Admin must be 'true' or 'false', got {x_modelbay_admin!r}."
+        )
+    return Caller(
+        user=(x_modelbay_user or "").strip() or None,
+        org=(x_modelbay_org or "").strip() or None,
+        admin=admin_flag in _TRUE,
+    )
+
+
+CallerDep = Annotated[Caller, Depends(caller_from_headers)]
+
+
+def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
+    app = FastAPI(
+        title="Modelbay catalog (internal)",
+        description="Models, versions, status, visibility, search. Called by the gateway only.",
+        version="1",
+    )
+    install_problem_handlers(app)
+    app.include_router(_routes(sessions, settings))
+    return app
+
+
+def _routes(sessions: SessionFactory, settings: CatalogSettings) -> APIRouter:
+    router = APIRouter()
+
+    async def unit_of_work() -> AsyncIterator[AsyncSession]:
+        # The request owns the transaction: one commit after the use case, or a rollback.
+        async with transaction(sessions) as session:
+            yield session
+
+    SessionDep = Annotated[AsyncSession, Depends(unit_of_work)]  # noqa: N806 - a type alias
+    Limit = Annotated[  # noqa: N806 - a type alias
+        int, Query(ge=1, le=settings.search_max_limit, description="page size")
+    ]
+
+    @router.get("/healthz", tags=["health"])
+    async def healthz(session: SessionDep) -> dict[str, str]:
+        await session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @router.get("/internal/models", response_model=SearchPageOut)
+    async def search(
+        session: SessionDep,
+        caller: CallerDep,
+        q: Annotated[str | None, Query(max_length=500, description="full text")] = None,
+        category: Category | None = None,
+        library: Annotated[str | None, Query(max_length=200)] = None,
+        owner: Annotated[str | None, Query(max_length=200)] = None,
+        status: VersionStatus | None = None,
+        limit: Limit = settings.search_default_limit,
+        cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    ) -> SearchPageOut:
+        criteria = SearchCriteria(
+            q=(q or "").strip() or None,
+            category=category.value if category else None,
+            library=library or None,
+            owner=owner or None,
+            status=status.value if status else None,
+        )
+        page = await search_models(SearchStore(session), caller, criteria, limit, cursor)
+        return SearchPageOut.of(page.hits, page.next_cursor)
+
+    @router.get("/internal/models/{owner}/{name}", response_model=ModelDetailOut)
+    async def get_model(
+        session: SessionDep, caller: CallerDep, owner: str, name: str
+    ) -> ModelDetailOut:
+        found = await model_with_versions(CatalogStore(session), caller, owner, name)
+        return ModelDetailOut(
+            **ModelOut.of(found.model).model_dump(),
+            versions=[VersionSummaryOut.of(version) for version in found.versions],
+        )
+
+    @router.get(
+        "/internal/models/{owner}/{name}/versions/{version}", response_model=VersionDetailOut
+    )
+    async def get_version(
+        session: SessionDep, caller: CallerDep, owner: str, name: str, version: int
+    ) -> VersionDetailOut:
+        model, stored = await visible_version(CatalogStore(session), caller, owner, name, version)
+        return version_detail(model, stored)
+
+    @router.post("/internal/models/{owner}/{name}/publish", response_model=VersionDetailOut)
+    async def publish(
+        session: SessionDep, caller: CallerDep, owner: str, name: str, body: PublishBody
+    ) -> VersionDetailOut:
+        store = CatalogStore(session)
+        request = PublishRequest(
+            version=body.version,
+            visibility=body.visibility,
+            description=body.description,
+            category=body.category.value,
+            license=body.license,
+            tags=None if body.tags is None else tuple(body.tags),
+        )
+        published = await publish_model(store, caller, owner, name, request)
+        model, stored = await visible_version(store, caller, owner, name, published.state.version)
+        return version_detail(model, stored)
+
+    @router.post(
+        "/internal/models/{owner}/{name}/versions/{version}/downloads",
+        response_model=VersionDetailOut,
+    )
+    async def record_download(
+        session: SessionDep,
+        caller: CallerDep,
+        owner: str,
+        name: str,
+        version: int,
+        body: DownloadBody,
+    ) -> VersionDetailOut:
+        store = CatalogStore(session)
+        model, stored = await count_download(store, caller, owner, name, version, body.kind)
+        return version_detail(model, stored)
+
+    @router.get("/internal/visibility/{owner}/{name}", response_model=VisibilityOut)
+    async def visibility(session: SessionDep, owner: str, name: str) -> VisibilityOut:
+        model = await model_for_event_filter(CatalogStore(session), owner, name)
+        return VisibilityOut(
+            owner=model.owner,
+            name=model.name,
+            visibility=model.visibility,
+            owner_org=model.owner_org,
+        )
+
+    return router

@@ -1,0 +1,110 @@
+"""ORM rows of the `catalog` schema. They never leave store.py; Alembic owns the DDL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA = "catalog"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA)
+
+
+class ModelRow(Base):
+    """A model `owner/name`, its sharing settings and a summary of its newest version."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("owner", "name", name="models_owner_name_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    owner: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    owner_org: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(Text, server_default="private")
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    category: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    # Summary of the newest version, kept here so that search needs no join.
+    latest_version: Mapped[int | None] = mapped_column(Integer)
+    latest_status: Mapped[str | None] = mapped_column(Text)
+    libraries: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    interface_terms: Mapped[str] = mapped_column(Text, server_default="")
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(Text)
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR, server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class VersionRow(Base):
+    """One version of a model; the columns mirror `lifecycle.VersionState`."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="versions_model_version_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    failure_detail: Mapped[str | None] = mapped_column(Text)
+    failure_sample: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    upload_id: Mapped[str | None] = mapped_column(Text)
+    bundle_uri: Mapped[str | None] = mapped_column(Text)
+    bundle_sha256: Mapped[str | None] = mapped_column(Text)
+    bundle_size: Mapped[int | None] = mapped_column(BigInteger)
+    python_version: Mapped[str | None] = mapped_column(Text)
+    requirements: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    methods: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    interface: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    uploaded_by: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(Text)
+    lock: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    lock_hash: Mapped[str | None] = mapped_column(Text)
+    wheelhouse_uri: Mapped[str | None] = mapped_column(Text)
+    wheelhouse_reused: Mapped[bool | None] = mapped_column(Boolean)
+    image_ref: Mapped[str | None] = mapped_column(Text)
+    image_digest: Mapped[str | None] = mapped_column(Text)
+    image_size: Mapped[int | None] = mapped_column(BigInteger)
+    sbom_uri: Mapped[str | None] = mapped_column(Text)
+    dependency_layer_cached: Mapped[bool | None] = mapped_column(Boolean)
+    build_seconds: Mapped[float | None] = mapped_column(Float)
+    validation_seconds: Mapped[float | None] = mapped_column(Float)
+    uploaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DownloadCountRow(Base):
+    """How often one artifact kind of one version was downloaded."""
+
+    __tablename__ = "download_counts"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -1,0 +1,104 @@
+"""Who may see and change a model, and the vocabulary of its metadata (pure: no I/O)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"  # the owner and administrators
+    ORG = "org"  # also every user of the owner's organisation
+    PUBLIC = "public"  # everyone, signed in or not
+
+
+class Category(StrEnum):
+    """A fixed list, so that browsing by category means something; `other` catches the rest."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+    CLUSTERING = "clustering"
+    NLP = "nlp"
+    VISION = "vision"
+    AUDIO = "audio"
+    TIME_SERIES = "time-series"
+    RECOMMENDATION = "recommendation"
+    ANOMALY_DETECTION = "anomaly-detection"
+    OTHER = "other"
+
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+_TAG = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The user on whose behalf the gateway calls (headers X-Modelbay-User/-Org/-Admin)."""
+
+    user: str | None = None
+    org: str | None = None
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """What decides who may see a model."""
+
+    owner: str
+    owner_org: str | None
+    visibility: Visibility
+
+
+def can_see(caller: Caller, model: ModelAccess) -> bool:
+    if caller.admin or model.visibility is Visibility.PUBLIC:
+        return True
+    if caller.user is not None and caller.user == model.owner:
+        return True
+    return (
+        model.visibility is Visibility.ORG
+        and bool(caller.org)
+        and bool(model.owner_org)
+        and caller.org == model.owner_org
+    )
+
+
+def can_change(caller: Caller, model: ModelAccess) -> bool:
+    """Publishing (and anything else that changes a model) is for its owner and admins."""
+    return caller.admin or (caller.user is not None and caller.user == model.owner)
+
+
+def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Lower-case, trimmed, de-duplicated tags in their given order; ValueError names a bad one."""
+    normalized: dict[str, None] = {}
+    for raw in tags:
+        tag = raw.strip().lower()
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG_LENGTH or not _TAG.match(tag):
+            raise ValueError(
+                f"tag {raw!r} is not valid: use at most {MAX_TAG_LENGTH} lower-case letters, "
+                "digits and . _ + - (starting with a letter or digit)"
+            )
+        normalized[tag] = None
+    if len(normalized) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags are allowed, got {len(normalized)}")
+    return tuple(normalized)
+
+
+def normalize_package_name(name: str) -> str:
+    """PEP 503 normalisation: `Scikit_Learn` and `scikit-learn` are the same library."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def library_names(requirements: Iterable[str]) -> tuple[str, ...]:
+    """The distribution names of pinned requirements (`scikit-learn==1.5.2` → `scikit-learn`)."""
+    names: dict[str, None] = {}
+    for requirement in requirements:
+        match = _REQUIREMENT_NAME.match(requirement)
+        if match:
+            names[normalize_package_name(match.group(1))] = None
+    return tuple(sorted(names))

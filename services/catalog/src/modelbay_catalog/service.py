@@ -1,0 +1,137 @@
+"""Use cases that change the catalog: pipeline events, publishing, download counts.
+
+Reads are in service_queries.py. Every function works inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from modelbay_common.events import Envelope, ModelUploaded, Published, envelope
+from modelbay_common.events import Event as PipelineEvent
+from modelbay_common.outbox import add_to_outbox
+
+from modelbay_catalog.errors import (
+    CallerRequired,
+    ModelNotFound,
+    NotModelOwner,
+    VersionNotFound,
+    VersionNotReady,
+)
+from modelbay_catalog.lifecycle import VersionState, VersionStatus, apply_event
+from modelbay_catalog.models import SCHEMA
+from modelbay_catalog.records import ModelRecord, Publication, PublishRequest, StoredVersion
+from modelbay_catalog.rules import Caller, can_change, can_see
+from modelbay_catalog.settings import EVENT_SOURCE
+from modelbay_catalog.store import CatalogStore
+
+log = logging.getLogger(__name__)
+
+
+async def record_pipeline_event(store: CatalogStore, event: PipelineEvent, at: datetime) -> None:
+    """Move the version the event is about (creating model and version if they are new)."""
+    model_id = await store.lock_model(event.owner, event.name)
+    before = await store.lock_version(model_id, event.version)
+    after = apply_event(before or VersionState(version=event.version), event, at)
+    if before is not None and after.status is not before.status:
+        log.info("version %s: %s -> %s", event.subject, before.status.value, after.status.value)
+    if after != before:
+        await store.save_version(model_id, after)
+    if isinstance(event, ModelUploaded):
+        await store.adopt_upload_metadata(
+            model_id, event.owner_org, event.description, event.license
+        )
+    await store.refresh_model_summary(model_id)
+
+
+async def visible_model(store: CatalogStore, caller: Caller, owner: str, name: str) -> ModelRecord:
+    """The model, if `caller` may see it; otherwise ModelNotFound, exactly as if it were missing."""
+    model = await store.find_model(owner, name)
+    if model is None or not can_see(caller, model.access):
+        raise ModelNotFound(owner, name)
+    return model
+
+
+async def visible_version(
+    store: CatalogStore, caller: Caller, owner: str, name: str, version: int
+) -> tuple[ModelRecord, StoredVersion]:
+    model = await visible_model(store, caller, owner, name)
+    found = await store.find_version(model.id, version)
+    if found is None:
+        raise VersionNotFound(owner, name, version)
+    return model, found
+
+
+async def publish_model(
+    store: CatalogStore,
+    caller: Caller,
+    owner: str,
+    name: str,
+    request: PublishRequest,
+) -> StoredVersion:
+    """Set the model's metadata and visibility and announce a ready version (owner or admin).
+
+    A version that is not `ready` is refused with 409 rather than remembered: the caller
+    learns at once, and nothing is announced for a version that may still fail.
+    """
+    if caller.user is None and not caller.admin:
+        raise CallerRequired()
+    model = await visible_model(store, caller, owner, name)
+    if not can_change(caller, model.access):
+        raise NotModelOwner(owner, name)
+    version = await _version_to_publish(store, model, request.version)
+    publication = Publication(
+        visibility=request.visibility,
+        version=version.state.version,
+        description=request.description,
+        category=request.category,
+        license=request.license,
+        tags=request.tags,
+        published_by=caller.user or "admin",
+    )
+    await store.publish(model.id, publication)
+    await add_to_outbox(store.session, _published_event(model, version, publication), schema=SCHEMA)
+    return version
+
+
+async def _version_to_publish(
+    store: CatalogStore, model: ModelRecord, requested: int | None
+) -> StoredVersion:
+    number = requested if requested is not None else await store.latest_ready_version(model.id)
+    if number is None:
+        raise VersionNotReady(model.owner, model.name, None, None)
+    found = await store.find_version(model.id, number)
+    if found is None:
+        raise VersionNotFound(model.owner, model.name, number)
+    if found.state.status is not VersionStatus.READY:
+        raise VersionNotReady(model.owner, model.name, number, found.state.status.value)
+    return found
+
+
+def _published_event(
+    model: ModelRecord, version: StoredVersion, publication: Publication
+) -> Envelope:
+    return envelope(
+        Published(
+            owner=model.owner,
+            name=model.name,
+            version=publication.version,
+            visibility=publication.visibility.value,
+            image_ref=version.state.image_ref or "",
+            description=publication.description,
+            category=publication.category,
+            license=publication.license,
+            published_by=publication.published_by,
+        ),
+        source=EVENT_SOURCE,
+    )
+
+
+async def count_download(
+    store: CatalogStore, caller: Caller, owner: str, name: str, version: int, kind: str
+) -> tuple[ModelRecord, StoredVersion]:
+    """Count one download of an artifact of a version the caller may see; the new counts."""
+    _, found = await visible_version(store, caller, owner, name, version)
+    await store.count_download(found.id, kind)
+    return await visible_version(store, caller, owner, name, version)

@@ -1,0 +1,59 @@
+"""Use cases that read the catalog: search, a model with its versions, visibility."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelbay_catalog.cursor import SortKey, decode_cursor, encode_cursor, search_fingerprint
+from modelbay_catalog.errors import ModelNotFound
+from modelbay_catalog.records import ModelRecord, SearchCriteria, SearchHit, StoredVersion
+from modelbay_catalog.rules import Caller
+from modelbay_catalog.service import visible_model
+from modelbay_catalog.store import CatalogStore
+from modelbay_catalog.store_search import SearchStore
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    next_cursor: str | None
+
+
+async def search_models(
+    store: SearchStore, caller: Caller, criteria: SearchCriteria, limit: int, cursor: str | None
+) -> SearchPage:
+    """One page of the models `caller` may see; `next_cursor` is None on the last page."""
+    # The caller is part of the fingerprint: a cursor only continues its own user's search.
+    fingerprint = search_fingerprint(
+        {**criteria.as_dict(), "user": caller.user, "org": caller.org, "admin": caller.admin}
+    )
+    after = decode_cursor(cursor, fingerprint) if cursor else None
+    # One row more than asked tells whether another page exists without a count query.
+    hits = await store.search(criteria, caller, after, limit + 1)
+    if len(hits) <= limit:
+        return SearchPage(hits=hits, next_cursor=None)
+    last = hits[limit - 1]
+    key = SortKey(rank=last.rank, model_id=last.model.id)
+    return SearchPage(hits=hits[:limit], next_cursor=encode_cursor(key, fingerprint))
+
+
+@dataclass(frozen=True)
+class ModelWithVersions:
+    model: ModelRecord
+    versions: list[StoredVersion]
+
+
+async def model_with_versions(
+    store: CatalogStore, caller: Caller, owner: str, name: str
+) -> ModelWithVersions:
+    model = await visible_model(store, caller, owner, name)
+    return ModelWithVersions(model=model, versions=await store.list_versions(model.id))
+
+
+async def model_for_event_filter(store: CatalogStore, owner: str, name: str) -> ModelRecord:
+    """Who may see events of a model, for the gateway's SSE filter (no caller: it is the
+    gateway that decides per subscriber, with the same rules as rules.can_see)."""
+    model = await store.find_model(owner, name)
+    if model is None:
+        raise ModelNotFound(owner, name)
+    return model

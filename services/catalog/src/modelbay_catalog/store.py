@@ -1,0 +1,270 @@
+"""Queries on models, versions and download counts (search is in store_search.py).
+
+The only module besides store_search.py that touches the ORM. It flushes, never commits: the
+entrypoint (request dependency or inbox wrapper) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelbay_catalog.lifecycle import VersionState, VersionStatus
+from modelbay_catalog.models import DownloadCountRow, ModelRow, VersionRow
+from modelbay_catalog.records import ModelRecord, Publication, StoredVersion
+from modelbay_catalog.rules import Visibility, library_names
+
+# One text-search configuration for documents and queries, so both are stemmed alike.
+TEXT_SEARCH_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
+_STATE_FIELDS = tuple(field.name for field in dataclasses.fields(VersionState))
+# Tuples in the record, arrays (lists) in the row; annotations are strings (PEP 563).
+_TUPLE_FIELDS = frozenset(
+    field.name for field in dataclasses.fields(VersionState) if str(field.type).startswith("tuple")
+)
+
+
+def _weighted(document: Any, weight: str) -> ColumnElement[Any]:
+    return func.setweight(func.to_tsvector(TEXT_SEARCH_CONFIG, document), weight)
+
+
+def search_document() -> ColumnElement[Any]:
+    """Name and tags weigh most, then the description, then method and field names."""
+    return (
+        _weighted(ModelRow.name, "A")
+        .op("||")(_weighted(func.array_to_string(ModelRow.tags, " "), "A"))
+        .op("||")(_weighted(ModelRow.description, "B"))
+        .op("||")(_weighted(ModelRow.interface_terms, "C"))
+        .op("||")(_weighted(ModelRow.owner, "D"))
+    )
+
+
+def downloads_of_model() -> ColumnElement[int]:
+    """Total downloads of a model's versions, as a correlated subquery."""
+    return (
+        select(func.coalesce(func.sum(DownloadCountRow.count), 0))
+        .join(VersionRow, VersionRow.id == DownloadCountRow.version_id)
+        .where(VersionRow.model_id == ModelRow.id)
+        .scalar_subquery()
+    )
+
+
+def to_model_record(row: ModelRow, downloads: int = 0) -> ModelRecord:
+    return ModelRecord(
+        id=row.id,
+        owner=row.owner,
+        name=row.name,
+        owner_org=row.owner_org,
+        visibility=Visibility(row.visibility),
+        description=row.description,
+        category=row.category,
+        license=row.license,
+        tags=tuple(row.tags),
+        latest_version=row.latest_version,
+        latest_status=row.latest_status,
+        libraries=tuple(row.libraries),
+        published_version=row.published_version,
+        published_at=row.published_at,
+        published_by=row.published_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        downloads=int(downloads),
+    )
+
+
+def _to_state(row: VersionRow) -> VersionState:
+    values: dict[str, Any] = {name: getattr(row, name) for name in _STATE_FIELDS}
+    values["status"] = VersionStatus(row.status)
+    for name in _TUPLE_FIELDS:
+        values[name] = tuple(values[name] or ())
+    return VersionState(**values)
+
+
+def _state_columns(state: VersionState) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(state, name) for name in _STATE_FIELDS}
+    values["status"] = state.status.value
+    for name in _TUPLE_FIELDS:
+        values[name] = list(values[name])
+    return values
+
+
+class CatalogStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit of work, for writing events to the outbox next to the state change."""
+        return self._session
+
+    # -- models ------------------------------------------------------------------------------
+
+    async def lock_model(self, owner: str, name: str) -> int:
+        """The id of model `owner/name`, created if new, its row locked until commit.
+
+        Locking the model row serialises concurrent events of one model (the bus runs handlers
+        concurrently), so the summary of its newest version stays consistent.
+        """
+        statement = (
+            insert(ModelRow)
+            .values(owner=owner, name=name)
+            .on_conflict_do_update(
+                constraint="models_owner_name_key", set_={"owner": insert(ModelRow).excluded.owner}
+            )
+            .returning(ModelRow.id)
+        )
+        return int((await self._session.execute(statement)).scalar_one())
+
+    async def find_model(self, owner: str, name: str) -> ModelRecord | None:
+        statement = select(ModelRow, downloads_of_model()).where(
+            ModelRow.owner == owner, ModelRow.name == name
+        )
+        found = (await self._session.execute(statement)).first()
+        return None if found is None else to_model_record(found[0], found[1])
+
+    async def adopt_upload_metadata(
+        self, model_id: int, owner_org: str | None, description: str | None, license: str | None
+    ) -> None:
+        """Fill what the owner has not set yet from an upload; publishing sets it for good."""
+        row = await self._session.get_one(ModelRow, model_id)
+        if row.owner_org is None and owner_org:
+            row.owner_org = owner_org
+        if row.published_at is None:
+            row.description = description or row.description
+            row.license = license or row.license
+        await self._session.flush()
+
+    async def refresh_model_summary(self, model_id: int) -> None:
+        """Recompute the newest-version summary and the search document of a model."""
+        versions = await self.list_version_states(model_id)
+        row = await self._session.get_one(ModelRow, model_id)
+        if versions:
+            newest = versions[-1]
+            row.latest_version = newest.version
+            row.latest_status = newest.status.value
+        described = [state for state in versions if state.has_upload]
+        if described:
+            newest_described = described[-1]
+            row.libraries = list(library_names(newest_described.requirements))
+            row.interface_terms = _interface_terms(newest_described)
+        row.updated_at = datetime.now(UTC)
+        await self._refresh_search_vector(model_id)
+
+    async def publish(self, model_id: int, publication: Publication) -> None:
+        row = await self._session.get_one(ModelRow, model_id)
+        row.visibility = publication.visibility.value
+        row.description = publication.description
+        row.category = publication.category
+        row.license = publication.license
+        if publication.tags is not None:
+            row.tags = list(publication.tags)
+        row.published_version = publication.version
+        row.published_at = datetime.now(UTC)
+        row.published_by = publication.published_by
+        row.updated_at = datetime.now(UTC)
+        await self._refresh_search_vector(model_id)
+
+    async def _refresh_search_vector(self, model_id: int) -> None:
+        await self._session.flush()
+        await self._session.execute(
+            update(ModelRow).where(ModelRow.id == model_id).values(search_vector=search_document())
+        )
+
+    # -- versions ----------------------------------------------------------------------------
+
+    async def lock_version(self, model_id: int, version: int) -> VersionState | None:
+        statement = (
+            select(VersionRow)
+            .where(VersionRow.model_id == model_id, VersionRow.version == version)
+            .with_for_update()
+        )
+        row = await self._session.scalar(statement)
+        return None if row is None else _to_state(row)
+
+    async def save_version(self, model_id: int, state: VersionState) -> None:
+        """Insert or update the version row from `state` (the model row is already locked)."""
+        values = _state_columns(state)
+        statement = (
+            insert(VersionRow)
+            .values(model_id=model_id, **values)
+            .on_conflict_do_update(
+                constraint="versions_model_version_key", set_={**values, "updated_at": func.now()}
+            )
+        )
+        await self._session.execute(statement)
+
+    async def list_version_states(self, model_id: int) -> list[VersionState]:
+        statement = (
+            select(VersionRow).where(VersionRow.model_id == model_id).order_by(VersionRow.version)
+        )
+        return [_to_state(row) for row in await self._session.scalars(statement)]
+
+    async def list_versions(self, model_id: int) -> list[StoredVersion]:
+        statement = (
+            select(VersionRow).where(VersionRow.model_id == model_id).order_by(VersionRow.version)
+        )
+        rows = list(await self._session.scalars(statement))
+        counts = await self._download_counts([row.id for row in rows])
+        return [_to_stored(row, counts.get(row.id, {})) for row in rows]
+
+    async def find_version(self, model_id: int, version: int) -> StoredVersion | None:
+        statement = select(VersionRow).where(
+            VersionRow.model_id == model_id, VersionRow.version == version
+        )
+        row = await self._session.scalar(statement)
+        if row is None:
+            return None
+        counts = await self._download_counts([row.id])
+        return _to_stored(row, counts.get(row.id, {}))
+
+    async def latest_ready_version(self, model_id: int) -> int | None:
+        statement = select(func.max(VersionRow.version)).where(
+            VersionRow.model_id == model_id, VersionRow.status == VersionStatus.READY.value
+        )
+        found = await self._session.scalar(statement)
+        return None if found is None else int(found)
+
+    # -- downloads ---------------------------------------------------------------------------
+
+    async def count_download(self, version_id: int, kind: str) -> None:
+        # One atomic upsert: concurrent downloads never lose an increment.
+        statement = insert(DownloadCountRow).values(version_id=version_id, kind=kind, count=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[DownloadCountRow.version_id, DownloadCountRow.kind],
+            set_={"count": DownloadCountRow.count + 1},
+        )
+        await self._session.execute(statement)
+
+    async def _download_counts(self, version_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        if not version_ids:
+            return {}
+        statement = select(
+            DownloadCountRow.version_id, DownloadCountRow.kind, DownloadCountRow.count
+        ).where(DownloadCountRow.version_id.in_(version_ids))
+        counts: dict[int, dict[str, int]] = {}
+        for version_id, kind, count in await self._session.execute(statement):
+            counts.setdefault(version_id, {})[kind] = int(count)
+        return counts
+
+
+def _to_stored(row: VersionRow, downloads: dict[str, int]) -> StoredVersion:
+    return StoredVersion(
+        id=row.id,
+        state=_to_state(row),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        downloads=downloads,
+    )
+
+
+def _interface_terms(state: VersionState) -> str:
+    terms: list[str] = list(state.methods)
+    for method in state.interface:
+        terms.extend(str(method.get(key) or "") for key in ("input_message", "output_message"))
+    terms.extend(state.field_names())
+    return " ".join(term for term in terms if term)

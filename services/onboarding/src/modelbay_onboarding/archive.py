@@ -1,0 +1,218 @@
+"""Reading an uploaded bundle archive in one streaming pass, without unpacking it to disk.
+
+Every member is checked before its bytes are read: no absolute paths, no `..`, no links, no
+device files or FIFOs, no duplicate names, a bounded number of files, a bounded total size and
+a bounded expansion ratio. Regular files are hashed as they stream; the few small metadata
+files the checks need (manifest, proto, descriptor set, schemas) are kept in memory. Nothing is
+ever written out, so a hostile archive has nothing to overwrite.
+
+Decompressed bytes are counted under tarfile itself (`_CappedReader`), so the caps hold even
+for headers tarfile reads on its own (PAX records, GNU long names) and for lying size fields.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import posixpath
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from modelbay_onboarding.errors import CorruptArchive, InvalidBundle, UnsafeArchive
+
+_READ_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_files: int
+    max_unpacked_bytes: int
+    max_expansion_ratio: float
+    expansion_ratio_floor_bytes: int
+    max_metadata_file_bytes: int
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    size: int
+    sha256: str
+
+
+@dataclass
+class ArchiveContents:
+    """What the archive holds: every regular file with its size and SHA-256."""
+
+    files: dict[str, ArchiveFile] = field(default_factory=dict)
+    kept: dict[str, bytes] = field(default_factory=dict)  # the metadata files' bytes
+    unpacked_bytes: int = 0
+
+
+class _CappedReader:
+    """A read-only stream over the decompressed archive that stops a decompression bomb."""
+
+    def __init__(self, stream: IO[bytes], compressed_size: int, limits: ArchiveLimits) -> None:
+        self._stream = stream
+        self._compressed_size = max(compressed_size, 1)
+        self._limits = limits
+        self.consumed = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size if size >= 0 else _READ_CHUNK)
+        self.consumed += len(data)
+        self._check()
+        return data
+
+    def _check(self) -> None:
+        limits = self._limits
+        if self.consumed > limits.max_unpacked_bytes:
+            raise UnsafeArchive(
+                f"the archive unpacks to more than {limits.max_unpacked_bytes} bytes; "
+                "remove large data files from the bundle",
+                extensions={"limit_bytes": limits.max_unpacked_bytes},
+            )
+        ratio = self.consumed / self._compressed_size
+        if self.consumed > limits.expansion_ratio_floor_bytes and ratio > (
+            limits.max_expansion_ratio
+        ):
+            raise UnsafeArchive(
+                f"the archive expands more than {limits.max_expansion_ratio:g} times "
+                f"({self._compressed_size} bytes unpack to over {self.consumed}): that is how "
+                "decompression bombs look, so it is refused; bundles written by the SDK never "
+                "do this",
+                extensions={"max_expansion_ratio": limits.max_expansion_ratio},
+            )
+
+
+def read_archive(path: Path, keep: frozenset[str], limits: ArchiveLimits) -> ArchiveContents:
+    """Check and index the `.tar.gz` at `path`; keep the bytes of the members named in `keep`.
+
+    Synchronous and CPU-bound: call it in a worker thread.
+    """
+    compressed_size = path.stat().st_size
+    try:
+        with gzip.open(path, "rb") as decompressed:
+            capped = _CappedReader(decompressed, compressed_size, limits)
+            with tarfile.open(fileobj=capped, mode="r|") as tar:  # type: ignore[call-overload]
+                return _index_members(tar, keep, limits)
+    except (gzip.BadGzipFile, tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise CorruptArchive(
+            f"the upload is not a readable gzip-compressed tar archive ({exc}); create it with "
+            "`modelbay bundle` or the SDK's write_archive",
+        ) from None
+
+
+def _index_members(
+    tar: tarfile.TarFile, keep: frozenset[str], limits: ArchiveLimits
+) -> ArchiveContents:
+    contents = ArchiveContents()
+    seen: set[str] = set()
+    for member in tar:
+        name = safe_member_name(member.name)
+        _check_member_type(member, name)
+        if name in seen:
+            raise UnsafeArchive(
+                f"the archive contains {name!r} twice; the second copy would silently win",
+                extensions={"member": name},
+            )
+        seen.add(name)
+        if member.isdir():
+            continue
+        if len(contents.files) >= limits.max_files:
+            raise UnsafeArchive(
+                f"the archive has more than {limits.max_files} files; bundle fewer files",
+                extensions={"limit_files": limits.max_files},
+            )
+        contents.unpacked_bytes += member.size
+        if contents.unpacked_bytes > limits.max_unpacked_bytes:
+            raise UnsafeArchive(
+                f"the files in the archive add up to more than {limits.max_unpacked_bytes} "
+                "bytes; remove large data files from the bundle",
+                extensions={"limit_bytes": limits.max_unpacked_bytes},
+            )
+        contents.files[name] = _read_member(tar, member, name, keep, contents, limits)
+    return contents
+
+
+def safe_member_name(raw: str) -> str:
+    """The member's path relative to the bundle root, or UnsafeArchive if it could escape."""
+    if "\x00" in raw or "\\" in raw:
+        raise UnsafeArchive(
+            f"member {raw!r} has a NUL or backslash in its path", extensions={"member": raw}
+        )
+    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+        raise UnsafeArchive(
+            f"member {raw!r} has an absolute path; bundle paths must be relative",
+            extensions={"member": raw},
+        )
+    name = raw
+    while name.startswith("./"):
+        name = name[2:]
+    name = name.rstrip("/")
+    segments = name.split("/")
+    if ".." in segments:
+        raise UnsafeArchive(
+            f"member {raw!r} climbs out of the bundle with '..' (zip-slip)",
+            extensions={"member": raw},
+        )
+    if not name or any(segment in ("", ".") for segment in segments):
+        raise UnsafeArchive(
+            f"member {raw!r} has an empty or '.' path segment", extensions={"member": raw}
+        )
+    return name
+
+
+def _check_member_type(member: tarfile.TarInfo, name: str) -> None:
+    if member.issym() or member.islnk():
+        kind = "symlink" if member.issym() else "hard link"
+        base = posixpath.dirname(name) if member.issym() else ""
+        target = posixpath.normpath(posixpath.join(base, member.linkname))
+        escapes = member.linkname.startswith("/") or target.split("/")[0] == ".."
+        where = "outside the bundle" if escapes else "inside the bundle"
+        raise UnsafeArchive(
+            f"member {name!r} is a {kind} to {member.linkname!r} ({where}); bundles may only "
+            "hold regular files and directories",
+            extensions={"member": name},
+        )
+    if member.ischr() or member.isblk() or member.isfifo():
+        raise UnsafeArchive(
+            f"member {name!r} is a device file or FIFO; bundles may only hold regular files",
+            extensions={"member": name},
+        )
+    if member.issparse() or not (member.isreg() or member.isdir()):
+        raise UnsafeArchive(
+            f"member {name!r} has an unsupported tar type {member.type!r}; bundles may only "
+            "hold regular files and directories",
+            extensions={"member": name},
+        )
+
+
+def _read_member(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    name: str,
+    keep: frozenset[str],
+    contents: ArchiveContents,
+    limits: ArchiveLimits,
+) -> ArchiveFile:
+    keeping = name in keep
+    if keeping and member.size > limits.max_metadata_file_bytes:
+        raise InvalidBundle(
+            f"{name} has {member.size} bytes, more than the {limits.max_metadata_file_bytes} "
+            "allowed for a bundle metadata file",
+            extensions={"file": name},
+        )
+    stream = tar.extractfile(member)
+    if stream is None:  # not a regular file; ruled out above, but the API says it may happen
+        raise UnsafeArchive(f"member {name!r} has no content", extensions={"member": name})
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+    while chunk := stream.read(_READ_CHUNK):
+        digest.update(chunk)
+        if keeping:
+            parts.append(chunk)
+    if keeping:
+        contents.kept[name] = b"".join(parts)
+    return ArchiveFile(size=member.size, sha256=digest.hexdigest())

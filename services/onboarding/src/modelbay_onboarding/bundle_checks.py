@@ -1,0 +1,114 @@
+"""Validating a bundle archive before anything is stored (docs/onboarding.md, "Checks").
+
+Order: archive safety and readability (archive.py) → manifest schema and spec version →
+files and their checksums → Python version → requirements → descriptor set against the
+manifest → JSON Schemas and samples. The first two stop at the first problem (nothing after
+them can be trusted); the rest are collected so one answer names every problem at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelbay_runtime.loader import DESCRIPTOR_SET, MANIFEST, PICKLE, PROTO, SCHEMAS
+
+from modelbay_onboarding.archive import ArchiveContents, ArchiveLimits, read_archive
+from modelbay_onboarding.descriptor_checks import check_descriptor_set
+from modelbay_onboarding.manifest import Manifest, check_requirements, parse_manifest
+from modelbay_onboarding.problems import BundleProblems
+from modelbay_onboarding.sample_checks import check_samples, parse_schemas
+
+REQUIRED_FILES = (PICKLE, PROTO, DESCRIPTOR_SET, SCHEMAS)
+KEPT_FILES = frozenset({MANIFEST, PROTO, DESCRIPTOR_SET, SCHEMAS})
+
+
+@dataclass(frozen=True)
+class ValidatedBundle:
+    """A bundle that passed every check, with what storage and the events need."""
+
+    manifest: Manifest
+    requirements: tuple[str, ...]
+    proto_text: str
+    descriptor_set: bytes
+    schemas: dict[str, Any]
+
+    @property
+    def python_version(self) -> str:
+        return self.manifest.python_minor
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(self.manifest.methods)
+
+
+def validate_bundle(
+    path: Path, limits: ArchiveLimits, supported_python: tuple[str, ...]
+) -> ValidatedBundle:
+    """Check the archive at `path`; raise a 4xx ModelbayError naming the problem(s).
+
+    Synchronous and CPU-bound: call it in a worker thread. Never unpickles anything.
+    """
+    contents = read_archive(path, KEPT_FILES, limits)
+    manifest = parse_manifest(contents.kept.get(MANIFEST))
+    problems = BundleProblems()
+    _check_files(manifest, contents, problems)
+    _check_python(manifest, supported_python, problems)
+    requirements = check_requirements(manifest.requirements, problems)
+    problems.raise_if_any()  # the files below are only trustworthy once their checksums match
+    proto = contents.kept[PROTO]
+    descriptor_set = contents.kept[DESCRIPTOR_SET]
+    check_descriptor_set(descriptor_set, manifest, problems)
+    schemas = parse_schemas(contents.kept.get(SCHEMAS), manifest, problems)
+    check_samples(manifest, schemas, problems)
+    proto_text = _decode_proto(proto, problems)
+    problems.raise_if_any()
+    return ValidatedBundle(
+        manifest=manifest,
+        requirements=requirements,
+        proto_text=proto_text,
+        descriptor_set=descriptor_set,
+        schemas=schemas,
+    )
+
+
+def _check_files(manifest: Manifest, contents: ArchiveContents, problems: BundleProblems) -> None:
+    """Every listed file is present with its SHA-256, and nothing unlisted came along."""
+    for required in REQUIRED_FILES:
+        if required not in manifest.files:
+            problems.add("manifest.files", f"does not list {required}, which every bundle needs")
+    for name, expected in sorted(manifest.files.items()):
+        found = contents.files.get(name)
+        if found is None:
+            problems.add(f"manifest.files.{name}", "is listed but missing from the archive")
+        elif found.sha256 != expected.lower():
+            problems.add(
+                f"manifest.files.{name}",
+                f"has SHA-256 {found.sha256} in the archive, the manifest says {expected}: the "
+                "file changed after the bundle was written (re-run modelbay.dump)",
+            )
+    for name in sorted(set(contents.files) - set(manifest.files) - {MANIFEST}):
+        problems.add(
+            name, "is in the archive but not listed in manifest.files, so it cannot be verified"
+        )
+
+
+def _check_python(
+    manifest: Manifest, supported: tuple[str, ...], problems: BundleProblems
+) -> None:
+    if manifest.python_minor not in supported:
+        problems.add(
+            "manifest.python",
+            f"the bundle was made with Python {manifest.python}; images can be built for "
+            f"Python {', '.join(supported)} only, and pickled code needs the same minor "
+            "version: re-create the bundle with a supported Python",
+        )
+
+
+def _decode_proto(raw: bytes, problems: BundleProblems) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.add(PROTO, "is not UTF-8 text")
+        return ""

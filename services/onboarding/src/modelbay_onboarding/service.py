@@ -1,0 +1,170 @@
+"""Use case: accept an uploaded bundle (validate → store → version → ModelUploaded).
+
+Order matters for "a rejected upload leaves nothing behind": every check runs on the spooled
+file before the first write. The bundle blob is content-addressed, so storing it before the
+transaction is safe (a retry or a duplicate finds it in place); the version number, the upload
+row and the event are written in one transaction, so a failure there takes no number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+from modelbay_common.blob import BlobStore
+from modelbay_common.events import ModelUploaded, envelope
+from modelbay_common.outbox import add_to_outbox
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelbay_onboarding.archive import ArchiveLimits
+from modelbay_onboarding.bundle_checks import ValidatedBundle, validate_bundle
+from modelbay_onboarding.interface import method_signatures, model_openapi
+from modelbay_onboarding.models import SCHEMA
+from modelbay_onboarding.settings import OnboardingSettings
+from modelbay_onboarding.spool import SpooledUpload
+from modelbay_onboarding.store import NewUpload, add_upload, take_next_version
+
+log = logging.getLogger(__name__)
+
+EVENT_SOURCE = "/modelbay/onboarding"
+BUNDLE_CONTENT_TYPE = "application/gzip"
+
+
+def bundle_key(sha256: str) -> str:
+    return f"bundles/sha256/{sha256}.tar.gz"
+
+
+def interface_prefix(owner: str, name: str, version: int) -> str:
+    return f"interfaces/{owner}/{name}/{version}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is uploading, as the gateway says in the X-Modelbay-* headers."""
+
+    user: str
+    org: str | None = None
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class AcceptedUpload:
+    owner: str
+    name: str
+    version: int
+    upload_id: str
+    bundle_sha256: str
+
+
+class UploadService:
+    def __init__(self, settings: OnboardingSettings, blob_store: BlobStore) -> None:
+        self._settings = settings
+        self._blobs = blob_store
+        self._limits = ArchiveLimits(
+            max_files=settings.max_archive_files,
+            max_unpacked_bytes=settings.max_unpacked_bytes,
+            max_expansion_ratio=settings.max_expansion_ratio,
+            expansion_ratio_floor_bytes=settings.expansion_ratio_floor_bytes,
+            max_metadata_file_bytes=settings.max_metadata_file_bytes,
+        )
+
+    async def validate(self, upload: SpooledUpload) -> ValidatedBundle:
+        """Every check of docs/onboarding.md, in a worker thread (it reads the whole archive)."""
+        supported = tuple(self._settings.supported_python_versions)
+        return await asyncio.to_thread(validate_bundle, upload.path, self._limits, supported)
+
+    async def store_bundle(self, upload: SpooledUpload) -> str:
+        """Put the archive under its content address (once: equal bytes, equal key)."""
+        key = bundle_key(upload.sha256)
+        if not await self._blobs.exists(key):
+            await self._blobs.put_path(key, upload.path, content_type=BUNDLE_CONTENT_TYPE)
+        return key
+
+    async def record_upload(
+        self,
+        session: AsyncSession,
+        *,
+        owner: str,
+        name: str,
+        caller: Caller,
+        upload: SpooledUpload,
+        bundle: ValidatedBundle,
+        stored_key: str,
+    ) -> AcceptedUpload:
+        """Take the next version, store the interface files, record the upload, emit the event.
+
+        If the transaction then fails, the interface files of a version number that was never
+        taken stay behind; the next upload that takes the number overwrites them.
+        """
+        version = await take_next_version(session, owner, name)
+        await self._store_interfaces(owner, name, version, bundle)
+        upload_id = uuid.uuid4()
+        await add_upload(
+            session,
+            NewUpload(
+                id=upload_id,
+                owner=owner,
+                name=name,
+                version=version,
+                bundle_key=stored_key,
+                bundle_sha256=upload.sha256,
+                bundle_size=upload.size,
+                python_version=bundle.python_version,
+                requirements=bundle.requirements,
+                methods=bundle.methods,
+                uploaded_by=caller.user,
+            ),
+        )
+        event = self._uploaded_event(owner, name, version, str(upload_id), caller, upload, bundle)
+        await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
+        log.info(
+            "accepted %s/%s version %d (%d bytes, sha256 %s)",
+            owner, name, version, upload.size, upload.sha256,
+            extra={"owner": owner, "model": name, "version": version},
+        )
+        return AcceptedUpload(owner, name, version, str(upload_id), upload.sha256)
+
+    async def _store_interfaces(
+        self, owner: str, name: str, version: int, bundle: ValidatedBundle
+    ) -> None:
+        prefix = interface_prefix(owner, name, version)
+        openapi = json.dumps(model_openapi(bundle, name, version), indent=2).encode()
+        await self._blobs.put(
+            f"{prefix}/model.proto", io.BytesIO(bundle.proto_text.encode()),
+            content_type="text/plain; charset=utf-8",
+        )
+        await self._blobs.put(
+            f"{prefix}/openapi.json", io.BytesIO(openapi), content_type="application/json"
+        )
+
+    @staticmethod
+    def _uploaded_event(
+        owner: str,
+        name: str,
+        version: int,
+        upload_id: str,
+        caller: Caller,
+        upload: SpooledUpload,
+        bundle: ValidatedBundle,
+    ) -> ModelUploaded:
+        return ModelUploaded(
+            owner=owner,
+            name=name,
+            version=version,
+            upload_id=upload_id,
+            bundle_uri=bundle_key(upload.sha256),
+            bundle_sha256=upload.sha256,
+            bundle_size=upload.size,
+            python_version=bundle.python_version,
+            requirements=bundle.requirements,
+            methods=bundle.methods,
+            uploaded_by=caller.user,
+            description=bundle.manifest.description,
+            license=bundle.manifest.license,
+            owner_org=caller.org,
+            interface=method_signatures(bundle),
+        )
