@@ -51,7 +51,7 @@ pid_of() {
 
 mark_started() { touch "$RUN_DIR/$1.started"; }
 
-http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+http_ok() { curl -fs -o /dev/null --max-time 2 "$1"; }
 
 # hold_lock NAME TIMEOUT_SECONDS: serialise with other runs (several engineers and `make test`
 # call services-up at the same time; two debootstraps into one directory destroy each other).

@@ -100,12 +100,17 @@ def blob_url(s3_services: Any) -> str:
 
 
 @pytest.fixture
-async def store(blob_url: str) -> Any:
+async def store(blob_url: str, minio_client: Any) -> AsyncIterator[Any]:
     from modelbay_common.blob import open_blob_store
+    from modelbay_common.blob.s3 import S3BlobStore
 
     opened = open_blob_store(blob_url)
+    assert isinstance(opened, S3BlobStore)
     await opened.ensure_ready()
-    return opened
+    yield opened
+    # moto keeps objects in memory and the server is shared: leave nothing behind.
+    for found in minio_client.list_objects(opened.bucket, opened.prefix, recursive=True):
+        minio_client.remove_object(opened.bucket, found.object_name)
 
 
 @pytest.fixture

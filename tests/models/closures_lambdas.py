@@ -1,13 +1,12 @@
 """Methods built from closures and lambdas (all pickled by value)."""
 
 import numpy as np
-
 from modelbay import List, Model
 
 EXPECTED = {"numpy"}
 
 
-def make_scorer(weights: list[float], bias: float):  # noqa: ANN201 - a factory, like in notebooks
+def make_scorer(weights: list[float], bias: float):
     w = np.asarray(weights)
     squash = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731 - the lambda is the point
 
@@ -17,7 +16,7 @@ def make_scorer(weights: list[float], bias: float):  # noqa: ANN201 - a factory,
     return score
 
 
-def make_labeller(threshold: float):  # noqa: ANN201
+def make_labeller(threshold: float):
     above = lambda p: "yes" if p >= threshold else "no"  # noqa: E731
 
     def label(probabilities: List[float]) -> List[str]:

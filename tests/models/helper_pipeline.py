@@ -1,12 +1,11 @@
 """A pipeline whose preprocessing lives in a local module next to this script."""
 
 from local_helper import clean_texts
+from modelbay import List, Model
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-
-from modelbay import List, Model
 
 EXPECTED = {"numpy", "scikit-learn"}
 EXPECTED_LOCAL_MODULES = {"local_helper"}

@@ -2,9 +2,8 @@
 
 import numpy as np
 from lightgbm import LGBMClassifier
-from sklearn.datasets import load_breast_cancer
-
 from modelbay import List, Model, NDArray
+from sklearn.datasets import load_breast_cancer
 
 EXPECTED = {"lightgbm", "numpy", "scikit-learn"}
 

@@ -3,10 +3,9 @@
 from enum import Enum
 from typing import NamedTuple
 
+from modelbay import List, Model
 from sklearn.datasets import load_iris
 from sklearn.tree import DecisionTreeClassifier
-
-from modelbay import List, Model
 
 EXPECTED = {"scikit-learn"}
 
@@ -49,8 +48,18 @@ model = Model(
         "identify": [
             {
                 "flowers": [
-                    {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
-                    {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3},
+                    {
+                        "sepal_length": 5.1,
+                        "sepal_width": 3.5,
+                        "petal_length": 1.4,
+                        "petal_width": 0.2,
+                    },
+                    {
+                        "sepal_length": 6.7,
+                        "sepal_width": 3.0,
+                        "petal_length": 5.2,
+                        "petal_width": 2.3,
+                    },
                 ]
             }
         ]

@@ -1,7 +1,6 @@
 """A plain function built on pandas: a DataFrame in, per-group totals out."""
 
 import pandas as pd
-
 from modelbay import Dict, Model, create_dataframe
 
 EXPECTED = {"pandas"}

@@ -1,10 +1,9 @@
 """Sentiment over raw text: sklearn Pipeline(TfidfVectorizer, LogisticRegression), List[str]."""
 
+from modelbay import List, Model
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-
-from modelbay import List, Model
 
 EXPECTED = {"scikit-learn"}
 

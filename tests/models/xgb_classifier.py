@@ -1,10 +1,9 @@
 """An xgboost classifier on iris (its scikit-learn API, so scikit-learn is needed to load it)."""
 
 import numpy as np
+from modelbay import List, Model, create_namedtuple
 from sklearn.datasets import load_iris
 from xgboost import XGBClassifier
-
-from modelbay import List, Model, create_namedtuple
 
 EXPECTED = {"numpy", "scikit-learn", "xgboost-cpu"}
 

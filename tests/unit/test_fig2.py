@@ -14,7 +14,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-
 from modelbay_runtime.loader import read_manifest, verify_checksums
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

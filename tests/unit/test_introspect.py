@@ -10,7 +10,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from modelbay.deps import (
     InferenceOptions,
     RequirementError,
@@ -170,7 +169,9 @@ def test_local_package_ships_whole_and_resolves_relative_imports(tmp_path: Path)
         "mypkg/util.py",
     ]
     assert _names(inference.requirements) == {"pyyaml"}
-    found = {i.module for i in imports_in_file(package / "sub" / "features.py", "mypkg.sub.features")}
+    found = {
+        i.module for i in imports_in_file(package / "sub" / "features.py", "mypkg.sub.features")
+    }
     assert found == {"mypkg.util", "yaml"}
 
 
@@ -263,8 +264,16 @@ def test_module_classification(tmp_path: Path) -> None:
         classifier = ModuleClassifier(DistributionIndex())
         kinds = {
             name: classifier.classify(name).kind
-            for name in ("json", "os.path", "modelbay.model", "cloudpickle", "sklearn.base",
-                         "my_local_mod", "__main__", "no_such_module_anywhere")
+            for name in (
+                "json",
+                "os.path",
+                "modelbay.model",
+                "cloudpickle",
+                "sklearn.base",
+                "my_local_mod",
+                "__main__",
+                "no_such_module_anywhere",
+            )
         }
     finally:
         sys.path.remove(str(tmp_path))
@@ -286,3 +295,44 @@ def test_transitive_closure_honours_markers() -> None:
     assert {"numpy", "scipy", "joblib", "threadpoolctl"} <= index.dependencies("scikit-learn")
     # httpx's `brotli` / `h2` deps are behind extras: not installed, not in the closure.
     assert "h2" not in index.dependencies("httpx")
+
+
+def test_postponed_annotations_load_without_the_script(tmp_path: Path) -> None:
+    module = _script(
+        tmp_path,
+        """
+        from __future__ import annotations
+
+        import enum
+        from typing import NamedTuple
+
+        from modelbay import List, Model
+
+        class Color(enum.Enum):
+            RED = 1
+            BLUE = 2
+
+        class Paint(NamedTuple):
+            color: Color
+            litres: float
+
+        def mix(colors: List[Color], litres: float) -> List[Paint]:
+            return [Paint(c, litres / len(colors)) for c in colors]
+
+        model = Model(mix=mix, samples={"mix": [{"colors": ["RED", "BLUE"], "litres": 3.0}]})
+        """,
+        name="postponed",
+    )
+    from modelbay.bundle import dump
+
+    bundle = dump(module.model, "paint", tmp_path / "bundle")
+    program = (
+        "import sys; sys.modules['modelbay'] = None\n"
+        "from modelbay_runtime.loader_check import main\n"
+        "sys.exit(main(['check', 'bundle']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=bundle.parent, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok: 1 samples of paint")

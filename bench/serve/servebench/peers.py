@@ -242,6 +242,8 @@ def modelbay_peer(paths: BenchPaths) -> Peer:
             "modelbay_runtime",
             "serve",
             str(paths.work / "modelbay" / model),
+            "--host",
+            "127.0.0.1",
             "--port",
             str(port),
         ]

@@ -172,7 +172,12 @@ def render(document: dict[str, Any], results_path: Path) -> str:
 def write_report(document: dict[str, Any], doc: Path, results_path: Path) -> None:
     text = doc.read_text() if doc.exists() else SKELETON
     if BEGIN not in text:
-        text = text.rstrip() + f"\n\n## Serve\n\n{BEGIN}\n{END}\n"
+        section = f"## Serve\n\n{BEGIN}\n{END}\n"
+        if "\n## Pipeline" in text:  # keep the colleague's section after ours
+            before, after = text.split("\n## Pipeline", 1)
+            text = f"{before.rstrip()}\n\n{section}\n## Pipeline{after}"
+        else:
+            text = f"{text.rstrip()}\n\n{section}"
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     body = render(document, results_path)

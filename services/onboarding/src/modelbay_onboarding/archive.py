@@ -19,7 +19,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import Protocol
 
 from modelbay_onboarding.errors import CorruptArchive, InvalidBundle, UnsafeArchive
 
@@ -50,10 +50,14 @@ class ArchiveContents:
     unpacked_bytes: int = 0
 
 
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _CappedReader:
     """A read-only stream over the decompressed archive that stops a decompression bomb."""
 
-    def __init__(self, stream: IO[bytes], compressed_size: int, limits: ArchiveLimits) -> None:
+    def __init__(self, stream: _Readable, compressed_size: int, limits: ArchiveLimits) -> None:
         self._stream = stream
         self._compressed_size = max(compressed_size, 1)
         self._limits = limits

@@ -33,6 +33,7 @@ class ValidatedBundle:
     proto_text: str
     descriptor_set: bytes
     schemas: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
     @property
     def python_version(self) -> str:
@@ -43,25 +44,30 @@ class ValidatedBundle:
         return tuple(self.manifest.methods)
 
 
-def validate_bundle(
-    path: Path, limits: ArchiveLimits, supported_python: tuple[str, ...]
-) -> ValidatedBundle:
+@dataclass(frozen=True)
+class BundleRules:
+    limits: ArchiveLimits
+    supported_python: tuple[str, ...]
+    require_samples: bool
+
+
+def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
     """Check the archive at `path`; raise a 4xx ModelbayError naming the problem(s).
 
     Synchronous and CPU-bound: call it in a worker thread. Never unpickles anything.
     """
-    contents = read_archive(path, KEPT_FILES, limits)
+    contents = read_archive(path, KEPT_FILES, rules.limits)
     manifest = parse_manifest(contents.kept.get(MANIFEST))
     problems = BundleProblems()
     _check_files(manifest, contents, problems)
-    _check_python(manifest, supported_python, problems)
+    _check_python(manifest, rules.supported_python, problems)
     requirements = check_requirements(manifest.requirements, problems)
     problems.raise_if_any()  # the files below are only trustworthy once their checksums match
     proto = contents.kept[PROTO]
     descriptor_set = contents.kept[DESCRIPTOR_SET]
     check_descriptor_set(descriptor_set, manifest, problems)
     schemas = parse_schemas(contents.kept.get(SCHEMAS), manifest, problems)
-    check_samples(manifest, schemas, problems)
+    warnings = check_samples(manifest, schemas, problems, required=rules.require_samples)
     proto_text = _decode_proto(proto, problems)
     problems.raise_if_any()
     return ValidatedBundle(
@@ -70,6 +76,7 @@ def validate_bundle(
         proto_text=proto_text,
         descriptor_set=descriptor_set,
         schemas=schemas,
+        warnings=tuple(warnings),
     )
 
 
@@ -94,9 +101,7 @@ def _check_files(manifest: Manifest, contents: ArchiveContents, problems: Bundle
         )
 
 
-def _check_python(
-    manifest: Manifest, supported: tuple[str, ...], problems: BundleProblems
-) -> None:
+def _check_python(manifest: Manifest, supported: tuple[str, ...], problems: BundleProblems) -> None:
     if manifest.python_minor not in supported:
         problems.add(
             "manifest.python",

@@ -30,9 +30,7 @@ def check_descriptor_set(raw: bytes, manifest: Manifest, problems: BundleProblem
     rpcs = _service_methods(descriptor_pb2.FileDescriptorSet.FromString(raw))
     declared, described = set(manifest.methods), set(rpcs)
     for missing in sorted(declared - described):
-        problems.add(
-            f"{DESCRIPTOR_SET}", f"method {missing!r} is in the manifest but has no rpc"
-        )
+        problems.add(f"{DESCRIPTOR_SET}", f"method {missing!r} is in the manifest but has no rpc")
     for extra in sorted(described - declared):
         problems.add(f"{DESCRIPTOR_SET}", f"rpc {extra!r} is not a method of the manifest")
     for name in sorted(declared & described):
@@ -85,9 +83,7 @@ def _check_method(
     for side, declared, described, type_tree in sides:
         where = f"manifest.methods.{name}.{side}_message"
         if declared != described:
-            problems.add(
-                where, f"is {declared!r} but the rpc {name!r} declares {described!r}"
-            )
+            problems.add(where, f"is {declared!r} but the rpc {name!r} declares {described!r}")
             continue
         try:
             message = pool.FindMessageTypeByName(declared)

@@ -47,5 +47,5 @@ class ResolutionError(Exception):
         self.detail = detail
 
 
-class ResolverUnavailable(Exception):
+class ResolverUnavailableError(Exception):
     """A transient failure (index unreachable, blob store down): the event is retried."""

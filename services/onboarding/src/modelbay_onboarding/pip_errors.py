@@ -10,7 +10,7 @@ import re
 
 from packaging.version import InvalidVersion, Version
 
-from modelbay_onboarding.errors import ResolutionError, ResolverUnavailable
+from modelbay_onboarding.errors import ResolutionError, ResolverUnavailableError
 
 TARGET_DESCRIPTION = "linux x86_64 (manylinux wheels)"
 _MAX_VERSIONS_SHOWN = 10
@@ -31,12 +31,14 @@ _CONFLICT_HEADER = "The conflict is caused by:"
 def explain_pip_failure(output: str, python_version: str) -> ResolutionError:
     """The contributor-facing error for a failed `pip download`.
 
-    Raises ResolverUnavailable instead when the index could not be reached: that is the
+    Raises ResolverUnavailableError instead when the index could not be reached: that is the
     platform's problem, so the event is retried rather than failing the model.
     """
     detail = _tail(output)
     if _NETWORK.search(output):
-        raise ResolverUnavailable(f"the package index could not be reached: {_last_error(output)}")
+        raise ResolverUnavailableError(
+            f"the package index could not be reached: {_last_error(output)}"
+        )
     not_found = _NOT_FOUND.search(output)
     if not_found:
         reason = _not_found_reason(

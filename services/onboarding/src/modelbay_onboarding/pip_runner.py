@@ -21,7 +21,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from modelbay_onboarding.errors import ResolutionError, ResolverUnavailable
+from modelbay_onboarding.errors import ResolutionError, ResolverUnavailableError
 from modelbay_onboarding.pip_errors import explain_pip_failure
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ async def download_wheels(
 ) -> None:
     """Download every wheel `requirements` need for the target into `destination`.
 
-    Raises ResolutionError (the contributor must change something) or ResolverUnavailable
+    Raises ResolutionError (the contributor must change something) or ResolverUnavailableError
     (the index is unreachable: retry later).
     """
     requirements_file = destination.parent / "requirements.in"
@@ -143,7 +143,7 @@ __all__ = [
     "TARGET_PLATFORMS",
     "PipOptions",
     "ResolutionError",
-    "ResolverUnavailable",
+    "ResolverUnavailableError",
     "download_wheels",
     "pip_command",
     "runtime_server_requirements",

@@ -1,9 +1,11 @@
-"""Every method needs at least one sample, and every sample must fit the method's schemas.
+"""Samples: every one must fit its method's schemas; a method without any is reported.
 
-The builder validates each image by calling its samples, so a method without one could never
-be validated. Samples are checked against the JSON Schemas (draft 2020-12) the SDK derived from
-the same type tree as the proto file: they describe exactly the natural JSON the model server
-accepts and produces. Nothing is unpickled or run here.
+The builder validates each image by calling its samples, so a method without one is checked
+for readiness only. The paper's Fig. 2 script records no samples and must still go through,
+so by default that is a warning in the 202 answer; `MODELBAY_ONBOARDING_REQUIRE_SAMPLES=true`
+makes it a rejection. Samples are checked against the JSON Schemas (draft 2020-12) the SDK
+derived from the same type tree as the proto file: they describe exactly the natural JSON the
+model server accepts and produces. Nothing is unpickled or run here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from modelbay_onboarding.problems import BundleProblems
 _SIDES = ("input", "output")
 
 
-def parse_schemas(raw: bytes | None, manifest: Manifest, problems: BundleProblems) -> dict[str, Any]:
+def parse_schemas(
+    raw: bytes | None, manifest: Manifest, problems: BundleProblems
+) -> dict[str, Any]:
     """`schemas.json` as {method: {"input": schema, "output": schema}}, each a valid schema."""
     if raw is None:
         problems.add(SCHEMAS, "is missing: the SDK writes the JSON Schemas of every method there")
@@ -55,17 +59,24 @@ def _check_schema(where: str, schema: Any, problems: BundleProblems) -> None:
         problems.add(where, f"is not a valid JSON Schema: {exc.message}")
 
 
-def check_samples(manifest: Manifest, schemas: Mapping[str, Any], problems: BundleProblems) -> None:
+def check_samples(
+    manifest: Manifest, schemas: Mapping[str, Any], problems: BundleProblems, *, required: bool
+) -> list[str]:
+    """Record ill-typed samples in `problems`; return warnings about methods without samples."""
+    warnings: list[str] = []
     for method in sorted(set(manifest.samples) - set(manifest.methods)):
         problems.add(f"manifest.samples.{method}", "has samples for a method the model lacks")
     for method in manifest.methods:
         samples = manifest.samples.get(method, [])
         if not samples:
-            problems.add(
-                f"manifest.samples.{method}",
+            advice = (
                 "has no sample; give Model(..., samples={...}) at least one input per method "
-                "so the platform can validate the image",
+                "so the platform can check the image's answers"
             )
+            if required:
+                problems.add(f"manifest.samples.{method}", advice)
+            else:
+                warnings.append(f"method {method!r} {advice} (it is only checked to start)")
             continue
         for index, sample in enumerate(samples):
             for side in _SIDES:
@@ -73,6 +84,7 @@ def check_samples(manifest: Manifest, schemas: Mapping[str, Any], problems: Bund
                 value = sample.input if side == "input" else sample.output
                 where = f"manifest.samples.{method}[{index}].{side}"
                 _check_value(where, value, schema, problems)
+    return warnings
 
 
 def _check_value(where: str, value: Any, schema: Any, problems: BundleProblems) -> None:

@@ -21,7 +21,7 @@ from modelbay_common.outbox import add_to_outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.archive import ArchiveLimits
-from modelbay_onboarding.bundle_checks import ValidatedBundle, validate_bundle
+from modelbay_onboarding.bundle_checks import BundleRules, ValidatedBundle, validate_bundle
 from modelbay_onboarding.interface import method_signatures, model_openapi
 from modelbay_onboarding.models import SCHEMA
 from modelbay_onboarding.settings import OnboardingSettings
@@ -58,24 +58,28 @@ class AcceptedUpload:
     version: int
     upload_id: str
     bundle_sha256: str
+    warnings: tuple[str, ...]
 
 
 class UploadService:
     def __init__(self, settings: OnboardingSettings, blob_store: BlobStore) -> None:
         self._settings = settings
         self._blobs = blob_store
-        self._limits = ArchiveLimits(
-            max_files=settings.max_archive_files,
-            max_unpacked_bytes=settings.max_unpacked_bytes,
-            max_expansion_ratio=settings.max_expansion_ratio,
-            expansion_ratio_floor_bytes=settings.expansion_ratio_floor_bytes,
-            max_metadata_file_bytes=settings.max_metadata_file_bytes,
+        self._rules = BundleRules(
+            limits=ArchiveLimits(
+                max_files=settings.max_archive_files,
+                max_unpacked_bytes=settings.max_unpacked_bytes,
+                max_expansion_ratio=settings.max_expansion_ratio,
+                expansion_ratio_floor_bytes=settings.expansion_ratio_floor_bytes,
+                max_metadata_file_bytes=settings.max_metadata_file_bytes,
+            ),
+            supported_python=tuple(settings.supported_python_versions),
+            require_samples=settings.require_samples,
         )
 
     async def validate(self, upload: SpooledUpload) -> ValidatedBundle:
         """Every check of docs/onboarding.md, in a worker thread (it reads the whole archive)."""
-        supported = tuple(self._settings.supported_python_versions)
-        return await asyncio.to_thread(validate_bundle, upload.path, self._limits, supported)
+        return await asyncio.to_thread(validate_bundle, upload.path, self._rules)
 
     async def store_bundle(self, upload: SpooledUpload) -> str:
         """Put the archive under its content address (once: equal bytes, equal key)."""
@@ -123,10 +127,14 @@ class UploadService:
         await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
         log.info(
             "accepted %s/%s version %d (%d bytes, sha256 %s)",
-            owner, name, version, upload.size, upload.sha256,
+            owner,
+            name,
+            version,
+            upload.size,
+            upload.sha256,
             extra={"owner": owner, "model": name, "version": version},
         )
-        return AcceptedUpload(owner, name, version, str(upload_id), upload.sha256)
+        return AcceptedUpload(owner, name, version, str(upload_id), upload.sha256, bundle.warnings)
 
     async def _store_interfaces(
         self, owner: str, name: str, version: int, bundle: ValidatedBundle
@@ -134,7 +142,8 @@ class UploadService:
         prefix = interface_prefix(owner, name, version)
         openapi = json.dumps(model_openapi(bundle, name, version), indent=2).encode()
         await self._blobs.put(
-            f"{prefix}/model.proto", io.BytesIO(bundle.proto_text.encode()),
+            f"{prefix}/model.proto",
+            io.BytesIO(bundle.proto_text.encode()),
             content_type="text/plain; charset=utf-8",
         )
         await self._blobs.put(

@@ -12,6 +12,8 @@ Every field is read from ``MODELBAY_ONBOARDING_<FIELD>`` first, then ``MODELBAY_
   JSON text, which compresses very well, is not refused.
 - ``MAX_METADATA_FILE_BYTES`` (32 MiB): largest manifest, proto, descriptor set or schemas file.
 - ``SPOOL_DIR`` (system temp dir): where uploads are spooled while they are checked.
+- ``REQUIRE_SAMPLES`` (false): refuse a bundle with a method that has no sample (otherwise the
+  202 answer carries a warning and the builder only checks that such a method's image starts).
 - ``SUPPORTED_PYTHON_VERSIONS`` (``["3.11"]``, JSON list): the ``major.minor`` versions model
   images can be built for.
 - ``RESOLVER_ENABLED`` (true): consume ``ModelUploaded`` and resolve dependencies here.
@@ -25,10 +27,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from modelbay_common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-
-from modelbay_common.settings import ServiceSettings
 
 GIB = 1024**3
 MIB = 1024**2
@@ -46,6 +47,7 @@ class OnboardingSettings(ServiceSettings):
     expansion_ratio_floor_bytes: int = Field(default=64 * MIB, ge=0)
     max_metadata_file_bytes: int = Field(default=32 * MIB, gt=0)
     spool_dir: Path | None = None
+    require_samples: bool = False
     supported_python_versions: list[str] = Field(default_factory=lambda: ["3.11"])
 
     resolver_enabled: bool = True

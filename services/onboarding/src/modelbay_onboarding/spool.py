@@ -52,7 +52,11 @@ async def spooled(
 ) -> AsyncIterator[SpooledUpload]:
     """Spool `body` to a temporary file that exists only inside the block."""
     handle = await asyncio.to_thread(
-        tempfile.NamedTemporaryFile, "wb", prefix="upload-", suffix=".tar.gz", dir=directory,
+        tempfile.NamedTemporaryFile,
+        "wb",
+        prefix="upload-",
+        suffix=".tar.gz",
+        dir=directory,
         delete=False,
     )
     path = Path(handle.name)

@@ -9,11 +9,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from modelbay_common.inbox import inbox_table
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.models import (
+    SCHEMA,
     ModelSequenceRow,
     RequirementLockRow,
     ResolutionRow,
@@ -136,13 +138,6 @@ async def save_lock(
     )
 
 
-async def find_wheelhouse(session: AsyncSession, lock_hash: str) -> StoredWheelhouse | None:
-    row = await session.get(WheelhouseRow, lock_hash)
-    if row is None:
-        return None
-    return StoredWheelhouse(row.lock_hash, row.blob_key, row.size, row.sha256, row.wheel_count)
-
-
 async def save_wheelhouse(session: AsyncSession, wheelhouse: StoredWheelhouse) -> None:
     await session.execute(
         insert(WheelhouseRow)
@@ -170,3 +165,12 @@ async def record_resolution(session: AsyncSession, outcome: ResolutionOutcome) -
         .values(owner=outcome.owner, name=outcome.name, version=outcome.version, **values)
         .on_conflict_do_update(index_elements=["owner", "name", "version"], set_=values)
     )
+
+
+async def already_handled(session: AsyncSession, consumer: str, event_id: str) -> bool:
+    """Whether `consumer` already committed its handling of `event_id` (see inbox.py)."""
+    table = inbox_table(SCHEMA)
+    found = await session.scalar(
+        select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id == event_id)
+    )
+    return found is not None

@@ -17,6 +17,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from modelbay.deps.annotations import resolve_string_annotations
 from modelbay.deps.culprit import describe_unpicklable
 from modelbay.deps.distributions import PLATFORM_DISTRIBUTIONS, DistributionIndex, normalize
 from modelbay.deps.evidence import Evidence, EvidenceCollector, UnresolvedImport, warn_unresolved
@@ -74,6 +75,7 @@ def infer(
     options = options or InferenceOptions()
     index = DistributionIndex()
     collector = EvidenceCollector(ModuleClassifier(index))
+    resolve_string_annotations(methods.values())
     payload, trace = pickle_methods(methods)
     collector.from_methods(dict(methods))
     collector.from_trace(trace)

@@ -1,0 +1,64 @@
+"""Errors of the builder: API errors (problem+json) and the failures a build can end in."""
+
+from __future__ import annotations
+
+from modelbay_common.errors import Conflict, NotFound
+
+
+class BuildNotFound(NotFound):
+    type_slug = "build-not-found"
+    title = "Build not found"
+
+    def __init__(self, owner: str, name: str, version: int) -> None:
+        super().__init__(
+            f"No build of {owner}/{name} version {version} is known to the builder.",
+            extensions={"owner": owner, "name": name, "version": version},
+        )
+
+
+class ImageNotAvailable(Conflict):
+    """The build exists but has no pushed image (still running, or failed)."""
+
+    type_slug = "image-not-available"
+    title = "Image not available"
+
+    def __init__(self, owner: str, name: str, version: int, status: str) -> None:
+        super().__init__(
+            f"{owner}/{name} version {version} has no image to download (build status: {status}).",
+            extensions={"owner": owner, "name": name, "version": version, "status": status},
+        )
+
+
+class BuildStepFailed(Exception):
+    """`docker build`, fetching the inputs or the registry push failed: ImageBuildFailed."""
+
+    def __init__(self, reason: str, log_tail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.log_tail = log_tail
+
+
+class RuntimeWheelError(Exception):
+    """The model server wheel could not be found or built (a deployment problem)."""
+
+
+class ImageValidationFailed(Exception):
+    """The image did not become ready, or answered a sample wrongly: ValidationFailed."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        method: str | None = None,
+        sample_index: int | None = None,
+        expected: object = None,
+        actual: object = None,
+        log_tail: str = "",
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.method = method
+        self.sample_index = sample_index
+        self.expected = expected
+        self.actual = actual
+        self.log_tail = log_tail

@@ -1,0 +1,143 @@
+"""Errors of the gateway, each rendered as RFC 9457 problem+json by the common handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelbay_common.errors import (
+    Conflict,
+    Forbidden,
+    ModelbayError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+)
+
+_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="modelbay"'}
+
+
+class MissingToken(Unauthorized):
+    type_slug = "missing-token"
+    title = "Authentication required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Send an API token as `Authorization: Bearer <token>` (create one with "
+            "POST /v1/tokens, or ask an administrator for an account).",
+            headers=_BEARER_CHALLENGE,
+        )
+
+
+class InvalidToken(Unauthorized):
+    type_slug = "invalid-token"
+    title = "Invalid token"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The API token is unknown or was revoked; create a new one or run `modelbay login`.",
+            headers={"WWW-Authenticate": 'Bearer realm="modelbay", error="invalid_token"'},
+        )
+
+
+class AdminRequired(Forbidden):
+    type_slug = "admin-required"
+    title = "Administrator required"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"Only an administrator may {action}.")
+
+
+class NotYourNamespace(Forbidden):
+    """Pushing into another user's namespace; says nothing about the models in it."""
+
+    type_slug = "not-your-namespace"
+    title = "Not your namespace"
+
+    def __init__(self, owner: str, username: str) -> None:
+        super().__init__(
+            f"You are signed in as {username!r} and may only push models as {username}/<name>, "
+            f"not into {owner!r}.",
+            extensions={"owner": owner},
+        )
+
+
+class UserExists(Conflict):
+    type_slug = "user-exists"
+    title = "User exists"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"A user named {username!r} already exists.", extensions={"username": username})
+
+
+class TokenNotFound(NotFound):
+    type_slug = "token-not-found"
+    title = "Token not found"
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"You have no token with id {token_id}.", extensions={"token_id": token_id})
+
+
+class UploadTooLarge(PayloadTooLarge):
+    type_slug = "upload-too-large"
+    title = "Upload too large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The bundle is larger than the {limit} bytes this platform accepts; remove large "
+            "files from the bundle (data sets, checkpoints) or ask the operator to raise "
+            "MODELBAY_GATEWAY_MAX_UPLOAD_BYTES.",
+            extensions={"max_bytes": limit},
+        )
+
+
+class ArtifactNotAvailable(NotFound):
+    type_slug = "artifact-not-available"
+    title = "Artifact not available"
+
+    def __init__(self, kind: str, owner: str, name: str, version: int, why: str) -> None:
+        super().__init__(
+            f"The {kind} of {owner}/{name} version {version} is not available: {why}",
+            extensions={"kind": kind, "owner": owner, "name": name, "version": version},
+        )
+
+
+class CorruptArtifact(ModelbayError):
+    status = 500
+    title = "Stored artifact is corrupt"
+    type_slug = "corrupt-artifact"
+
+
+class UpstreamUnavailable(ServiceUnavailable):
+    type_slug = "upstream-unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            f"The {service} service did not answer; try again shortly.",
+            extensions={"service": service},
+            headers={"Retry-After": "5"},
+        )
+
+
+class UpstreamProblem(Exception):  # noqa: N818 - it carries a problem document, not a failure
+    """An internal service answered with a 4xx problem: relayed to the caller as it is."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        super().__init__(f"{status}: {problem.get('title')}")
+
+
+class UpstreamFailed(ModelbayError):
+    """An internal service failed (5xx) or answered something that is not its contract."""
+
+    status = 502
+    title = "Bad Gateway"
+    type_slug = "upstream-failed"
+
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            f"The {service} service failed to handle the request; the error has been logged.",
+            extensions={"service": service},
+        )

@@ -1,0 +1,147 @@
+"""Use cases of the model API: push (a streamed proxy to onboarding), search, read, publish.
+
+The catalog decides who may see what: every read goes through it as the caller, so a model the
+caller may not see is the catalog's 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from typing import Any
+
+from modelbay_gateway.errors import NotYourNamespace, UploadTooLarge
+from modelbay_gateway.records import Principal
+from modelbay_gateway.upstream import (
+    CATALOG,
+    ONBOARDING,
+    Caller,
+    Upstreams,
+    json_object,
+    model_path,
+)
+
+
+def caller_of(principal: Principal | None) -> Caller:
+    if principal is None:
+        return Caller(user=None)
+    user = principal.user
+    return Caller(user=user.username, org=user.org, admin=user.is_admin)
+
+
+def version_path(owner: str, name: str, version: int) -> str:
+    return f"/v1/models/{model_path(owner, name)}/versions/{version}"
+
+
+class LimitedBody:
+    """Passes an upload through chunk by chunk and stops reading once it exceeds `limit`.
+
+    Remembers that it stopped, because the exception it raises surfaces from inside the HTTP
+    client (or an in-process app) in forms that differ by transport.
+    """
+
+    def __init__(self, source: AsyncIterable[bytes], limit: int) -> None:
+        self._source = source
+        self._limit = limit
+        self.received = 0
+        self.exceeded = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._source:
+            self.received += len(chunk)
+            if self.received > self._limit:
+                self.exceeded = True
+                raise UploadTooLarge(self._limit)
+            if chunk:
+                yield chunk
+
+
+async def push_version(
+    upstreams: Upstreams,
+    principal: Principal,
+    owner: str,
+    name: str,
+    body: AsyncIterable[bytes],
+    *,
+    headers: Mapping[str, str],
+    max_bytes: int,
+) -> dict[str, Any]:
+    """Stream the archive to onboarding; never holds more than one chunk of it in memory."""
+    if owner != principal.username and not principal.user.is_admin:
+        raise NotYourNamespace(owner, principal.username)
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise UploadTooLarge(max_bytes)  # refused before a single byte is read
+    limited = LimitedBody(body, max_bytes)
+    forwarded = {
+        name: value
+        for name, value in headers.items()
+        if name.lower() in ("content-type", "content-length")
+    }
+    try:
+        response = await upstreams.request(
+            ONBOARDING,
+            "POST",
+            f"/internal/uploads/{model_path(owner, name)}",
+            caller_of(principal),
+            content=limited,
+            headers=forwarded,
+        )
+    except Exception:
+        if limited.exceeded:
+            raise UploadTooLarge(max_bytes) from None
+        raise
+    if limited.exceeded:
+        raise UploadTooLarge(max_bytes)
+    accepted = json_object(response, ONBOARDING)
+    version = int(accepted["version"])
+    return {
+        "owner": str(accepted.get("owner", owner)),
+        "name": str(accepted.get("name", name)),
+        "version": version,
+        "status": str(accepted.get("status", "uploaded")),
+        "status_url": version_path(owner, name, version),
+    }
+
+
+async def search_models(
+    upstreams: Upstreams, caller: Caller, params: Mapping[str, str | int]
+) -> dict[str, Any]:
+    response = await upstreams.request(CATALOG, "GET", "/internal/models", caller, params=params)
+    return json_object(response, CATALOG)
+
+
+async def get_model(upstreams: Upstreams, caller: Caller, owner: str, name: str) -> dict[str, Any]:
+    path = f"/internal/models/{model_path(owner, name)}"
+    return json_object(await upstreams.request(CATALOG, "GET", path, caller), CATALOG)
+
+
+async def get_version(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str, version: int
+) -> dict[str, Any]:
+    path = f"/internal/models/{model_path(owner, name)}/versions/{version}"
+    return json_object(await upstreams.request(CATALOG, "GET", path, caller), CATALOG)
+
+
+async def publish_model(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str, body: Mapping[str, Any]
+) -> dict[str, Any]:
+    path = f"/internal/models/{model_path(owner, name)}/publish"
+    response = await upstreams.request(CATALOG, "POST", path, caller, json=dict(body))
+    return json_object(response, CATALOG)
+
+
+async def record_download(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str, version: int, kind: str
+) -> dict[str, Any]:
+    path = f"/internal/models/{model_path(owner, name)}/versions/{version}/downloads"
+    response = await upstreams.request(CATALOG, "POST", path, caller, json={"kind": kind})
+    return json_object(response, CATALOG)
+
+
+async def model_visibility(upstreams: Upstreams, owner: str, name: str) -> dict[str, Any] | None:
+    """The catalog's visibility record of a model (for the SSE filter); None when unknown."""
+    path = f"/internal/visibility/{model_path(owner, name)}"
+    response = await upstreams.request(CATALOG, "GET", path, None)
+    if response.status_code == 404:
+        return None
+    return json_object(response, CATALOG)

@@ -1,0 +1,122 @@
+"""Queries of the `gateway` schema (the only module that touches its tables). Only flushes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelbay_gateway.models import ApiTokenRow, UserRow
+from modelbay_gateway.records import TokenInfo, User
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        org=row.org,
+        is_admin=row.is_admin,
+        created_at=row.created_at,
+    )
+
+
+def _token(row: ApiTokenRow) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        prefix=row.token_prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class UserStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def user_by_name(self, username: str) -> User | None:
+        row = await self._session.scalar(select(UserRow).where(UserRow.username == username))
+        return None if row is None else _user(row)
+
+    async def add_user(self, username: str, org: str | None, is_admin: bool) -> User:
+        row = UserRow(id=uuid.uuid4(), username=username, org=org, is_admin=is_admin)
+        self._session.add(row)
+        await self._session.flush()
+        await self._session.refresh(row)
+        return _user(row)
+
+    async def update_user(self, user_id: uuid.UUID, *, org: str | None, is_admin: bool) -> None:
+        await self._session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(org=org, is_admin=is_admin)
+        )
+
+    async def add_token(
+        self, user_id: uuid.UUID, name: str, sha256: str, prefix: str
+    ) -> TokenInfo:
+        row = ApiTokenRow(
+            id=uuid.uuid4(), user_id=user_id, name=name, token_sha256=sha256, token_prefix=prefix
+        )
+        self._session.add(row)
+        await self._session.flush()
+        await self._session.refresh(row)
+        return _token(row)
+
+    async def active_token_by_hash(self, sha256: str) -> tuple[TokenInfo, User] | None:
+        result = await self._session.execute(
+            select(ApiTokenRow, UserRow)
+            .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+            .where(ApiTokenRow.token_sha256 == sha256, ApiTokenRow.revoked_at.is_(None))
+        )
+        found = result.first()
+        return None if found is None else (_token(found[0]), _user(found[1]))
+
+    async def token_exists(self, sha256: str) -> bool:
+        found = await self._session.scalar(
+            select(ApiTokenRow.id).where(ApiTokenRow.token_sha256 == sha256)
+        )
+        return found is not None
+
+    async def touch_token(self, token_id: uuid.UUID, when: datetime) -> None:
+        await self._session.execute(
+            update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=when)
+        )
+
+    async def tokens_of(self, user_id: uuid.UUID) -> list[TokenInfo]:
+        rows = await self._session.scalars(
+            select(ApiTokenRow)
+            .where(ApiTokenRow.user_id == user_id)
+            .order_by(ApiTokenRow.created_at, ApiTokenRow.id)
+        )
+        return [_token(row) for row in rows]
+
+    async def revoke_token(self, user_id: uuid.UUID, token_id: uuid.UUID, when: datetime) -> bool:
+        """Revoke one of the user's own tokens; False when the user has no such active token."""
+        result = await self._session.execute(
+            update(ApiTokenRow)
+            .where(
+                ApiTokenRow.id == token_id,
+                ApiTokenRow.user_id == user_id,
+                ApiTokenRow.revoked_at.is_(None),
+            )
+            .values(revoked_at=when)
+            .returning(ApiTokenRow.id)
+        )
+        return result.first() is not None
+
+    async def revoke_named_tokens_except(
+        self, user_id: uuid.UUID, name: str, keep_sha256: str, when: datetime
+    ) -> None:
+        await self._session.execute(
+            update(ApiTokenRow)
+            .where(
+                ApiTokenRow.user_id == user_id,
+                ApiTokenRow.name == name,
+                ApiTokenRow.token_sha256 != keep_sha256,
+                ApiTokenRow.revoked_at.is_(None),
+            )
+            .values(revoked_at=when)
+        )

@@ -1,0 +1,147 @@
+"""Clients of the internal APIs (docs/pipeline.md) and how their answers become ours.
+
+The gateway passes the caller as `X-Modelbay-User/-Org/-Admin`. A 4xx problem from an internal
+service is relayed unchanged (its 404 is the no-leak 404); a 5xx or an unreachable service becomes
+a generic 502/503 with the details in the log. In stack mode the clients speak HTTP over the
+network; the embedded mode hands in-process transports instead (`transports`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem, UpstreamUnavailable
+from modelbay_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+ONBOARDING, CATALOG, BUILDER = "onboarding", "catalog", "builder"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the gateway acts for; `user=None` is an anonymous visitor (public reads only)."""
+
+    user: str | None
+    org: str | None = None
+    admin: bool = False
+
+    def headers(self) -> dict[str, str]:
+        headers = {"X-Modelbay-Admin": "true" if self.admin else "false"}
+        if self.user:
+            headers["X-Modelbay-User"] = self.user
+        if self.org:
+            headers["X-Modelbay-Org"] = self.org
+        return headers
+
+
+def _segment(value: str | int) -> str:
+    return quote(str(value), safe="")
+
+
+def model_path(owner: str, name: str) -> str:
+    return f"{_segment(owner)}/{_segment(name)}"
+
+
+def _problem_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "title" in body:
+        return body
+    return {"type": "about:blank", "title": response.reason_phrase, "status": response.status_code}
+
+
+def raise_for_upstream(response: httpx.Response, service: str) -> None:
+    """Relay a 4xx problem, hide a 5xx behind a generic 502 (logged)."""
+    if response.is_success:
+        return
+    if 400 <= response.status_code < 500:
+        raise UpstreamProblem(response.status_code, _problem_of(response))
+    log.error(
+        "%s answered %s on %s %s",
+        service,
+        response.status_code,
+        response.request.method,
+        response.request.url.path,
+        extra={"upstream_body": response.text[:2000] if response.is_stream_consumed else ""},
+    )
+    raise UpstreamFailed(service)
+
+
+def json_object(response: httpx.Response, service: str) -> dict[str, Any]:
+    raise_for_upstream(response, service)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        log.error("%s answered a non-object body on %s", service, response.request.url.path)
+        raise UpstreamFailed(service)
+    return body
+
+
+class Upstreams:
+    """The three internal clients, built once per process and closed at shutdown."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        transports = transports or {}
+        timeout = httpx.Timeout(settings.upstream_timeout_seconds)
+        bases = {
+            ONBOARDING: settings.onboarding_url,
+            CATALOG: settings.catalog_url,
+            BUILDER: settings.builder_url,
+        }
+        self.clients = {
+            service: httpx.AsyncClient(
+                base_url=url, timeout=timeout, transport=transports.get(service)
+            )
+            for service, url in bases.items()
+        }
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+    async def request(
+        self, service: str, method: str, path: str, caller: Caller | None, **options: Any
+    ) -> httpx.Response:
+        headers = {**(caller.headers() if caller else {}), **options.pop("headers", {})}
+        try:
+            return await self.clients[service].request(method, path, headers=headers, **options)
+        except httpx.TransportError as exc:
+            log.warning("%s unreachable on %s %s: %s", service, method, path, exc)
+            raise UpstreamUnavailable(service) from exc
+
+    @asynccontextmanager
+    async def stream(
+        self, service: str, method: str, path: str, caller: Caller, **options: Any
+    ) -> AsyncIterator[httpx.Response]:
+        """A streamed response (body not read yet); problems are raised before yielding."""
+        headers = {**caller.headers(), **options.pop("headers", {})}
+        client = self.clients[service]
+        request = client.build_request(method, path, headers=headers, **options)
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            log.warning("%s unreachable on %s %s: %s", service, method, path, exc)
+            raise UpstreamUnavailable(service) from exc
+        try:
+            if not response.is_success:
+                await response.aread()
+                raise_for_upstream(response, service)
+            yield response
+        finally:
+            await response.aclose()

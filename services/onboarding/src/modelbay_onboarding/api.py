@@ -1,0 +1,95 @@
+"""Internal HTTP API of the onboarding service (called by the gateway only).
+
+`POST /internal/uploads/{owner}/{name}`: the bundle archive as the raw, streamed body.
+The route owns the transaction; every check runs before anything is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from modelbay_common.db import SessionFactory, transaction
+from modelbay_common.errors import BadRequest, UnsupportedMediaType
+
+from modelbay_onboarding.names import check_model_name
+from modelbay_onboarding.schemas import Health, UploadAccepted
+from modelbay_onboarding.service import Caller, UploadService
+from modelbay_onboarding.settings import OnboardingSettings
+from modelbay_onboarding.spool import check_declared_length, spooled
+
+ARCHIVE_MEDIA_TYPES = frozenset(
+    {"application/gzip", "application/x-gzip", "application/x-tar+gzip", "application/octet-stream"}
+)
+
+
+def caller_from_headers(user: str | None, org: str | None, admin: str | None) -> Caller:
+    if not user:
+        raise BadRequest(
+            "the X-Modelbay-User header is missing; internal APIs are called through the gateway"
+        )
+    return Caller(user=user, org=org or None, admin=(admin or "").lower() == "true")
+
+
+def _check_media_type(content_type: str | None) -> None:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type and media_type not in ARCHIVE_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {media_type!r} is not a bundle archive; send the .tar.gz as "
+            "application/gzip"
+        )
+
+
+def build_router(
+    settings: OnboardingSettings, uploads: UploadService, sessions: SessionFactory
+) -> APIRouter:
+    router = APIRouter()
+
+    @router.post(
+        "/internal/uploads/{owner}/{name}",
+        status_code=202,
+        response_model=UploadAccepted,
+        summary="Upload a bundle archive (streamed body); validated before anything is stored",
+    )
+    async def upload_bundle(
+        owner: str,
+        name: str,
+        request: Request,
+        x_modelbay_user: Annotated[str | None, Header()] = None,
+        x_modelbay_org: Annotated[str | None, Header()] = None,
+        x_modelbay_admin: Annotated[str | None, Header()] = None,
+    ) -> UploadAccepted:
+        caller = caller_from_headers(x_modelbay_user, x_modelbay_org, x_modelbay_admin)
+        check_model_name("owner", owner)
+        check_model_name("name", name)
+        _check_media_type(request.headers.get("content-type"))
+        check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
+        async with spooled(
+            request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
+        ) as upload:
+            bundle = await uploads.validate(upload)
+            stored_key = await uploads.store_bundle(upload)
+            async with transaction(sessions) as session:
+                accepted = await uploads.record_upload(
+                    session,
+                    owner=owner,
+                    name=name,
+                    caller=caller,
+                    upload=upload,
+                    bundle=bundle,
+                    stored_key=stored_key,
+                )
+        return UploadAccepted(
+            owner=accepted.owner,
+            name=accepted.name,
+            version=accepted.version,
+            upload_id=accepted.upload_id,
+            bundle_sha256=accepted.bundle_sha256,
+            warnings=list(accepted.warnings),
+        )
+
+    @router.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        return Health()
+
+    return router

@@ -1,0 +1,233 @@
+"""Use case: resolve a model's dependencies into a lock and a shared wheelhouse.
+
+On `ModelUploaded`: the bundle's requirements plus the model server's own are locked for the
+image target (linux x86_64 manylinux, the bundle's Python) by `pip download`; the wheels are
+packed into `wheelhouses/<lock_hash>.tar`, stored once and shared by every model with that
+lock. A cache (`requirement_locks`) maps the requirements to their lock, so a second model with
+the same requirements skips pip entirely. The outcome is `DependenciesResolved` or
+`DependencyResolutionFailed` with a reason a contributor can act on.
+
+The slow part (`resolve`) runs outside any transaction; `record` writes the cache, the outcome
+and the event in the consumer's transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelbay_common.blob import BlobInfo, BlobNotFoundError, BlobStore
+from modelbay_common.events import (
+    DependenciesResolved,
+    DependencyResolutionFailed,
+    Event,
+    ModelUploaded,
+    envelope,
+)
+from modelbay_common.outbox import add_to_outbox
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelbay_onboarding.errors import ResolutionError
+from modelbay_onboarding.models import SCHEMA
+from modelbay_onboarding.pip_runner import PipOptions, download_wheels, runtime_server_requirements
+from modelbay_onboarding.service import EVENT_SOURCE
+from modelbay_onboarding.settings import OnboardingSettings
+from modelbay_onboarding.store import (
+    CachedLock,
+    ResolutionOutcome,
+    StoredWheelhouse,
+    find_lock,
+    record_resolution,
+    save_lock,
+    save_wheelhouse,
+)
+from modelbay_onboarding.wheelhouse import (
+    PLATFORM,
+    lock_from_wheels,
+    lock_hash,
+    requirements_hash,
+    wheelhouse_key,
+    write_wheelhouse,
+)
+
+log = logging.getLogger(__name__)
+
+PYPI = "https://pypi.org/simple"
+
+
+@dataclass(frozen=True)
+class ResolutionInputs:
+    requirements: tuple[str, ...]  # the bundle's and the model server's, sorted
+    python_version: str  # major.minor
+    requirements_hash: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    inputs: ResolutionInputs
+    lock: tuple[str, ...]
+    lock_hash: str
+    wheelhouse: StoredWheelhouse
+    reused: bool
+
+
+@dataclass(frozen=True)
+class Failed:
+    inputs: ResolutionInputs
+    reason: str
+    detail: str
+
+
+Outcome = Resolved | Failed
+
+
+class Resolver:
+    def __init__(self, settings: OnboardingSettings, blob_store: BlobStore) -> None:
+        self._blobs = blob_store
+        self._index_url = settings.pip_index_url or PYPI
+        self._pip = PipOptions(
+            index_url=settings.pip_index_url,
+            cert=settings.pip_cert,
+            cache_dir=settings.pip_cache_dir,
+            timeout_seconds=settings.pip_timeout_seconds,
+        )
+        self._slots = asyncio.Semaphore(settings.max_concurrent_resolutions)
+
+    def inputs_for(self, event: ModelUploaded) -> ResolutionInputs:
+        python_version = ".".join(event.python_version.split(".")[:2])
+        requirements = tuple(
+            sorted({*event.requirements, *runtime_server_requirements(python_version)})
+        )
+        key = requirements_hash(requirements, python_version, self._index_url)
+        return ResolutionInputs(requirements, python_version, key)
+
+    async def cached_lock(self, session: AsyncSession, event: ModelUploaded) -> CachedLock | None:
+        return await find_lock(session, self.inputs_for(event).requirements_hash)
+
+    async def resolve(self, event: ModelUploaded, cached: CachedLock | None) -> Outcome:
+        """Lock and download (or reuse); never raises for the contributor's mistakes."""
+        inputs = self.inputs_for(event)
+        async with self._slots:
+            if cached is not None:
+                stored = await self._stored_wheelhouse(cached.lock_hash, len(cached.lock))
+                if stored is not None:
+                    log.info(
+                        "%s: lock cache hit, wheelhouse %s reused", event.subject, stored.blob_key
+                    )
+                    return Resolved(inputs, cached.lock, cached.lock_hash, stored, reused=True)
+            try:
+                return await self._download_and_store(event.subject, inputs)
+            except ResolutionError as exc:
+                log.info("%s: dependency resolution failed: %s", event.subject, exc.reason)
+                return Failed(inputs, exc.reason, exc.detail)
+
+    async def _download_and_store(self, subject: str, inputs: ResolutionInputs) -> Resolved:
+        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="modelbay-resolve-"))
+        try:
+            wheels = workdir / "wheels"
+            wheels.mkdir()
+            log.info("%s: pip download %s", subject, " ".join(inputs.requirements))
+            await download_wheels(inputs.requirements, inputs.python_version, wheels, self._pip)
+            lock = lock_from_wheels(wheels)
+            hash_of_lock = lock_hash(lock, inputs.python_version)
+            stored = await self._stored_wheelhouse(hash_of_lock, len(lock))
+            if stored is not None:
+                return Resolved(inputs, lock, hash_of_lock, stored, reused=True)
+            archive = workdir / "wheelhouse.tar"
+            await asyncio.to_thread(write_wheelhouse, wheels, lock, inputs.python_version, archive)
+            key = wheelhouse_key(hash_of_lock)
+            info = await self._blobs.put_path(key, archive, content_type="application/x-tar")
+            log.info(
+                "%s: stored wheelhouse %s (%d wheels, %d bytes)", subject, key, len(lock), info.size
+            )
+            wheelhouse = StoredWheelhouse(hash_of_lock, key, info.size, info.sha256, len(lock))
+            return Resolved(inputs, lock, hash_of_lock, wheelhouse, reused=False)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    async def _stored_wheelhouse(self, hash_of_lock: str, wheels: int) -> StoredWheelhouse | None:
+        key = wheelhouse_key(hash_of_lock)
+        try:
+            info: BlobInfo = await self._blobs.stat(key)
+        except BlobNotFoundError:
+            return None
+        return StoredWheelhouse(hash_of_lock, key, info.size, info.sha256, wheels)
+
+    async def record(self, session: AsyncSession, event: ModelUploaded, outcome: Outcome) -> None:
+        """Remember the lock, record the outcome and emit its event, in the caller's transaction."""
+        if isinstance(outcome, Resolved):
+            await self._record_resolved(session, event, outcome)
+        else:
+            await self._record_failed(session, event, outcome)
+
+    async def _record_resolved(
+        self, session: AsyncSession, event: ModelUploaded, outcome: Resolved
+    ) -> None:
+        inputs = outcome.inputs
+        cached = CachedLock(inputs.requirements_hash, outcome.lock, outcome.lock_hash)
+        await save_lock(
+            session,
+            cached,
+            python_version=inputs.python_version,
+            platform=PLATFORM,
+            requirements=inputs.requirements,
+        )
+        await save_wheelhouse(session, outcome.wheelhouse)
+        await record_resolution(
+            session,
+            ResolutionOutcome(
+                event.owner,
+                event.name,
+                event.version,
+                status="resolved",
+                lock_hash=outcome.lock_hash,
+                wheelhouse_reused=outcome.reused,
+            ),
+        )
+        resolved = DependenciesResolved(
+            owner=event.owner,
+            name=event.name,
+            version=event.version,
+            bundle_uri=event.bundle_uri,
+            bundle_sha256=event.bundle_sha256,
+            python_version=inputs.python_version,
+            lock=outcome.lock,
+            lock_hash=outcome.lock_hash,
+            wheelhouse_uri=outcome.wheelhouse.blob_key,
+            wheelhouse_reused=outcome.reused,
+        )
+        await _emit(session, resolved)
+
+    async def _record_failed(
+        self, session: AsyncSession, event: ModelUploaded, outcome: Failed
+    ) -> None:
+        await record_resolution(
+            session,
+            ResolutionOutcome(
+                event.owner,
+                event.name,
+                event.version,
+                status="failed",
+                reason=outcome.reason,
+                details={
+                    "pip_output": outcome.detail,
+                    "requirements": list(outcome.inputs.requirements),
+                },
+            ),
+        )
+        failed = DependencyResolutionFailed(
+            owner=event.owner,
+            name=event.name,
+            version=event.version,
+            reason=outcome.reason,
+            detail=outcome.detail,
+        )
+        await _emit(session, failed)
+
+
+async def _emit(session: AsyncSession, event: Event) -> None:
+    await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
