@@ -10,7 +10,7 @@ import pytest
 from catalog_events import RunningCatalog
 from modelbay_catalog.main import build_service
 from modelbay_catalog.settings import CatalogSettings
-from modelbay_common.bus import InProcessBus
+from modelbay_common.bus import InProcessBus, RetryPolicy
 from modelbay_common.db import create_engine
 
 
@@ -20,7 +20,7 @@ async def catalog(fresh_database_url: str) -> AsyncIterator[RunningCatalog]:
     RabbitMQ path has its own test in test_catalog_rabbitmq.py)."""
     settings = CatalogSettings(database_url=fresh_database_url, bus_url="memory://")
     engine = create_engine(fresh_database_url)
-    bus = InProcessBus()
+    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
     service = build_service(settings, engine=engine, bus=bus)
     await service.start()
     await bus.start()

@@ -7,7 +7,7 @@ import gzip
 import io
 import json
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def refresh_checksums(bundle_dir: Path) -> None:
     edit_manifest(bundle_dir, lambda m: m.__setitem__("files", file_checksums(bundle_dir)))
 
 
-def tar_gz(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+def tar_gz(members: Sequence[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
     """A .tar.gz made of raw members: the attacker's toolkit."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -69,3 +69,27 @@ def device(name: str) -> tuple[tarfile.TarInfo, None]:
     info = tarfile.TarInfo(name)
     info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
     return info, None
+
+
+def make_iris_bundle_dir(target: Path, name: str = "iris") -> Path:
+    """The paper's Fig. 2 iris classifier (numpy + scikit-learn), with one sample."""
+    import numpy as np
+    from modelbay import List, create_namedtuple
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    iris = load_iris()
+    clf = RandomForestClassifier(n_estimators=5, random_state=0).fit(iris.data, iris.target)
+    columns = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+    iris_input = create_namedtuple("Input", [(c, List[float]) for c in columns])
+    iris_output: Any = create_namedtuple("Output", [("IrisType", List[int])])
+
+    def classify_iris(df: Any) -> Any:
+        return iris_output(IrisType=clf.predict(np.column_stack(df)))
+
+    # Set by hand: this module's postponed annotations could not name these local classes.
+    classify_iris.__annotations__ = {"df": iris_input, "return": iris_output}
+
+    sample = {c: [v] for c, v in zip(columns, (5.1, 3.5, 1.4, 0.2), strict=True)}
+    model = Model(classify=classify_iris, samples={"classify": [sample]})
+    return dump(model, name, target)

@@ -64,7 +64,8 @@ def test_a_bundle_written_by_the_sdk_passes(bundle_dir: Path) -> None:
 def test_unknown_spec_version_names_the_supported_one(bundle_dir: Path) -> None:
     _change(bundle_dir, lambda m: m.__setitem__("spec", "2"))
     [problem] = _problems(bundle_dir)
-    assert "spec '2'" in problem["message"] and "reads spec '1'" in problem["message"]
+    assert "spec '2'" in problem["message"]
+    assert "reads spec '1'" in problem["message"]
 
 
 def test_manifest_schema_errors_name_the_field(bundle_dir: Path) -> None:
@@ -149,7 +150,8 @@ def test_samples_for_an_unknown_method_are_refused(bundle_dir: Path) -> None:
 def test_a_method_without_samples_warns_by_default(tmp_path: Path) -> None:
     bundle = _validate(make_bundle_dir(tmp_path / "adder", samples=False))
     [warning] = bundle.warnings
-    assert "'add'" in warning and "samples=" in warning
+    assert "'add'" in warning
+    assert "samples=" in warning
 
 
 def test_a_method_without_samples_is_refused_when_samples_are_required(tmp_path: Path) -> None:

@@ -100,7 +100,9 @@ def test_lock_hash_depends_on_pins_and_python() -> None:
 def test_requirements_hash_ignores_order_and_duplicates() -> None:
     index = "https://pypi.org/simple"
     first = requirements_hash(["numpy==2.1.3", "scikit-learn==1.5.2"], "3.11", index)
-    again = requirements_hash(["scikit-learn==1.5.2", "numpy==2.1.3", "numpy==2.1.3"], "3.11", index)
+    again = requirements_hash(
+        ["scikit-learn==1.5.2", "numpy==2.1.3", "numpy==2.1.3"], "3.11", index
+    )
     assert first == again
     assert first != requirements_hash(["numpy==2.1.3"], "3.11", index)
 

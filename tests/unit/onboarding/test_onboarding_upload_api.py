@@ -49,7 +49,9 @@ def _spooled(tmp_path: Path) -> list[Path]:
     return list(tmp_path.glob("upload-*"))
 
 
-async def _post(client: httpx.AsyncClient, body: bytes, path: str = "alice/adder") -> httpx.Response:
+async def _post(
+    client: httpx.AsyncClient, body: bytes, path: str = "alice/adder"
+) -> httpx.Response:
     return await client.post(
         f"/internal/uploads/{path}",
         content=body,
@@ -66,7 +68,8 @@ async def test_zip_slip_is_refused_and_nothing_is_kept(
     problem = response.json()
     assert problem["type"].endswith("/unsafe-archive")
     assert "zip-slip" in problem["detail"]
-    assert _stored(tmp_path) == [] and _spooled(tmp_path) == []
+    assert _stored(tmp_path) == []
+    assert _spooled(tmp_path) == []
 
 
 async def test_an_oversized_body_is_refused_with_413_while_streaming(
@@ -76,13 +79,12 @@ async def test_an_oversized_body_is_refused_with_413_while_streaming(
         for _ in range(1000):  # 64 MB offered; refused after ~200 KB
             yield bytes(64 * 1024)
 
-    response = await client.post(
-        "/internal/uploads/alice/adder", content=endless(), headers=USER
-    )
+    response = await client.post("/internal/uploads/alice/adder", content=endless(), headers=USER)
     assert response.status_code == 413
     assert response.json()["limit_bytes"] == 200_000
     assert "MODELBAY_ONBOARDING_MAX_UPLOAD_BYTES" in response.json()["detail"]
-    assert _stored(tmp_path) == [] and _spooled(tmp_path) == []
+    assert _stored(tmp_path) == []
+    assert _spooled(tmp_path) == []
 
 
 async def test_a_declared_length_over_the_limit_is_refused_before_reading(
@@ -106,19 +108,19 @@ async def test_an_invalid_bundle_is_422_naming_every_problem(
     problem = response.json()
     assert problem["type"].endswith("/invalid-bundle")
     fields = {error["field"] for error in problem["errors"]}
-    assert {"manifest.python", "manifest.files.manifest.json"} & fields or fields
     assert "manifest.python" in fields
-    assert [p for p in _stored(tmp_path)] == []
+    assert _stored(tmp_path) == []
 
 
-@pytest.mark.parametrize("path", ["Alice/adder", "alice/ad der", "alice/-adder", "alice/" + "a" * 65])
+@pytest.mark.parametrize(
+    "path", ["Alice/adder", "alice/ad der", "alice/-adder", "alice/" + "a" * 65]
+)
 async def test_names_that_cannot_be_docker_repositories_are_refused(
     client: httpx.AsyncClient, path: str
 ) -> None:
     response = await _post(client, b"irrelevant", path)
-    assert response.status_code in (400, 404)
-    if response.status_code == 400:
-        assert response.json()["type"].endswith("/invalid-model-name")
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/invalid-model-name")
 
 
 async def test_the_caller_must_be_named_by_the_gateway(client: httpx.AsyncClient) -> None:

@@ -198,7 +198,8 @@ class ValidationFailed(Event):
     """Sent by the builder when the built image does not start or answers a sample wrongly.
 
     Terminal: the catalog marks the version `failed`. When a sample mismatched, `method`,
-    `sample_index`, `expected` and `actual` say which one and how.
+    `sample_index`, `expected` and `actual` say which one and how; `log_tail` holds the
+    container's last log lines when it did not start or failed on a sample.
     """
 
     type: ClassVar[str] = "modelbay.model.validation_failed.v1"
@@ -208,6 +209,9 @@ class ValidationFailed(Event):
     sample_index: int | None = None
     expected: JsonValue = None
     actual: JsonValue = None
+    # When the image did not start (or a sample made the server fail): the container's last
+    # log lines, so the contributor sees the traceback.
+    log_tail: str = ""
 
 
 class Published(Event):

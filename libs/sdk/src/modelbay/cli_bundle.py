@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from modelbay_runtime.loader import PROTO, read_manifest, verify_checksums
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -102,33 +103,33 @@ def inspect(
 
 
 def show_manifest(out: Console, manifest: dict[str, Any]) -> None:
+    # Everything from the bundle is escaped: `[true, false]` is JSON, not rich markup.
     out.print(
-        f"[bold]{manifest['name']}[/]  (bundle spec {manifest['spec']}, "
-        f"Python {manifest.get('python')}, created {manifest.get('created_at')}) — "
-        "checksums OK",
+        f"[bold]{escape(str(manifest['name']))}[/]  (bundle spec {escape(str(manifest['spec']))}, "
+        f"Python {escape(str(manifest.get('python')))}, "
+        f"created {escape(str(manifest.get('created_at')))}) — checksums OK",
         highlight=False,
     )
     for key in ("description", "license", "tags"):
         if manifest.get(key):
-            out.print(f"{key}: {manifest[key]}", highlight=False)
+            out.print(f"{key}: {escape(str(manifest[key]))}", highlight=False)
     out.print(_methods_table(manifest))
     out.print(_requirements_table(manifest))
     for dropped in manifest.get("dropped_requirements", []):
-        out.print(f"[dim]not listed: {dropped['name']} ({dropped['reason']})[/]", highlight=False)
+        text = f"not listed: {dropped['name']} ({dropped['reason']})"
+        out.print(f"[dim]{escape(text)}[/]", highlight=False)
     for local in manifest.get("local_modules", []):
-        out.print(f"local module {local['name']}: {', '.join(local['files'])}", highlight=False)
+        out.print(escape(f"local module {local['name']}: {', '.join(local['files'])}"))
     for unresolved in manifest.get("unresolved_imports", []):
-        out.print(
-            f"[yellow]unresolved import {unresolved['module']}[/] ({unresolved['found']})",
-            highlight=False,
-        )
+        text = f"unresolved import {unresolved['module']} ({unresolved['found']})"
+        out.print(f"[yellow]{escape(text)}[/]", highlight=False)
     for method, samples in manifest.get("samples", {}).items():
         first = samples[0]
-        out.print(
+        text = (
             f"samples of {method}: {len(samples)}; first: "
-            f"{_truncate(first['input'])} → {_truncate(first['output'])}",
-            highlight=False,
+            f"{_truncate(first['input'])} → {_truncate(first['output'])}"
         )
+        out.print(escape(text), highlight=False)
 
 
 def _methods_table(manifest: dict[str, Any]) -> Table:
@@ -139,7 +140,7 @@ def _methods_table(manifest: dict[str, Any]) -> Table:
             method["input_message"],
             method["output_message"],
             "yes" if method.get("batchable") else "no",
-            method.get("description", ""),
+            escape(str(method.get("description", ""))),
         )
     return table
 
@@ -149,10 +150,10 @@ def _requirements_table(manifest: dict[str, Any]) -> Table:
     reasons = manifest.get("requirement_reasons", {})
     for requirement in manifest["requirements"]:
         name = requirement.split("=")[0].split("<")[0].split(">")[0].split("[")[0].strip()
-        table.add_row(requirement, "\n".join(reasons.get(name, [])))
+        table.add_row(escape(requirement), escape("\n".join(reasons.get(name, []))))
     return table
 
 
 def _truncate(value: Any, limit: int = 120) -> str:
-    text = json.dumps(value)
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -48,7 +48,9 @@ def _compare_numbers(
     expected: float, actual: float, tolerance: Tolerance, path: str
 ) -> Difference | None:
     if isinstance(expected, int) and isinstance(actual, int):
-        return None if expected == actual else Difference(path, f"expected {expected}, got {actual}")
+        return (
+            None if expected == actual else Difference(path, f"expected {expected}, got {actual}")
+        )
     if math.isnan(expected) and math.isnan(actual):
         return None
     if math.isclose(expected, actual, rel_tol=tolerance.relative, abs_tol=tolerance.absolute):

@@ -14,6 +14,7 @@ modes), so a rebuild sends Docker exactly the same files.
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,25 @@ SERVER_PORT = 8080
 RUNTIME_USER = "10001:10001"
 # 2000-01-01T00:00:00Z: any fixed value makes the context (and the COPY layers) reproducible.
 FIXED_MTIME = 946684800
+
+SERVER_COMMAND = [
+    f"{VENV}/bin/python",
+    "-m",
+    "modelbay_runtime",
+    "serve",
+    MODEL_DIR,
+    "--host",
+    "0.0.0.0",
+    "--port",
+    str(SERVER_PORT),
+]
+# No curl in a slim image: the venv's python probes readiness.
+HEALTHCHECK_COMMAND = [
+    f"{VENV}/bin/python",
+    "-c",
+    "import urllib.request; "
+    f"urllib.request.urlopen('http://127.0.0.1:{SERVER_PORT}/readyz', timeout=4)",
+]
 
 # Markers the build-log parser looks for to tell whether the dependency layer came from cache.
 PIP_INSTALL_MARKER = f"pip install --no-index --find-links /tmp/{WHEELHOUSE_DIR}"
@@ -62,9 +82,8 @@ ENV PATH={venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     HOME=/tmp
 USER {user}
 EXPOSE {port}
-HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \\
-  CMD ["{venv}/bin/python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/readyz', timeout=4)"]
-CMD ["{venv}/bin/python", "-m", "modelbay_runtime", "serve", "{model_dir}", "--host", "0.0.0.0", "--port", "{port}"]
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD {healthcheck}
+CMD {command}
 COPY {bundle}/ {model_dir}/
 """
 
@@ -97,6 +116,8 @@ def render_dockerfile(base_image: str, runtime_wheel_name: str) -> str:
         model_dir=MODEL_DIR,
         user=RUNTIME_USER,
         port=SERVER_PORT,
+        healthcheck=json.dumps(HEALTHCHECK_COMMAND),
+        command=json.dumps(SERVER_COMMAND),
     )
 
 

@@ -25,7 +25,7 @@ class ImageNotAvailable(Conflict):
     def __init__(self, owner: str, name: str, version: int, status: str) -> None:
         super().__init__(
             f"{owner}/{name} version {version} has no image to download (build status: {status}).",
-            extensions={"owner": owner, "name": name, "version": version, "status": status},
+            extensions={"owner": owner, "name": name, "version": version, "build_status": status},
         )
 
 

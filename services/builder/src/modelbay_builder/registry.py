@@ -32,9 +32,7 @@ def image_reference(registry: str, owner: str, name: str, version: int) -> str:
     return f"{image_repository(registry, owner, name)}:{version}"
 
 
-def push_image(
-    client: docker.DockerClient, repository: str, tag: str, log: BuildLog
-) -> str:
+def push_image(client: docker.DockerClient, repository: str, tag: str, log: BuildLog) -> str:
     """Push `repository:tag`; return the manifest digest the registry reported."""
     digest = ""
     try:
@@ -54,7 +52,9 @@ def push_image(
     return str(digest)
 
 
-def registry_digest(registry: str, owner: str, name: str, tag: str, *, insecure: bool) -> str | None:
+def registry_digest(
+    registry: str, owner: str, name: str, tag: str, *, insecure: bool
+) -> str | None:
     """The manifest digest of `owner/name:tag` in the registry, or None when it has no such tag."""
     scheme = "http" if insecure else "https"
     url = f"{scheme}://{registry}/v2/{owner}/{name}/manifests/{tag}"
@@ -68,4 +68,5 @@ def registry_digest(registry: str, owner: str, name: str, tag: str, *, insecure:
         raise BuildStepFailed(
             f"the registry answered HTTP {response.status_code} for {owner}/{name}:{tag}"
         )
-    return response.headers.get("Docker-Content-Digest")
+    digest = response.headers.get("Docker-Content-Digest")
+    return str(digest) if digest else None

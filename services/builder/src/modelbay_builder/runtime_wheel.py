@@ -95,7 +95,16 @@ def _run_wheel_build(source: Path, out_dir: Path) -> None:
     if uv:
         command = [uv, "build", "--wheel", "--out-dir", str(out_dir), str(source)]
     else:
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out_dir), str(source)]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-w",
+            str(out_dir),
+            str(source),
+        ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if result.returncode != 0:
         raise RuntimeWheelError(

@@ -10,6 +10,7 @@ The container is always removed. While it runs, the venv's distributions are lis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -168,7 +169,9 @@ def _check_samples(
     return len(results)
 
 
-def _check_one(result: dict[str, Any], expected: Any, tolerance: Tolerance, container: Container) -> None:
+def _check_one(
+    result: dict[str, Any], expected: Any, tolerance: Tolerance, container: Container
+) -> None:
     method, index, status = result["method"], result["index"], result["status"]
     actual = _json_or_text(result["body"])
     if status != 200:
@@ -228,7 +231,5 @@ def _logs(container: Container) -> str:
 
 
 def _remove(container: Container) -> None:
-    try:
+    with contextlib.suppress(NotFound):
         container.remove(force=True)
-    except NotFound:
-        pass

@@ -4,8 +4,8 @@ Thin routes: read the caller from the gateway's headers, open one transaction pe
 call a use case, shape the answer. Errors are problem+json (modelbay_common.errors).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI must evaluate the route annotations,
+# and some of them are aliases local to _routes (they depend on the settings).
 from collections.abc import AsyncIterator
 from typing import Annotated
 

@@ -50,7 +50,12 @@ class VersionNotReady(Conflict):
             )
         super().__init__(
             detail,
-            extensions={"owner": owner, "name": name, "version": version, "status": status},
+            extensions={
+                "owner": owner,
+                "name": name,
+                "version": version,
+                "version_status": status,
+            },
         )
 
 

@@ -212,7 +212,8 @@ def _failure_detail(
     elif isinstance(event, ImageBuildFailed):
         detail = event.log_tail
     else:
-        detail = _describe_mismatch(event)
+        # The mismatch first, then the container's log (which holds a traceback if it crashed).
+        detail = "\n".join(part for part in (_describe_mismatch(event), event.log_tail) if part)
     return detail[-MAX_DETAIL_CHARS:] if detail else None
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     Text,
@@ -32,7 +33,12 @@ class ModelRow(Base):
     """A model `owner/name`, its sharing settings and a summary of its newest version."""
 
     __tablename__ = "models"
-    __table_args__ = (UniqueConstraint("owner", "name", name="models_owner_name_key"),)
+    __table_args__ = (
+        UniqueConstraint("owner", "name", name="models_owner_name_key"),
+        Index("models_search_idx", "search_vector", postgresql_using="gin"),
+        Index("models_libraries_idx", "libraries", postgresql_using="gin"),
+        Index("models_category_idx", "category"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     owner: Mapped[str] = mapped_column(Text)
@@ -63,7 +69,7 @@ class VersionRow(Base):
     __table_args__ = (UniqueConstraint("model_id", "version", name="versions_model_version_key"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
@@ -104,7 +110,7 @@ class DownloadCountRow(Base):
     __tablename__ = "download_counts"
 
     version_id: Mapped[int] = mapped_column(
-        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey(f"{SCHEMA}.versions.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, server_default="0")

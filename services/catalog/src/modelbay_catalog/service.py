@@ -12,17 +12,12 @@ from modelbay_common.events import Envelope, ModelUploaded, Published, envelope
 from modelbay_common.events import Event as PipelineEvent
 from modelbay_common.outbox import add_to_outbox
 
-from modelbay_catalog.errors import (
-    CallerRequired,
-    ModelNotFound,
-    NotModelOwner,
-    VersionNotFound,
-    VersionNotReady,
-)
-from modelbay_catalog.lifecycle import VersionState, VersionStatus, apply_event
+from modelbay_catalog.errors import ModelNotFound, VersionNotFound
+from modelbay_catalog.lifecycle import VersionState, apply_event
 from modelbay_catalog.models import SCHEMA
+from modelbay_catalog.publishing import version_to_publish
 from modelbay_catalog.records import ModelRecord, Publication, PublishRequest, StoredVersion
-from modelbay_catalog.rules import Caller, can_change, can_see
+from modelbay_catalog.rules import Caller, can_see
 from modelbay_catalog.settings import EVENT_SOURCE
 from modelbay_catalog.store import CatalogStore
 
@@ -70,20 +65,15 @@ async def publish_model(
     name: str,
     request: PublishRequest,
 ) -> StoredVersion:
-    """Set the model's metadata and visibility and announce a ready version (owner or admin).
-
-    A version that is not `ready` is refused with 409 rather than remembered: the caller
-    learns at once, and nothing is announced for a version that may still fail.
-    """
-    if caller.user is None and not caller.admin:
-        raise CallerRequired()
+    """Set the model's metadata and visibility and announce a ready version (owner or admin)."""
     model = await visible_model(store, caller, owner, name)
-    if not can_change(caller, model.access):
-        raise NotModelOwner(owner, name)
-    version = await _version_to_publish(store, model, request.version)
+    statuses = await store.version_statuses(model.id)
+    number = version_to_publish(caller, model, request.version, statuses)
+    version = await store.find_version(model.id, number)
+    assert version is not None  # version_to_publish found it in this transaction
     publication = Publication(
         visibility=request.visibility,
-        version=version.state.version,
+        version=number,
         description=request.description,
         category=request.category,
         license=request.license,
@@ -93,20 +83,6 @@ async def publish_model(
     await store.publish(model.id, publication)
     await add_to_outbox(store.session, _published_event(model, version, publication), schema=SCHEMA)
     return version
-
-
-async def _version_to_publish(
-    store: CatalogStore, model: ModelRecord, requested: int | None
-) -> StoredVersion:
-    number = requested if requested is not None else await store.latest_ready_version(model.id)
-    if number is None:
-        raise VersionNotReady(model.owner, model.name, None, None)
-    found = await store.find_version(model.id, number)
-    if found is None:
-        raise VersionNotFound(model.owner, model.name, number)
-    if found.state.status is not VersionStatus.READY:
-        raise VersionNotReady(model.owner, model.name, number, found.state.status.value)
-    return found
 
 
 def _published_event(

@@ -30,7 +30,10 @@ _TUPLE_FIELDS = frozenset(
 
 
 def _weighted(document: Any, weight: str) -> ColumnElement[Any]:
-    return func.setweight(func.to_tsvector(TEXT_SEARCH_CONFIG, document), weight)
+    # An untyped literal, so PostgreSQL reads the weight as its "char" type (not varchar).
+    return func.setweight(
+        func.to_tsvector(TEXT_SEARCH_CONFIG, document), literal_column(f"'{weight}'")
+    )
 
 
 def search_document() -> ColumnElement[Any]:
@@ -222,12 +225,12 @@ class CatalogStore:
         counts = await self._download_counts([row.id])
         return _to_stored(row, counts.get(row.id, {}))
 
-    async def latest_ready_version(self, model_id: int) -> int | None:
-        statement = select(func.max(VersionRow.version)).where(
-            VersionRow.model_id == model_id, VersionRow.status == VersionStatus.READY.value
+    async def version_statuses(self, model_id: int) -> dict[int, VersionStatus]:
+        statement = select(VersionRow.version, VersionRow.status).where(
+            VersionRow.model_id == model_id
         )
-        found = await self._session.scalar(statement)
-        return None if found is None else int(found)
+        rows = await self._session.execute(statement)
+        return {int(number): VersionStatus(status) for number, status in rows}
 
     # -- downloads ---------------------------------------------------------------------------
 

@@ -67,7 +67,9 @@ class UserExists(Conflict):
     title = "User exists"
 
     def __init__(self, username: str) -> None:
-        super().__init__(f"A user named {username!r} already exists.", extensions={"username": username})
+        super().__init__(
+            f"A user named {username!r} already exists.", extensions={"username": username}
+        )
 
 
 class TokenNotFound(NotFound):
@@ -75,7 +77,9 @@ class TokenNotFound(NotFound):
     title = "Token not found"
 
     def __init__(self, token_id: str) -> None:
-        super().__init__(f"You have no token with id {token_id}.", extensions={"token_id": token_id})
+        super().__init__(
+            f"You have no token with id {token_id}.", extensions={"token_id": token_id}
+        )
 
 
 class UploadTooLarge(PayloadTooLarge):
@@ -120,7 +124,7 @@ class UpstreamUnavailable(ServiceUnavailable):
         )
 
 
-class UpstreamProblem(Exception):  # noqa: N818 - it carries a problem document, not a failure
+class UpstreamProblem(Exception):
     """An internal service answered with a 4xx problem: relayed to the caller as it is."""
 
     def __init__(self, status: int, problem: dict[str, Any]) -> None:

@@ -26,10 +26,9 @@ Every field is read from ``MODELBAY_GATEWAY_<FIELD>`` first, then ``MODELBAY_<FI
 
 from __future__ import annotations
 
+from modelbay_common.settings import ServiceSettings
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
-
-from modelbay_common.settings import ServiceSettings
 
 SERVICE_NAME = "gateway"
 GIB = 1024**3

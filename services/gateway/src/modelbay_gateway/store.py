@@ -54,9 +54,7 @@ class UserStore:
             update(UserRow).where(UserRow.id == user_id).values(org=org, is_admin=is_admin)
         )
 
-    async def add_token(
-        self, user_id: uuid.UUID, name: str, sha256: str, prefix: str
-    ) -> TokenInfo:
+    async def add_token(self, user_id: uuid.UUID, name: str, sha256: str, prefix: str) -> TokenInfo:
         row = ApiTokenRow(
             id=uuid.uuid4(), user_id=user_id, name=name, token_sha256=sha256, token_prefix=prefix
         )

@@ -64,7 +64,9 @@ class VisibilityCache:
         try:
             found = await self._lookup(owner, name)
         except Exception as exc:  # the stream must go on; restrict instead of failing
-            log.warning("visibility of %s/%s unknown (%s); treating it as private", owner, name, exc)
+            log.warning(
+                "visibility of %s/%s unknown (%s); treating it as private", owner, name, exc
+            )
             return ModelAccess(owner, owner_org, PRIVATE)
         if found is None:
             # Not cached: the catalog will know the model in a moment.

@@ -15,7 +15,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from modelbay_common.blob import BlobStore
+from modelbay_common.blob import BlobStore, BlobStoreUnavailableError
+from modelbay_common.errors import ServiceUnavailable
 from modelbay_common.events import ModelUploaded, envelope
 from modelbay_common.outbox import add_to_outbox
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,8 +85,15 @@ class UploadService:
     async def store_bundle(self, upload: SpooledUpload) -> str:
         """Put the archive under its content address (once: equal bytes, equal key)."""
         key = bundle_key(upload.sha256)
-        if not await self._blobs.exists(key):
-            await self._blobs.put_path(key, upload.path, content_type=BUNDLE_CONTENT_TYPE)
+        try:
+            if not await self._blobs.exists(key):
+                await self._blobs.put_path(key, upload.path, content_type=BUNDLE_CONTENT_TYPE)
+        except BlobStoreUnavailableError as exc:
+            log.error("blob store unavailable while storing %s: %s", key, exc)
+            raise ServiceUnavailable(
+                "bundle storage is unavailable right now; nothing was recorded, retry later",
+                headers={"Retry-After": "30"},
+            ) from exc
         return key
 
     async def record_upload(

@@ -8,6 +8,7 @@ resolved in the model image. Replacing them with the objects they name (what
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -43,6 +44,6 @@ def _resolve_classes(annotation: Any, seen: set[int]) -> None:
     for argument in typing.get_args(annotation):
         _resolve_classes(argument, seen)
     if isinstance(annotation, type) and is_script_module(annotation.__module__):
-        own = annotation.__dict__.get("__annotations__", {})
+        own = inspect.get_annotations(annotation)  # the class's own, not inherited ones
         for value in _resolved(annotation, dict(own)).values():
             _resolve_classes(value, seen)

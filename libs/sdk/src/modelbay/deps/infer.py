@@ -10,6 +10,7 @@ estimator do not make numpy a requirement; `np.column_stack` in the method does)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,7 @@ def infer(
     requirements = tuple(_pin(name, evidence, index, user) for name in sorted(kept))
     unresolved = tuple(evidence.unresolved[m] for m in sorted(evidence.unresolved))
     warn_unresolved(unresolved)
+    _warn_editable(kept, index)
     return Inference(
         pickle=payload,
         requirements=requirements,
@@ -154,6 +156,17 @@ def _select(
     return kept, dropped
 
 
+def _warn_editable(names: set[str], index: DistributionIndex) -> None:
+    for name in sorted(n for n in names if index.is_editable(n)):
+        warnings.warn(
+            f"{name} is installed in editable (development) mode: the platform can only install "
+            f"it if this version is on the package index; otherwise ship its source with "
+            f"local_modules=[...]",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _distributions_shipped_as_code(evidence: Evidence, index: DistributionIndex) -> set[str]:
     found = (index.distribution_of(name) for name in evidence.local_modules)
     return {dist for dist in found if dist is not None}
@@ -162,7 +175,9 @@ def _distributions_shipped_as_code(evidence: Evidence, index: DistributionIndex)
 def _pin(
     name: str, evidence: Evidence, index: DistributionIndex, user: Mapping[str, Requirement]
 ) -> InferredRequirement:
-    reasons = list(evidence.reasons.get(name, []))
+    # The most telling reasons first: paths from the contributor's code, imports, requests.
+    found = evidence.reasons.get(name, [])
+    reasons = sorted(found, key=lambda r: r.startswith("traced object") and " (" not in r)
     requested = user.get(name)
     if requested is not None:
         reasons.append("user request")

@@ -1,0 +1,145 @@
+"""Composition root of the builder: builds every client, nothing at import time.
+
+`build_service(settings)` gives a `BuilderService` whose `.app` serves the internal API and whose
+`start()` migrates the schema, subscribes to DependenciesResolved, starts the outbox relay and
+the build worker. The embedded mode passes its own `engine`, `bus` and `blob_store` (it starts
+and closes them itself); unit tests also pass a fake `runner` and `exporter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from modelbay_common.blob import BlobStore, open_blob_store
+from modelbay_common.bus import Bus, create_bus
+from modelbay_common.db import create_engine, session_factory
+from modelbay_common.logging import configure_logging
+from modelbay_common.migrations import upgrade
+from modelbay_common.outbox import OutboxRelay
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from modelbay_builder.api import create_app
+from modelbay_builder.docker_client import DockerConnection
+from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
+from modelbay_builder.images import DockerImageExporter, ImageExporter
+from modelbay_builder.models import SCHEMA
+from modelbay_builder.pipeline import BuildRunner
+from modelbay_builder.runtime_wheel import RuntimeWheel
+from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
+from modelbay_builder.worker import BuildWorker, Runner
+
+
+class BuilderService:
+    """The running builder: HTTP app, event consumer, build worker and outbox relay."""
+
+    def __init__(
+        self,
+        settings: BuilderSettings,
+        engine: AsyncEngine,
+        bus: Bus,
+        blob_store: BlobStore,
+        docker_connection: DockerConnection,
+        runner: Runner,
+        exporter: ImageExporter,
+        *,
+        owns_clients: bool,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.bus = bus
+        self.blob_store = blob_store
+        self.sessions = session_factory(engine)
+        self.app: FastAPI = create_app(self.sessions, exporter)
+        self.worker = BuildWorker(self.sessions, runner, settings)
+        self.relay = OutboxRelay(
+            self.sessions, bus, SCHEMA, poll_interval=settings.outbox_poll_seconds
+        )
+        self._docker = docker_connection
+        self._owns_clients = owns_clients
+        self._started = False
+
+    async def start(self) -> None:
+        """Migrate, subscribe, start the relay and the worker. Safe to call once per process."""
+        if self._started:
+            return
+        await upgrade(SERVICE_NAME, self.settings.database_url)
+        handler = dependencies_resolved_handler(
+            self.settings.consumer_name, self.sessions, self.worker
+        )
+        await self.bus.subscribe(self.settings.consumer_name, BUILD_EVENT_TYPES, handler)
+        if self._owns_clients:
+            await self.blob_store.ensure_ready()
+            await self.bus.start()
+        await self.relay.start()
+        await self.worker.start()  # picks up builds queued before a restart, too
+        self._started = True
+
+    async def stop(self) -> None:
+        """Hand running builds back to the queue, stop the relay, then the own clients."""
+        await self.worker.stop()
+        await self.relay.stop()
+        if self._owns_clients:
+            await self.bus.close()
+            await self.engine.dispose()
+        await asyncio.to_thread(self._docker.close)
+        self._started = False
+
+
+def build_service(
+    settings: BuilderSettings,
+    *,
+    engine: AsyncEngine | None = None,
+    bus: Bus | None = None,
+    blob_store: BlobStore | None = None,
+    runner: Runner | None = None,
+    exporter: ImageExporter | None = None,
+) -> BuilderService:
+    if (engine is None) != (bus is None):
+        raise ValueError("pass both engine and bus (embedded mode) or neither (own clients)")
+    owns_clients = engine is None
+    blobs = blob_store or open_blob_store(settings.blob_url)
+    connection = DockerConnection(settings.docker_host, settings.docker_timeout_seconds)
+    wheel = RuntimeWheel(
+        settings.work_dir / "runtime-wheels",
+        wheel=settings.runtime_wheel,
+        source=settings.runtime_source,
+    )
+    return BuilderService(
+        settings,
+        engine or create_engine(settings.database_url, application_name="modelbay-builder"),
+        bus
+        or create_bus(
+            settings.bus_url, exchange=settings.events_exchange, connection_name="modelbay-builder"
+        ),
+        blobs,
+        connection,
+        runner or BuildRunner(settings, connection, blobs, wheel),
+        exporter or DockerImageExporter(connection),
+        owns_clients=owns_clients,
+    )
+
+
+async def serve(settings: BuilderSettings) -> None:
+    import uvicorn  # only the process entrypoint needs the server
+
+    service = build_service(settings)
+    await service.start()
+    try:
+        config = uvicorn.Config(
+            service.app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,  # keep Modelbay's logging configuration
+            lifespan="off",
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await service.stop()
+
+
+def run() -> None:
+    """`python -m modelbay_builder`: configuration from the environment only."""
+    settings = BuilderSettings.load()
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(serve(settings))

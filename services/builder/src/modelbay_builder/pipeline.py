@@ -1,0 +1,257 @@
+"""One build, start to finish: inputs → context → docker build → validate → push → SBOM.
+
+Blocking Docker SDK calls run in threads (`asyncio.to_thread`), so several builds and the HTTP
+API share one event loop. Failures are raised as BuildStepFailed (→ ImageBuildFailed) or
+ImageValidationFailed (→ ValidationFailed); the worker turns them into events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from docker.errors import DockerException
+from modelbay_common.blob import BlobStore
+
+from modelbay_builder.build_log import BuildLog
+from modelbay_builder.compare import Tolerance
+from modelbay_builder.context import ContextInputs, write_context
+from modelbay_builder.docker_build import build_image
+from modelbay_builder.docker_client import DockerConnection
+from modelbay_builder.errors import BuildStepFailed
+from modelbay_builder.inputs import BundleFiles, fetch_verified, unpack_bundle, unpack_wheels
+from modelbay_builder.labels import image_labels, load_openapi
+from modelbay_builder.records import BuildRequest, BuildResult
+from modelbay_builder.registry import (
+    image_reference,
+    image_repository,
+    push_image,
+    registry_digest,
+)
+from modelbay_builder.runtime_wheel import RuntimeWheel
+from modelbay_builder.sbom import SBOM_CONTENT_TYPE, build_sbom, sbom_key
+from modelbay_builder.settings import BuilderSettings
+from modelbay_builder.validation import ValidationLimits, validate_image
+
+StageCallback = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Image:
+    image_id: str
+    dependency_layer_cached: bool
+    adopted_digest: str | None  # set when the registry already had the tag (earlier attempt)
+
+
+class BuildRunner:
+    """Runs builds against one Docker engine, registry and blob store."""
+
+    def __init__(
+        self,
+        settings: BuilderSettings,
+        docker_connection: DockerConnection,
+        blobs: BlobStore,
+        runtime_wheel: RuntimeWheel,
+    ) -> None:
+        self._settings = settings
+        self._connection = docker_connection
+        self._blobs = blobs
+        self._runtime_wheel = runtime_wheel
+
+    async def run(
+        self, request: BuildRequest, log: BuildLog, on_stage: StageCallback
+    ) -> BuildResult:
+        work = self._settings.work_dir / "builds" / f"{request.subject_slug}-{uuid.uuid4().hex[:8]}"
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            return await self._run_in(work, request, log, on_stage)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+
+    async def _run_in(
+        self, work: Path, request: BuildRequest, log: BuildLog, on_stage: StageCallback
+    ) -> BuildResult:
+        bundle = await self._fetch_bundle(work, request, log)
+        started = time.monotonic()
+        image = await self._build_or_adopt(work, request, bundle, log)
+        build_seconds = time.monotonic() - started
+
+        await on_stage("validating")
+        log.line("validating: starting the image with no network, read-only root")
+        started = time.monotonic()
+        report = await asyncio.to_thread(
+            validate_image,
+            self._connection.client,
+            image.image_id,
+            bundle.manifest,
+            self._limits(),
+            label=request.subject,
+        )
+        validation_seconds = time.monotonic() - started
+        log.line(f"validating: {report.samples_checked} sample(s) matched")
+
+        await on_stage("pushing")
+        started = time.monotonic()
+        digest = image.adopted_digest or await self._push(request, log)
+        push_seconds = time.monotonic() - started
+        size = await self._image_size(image.image_id)
+        sbom_uri = await self._store_sbom(request, digest, report.distributions)
+        log.line(f"done: {self._reference(request)}@{digest} ({size} bytes)")
+        return BuildResult(
+            image_ref=self._reference(request),
+            image_id=image.image_id,
+            image_digest=digest,
+            image_size=size,
+            sbom_uri=sbom_uri,
+            dependency_layer_cached=image.dependency_layer_cached,
+            build_seconds=build_seconds,
+            validation_seconds=validation_seconds,
+            push_seconds=push_seconds,
+        )
+
+    async def _fetch_bundle(self, work: Path, request: BuildRequest, log: BuildLog) -> BundleFiles:
+        log.line(f"fetching the bundle {request.bundle_uri}")
+        archive = work / "bundle.tar.gz"
+        sha256 = await fetch_verified(self._blobs, request.bundle_uri, archive)
+        if sha256 != request.bundle_sha256:
+            raise BuildStepFailed(
+                f"the stored bundle has SHA-256 {sha256}, the event announced "
+                f"{request.bundle_sha256}"
+            )
+        return await asyncio.to_thread(unpack_bundle, archive, work / "bundle")
+
+    async def _build_or_adopt(
+        self, work: Path, request: BuildRequest, bundle: BundleFiles, log: BuildLog
+    ) -> _Image:
+        existing = await asyncio.to_thread(
+            registry_digest,
+            self._settings.registry,
+            request.owner,
+            request.name,
+            str(request.version),
+            insecure=self._settings.registry_insecure,
+        )
+        if existing:
+            log.line(
+                f"the registry already has {self._reference(request)} ({existing}): reusing it"
+            )
+            image_id = await asyncio.to_thread(self._pull, self._reference(request))
+            return _Image(image_id, dependency_layer_cached=False, adopted_digest=existing)
+        context_tar = await self._write_context(work, request, bundle, log)
+        labels = image_labels(
+            owner=request.owner,
+            name=request.name,
+            version=request.version,
+            lock_hash=request.lock_hash,
+            base_image=self._settings.base_image,
+            bundle=bundle,
+            openapi=await load_openapi(
+                self._blobs, request.owner, request.name, request.version, bundle
+            ),
+        )
+        log.line(f"building {self._reference(request)} FROM {self._settings.base_image}")
+        built = await asyncio.to_thread(
+            build_image,
+            self._connection.client,
+            context_tar,
+            tag=self._reference(request),
+            labels=labels,
+            log=log,
+            timeout=self._settings.docker_timeout_seconds,
+        )
+        log.line(f"dependency layer from cache: {built.dependency_layer_cached}")
+        return _Image(built.image_id, built.dependency_layer_cached, adopted_digest=None)
+
+    async def _write_context(
+        self, work: Path, request: BuildRequest, bundle: BundleFiles, log: BuildLog
+    ) -> Path:
+        log.line(f"fetching the wheelhouse {request.wheelhouse_uri}")
+        wheelhouse_tar = work / "wheelhouse.tar"
+        await fetch_verified(self._blobs, request.wheelhouse_uri, wheelhouse_tar)
+        wheels = await asyncio.to_thread(unpack_wheels, wheelhouse_tar, work / "wheelhouse")
+        inputs = ContextInputs(
+            base_image=self._settings.base_image,
+            lock=request.lock,
+            python_version=request.python_version,
+            wheels=wheels,
+            runtime_wheel=await self._runtime_wheel.path(),
+            bundle_files=bundle.files,
+        )
+        context_tar = work / "context.tar"
+
+        def write() -> None:
+            with context_tar.open("wb") as out:
+                write_context(inputs, out)
+
+        await asyncio.to_thread(write)
+        return context_tar
+
+    def _pull(self, reference: str) -> str:
+        try:
+            image = self._connection.client.images.pull(reference)
+        except DockerException as exc:
+            raise BuildStepFailed(f"pulling the existing {reference} failed: {exc}") from exc
+        return str(image.id)
+
+    async def _push(self, request: BuildRequest, log: BuildLog) -> str:
+        repository = image_repository(self._settings.registry, request.owner, request.name)
+        log.line(f"pushing {repository}:{request.version}")
+        return await asyncio.to_thread(
+            push_image, self._connection.client, repository, str(request.version), log
+        )
+
+    async def _image_size(self, image_id: str) -> int:
+        attrs: dict[str, Any] = await asyncio.to_thread(
+            self._connection.client.api.inspect_image, image_id
+        )
+        return int(attrs.get("Size") or 0)
+
+    async def _store_sbom(
+        self, request: BuildRequest, digest: str, distributions: list[dict[str, str]]
+    ) -> str:
+        document = build_sbom(
+            repository=image_repository(self._settings.registry, request.owner, request.name),
+            version=request.version,
+            digest=digest,
+            distributions=distributions,
+            created=datetime.now(UTC).replace(microsecond=0),
+            tool_version=_builder_version(),
+        )
+        key = sbom_key(request.owner, request.name, request.version)
+        body = json.dumps(document, indent=2).encode()
+        await self._blobs.put(key, io.BytesIO(body), content_type=SBOM_CONTENT_TYPE)
+        return key
+
+    def _limits(self) -> ValidationLimits:
+        settings = self._settings
+        return ValidationLimits(
+            memory=settings.validation_memory_limit,
+            ready_timeout=settings.validation_ready_timeout_seconds,
+            sample_timeout=settings.validation_sample_timeout_seconds,
+            tolerance=Tolerance(
+                settings.float_relative_tolerance, settings.float_absolute_tolerance
+            ),
+        )
+
+    def _reference(self, request: BuildRequest) -> str:
+        return image_reference(
+            self._settings.registry, request.owner, request.name, request.version
+        )
+
+
+def _builder_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("modelbay-builder")
+    except PackageNotFoundError:
+        return "unknown"

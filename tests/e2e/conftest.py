@@ -1,0 +1,107 @@
+"""The end-to-end tier: one Modelbay stack per session, started as an operator would.
+
+`stack` starts the four services as processes (`python -m modelbay_<service>`, configured only
+through environment variables) against the real Postgres, RabbitMQ, S3 (moto), registry and
+Docker engine of `make services-up` (see `e2e_stack.py`). A missing backing service fails the
+session with the service's name and `make services-up`; it never skips. When a test fails,
+every service's log tail is printed with it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e2e_client import Gateway, new_user  # noqa: E402
+from e2e_stack import Backends, Stack, StackError, StackOptions, start_stack, stop_stack  # noqa: E402
+
+
+class Services(Protocol):
+    """What this tier reads from the root conftest's `services` fixture."""
+
+    @property
+    def docker_host(self) -> str: ...
+    @property
+    def blob_url(self) -> str: ...
+
+# Uploads above this are refused (413); the iris bundle is a few hundred kB.
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def backends(
+    services: Services,
+    postgres_url: str,
+    amqp_url: str,
+    s3_services: Services,
+    registry: str,
+    base_image: str,
+) -> Backends:
+    """Every backing service checked by the root conftest's fixtures (fail, never skip)."""
+    return Backends(
+        database_url=postgres_url,
+        amqp_url=amqp_url,
+        blob_url=s3_services.blob_url,
+        registry=registry,
+        base_image=base_image,
+        docker_host=services.docker_host,
+    )
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    backends: Backends, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    work_dir = tmp_path_factory.mktemp("stack")
+    try:
+        running = await start_stack(
+            backends, work_dir, StackOptions(max_upload_bytes=MAX_UPLOAD_BYTES)
+        )
+    except StackError as exc:
+        pytest.fail(f"the Modelbay stack did not start: {exc}", pytrace=False)
+    yield running
+    await stop_stack(running)
+
+
+@pytest.fixture(scope="session")
+async def admin(stack: Stack) -> AsyncIterator[Gateway]:
+    async with Gateway(stack.gateway_url, stack.admin_token) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+async def alice(admin: Gateway) -> AsyncIterator[Gateway]:
+    """A new user for one test (names are unique so image names never collide across runs)."""
+    async with await new_user(admin, "alice") as gateway:
+        yield gateway
+
+
+@pytest.fixture
+async def bob(admin: Gateway) -> AsyncIterator[Gateway]:
+    async with await new_user(admin, "bob") as gateway:
+        yield gateway
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test shows every service's log tail: most failures are explained there."""
+    report = yield
+    if report.when == "call" and report.failed:
+        running = _stack_of(item)
+        if running is not None:
+            report.sections.append(("Modelbay service logs", running.logs()))
+    return report
+
+
+def _stack_of(item: pytest.Item) -> Stack | None:
+    funcargs = getattr(item, "funcargs", {})
+    found = funcargs.get("stack")
+    return found if isinstance(found, Stack) else None

@@ -1,0 +1,99 @@
+"""A small client of the public `/v1` API, as an application developer would write it.
+
+It only uses what docs/pipeline.md and docs/sdk.md document: bearer tokens, the version status
+URL, search, publish and downloads. Pushes go through the SDK's `Session` (see `e2e_models.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+TERMINAL = ("ready", "failed")
+# Only stops a hung pipeline (wheel downloads and docker builds take minutes on a busy machine);
+# speed is measured in bench/pipeline, never asserted here.
+PIPELINE_BOUND_SECONDS = 1200.0
+
+
+class Gateway:
+    """An authenticated client of the gateway: one user's view of the platform."""
+
+    def __init__(self, url: str, token: str, username: str = "") -> None:
+        self.url = url
+        self.token = token
+        self.username = username
+        self.http = httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+        )
+
+    async def __aenter__(self) -> Gateway:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.http.aclose()
+
+    async def version(self, owner: str, name: str, version: int) -> httpx.Response:
+        return await self.http.get(f"/v1/models/{owner}/{name}/versions/{version}")
+
+    async def follow(
+        self, owner: str, name: str, version: int, bound: float = PIPELINE_BOUND_SECONDS
+    ) -> dict[str, Any]:
+        """Poll the status URL until the version is `ready` or `failed`; returns its detail.
+
+        Returns the last detail seen when the bound passes, so the caller's assertion shows
+        where the pipeline stopped."""
+        deadline = time.monotonic() + bound
+        detail: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = await self.version(owner, name, version)
+            assert response.status_code == 200, _explain(response)
+            detail = response.json()
+            if detail["status"] in TERMINAL:
+                return detail
+            await asyncio.sleep(1.0)
+        return detail
+
+    async def search(self, **params: Any) -> httpx.Response:
+        return await self.http.get("/v1/models", params=params)
+
+    async def publish(self, owner: str, name: str, **body: Any) -> httpx.Response:
+        return await self.http.post(f"/v1/models/{owner}/{name}/publish", json=body)
+
+
+async def new_user(admin: Gateway, stem: str) -> Gateway:
+    """A user with a unique name (`<stem>-<hex>`): image names stay unique across runs that
+    share the registry."""
+    username = f"{stem}-{uuid.uuid4().hex[:8]}"
+    response = await admin.http.post("/v1/users", json={"username": username})
+    assert response.status_code == 201, _explain(response)
+    token = response.json()["token"]["token"]
+    return Gateway(admin.url, token, username)
+
+
+def _explain(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url} → {response.status_code}: " + (
+        response.text[:2000]
+    )
+
+
+def explain(response: httpx.Response) -> str:
+    """The request, status and body, for assertion messages."""
+    return _explain(response)
+
+
+def describe_failure(detail: dict[str, Any]) -> str:
+    """A version's status with its reason and failure details, for assertion messages."""
+    return (
+        f"status={detail.get('status')!r} reason={detail.get('reason')!r} "
+        f"failure={detail.get('failure')!r}"
+    )
