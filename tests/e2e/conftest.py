@@ -10,7 +10,7 @@ every service's log tail is printed with it.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from pathlib import Path
 from typing import Protocol
 
@@ -86,6 +86,28 @@ async def alice(admin: Gateway) -> AsyncIterator[Gateway]:
 async def bob(admin: Gateway) -> AsyncIterator[Gateway]:
     async with await new_user(admin, "bob") as gateway:
         yield gateway
+
+
+@pytest.fixture
+def stored_objects(stack: Stack) -> Callable[[], set[str]]:
+    """Lists every object key the stack wrote under its S3 prefix (staging keys included)."""
+    from minio import Minio
+    from modelbay_common.blob import parse_s3_url
+
+    location = parse_s3_url(stack.backends.blob_url)
+    client = Minio(
+        location.endpoint,
+        access_key=location.access_key,
+        secret_key=location.secret_key,
+        secure=location.secure,
+        region=location.region,
+    )
+
+    def list_keys() -> set[str]:
+        found = client.list_objects(location.bucket, prefix=stack.blob_prefix, recursive=True)
+        return {str(item.object_name) for item in found}
+
+    return list_keys
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

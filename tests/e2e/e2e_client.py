@@ -18,6 +18,7 @@ TERMINAL = ("ready", "failed")
 # Only stops a hung pipeline (wheel downloads and docker builds take minutes on a busy machine);
 # speed is measured in bench/pipeline, never asserted here.
 PIPELINE_BOUND_SECONDS = 1200.0
+CATALOG_LAG_BOUND_SECONDS = 60.0
 
 
 class Gateway:
@@ -53,9 +54,14 @@ class Gateway:
         Returns the last detail seen when the bound passes, so the caller's assertion shows
         where the pipeline stopped."""
         deadline = time.monotonic() + bound
+        unknown_until = time.monotonic() + CATALOG_LAG_BOUND_SECONDS
         detail: dict[str, Any] = {}
         while time.monotonic() < deadline:
             response = await self.version(owner, name, version)
+            if response.status_code == 404 and time.monotonic() < unknown_until:
+                # The catalog learns of a version from ModelUploaded, just after the 202.
+                await asyncio.sleep(0.5)
+                continue
             assert response.status_code == 200, _explain(response)
             detail = response.json()
             if detail["status"] in TERMINAL:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from conftest import OnboardingFactory
 from modelbay_common.events import DependenciesResolved, DependencyResolutionFailed
-from onboarding_bundles import archive, edit_manifest, make_iris_bundle_dir
+from onboarding_bundles import archive, edit_manifest
+from onboarding_iris import make_iris_bundle_dir
 
 
 def _iris_archive(tmp_path: Path, name: str) -> bytes:

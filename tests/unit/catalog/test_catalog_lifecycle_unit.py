@@ -16,6 +16,7 @@ from modelbay_catalog.lifecycle import (
 from modelbay_common.events import (
     DependenciesResolved,
     DependencyResolutionFailed,
+    DependencyResolutionStarted,
     Event,
     ImageBuildFailed,
     ImageBuilt,
@@ -85,6 +86,14 @@ def test_status_only_moves_forward_and_final_states_stay(
     current: VersionStatus, incoming: VersionStatus, expected: VersionStatus | None
 ) -> None:
     assert next_status(current, incoming) is expected
+
+
+def test_the_resolver_starting_moves_uploaded_to_resolving_and_never_back() -> None:
+    started = DependencyResolutionStarted(**IDS)
+
+    assert run(UPLOADED, started).status is VersionStatus.RESOLVING
+    assert run(UPLOADED, started, RESOLVED).status is VersionStatus.BUILDING
+    assert run(UPLOADED, RESOLVED, started).status is VersionStatus.BUILDING
 
 
 def test_events_in_order_go_uploaded_building_ready_recording_each_stage() -> None:

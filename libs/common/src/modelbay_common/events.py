@@ -36,6 +36,7 @@ __all__ = [
     "EVENT_CLASSES",
     "DependenciesResolved",
     "DependencyResolutionFailed",
+    "DependencyResolutionStarted",
     "Envelope",
     "Event",
     "EventDecodeError",
@@ -133,6 +134,15 @@ class ModelUploaded(Event):
     owner_org: str | None = None
     # Method signatures with their input/output field names: the catalog searches and shows them.
     interface: tuple[MethodInterface, ...] = ()
+
+
+class DependencyResolutionStarted(Event):
+    """Sent by the onboarding resolver when it starts locking a version's requirements.
+
+    The catalog moves the version from `uploaded` to `resolving`; nothing else depends on it.
+    """
+
+    type: ClassVar[str] = "modelbay.model.dependency_resolution_started.v1"
 
 
 class DependenciesResolved(Event):
@@ -234,6 +244,7 @@ EVENT_CLASSES: Mapping[str, type[Event]] = {
     cls.type: cls
     for cls in (
         ModelUploaded,
+        DependencyResolutionStarted,
         DependenciesResolved,
         DependencyResolutionFailed,
         ImageBuilt,

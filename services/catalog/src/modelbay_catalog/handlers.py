@@ -7,6 +7,7 @@ from modelbay_common.db import SessionFactory
 from modelbay_common.events import (
     DependenciesResolved,
     DependencyResolutionFailed,
+    DependencyResolutionStarted,
     Envelope,
     ImageBuildFailed,
     ImageBuilt,
@@ -25,6 +26,7 @@ LIFECYCLE_EVENT_TYPES = tuple(
     event_class.type
     for event_class in (
         ModelUploaded,
+        DependencyResolutionStarted,
         DependenciesResolved,
         DependencyResolutionFailed,
         ImageBuilt,

@@ -24,6 +24,7 @@ from typing import Any
 from modelbay_common.events import (
     DependenciesResolved,
     DependencyResolutionFailed,
+    DependencyResolutionStarted,
     Event,
     ImageBuildFailed,
     ImageBuilt,
@@ -124,6 +125,8 @@ def apply_event(state: VersionState, event: Event, at: datetime) -> VersionState
     """The state after `event` (sent at `at`); applying the same event twice changes nothing."""
     if isinstance(event, ModelUploaded):
         return _advance(_with_upload(state, event, at), VersionStatus.UPLOADED)
+    if isinstance(event, DependencyResolutionStarted):
+        return _advance(state, VersionStatus.RESOLVING)
     if isinstance(event, DependenciesResolved):
         return _advance(_with_lock(state, event, at), VersionStatus.BUILDING)
     if isinstance(event, ImageBuilt):

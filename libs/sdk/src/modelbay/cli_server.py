@@ -1,0 +1,349 @@
+"""Commands that talk to a running platform: status, search, pull, run, publish, up.
+
+They use `ModelbayClient` (URL and token as for `push`: --url/--token, MODELBAY_URL/
+MODELBAY_TOKEN, then `modelbay login`). `pull` and `run` drive the local `docker` command line;
+`up` starts the embedded platform (the `modelbay-gateway` package, imported only then).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from modelbay.cli_common import USER_ERRORS, console, error_console
+from modelbay.client import FINAL_STATUSES, ApiError, ModelbayClient, ModelRef
+
+POLL_SECONDS = 1.0
+READY_WAIT_SECONDS = 180.0
+CONTAINER_PORT = 8080  # the model server's port inside every image
+
+Url = Annotated[str | None, typer.Option("--url", help="Platform URL (default: MODELBAY_URL).")]
+Token = Annotated[str | None, typer.Option("--token", help="API token (default: MODELBAY_TOKEN).")]
+
+
+_ERRORS: tuple[type[Exception], ...] = (ApiError, *USER_ERRORS)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (status, search, pull, run, publish, up):
+        app.command(command.__name__)(command)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except _ERRORS as exc:
+        error_console().print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+def _seconds(value: Any) -> str:
+    return f"{value:.1f}s" if isinstance(value, int | float) else ""
+
+
+def _stage_table(detail: dict[str, Any]) -> Table:
+    status = str(detail.get("status"))
+    timings = detail.get("timings") or {}
+    resolved = timings.get("resolved_at") is not None or status in ("building", "ready")
+    failed_in_resolve = status == "failed" and timings.get("resolved_at") is None
+    build_time = sum(
+        value
+        for value in (timings.get("build_seconds"), timings.get("validation_seconds"))
+        if isinstance(value, int | float)
+    )
+
+    def mark(done: bool, running: bool, failed: bool) -> str:
+        if failed:
+            return "[red]✗ failed[/]"
+        return "[green]✓[/]" if done else ("[yellow]… running[/]" if running else "[dim]·[/]")
+
+    table = Table(title=f"{detail['owner']}/{detail['name']} version {detail['version']}")
+    table.add_column("stage")
+    table.add_column("state")
+    table.add_column("time", justify="right")
+    table.add_row("upload", mark(True, False, False), "")
+    table.add_row(
+        "resolve dependencies",
+        mark(resolved, status in ("uploaded", "resolving"), failed_in_resolve),
+        _seconds(timings.get("resolve_seconds")),
+    )
+    table.add_row(
+        "build + validate image",
+        mark(status == "ready", status == "building", status == "failed" and resolved),
+        _seconds(build_time) if build_time else "",
+    )
+    if status in FINAL_STATUSES:
+        table.add_row("total", status, _seconds(timings.get("total_seconds")))
+    return table
+
+
+def _outcome(detail: dict[str, Any]) -> None:
+    out = console()
+    if detail.get("status") == "ready":
+        ref = f"{detail['owner']}/{detail['name']}:{detail['version']}"
+        out.print(f"[green]ready[/]: {detail.get('pull_command') or detail.get('image_ref')}")
+        out.print(
+            f"Next: `modelbay run {ref}` to serve it here, or `modelbay publish` to share it."
+        )
+        return
+    failure = detail.get("failure") or {}
+    error_console().print(f"[bold red]failed:[/] {failure.get('reason') or detail.get('reason')}")
+    if failure.get("detail"):
+        error_console().print(str(failure["detail"]), highlight=False, markup=False)
+    if failure.get("sample"):
+        error_console().print(json.dumps(failure["sample"], indent=2), markup=False)
+    error_console().print("Next: fix the model or its requirements and push again.")
+
+
+def status(
+    model: Annotated[str, typer.Argument(help="OWNER/NAME[:VERSION] (default: newest version)")],
+    follow: Annotated[bool, typer.Option(help="Keep watching until ready or failed.")] = True,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Show a version's pipeline stages and times; follows it live until ready or failed."""
+    with _user_errors(), ModelbayClient(url, token) as client:
+        ref = ModelRef.parse(model)
+        version = client.resolve_version(ref)
+        detail = client.version(ref.owner, ref.name, version)
+        with Live(_stage_table(detail), console=console(), auto_refresh=False) as live:
+            while follow and detail.get("status") not in FINAL_STATUSES:
+                time.sleep(POLL_SECONDS)
+                detail = client.version(ref.owner, ref.name, version)
+                live.update(_stage_table(detail), refresh=True)
+        if detail.get("status") in FINAL_STATUSES:
+            _outcome(detail)
+        if detail.get("status") == "failed":
+            raise typer.Exit(1)
+
+
+# -- search and publish ------------------------------------------------------------------------
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="Words to look for (name, description, fields).")],
+    category: Annotated[str | None, typer.Option(help="e.g. classification, nlp")] = None,
+    library: Annotated[str | None, typer.Option(help="e.g. scikit-learn")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only this owner's models.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Search the models you may see."""
+    with _user_errors(), ModelbayClient(url, token) as client:
+        page = client.search(query, category=category, library=library, owner=owner, limit=limit)
+    items = page.get("items") or []
+    if not items:
+        console().print(f"No model matches {query!r}. Try fewer words or no --category.")
+        return
+    table = Table()
+    for column in ("model", "version", "status", "category", "downloads", "description"):
+        table.add_column(column)
+    for item in items:
+        version = item.get("published_version") or item.get("latest_version")
+        table.add_row(
+            f"{item['owner']}/{item['name']}",
+            str(version or ""),
+            str(item.get("latest_status") or ""),
+            str(item.get("category") or ""),
+            str(item.get("downloads", 0)),
+            str(item.get("description") or "")[:60],
+        )
+    console().print(table)
+    first = items[0]
+    console().print(f"Next: `modelbay run {first['owner']}/{first['name']}:VERSION`")
+
+
+def publish(
+    model: Annotated[str, typer.Argument(help="OWNER/NAME")],
+    description: Annotated[str, typer.Option(help="What the model does (searchable).")],
+    category: Annotated[str, typer.Option(help="classification, regression, nlp, vision, ...")],
+    license: Annotated[str, typer.Option("--license", help="e.g. MIT, Apache-2.0")],
+    version: Annotated[int | None, typer.Option(help="Default: the newest ready version.")] = None,
+    visibility: Annotated[str, typer.Option(help="public, org or private")] = "public",
+    tag: Annotated[list[str] | None, typer.Option(help="A tag (repeat for several).")] = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Share a ready version: sets its description, category, license and visibility."""
+    with _user_errors(), ModelbayClient(url, token) as client:
+        ref = ModelRef.parse(model)
+        body: dict[str, Any] = {
+            "description": description,
+            "category": category,
+            "license": license,
+            "visibility": visibility,
+        }
+        if version is not None:
+            body["version"] = version
+        if tag:
+            body["tags"] = tag
+        detail = client.publish(ref.owner, ref.name, body)
+    console().print(
+        f"Published {ref.owner}/{ref.name} version {detail['version']} ({visibility}). "
+        f"Others find it with `modelbay search {ref.name}`."
+    )
+
+
+# -- pull and run ------------------------------------------------------------------------------
+
+
+def _docker() -> str:
+    found = shutil.which("docker")
+    if found is None:
+        raise ApiError(
+            "docker not found",
+            "install Docker, or download the image with GET .../versions/N/image and "
+            "`docker load -i` it on a machine that has Docker",
+        )
+    return found
+
+
+def _ready_image(client: ModelbayClient, ref: ModelRef) -> str:
+    assert ref.version is not None
+    detail = client.version(ref.owner, ref.name, ref.version)
+    image = detail.get("image_ref")
+    if detail.get("status") != "ready" or not image:
+        raise ApiError(
+            f"{ref} is not ready",
+            f"its status is {detail.get('status')!r}; follow it with `modelbay status {ref}`",
+        )
+    return str(image)
+
+
+def _docker_pull(image: str) -> None:
+    completed = subprocess.run([_docker(), "pull", image], check=False)
+    if completed.returncode != 0:
+        raise ApiError("docker pull failed", f"could not pull {image} (see the output above)")
+
+
+def pull(
+    model: Annotated[str, typer.Argument(help="OWNER/NAME:VERSION")],
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """`docker pull` the image of a ready version."""
+    with _user_errors(), ModelbayClient(url, token) as client:
+        ref = ModelRef.parse(model, version_required=True)
+        image = _ready_image(client, ref)
+        _docker_pull(image)
+    console().print(f"Pulled {image}. Next: `modelbay run {ref}`")
+
+
+def _wait_until_ready(base_url: str, container: str) -> None:
+    deadline = time.monotonic() + READY_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise ApiError(
+        "the model did not become ready",
+        f"see `docker logs {container}`; stop it with `docker rm -f {container}`",
+    )
+
+
+def _example_call(base_url: str, detail: dict[str, Any]) -> str:
+    methods = (detail.get("interface") or {}).get("methods") or [{"name": "METHOD"}]
+    method = methods[0]
+    fields = {field["name"]: "..." for field in method.get("inputs") or []}
+    body = json.dumps(fields or {"...": "..."})
+    return (
+        f"curl -s -X POST {base_url}/model/methods/{method['name']} "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+def run(
+    model: Annotated[str, typer.Argument(help="OWNER/NAME:VERSION")],
+    port: Annotated[int, typer.Option(help="Port on this machine.")] = 8080,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Pull a ready version's image, run it in Docker and wait until it answers."""
+    with _user_errors(), ModelbayClient(url, token) as client:
+        ref = ModelRef.parse(model, version_required=True)
+        assert ref.version is not None
+        image = _ready_image(client, ref)
+        detail = client.version(ref.owner, ref.name, ref.version)
+        _docker_pull(image)
+        started = subprocess.run(
+            [_docker(), "run", "-d", "-p", f"127.0.0.1:{port}:{CONTAINER_PORT}", image],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if started.returncode != 0:
+            raise ApiError("docker run failed", started.stderr.strip())
+        container = started.stdout.strip()[:12]
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_until_ready(base_url, container)
+    out = console()
+    out.print(f"{ref} is serving at [bold]{base_url}[/] (container {container})")
+    out.print(f"  OpenAPI: {base_url}/docs   metrics: {base_url}/metrics")
+    out.print("  try: " + _example_call(base_url, detail), highlight=False, markup=False)
+    out.print(f"Stop it with `docker rm -f {container}`.")
+
+
+# -- up ----------------------------------------------------------------------------------------
+
+
+def up(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where data lives (default: $MODELBAY_DATA_DIR or ~/.local/share/modelbay)."
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    docker: Annotated[
+        bool | None,
+        typer.Option(
+            "--docker/--no-docker", help="Build images with Docker (default: if one answers)."
+        ),
+    ] = None,
+) -> None:
+    """Run the whole platform in this process (embedded PostgreSQL, no other setup).
+
+    Prints the URL, the admin token and what to do next; stop with Ctrl-C. Images are built
+    with the local Docker engine when one answers; the output says when none does.
+    """
+    try:
+        from modelbay_gateway.embedded import EmbeddedConfig, default_data_dir, serve_embedded
+    except ImportError:
+        error_console().print(
+            "[bold red]error:[/] `modelbay up` needs the server packages: "
+            "pip install 'modelbay-gateway[embedded]'"
+        )
+        raise typer.Exit(1) from None
+    import asyncio
+
+    config = EmbeddedConfig(
+        data_dir=data_dir or default_data_dir(), host=host, port=port, docker=docker
+    )
+    console().print(f"Starting Modelbay (embedded) with data in {config.data_dir} ...")
+    with suppress(KeyboardInterrupt):
+        asyncio.run(
+            serve_embedded(config, announce=lambda text: console().print(text, markup=False))
+        )
+    console().print("Modelbay stopped; your data stays in " + str(config.data_dir))

@@ -1,0 +1,157 @@
+"""A small typed client of a Modelbay platform's public `/v1` API (used by the CLI).
+
+    with ModelbayClient() as client:          # MODELBAY_URL / MODELBAY_TOKEN or `modelbay login`
+        version = client.version("alice", "iris", 3)
+
+URL and token are found exactly like `Session` finds them (`modelbay.config`). Every refusal of
+the platform (its RFC 9457 problem+json) raises `ApiError` with the problem's title and detail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from modelbay.config import TOKEN_ENV, resolve_credentials
+
+FINAL_STATUSES = frozenset({"ready", "failed"})
+
+
+class ApiError(RuntimeError):
+    """The platform refused a request (its problem title and detail) or could not be reached."""
+
+    def __init__(self, title: str, detail: str = "", status: int | None = None) -> None:
+        self.title = title
+        self.detail = detail
+        self.status = status
+        super().__init__(f"{title}: {detail}" if detail else title)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """`owner/name[:version]` as typed on the command line."""
+
+    owner: str
+    name: str
+    version: int | None = None
+
+    @classmethod
+    def parse(cls, text: str, *, version_required: bool = False) -> ModelRef:
+        reference, _, version_text = text.partition(":")
+        owner, slash, name = reference.partition("/")
+        if not slash or not owner or not name or "/" in name:
+            raise ApiError("bad model reference", f"expected OWNER/NAME[:VERSION], got {text!r}")
+        if version_text and not version_text.isdigit():
+            raise ApiError("bad model reference", f"the version must be a number, got {text!r}")
+        if version_required and not version_text:
+            raise ApiError("bad model reference", f"give a version: {owner}/{name}:VERSION")
+        return cls(owner, name, int(version_text) if version_text else None)
+
+    def __str__(self) -> str:
+        suffix = f":{self.version}" if self.version is not None else ""
+        return f"{self.owner}/{self.name}{suffix}"
+
+
+def raise_for_problem(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    title, detail = f"HTTP {response.status_code}", ""
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = None
+    if isinstance(problem, dict):
+        title = str(problem.get("title") or title)
+        detail = str(problem.get("detail") or "")
+    else:
+        detail = response.text[:500]
+    raise ApiError(title, detail, response.status_code)
+
+
+class ModelbayClient:
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        credentials = resolve_credentials(url, token)
+        if credentials.url.startswith("file:"):
+            raise ApiError(f"{credentials.url} is a directory, not a platform", "set MODELBAY_URL")
+        self.url = credentials.url
+        headers = {"Authorization": f"Bearer {credentials.token}"} if credentials.token else {}
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._has_token = credentials.token is not None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, **options: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **options)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"cannot reach {self.url}", str(exc)) from exc
+        if response.status_code == 401 and not self._has_token:
+            raise ApiError("not signed in", f"set {TOKEN_ENV} or run `modelbay login`", 401)
+        raise_for_problem(response)
+        return response.json() if response.content else None
+
+    def me(self) -> dict[str, Any]:
+        return dict(self._request("GET", "/v1/me"))
+
+    def search(self, query: str | None = None, **filters: str | int | None) -> dict[str, Any]:
+        params = {key: value for key, value in {"q": query, **filters}.items() if value}
+        return dict(self._request("GET", "/v1/models", params=params))
+
+    def model(self, owner: str, name: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/v1/models/{owner}/{name}"))
+
+    def version(self, owner: str, name: str, version: int) -> dict[str, Any]:
+        return dict(self._request("GET", f"/v1/models/{owner}/{name}/versions/{version}"))
+
+    def resolve_version(self, ref: ModelRef) -> int:
+        """The version `ref` names, or the model's newest one."""
+        if ref.version is not None:
+            return ref.version
+        latest = self.model(ref.owner, ref.name).get("latest_version")
+        if not isinstance(latest, int):
+            raise ApiError("no versions", f"{ref} has no version yet; push one first")
+        return latest
+
+    def publish(self, owner: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", f"/v1/models/{owner}/{name}/publish", json=body))
+
+    def events(self, **filters: str | int | None) -> Iterator[dict[str, Any]]:
+        """The CloudEvents of `GET /v1/events` (Server-Sent Events), as they arrive."""
+        params = {key: value for key, value in filters.items() if value is not None}
+        timeout = httpx.Timeout(30.0, read=None)  # an event stream may be quiet for long
+        try:
+            with self._http.stream("GET", "/v1/events", params=params, timeout=timeout) as stream:
+                if not stream.is_success:
+                    stream.read()
+                    raise_for_problem(stream)
+                for line in stream.iter_lines():
+                    if line.startswith("data: "):
+                        yield json.loads(line[len("data: ") :])
+        except httpx.HTTPError as exc:
+            raise ApiError(f"lost the event stream of {self.url}", str(exc)) from exc
