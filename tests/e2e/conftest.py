@@ -18,8 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_client import Gateway, new_user  # noqa: E402
-from e2e_stack import Backends, Stack, StackError, StackOptions, start_stack, stop_stack  # noqa: E402
+from e2e_client import MAX_UPLOAD_BYTES, Gateway, new_user
+from e2e_stack import Backends, Stack, StackError, StackOptions, start_stack, stop_stack
 
 
 class Services(Protocol):
@@ -29,9 +29,6 @@ class Services(Protocol):
     def docker_host(self) -> str: ...
     @property
     def blob_url(self) -> str: ...
-
-# Uploads above this are refused (413); the iris bundle is a few hundred kB.
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
 @pytest.fixture(scope="session")

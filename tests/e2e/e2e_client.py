@@ -19,6 +19,8 @@ TERMINAL = ("ready", "failed")
 # speed is measured in bench/pipeline, never asserted here.
 PIPELINE_BOUND_SECONDS = 1200.0
 CATALOG_LAG_BOUND_SECONDS = 60.0
+# The test stack refuses uploads above this (413); the iris bundle is a few hundred kB.
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
 class Gateway:
@@ -87,8 +89,9 @@ async def new_user(admin: Gateway, stem: str) -> Gateway:
 
 
 def _explain(response: httpx.Response) -> str:
-    return f"{response.request.method} {response.request.url} → {response.status_code}: " + (
-        response.text[:2000]
+    return (
+        f"{response.request.method} {response.request.url} → {response.status_code}: "
+        + (response.text[:2000])
     )
 
 

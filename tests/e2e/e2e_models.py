@@ -15,9 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from modelbay.session import PushResult, Session
-
 from e2e_client import Gateway
+from modelbay.session import PushResult, Session
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIG2_SCRIPT = REPO_ROOT / "examples" / "iris" / "iris_fig2.py"
@@ -47,7 +46,14 @@ async def push_fig2(gateway: Gateway, work_dir: Path) -> None:
 
 async def dump_model(script: str, name: str, out: Path, *extra: str) -> Path:
     """`modelbay dump tests/e2e/models/<script>.py:model <name> --out <out> [extra...]`."""
-    command = [str(MODELBAY_CLI), "dump", f"{MODELS_DIR / script}.py:model", name, "--out", str(out)]
+    command = [
+        str(MODELBAY_CLI),
+        "dump",
+        f"{MODELS_DIR / script}.py:model",
+        name,
+        "--out",
+        str(out),
+    ]
     await asyncio.to_thread(_run, [*command, *extra], dict(os.environ), out.parent)
     return out
 

@@ -18,11 +18,10 @@ from typing import Any
 import docker
 import httpx
 from docker.errors import ImageNotFound, NotFound
+from e2e_stack import free_port
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.json_format import MessageToDict, ParseDict
 from google.protobuf.message import Message
-
-from e2e_stack import free_port
 
 PROTOBUF = "application/x-protobuf"
 READY_BOUND_SECONDS = 180.0

@@ -112,7 +112,9 @@ def _rabbitmqctl(*args: str) -> None:
             ["rabbitmqctl", "-q", *args], check=True, capture_output=True, text=True, timeout=60
         )
     except FileNotFoundError as exc:
-        raise StackError(f"rabbitmqctl is not installed: RabbitMQ is missing. {START_HINT}") from exc
+        raise StackError(
+            f"rabbitmqctl is not installed: RabbitMQ is missing. {START_HINT}"
+        ) from exc
     except subprocess.CalledProcessError as exc:
         raise StackError(
             f"RabbitMQ refused `rabbitmqctl {' '.join(args)}`: {exc.stderr.strip()}. {START_HINT}"
@@ -210,8 +212,9 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MODELBAY_")}
 
 
-def service_env(stack: Stack, name: str, port: int, ports: Mapping[str, int],
-                options: StackOptions) -> dict[str, str]:
+def service_env(
+    stack: Stack, name: str, port: int, ports: Mapping[str, int], options: StackOptions
+) -> dict[str, str]:
     prefix = f"MODELBAY_{name.upper()}_"
     env = {
         **_base_env(),
@@ -287,7 +290,7 @@ async def start_stack(
     import secrets
 
     run_id = uuid.uuid4().hex[:10]
-    work_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(work_dir.mkdir, parents=True, exist_ok=True)
     database_url = await create_database(backends.database_url)
     vhost = f"modelbay-e2e-{run_id}"
     blob_prefix = f"e2e-{run_id}"

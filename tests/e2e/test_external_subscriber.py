@@ -82,7 +82,8 @@ async def test_external_subscriber_receives_the_four_events_in_order(
         assert message.routing_key == event["type"]
         assert event["specversion"] == "1.0"
         assert event["source"].startswith("/modelbay/")
-        assert event["id"] and event["time"]
+        assert event["id"]
+        assert event["time"]
         assert event["data"]["owner"] == owner
         assert event["data"]["name"] == name
         assert event["data"]["version"] == pushed.version

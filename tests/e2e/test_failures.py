@@ -4,6 +4,7 @@ oversized upload is refused with a 4xx naming the problem, and nothing is stored
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import sys
@@ -12,8 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from conftest import MAX_UPLOAD_BYTES
-from e2e_client import Gateway, describe_failure, explain
+from e2e_client import MAX_UPLOAD_BYTES, Gateway, describe_failure, explain
 from e2e_models import dump_model, push_bundle
 from e2e_stack import Stack
 from modelbay.bundle import archive_to_file
@@ -93,4 +93,4 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(
     for case in cases:
         model = await alice.http.get(f"/v1/models/{alice.username}/refused-{case}")
         assert model.status_code == 404, explain(model)
-    assert not Path("/tmp/modelbay-e2e-escaped.py").exists()
+    assert not await asyncio.to_thread(Path("/tmp/modelbay-e2e-escaped.py").exists)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STOP_GRACE_SECONDS = 10.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,24 @@ def tree_pss_kib(root: int) -> tuple[int, int]:
     """Summed PSS of the process tree (KiB) and how many processes it has."""
     pids = process_tree(root)
     return sum(_pss_kib(pid) for pid in pids), len(pids)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime, stime, cutime, cstime (fields 14–17): own CPU plus that of reaped children.
+    return sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by the server's process tree.
+
+    On a shared machine wall-clock rates move with other people's load; the server's own CPU
+    per request moves much less, so the report shows both.
+    """
+    return sum(_cpu_seconds(pid) for pid in process_tree(root))
 
 
 def _signal_all(pgid: int, pids: list[int], sig: signal.Signals) -> None:

@@ -36,7 +36,9 @@ def _fmt_cell(cell: Cell | None) -> str:
     if not cell["valid"]:
         errors = sum(cell["errors"].values())
         return f"**invalid** ({errors} errors)"
-    return f"{cell['rps']:.1f} req/s<br>p50 {cell['p50_ms']:.1f} · p99 {cell['p99_ms']:.1f} ms"
+    text = f"{cell['rps']:.1f} req/s<br>p50 {cell['p50_ms']:.1f} · p99 {cell['p99_ms']:.1f} ms"
+    cpu = cell.get("server_cpu_ms_per_request")
+    return text if cpu is None else f"{text}<br>CPU {cpu:.2f} ms/req"
 
 
 def _ratio(cell: Cell | None, reference: Cell | None) -> str:
@@ -104,8 +106,9 @@ def _startup_section(document: dict[str, Any]) -> list[str]:
         "the server's process tree after the load cells and "
         f"{document['settings']['idle_s']} s idle.",
         "",
-        "| server | model | cold start (median) | the runs | idle PSS | processes |",
-        "|---|---|---|---|---|---|",
+        "| server | model | cold start (median) | the runs | server CPU by first answer "
+        "| idle PSS | processes |",
+        "|---|---|---|---|---|---|---|",
     ]
     for result in document["results"]:
         label = _label(document, result["server"])
@@ -115,15 +118,22 @@ def _startup_section(document: dict[str, Any]) -> list[str]:
             )
             continue
         runs = ", ".join(f"{s:.2f}" for s in result["cold_start_s"])
+        cpu = ", ".join(f"{s:.2f}" for s in result.get("cold_start_cpu_s", [])) or "—"
         lines.append(
             f"| {label} | {result['model']} | {result['cold_start_median_s']:.2f} s | "
-            f"{runs} | {result['idle_pss_mib']:.0f} MiB | {result['idle_processes']} |"
+            f"{runs} s | {cpu} s | {result['idle_pss_mib']:.0f} MiB | "
+            f"{result['idle_processes']} |"
         )
     return [*lines, ""]
 
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).replace("|", "\\|")[:200]
+
+
+def _load_range(document: dict[str, Any]) -> str:
+    loads = [c["loadavg_before"][0] for r in document["results"] for c in r.get("cells", [])]
+    return f"{min(loads):.1f}–{max(loads):.1f}" if loads else "unknown"
 
 
 def _environment_section(document: dict[str, Any], results_path: Path) -> list[str]:
@@ -133,7 +143,7 @@ def _environment_section(document: dict[str, Any], results_path: Path) -> list[s
         f"Measured {document['started_at']} – {document.get('finished_at', '(unfinished)')} on "
         f"{m['nproc']} cores ({m['cpu_model']}), {m['mem_total_gib']} GiB RAM, "
         f"Linux {m['kernel']}; "
-        f"load average {m['loadavg_at_start']} at start, {m.get('loadavg_at_end', '?')} at end.",
+        f"1-minute load average {_load_range(document)} before the cells.",
         "",
         "**This machine is shared and noisy**: other engineers' builds and tests run on the same "
         "two cores, and the load generator shares them with the server. All servers ran in the "
@@ -145,7 +155,9 @@ def _environment_section(document: dict[str, Any], results_path: Path) -> list[s
         f"{s['warmup_s']} s warm-up then {s['duration_s']} s per cell; each server's native JSON "
         "request; every server's 1-row and 100-row answers were checked against the expected "
         "predictions before measuring. A cell with any socket error or HTTP status ≥ 400 is "
-        "marked invalid. p50/p99 are wrk's latency percentiles.",
+        "marked invalid. p50/p99 are wrk's latency percentiles. *CPU ms/req* is the CPU time "
+        "(user + system) of the server's whole process tree during the cell divided by the "
+        "requests served: it moves much less with other people's load than req/s does.",
         "",
         "| server | how it runs the model | versions | skipped |",
         "|---|---|---|---|",

@@ -79,17 +79,20 @@ class Measurement:
         self.log.unlink(missing_ok=True)
         try:
             cold: list[float] = []
+            cold_cpu: list[float] = []
             for attempt in range(self.settings.cold_runs):
                 process, port, seconds = self._cold_start()
                 cold.append(round(seconds, 3))
+                cold_cpu.append(round(procs.tree_cpu_seconds(process.pid), 2))
                 if attempt < self.settings.cold_runs - 1:
                     procs.stop(process, self.registry)
             result["cold_start_s"] = cold
             result["cold_start_median_s"] = statistics.median(cold)
+            result["cold_start_cpu_s"] = cold_cpu
             try:
                 self._check_predictions(port)
                 result["cells"] = [
-                    self._cell(port, rows, concurrency)
+                    self._cell(process.pid, port, rows, concurrency)
                     for rows in self.settings.row_counts
                     for concurrency in self.settings.concurrencies
                 ]
@@ -155,17 +158,21 @@ class Measurement:
         document = self.peer.body(self.model, self.data.rows[rows])
         return self.peer.path(self.model), _encode(document)
 
-    def _cell(self, port: int, rows: int, concurrency: int) -> dict[str, Any]:
+    def _cell(self, pid: int, port: int, rows: int, concurrency: int) -> dict[str, Any]:
         path, body = self._request(rows)
         script = write_script(
             self.paths.work / "lua", f"{self.peer.name}-{self.model}-{rows}", path, body
         )
         run_wrk(script, port, concurrency, self.settings.warmup)
         load_before = loadavg()
+        cpu_before = procs.tree_cpu_seconds(pid)
         cell = run_wrk(script, port, concurrency, self.settings.duration)
+        cpu_used = procs.tree_cpu_seconds(pid) - cpu_before
+        cpu_ms = round(cpu_used * 1000 / cell.requests, 3) if cell.requests else None
         print(
             f"  {self.peer.name:9} {self.model:6} rows={rows:<3} c={concurrency}: "
-            f"{cell.rps:8.1f} req/s  p50 {cell.p50_ms:7.2f} ms  p99 {cell.p99_ms:7.2f} ms"
+            f"{cell.rps:8.1f} req/s  p50 {cell.p50_ms:7.2f} ms  p99 {cell.p99_ms:7.2f} ms  "
+            f"server CPU {cpu_ms} ms/req"
             f"{'' if cell.valid else '  INVALID ' + str(cell.errors)}",
             flush=True,
         )
@@ -173,5 +180,6 @@ class Measurement:
             "rows": rows,
             "concurrency": concurrency,
             "loadavg_before": load_before,
+            "server_cpu_ms_per_request": cpu_ms,
             **cell.to_json(),
         }

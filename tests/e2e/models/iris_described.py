@@ -1,6 +1,8 @@
 """The paper's Fig. 2 iris classifier with what a catalog listing needs: samples (replayed by the
 builder inside the image), a description and a license. Used by the sharing, second-version and
 subscriber tests (`modelbay dump tests/e2e/models/iris_described.py:model NAME`)."""
+# mypy: disable-error-code="valid-type, call-arg, attr-defined"
+# (create_namedtuple makes its classes at run time, as in the paper; mypy cannot see them)
 
 import numpy as np
 from modelbay import List, Model, create_namedtuple

@@ -7,6 +7,7 @@ temp directory between runs because downloading ~60 MB of wheels each time helps
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib.metadata
 import json
@@ -23,7 +24,7 @@ import pytest
 from modelbay.bundle import write_archive
 from modelbay_builder.main import BuilderService, build_service
 from modelbay_builder.settings import BuilderSettings
-from modelbay_common.blob import BlobStore, open_blob_store
+from modelbay_common.blob import BlobStore
 from modelbay_common.bus.port import Bus
 from modelbay_common.events import DependenciesResolved, Envelope, envelope
 from packaging.requirements import Requirement
@@ -190,13 +191,29 @@ async def builder(
         )
     finally:
         await service.stop()
+        _remove_test_tags(registry, f"it{run_id}")
+
+
+def _remove_test_tags(registry: str, owner: str) -> None:
+    """Drop the tags this module made; `noprune` keeps the parent layers, i.e. the build cache
+    the next run (and everyone else's builds with the same lock) reuses."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        for image in client.images.list(name=f"{registry}/{owner}/*"):
+            for tag in image.tags:
+                client.images.remove(tag, noprune=True)
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="module")
 async def fresh_module_database_url(postgres_url: str) -> AsyncIterator[str]:
     """Like the shared `fresh_database_url`, for a module of tests sharing one service."""
-    import asyncpg
     from urllib.parse import urlsplit
+
+    import asyncpg
 
     parts = urlsplit(postgres_url)
     name = f"test_builder_{uuid.uuid4().hex[:12]}"
@@ -230,7 +247,7 @@ async def publish_resolved(
     name: str = "iris",
 ) -> None:
     """Store the inputs like onboarding does and announce them like the resolver does."""
-    sha256 = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    sha256 = hashlib.sha256(await asyncio.to_thread(bundle.read_bytes)).hexdigest()
     bundle_key = f"bundles/sha256/{sha256}.tar.gz"
     wheelhouse_key = f"wheelhouses/{wheelhouse.lock_hash}.tar"
     await builder.blobs.put_path(bundle_key, bundle)

@@ -36,8 +36,8 @@ Output = create_namedtuple("Output", [("IrisType", List[int])])
 
 
 def classify_iris(df: Input) -> Output:
-    X = np.column_stack(df)
-    return Output(IrisType=clf.predict(X))
+    features = np.column_stack(df)
+    return Output(IrisType=clf.predict(features))
 
 
 sample = {

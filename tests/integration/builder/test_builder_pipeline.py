@@ -111,7 +111,7 @@ async def test_wheels_stay_out_of_the_final_image_and_it_runs_as_non_root(
             "/bin/sh",
             "-c",
             # Debian's own ensurepip wheels in /usr/share belong to the base image, not to us.
-                "ls /tmp/wheelhouse 2>&1; find /opt /model /tmp -name '*.whl'; true",
+            "ls /tmp/wheelhouse 2>&1; find /opt /model /tmp -name '*.whl'; true",
         ],
         network_mode="none",
         remove=True,

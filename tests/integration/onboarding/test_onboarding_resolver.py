@@ -13,7 +13,11 @@ import tarfile
 from pathlib import Path
 
 from conftest import OnboardingFactory
-from modelbay_common.events import DependenciesResolved, DependencyResolutionFailed
+from modelbay_common.events import (
+    DependenciesResolved,
+    DependencyResolutionFailed,
+    DependencyResolutionStarted,
+)
 from onboarding_bundles import archive, edit_manifest
 from onboarding_iris import make_iris_bundle_dir
 
@@ -32,6 +36,10 @@ async def test_iris_gets_a_lock_and_a_wheelhouse_that_a_second_model_reuses(
 
     resolved = (await onboarding.wait_for(DependenciesResolved.type, "alice/iris/1")).event_as(
         DependenciesResolved
+    )
+    started = await onboarding.wait_for(DependencyResolutionStarted.type, "alice/iris/1")
+    assert onboarding.events.index(started) < onboarding.events.index(
+        await onboarding.wait_for(DependenciesResolved.type, "alice/iris/1")
     )
     names = {pin.split("==")[0] for pin in resolved.lock}
     # The bundle's own requirements, their dependencies and the model server's.

@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from modelbay_common.db import asyncpg_url
+from modelbay_common.inbox import inbox_table
+from modelbay_common.outbox import outbox_table
 
 __all__ = [
     "KNOWN_SERVICES",
@@ -83,8 +85,13 @@ def run_env(schema: str, target_metadata: sa.MetaData | None = None) -> None:
     """The body of every service's env.py: migrate `schema`, version table inside it.
 
     Online runs get their connection from `upgrade`/`downgrade` (config.attributes), which
-    run inside the caller's event loop; offline runs (`--sql`) only render SQL.
+    run inside the caller's event loop; offline runs (`--sql`) only render SQL. The schema's
+    outbox and inbox tables are added to `target_metadata` here, once, so autogenerate never
+    proposes dropping them and no service has to remember to.
     """
+    if target_metadata is not None and f"{schema}.outbox" not in target_metadata.tables:
+        outbox_table(schema, target_metadata)
+        inbox_table(schema, target_metadata)
     options: dict[str, Any] = {
         "target_metadata": target_metadata,
         "version_table": VERSION_TABLE,

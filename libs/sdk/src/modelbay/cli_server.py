@@ -122,11 +122,18 @@ def status(
         ref = ModelRef.parse(model)
         version = client.resolve_version(ref)
         detail = client.version(ref.owner, ref.name, version)
-        with Live(_stage_table(detail), console=console(), auto_refresh=False) as live:
+        out = console()
+        if out.is_terminal:
+            with Live(_stage_table(detail), console=out, auto_refresh=False) as live:
+                while follow and detail.get("status") not in FINAL_STATUSES:
+                    time.sleep(POLL_SECONDS)
+                    detail = client.version(ref.owner, ref.name, version)
+                    live.update(_stage_table(detail), refresh=True)
+        else:  # a log or a pipe: no redrawing, just the final state
             while follow and detail.get("status") not in FINAL_STATUSES:
                 time.sleep(POLL_SECONDS)
                 detail = client.version(ref.owner, ref.name, version)
-                live.update(_stage_table(detail), refresh=True)
+            out.print(_stage_table(detail))
         if detail.get("status") in FINAL_STATUSES:
             _outcome(detail)
         if detail.get("status") == "failed":
@@ -262,14 +269,27 @@ def _wait_until_ready(base_url: str, container: str) -> None:
     )
 
 
+_EXAMPLE_SCALARS: dict[str, Any] = {"float": 1.0, "double": 1.0, "bool": True, "str": "text"}
+
+
+def example_value(type_name: str) -> Any:
+    """A plausible JSON value for an interface field type such as `list[float]` or `int64`."""
+    if type_name.startswith("list[") and type_name.endswith("]"):
+        return [example_value(type_name[5:-1])]
+    if type_name.startswith(("int", "uint")):
+        return 1
+    return _EXAMPLE_SCALARS.get(type_name, "...")
+
+
 def _example_call(base_url: str, detail: dict[str, Any]) -> str:
     methods = (detail.get("interface") or {}).get("methods") or [{"name": "METHOD"}]
     method = methods[0]
-    fields = {field["name"]: "..." for field in method.get("inputs") or []}
-    body = json.dumps(fields or {"...": "..."})
+    fields = {
+        field["name"]: example_value(field.get("type", "")) for field in method.get("inputs") or []
+    }
     return (
         f"curl -s -X POST {base_url}/model/methods/{method['name']} "
-        f"-H 'Content-Type: application/json' -d '{body}'"
+        f"-H 'Content-Type: application/json' -d '{json.dumps(fields)}'"
     )
 
 
@@ -344,6 +364,8 @@ def up(
     console().print(f"Starting Modelbay (embedded) with data in {config.data_dir} ...")
     with suppress(KeyboardInterrupt):
         asyncio.run(
-            serve_embedded(config, announce=lambda text: console().print(text, markup=False))
+            serve_embedded(
+                config, announce=lambda text: console().print(text, markup=False, soft_wrap=True)
+            )
         )
     console().print("Modelbay stopped; your data stays in " + str(config.data_dir))

@@ -154,7 +154,16 @@ class BuildWorker:
             )
             await self._record_failure(claimed, unexpected, build_log)
         else:
-            log.info("built %s (%s)", result.image_ref, result.image_digest)
+            log.info(
+                "built %s (%s): build %.1f s (dependency layer cached: %s), validation %.1f s, "
+                "push %.1f s",
+                result.image_ref,
+                result.image_digest,
+                result.build_seconds,
+                result.dependency_layer_cached,
+                result.validation_seconds,
+                result.push_seconds,
+            )
             async with transaction(self._sessions) as session:
                 await record_built(session, claimed, result, self._tail(build_log))
         finally:

@@ -1,6 +1,8 @@
 """Event consumers of the onboarding service (thin: the work is in resolver.py).
 
-`onboarding.resolver` consumes `ModelUploaded`. The slow resolution runs outside any
+`onboarding.resolver` consumes `ModelUploaded`: it announces `DependencyResolutionStarted`
+(committed at once, so the catalog shows `resolving` while pip runs), then the slow resolution
+runs outside any
 transaction; its outcome is then recorded through the inbox (`idempotent`), so a redelivered
 event emits nothing twice. A redelivery after a committed outcome is skipped before resolving;
 one that races it re-resolves from the cache (cheap) and is dropped by the inbox.
@@ -30,6 +32,7 @@ def resolve_dependencies_handler(resolver: Resolver, sessions: SessionFactory) -
                 if await already_handled(session, RESOLVER_CONSUMER, envelope.id):
                     return
                 cached = await resolver.cached_lock(session, event)
+                await resolver.announce_start(session, event)
             outcome = await resolver.resolve(event, cached)
 
             async def record(session: AsyncSession, _: Envelope) -> None:

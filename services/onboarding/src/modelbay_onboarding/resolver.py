@@ -24,6 +24,7 @@ from modelbay_common.blob import BlobInfo, BlobNotFoundError, BlobStore
 from modelbay_common.events import (
     DependenciesResolved,
     DependencyResolutionFailed,
+    DependencyResolutionStarted,
     Event,
     ModelUploaded,
     envelope,
@@ -107,6 +108,17 @@ class Resolver:
 
     async def cached_lock(self, session: AsyncSession, event: ModelUploaded) -> CachedLock | None:
         return await find_lock(session, self.inputs_for(event).requirements_hash)
+
+    async def announce_start(self, session: AsyncSession, event: ModelUploaded) -> None:
+        """`DependencyResolutionStarted`: the catalog shows the version as `resolving`.
+
+        Committed before the slow part, so the status moves while pip runs. A redelivery may
+        announce it twice; the catalog's status only moves forward, so that is harmless.
+        """
+        started = DependencyResolutionStarted(
+            owner=event.owner, name=event.name, version=event.version
+        )
+        await _emit(session, started)
 
     async def resolve(self, event: ModelUploaded, cached: CachedLock | None) -> Outcome:
         """Lock and download (or reuse); never raises for the contributor's mistakes."""

@@ -1,0 +1,64 @@
+"""The server-side CLI's pure helpers: references, example calls, the stage table."""
+
+from __future__ import annotations
+
+import pytest
+from modelbay.cli import build_app
+from modelbay.cli_server import _stage_table, example_value
+from modelbay.client import ApiError, ModelRef
+from rich.console import Console
+
+
+def test_model_references() -> None:
+    assert ModelRef.parse("alice/iris") == ModelRef("alice", "iris", None)
+    assert ModelRef.parse("alice/iris:3") == ModelRef("alice", "iris", 3)
+    assert str(ModelRef("alice", "iris", 3)) == "alice/iris:3"
+    for bad in ("iris", "alice/iris:x", "a/b/c"):
+        with pytest.raises(ApiError):
+            ModelRef.parse(bad)
+    with pytest.raises(ApiError, match="VERSION"):
+        ModelRef.parse("alice/iris", version_required=True)
+
+
+def test_example_values_follow_field_types() -> None:
+    assert example_value("list[float]") == [1.0]
+    assert example_value("int64") == 1
+    assert example_value("list[list[str]]") == [["text"]]
+    assert example_value("IrisIn") == "..."
+
+
+def _render(detail: dict[str, object]) -> str:
+    console = Console(width=100, record=True, color_system=None)
+    console.print(_stage_table(detail))
+    return console.export_text()
+
+
+def test_stage_table_marks_running_done_and_failed_stages() -> None:
+    base = {"owner": "alice", "name": "iris", "version": 1}
+    building = _render(
+        {**base, "status": "building", "timings": {"resolved_at": "t", "resolve_seconds": 2.5}}
+    )
+    assert "2.5s" in building
+    assert "running" in building
+    failed = _render({**base, "status": "failed", "timings": {"resolved_at": None}})
+    resolve_line = next(line for line in failed.splitlines() if "resolve" in line)
+    assert "failed" in resolve_line
+    ready = _render(
+        {
+            **base,
+            "status": "ready",
+            "timings": {
+                "resolved_at": "t",
+                "build_seconds": 3.0,
+                "validation_seconds": 1.0,
+                "total_seconds": 9.0,
+            },
+        }
+    )
+    assert "4.0s" in ready
+    assert "9.0s" in ready
+
+
+def test_server_commands_are_registered() -> None:
+    names = {command.name for command in build_app().registered_commands}
+    assert {"status", "search", "pull", "run", "publish", "up", "push"} <= names

@@ -1,0 +1,95 @@
+"""Small pure pieces: tokens, settings, artifact keys, upstream error relaying."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+from modelbay_common.settings import ConfigurationError
+from modelbay_gateway.downloads import blob_artifact
+from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem
+from modelbay_gateway.schemas import VersionOut
+from modelbay_gateway.settings import GatewaySettings
+from modelbay_gateway.tokens import display_prefix, new_token, token_sha256
+from modelbay_gateway.upstream import Caller, raise_for_upstream
+
+BASE = {"database_url": "postgresql://h/db", "bus_url": "memory://", "blob_url": "file:///tmp/b"}
+
+
+def test_tokens_are_random_prefixed_and_hashed_one_way() -> None:
+    first, second = new_token(), new_token()
+    assert first != second
+    assert first.startswith("mb_")
+    assert len(first) >= 40
+    assert token_sha256(first) == hashlib.sha256(first.encode()).hexdigest()
+    assert display_prefix(first) == first[:8]
+
+
+def test_short_admin_token_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="MODELBAY_GATEWAY_ADMIN_TOKEN"):
+        GatewaySettings.load(**BASE, admin_token="short")
+
+
+def test_settings_defaults_point_at_the_stack_ports() -> None:
+    settings = GatewaySettings.load(**BASE)
+    assert settings.http_port == 8000
+    assert settings.onboarding_url.endswith(":8001")
+    assert settings.builder_url.endswith(":8002")
+    assert settings.catalog_url.endswith(":8003")
+    assert settings.anonymous_read is False
+
+
+def test_caller_headers() -> None:
+    assert Caller("alice", "acme").headers() == {
+        "X-Modelbay-Admin": "false",
+        "X-Modelbay-User": "alice",
+        "X-Modelbay-Org": "acme",
+    }
+    assert Caller(None).headers() == {"X-Modelbay-Admin": "false"}
+
+
+def _response(status: int, body: object) -> httpx.Response:
+    request = httpx.Request("GET", "http://catalog/internal/models/a/b")
+    return httpx.Response(status, json=body, request=request)
+
+
+def test_upstream_4xx_problem_is_relayed_and_5xx_hidden() -> None:
+    problem = {"type": "https://x/not-found", "title": "Model not found", "status": 404}
+    with pytest.raises(UpstreamProblem) as relayed:
+        raise_for_upstream(_response(404, problem), "catalog")
+    assert relayed.value.status == 404
+    assert relayed.value.problem == problem
+    with pytest.raises(UpstreamFailed) as hidden:
+        raise_for_upstream(_response(500, {"secret": "stack trace"}), "catalog")
+    assert "stack trace" not in str(hidden.value.to_problem())
+
+
+DETAIL = {
+    "owner": "alice",
+    "name": "iris",
+    "version": 3,
+    "status": "ready",
+    "bundle": {"uri": "bundles/sha256/ab.tar.gz", "sha256": "ab"},
+    "interface": {"proto_key": "interfaces/alice/iris/3/model.proto", "methods": []},
+    "image": {"ref": "r/alice/iris:3", "digest": "sha256:1", "pull_command": "docker pull r"},
+    "failure": None,
+}
+
+
+def test_artifact_keys_follow_the_pipeline_contract() -> None:
+    bundle = blob_artifact("bundle", DETAIL)
+    assert (bundle.key, bundle.expected_sha256) == ("bundles/sha256/ab.tar.gz", "ab")
+    assert blob_artifact("proto", DETAIL).key == "interfaces/alice/iris/3/model.proto"
+    assert blob_artifact("openapi", DETAIL).key == "interfaces/alice/iris/3/openapi.json"
+    assert blob_artifact("sbom", DETAIL).key == "sboms/alice/iris/3.cdx.json"
+
+
+def test_version_out_adds_the_flat_fields_and_links() -> None:
+    out = VersionOut.of(DETAIL, "/v1/models/alice/iris/versions/3")
+    assert out.image_ref == "r/alice/iris:3"
+    assert out.pull_command == "docker pull r"
+    assert out.reason is None
+    assert out.links["image"] == "/v1/models/alice/iris/versions/3/image"
+    failed = VersionOut.of({**DETAIL, "failure": {"reason": "pip failed"}, "image": None}, "/x")
+    assert failed.reason == "pip failed"
