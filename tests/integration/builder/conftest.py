@@ -195,15 +195,15 @@ async def builder(
 
 
 def _remove_test_tags(registry: str, owner: str) -> None:
-    """Drop the tags this module made; `noprune` keeps the parent layers, i.e. the build cache
-    the next run (and everyone else's builds with the same lock) reuses."""
+    """Drop the images this module made. Pruning their untagged parents only costs the cheap
+    final-stage steps: the dependency stage is its own chain and stays cached."""
     import docker
 
     client = docker.from_env()
     try:
         for image in client.images.list(name=f"{registry}/{owner}/*"):
             for tag in image.tags:
-                client.images.remove(tag, noprune=True)
+                client.images.remove(tag)
     finally:
         client.close()
 
