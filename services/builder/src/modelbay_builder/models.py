@@ -11,12 +11,14 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     Text,
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -32,7 +34,15 @@ class BuildRow(Base):
     """One image build per model version: the request, its progress and its outcome."""
 
     __tablename__ = "builds"
-    __table_args__ = (UniqueConstraint("owner", "name", "version", name="builds_version_key"),)
+    __table_args__ = (
+        UniqueConstraint("owner", "name", "version", name="builds_version_key"),
+        # The worker's claim query: queued builds in arrival order, and stale claims.
+        Index(
+            "builds_claimable_idx",
+            "queued_at",
+            postgresql_where=text("status NOT IN ('succeeded','failed')"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), primary_key=True)
     owner: Mapped[str] = mapped_column(Text)
