@@ -88,10 +88,14 @@ async def test_limited_body_stops_reading_past_the_limit() -> None:
             yield b"x" * 10
 
     limited = LimitedBody(source(), limit=25)
-    received = []
-    with pytest.raises(UploadTooLarge):
+    received: list[bytes] = []
+
+    async def read_all() -> None:
         async for chunk in limited:
             received.append(chunk)
+
+    with pytest.raises(UploadTooLarge):
+        await read_all()
     assert limited.exceeded
     assert pulled == 3
     assert b"".join(received) == b"x" * 20

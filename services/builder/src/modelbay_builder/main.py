@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import Bus, create_bus
 from modelbay_common.db import create_engine, session_factory
-from modelbay_common.logging import configure_logging
 from modelbay_common.migrations import upgrade
 from modelbay_common.outbox import OutboxRelay
+from modelbay_common.serving import run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_builder.api import create_app
@@ -120,26 +120,6 @@ def build_service(
     )
 
 
-async def serve(settings: BuilderSettings) -> None:
-    import uvicorn  # only the process entrypoint needs the server
-
-    service = build_service(settings)
-    await service.start()
-    try:
-        config = uvicorn.Config(
-            service.app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,  # keep Modelbay's logging configuration
-            lifespan="off",
-        )
-        await uvicorn.Server(config).serve()
-    finally:
-        await service.stop()
-
-
 def run() -> None:
     """`python -m modelbay_builder`: configuration from the environment only."""
-    settings = BuilderSettings.load()
-    configure_logging(settings.log_level, settings.log_json)
-    asyncio.run(serve(settings))
+    run_service(BuilderSettings.load, build_service)

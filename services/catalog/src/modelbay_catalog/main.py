@@ -7,15 +7,14 @@ The embedded mode passes its own `engine` and `bus` (then it starts and closes t
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import FastAPI
 from modelbay_common.bus import Bus, create_bus
 from modelbay_common.db import create_engine, session_factory
-from modelbay_common.logging import configure_logging
 from modelbay_common.migrations import upgrade
 from modelbay_common.outbox import OutboxRelay
+from modelbay_common.serving import run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_catalog.api import create_app
@@ -84,26 +83,6 @@ def build_service(
     )
 
 
-async def serve(settings: CatalogSettings) -> None:
-    import uvicorn  # only the process entrypoint needs the server
-
-    service = build_service(settings)
-    await service.start()
-    try:
-        config = uvicorn.Config(
-            service.app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,  # keep Modelbay's logging configuration
-            lifespan="off",
-        )
-        await uvicorn.Server(config).serve()
-    finally:
-        await service.stop()
-
-
 def run() -> None:
     """`python -m modelbay_catalog`: configuration from the environment only."""
-    settings = CatalogSettings.load()
-    configure_logging(settings.log_level, settings.log_json)
-    asyncio.run(serve(settings))
+    run_service(CatalogSettings.load, build_service)

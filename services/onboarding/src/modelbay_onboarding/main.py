@@ -7,7 +7,6 @@ it, and must start it before `Service.start()` so the outbox relay can publish.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -17,9 +16,9 @@ from modelbay_common.bus import Bus, create_bus
 from modelbay_common.db import create_engine, session_factory
 from modelbay_common.errors import install_problem_handlers
 from modelbay_common.events import ModelUploaded
-from modelbay_common.logging import configure_logging
 from modelbay_common.migrations import upgrade
 from modelbay_common.outbox import OutboxRelay
+from modelbay_common.serving import run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_onboarding.api import build_router
@@ -102,26 +101,6 @@ def build_service(
     )
 
 
-async def _serve(settings: OnboardingSettings) -> None:
-    import uvicorn
-
-    service = build_service(settings)
-    await service.start()
-    try:
-        config = uvicorn.Config(
-            service.app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,  # our JSON logging, configured in run()
-            lifespan="off",  # start/stop are ours, around serve()
-        )
-        await uvicorn.Server(config).serve()
-    finally:
-        await service.stop()
-
-
 def run() -> None:
     """`python -m modelbay_onboarding`: serve on MODELBAY_ONBOARDING_HTTP_PORT (8001)."""
-    settings = OnboardingSettings.load()
-    configure_logging(settings.log_level, json=settings.log_json)
-    asyncio.run(_serve(settings))
+    run_service(OnboardingSettings.load, build_service)
