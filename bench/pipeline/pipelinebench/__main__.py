@@ -97,6 +97,7 @@ class Bench:
                 await asyncio.to_thread(
                     measure_image,
                     self.docker,
+                    mode,
                     last.image_ref,
                     self.backends.base_image,
                     last.wheelhouse_bytes,

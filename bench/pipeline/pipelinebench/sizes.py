@@ -16,6 +16,7 @@ import docker
 
 @dataclass(frozen=True)
 class ImageSizes:
+    mode: str
     image_ref: str
     image_bytes: int
     base_bytes: int
@@ -29,6 +30,11 @@ class ImageSizes:
     def budget_bytes(self) -> int:
         """The issue's target: base + wheels + model, plus 10 %."""
         return int((self.base_bytes + self.wheelhouse_bytes + self.archive_bytes) * 1.10)
+
+    @property
+    def installed_budget_bytes(self) -> int:
+        """The same target with the wheels counted as installed (the venv layer)."""
+        return int((self.base_bytes + self.venv_layer_bytes + self.archive_bytes) * 1.10)
 
     @property
     def overhead_bytes(self) -> int:
@@ -45,6 +51,7 @@ def _layer_size(history: list[dict[str, Any]], target: str) -> int:
 
 def measure_image(
     client: docker.DockerClient,
+    mode: str,
     image_ref: str,
     base_image: str,
     wheelhouse_bytes: int,
@@ -58,6 +65,7 @@ def measure_image(
     for layer in history:
         layer["CreatedBy"] = str(layer.get("CreatedBy") or "").rstrip()
     return ImageSizes(
+        mode=mode,
         image_ref=image_ref,
         image_bytes=int(image.attrs["Size"]),
         base_bytes=int(client.images.get(base_image).attrs["Size"]),

@@ -19,6 +19,7 @@ class IrisClassifier:
     def __init__(self) -> None:
         self.model = bentoml.sklearn.load_model(self.model_ref)
 
-    @bentoml.api
+    @bentoml.api  # type: ignore[untyped-decorator]
     def classify(self, input_data: np.ndarray) -> np.ndarray:
-        return self.model.predict(input_data)
+        predictions: np.ndarray = self.model.predict(input_data)
+        return predictions

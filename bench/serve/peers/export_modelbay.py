@@ -23,7 +23,7 @@ def build_model(clf: Any) -> Any:
     from modelbay import List, Model, create_namedtuple
 
     # Fig. 2, verbatim apart from the estimator being passed in.
-    Input = create_namedtuple(  # noqa: N806 - the message names of Fig. 2
+    Input: Any = create_namedtuple(  # noqa: N806 - the message names of Fig. 2
         "Input",
         [
             ("sepal_length", List[float]),
@@ -32,10 +32,10 @@ def build_model(clf: Any) -> Any:
             ("petal_width", List[float]),
         ],
     )
-    Output = create_namedtuple("Output", [("IrisType", List[int])])  # noqa: N806
+    Output: Any = create_namedtuple("Output", [("IrisType", List[int])])  # noqa: N806
 
-    def classify_iris(df: Input) -> Output:  # type: ignore[valid-type]
-        features = np.column_stack(df)
+    def classify_iris(df: Input) -> Output:
+        features: Any = np.column_stack(df)
         return Output(IrisType=clf.predict(features))
 
     return Model(classify=classify_iris)

@@ -16,7 +16,7 @@ from servebench import machine, procs
 from servebench.loadgen import wrk_version
 from servebench.peers import PEER_FACTORIES, BenchPaths, Peer, all_peers
 from servebench.report import write_report
-from servebench.runner import BenchData, Measurement, Settings
+from servebench.runner import BenchData, ServerUnderTest, Settings, measure_model
 
 MODELS = ("rf", "logreg")
 
@@ -62,22 +62,12 @@ def run(args: argparse.Namespace) -> int:
     for name, reason in skipped.items():
         if reason:
             print(f"skipping {name}: {reason}", flush=True)
+    active = [peer for peer in peers if not skipped[peer.name]]
     for model in args.models.split(","):
-        for peer in peers:
-            if skipped[peer.name]:
-                continue
-            print(f"== {peer.name} / {model}", flush=True)
-            result = Measurement(peer, model, data, paths, settings, registry).run()
-            if "error" in result:
-                print(f"  FAILED: {result['error']}", flush=True)
-            else:
-                print(
-                    f"  cold start {result['cold_start_s']} s, idle PSS "
-                    f"{result['idle_pss_mib']} MiB",
-                    flush=True,
-                )
-            document["results"].append(result)
-            _write(args.out, document)  # after every server, so a crash keeps what was done
+        servers = [ServerUnderTest(p, model, data, paths, settings, registry) for p in active]
+        measure_model(servers, settings)
+        document["results"].extend(server.result for server in servers)
+        _write(args.out, document)  # after every model, so a crash keeps what was done
     document["finished_at"] = _utc_now()
     document["machine"]["loadavg_at_end"] = machine.loadavg()
     _write(args.out, document)

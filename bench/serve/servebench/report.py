@@ -118,10 +118,11 @@ def _startup_section(document: dict[str, Any]) -> list[str]:
             )
             continue
         runs = ", ".join(f"{s:.2f}" for s in result["cold_start_s"])
-        cpu = ", ".join(f"{s:.2f}" for s in result.get("cold_start_cpu_s", [])) or "—"
+        cpu_runs = result.get("cold_start_cpu_s", [])
+        cpu = ", ".join(f"{s:.2f}" for s in cpu_runs) + " s" if cpu_runs else "—"
         lines.append(
             f"| {label} | {result['model']} | {result['cold_start_median_s']:.2f} s | "
-            f"{runs} s | {cpu} s | {result['idle_pss_mib']:.0f} MiB | "
+            f"{runs} s | {cpu} | {result['idle_pss_mib']:.0f} MiB | "
             f"{result['idle_processes']} |"
         )
     return [*lines, ""]

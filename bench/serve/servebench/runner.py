@@ -58,8 +58,11 @@ def _log_tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-class Measurement:
-    """Measures one peer serving one model; every process it starts is stopped again."""
+class ServerUnderTest:
+    """One peer serving one model: started (three cold starts), loaded, stopped.
+
+    Its cells are run by `measure_model`, interleaved with the other servers' cells.
+    """
 
     def __init__(
         self,
@@ -73,38 +76,59 @@ class Measurement:
         self.peer, self.model, self.data = peer, model, data
         self.paths, self.settings, self.registry = paths, settings, registry
         self.log = paths.work / "logs" / f"{peer.name}-{model}.log"
+        self.result: dict[str, Any] = {"server": peer.name, "model": model, "cells": []}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
 
-    def run(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"server": self.peer.name, "model": self.model}
+    @property
+    def running(self) -> bool:
+        return self.process is not None
+
+    def start(self) -> None:
+        """Cold-start the server `cold_runs` times and keep the last one running."""
         self.log.unlink(missing_ok=True)
+        cold: list[float] = []
+        cold_cpu: list[float] = []
         try:
-            cold: list[float] = []
-            cold_cpu: list[float] = []
             for attempt in range(self.settings.cold_runs):
                 process, port, seconds = self._cold_start()
                 cold.append(round(seconds, 3))
                 cold_cpu.append(round(procs.tree_cpu_seconds(process.pid), 2))
                 if attempt < self.settings.cold_runs - 1:
                     procs.stop(process, self.registry)
-            result["cold_start_s"] = cold
-            result["cold_start_median_s"] = statistics.median(cold)
-            result["cold_start_cpu_s"] = cold_cpu
-            try:
-                self._check_predictions(port)
-                result["cells"] = [
-                    self._cell(process.pid, port, rows, concurrency)
-                    for rows in self.settings.row_counts
-                    for concurrency in self.settings.concurrencies
-                ]
-                time.sleep(self.settings.idle_seconds)
-                pss_kib, process_count = procs.tree_pss_kib(process.pid)
-                result["idle_pss_mib"] = round(pss_kib / 1024, 1)
-                result["idle_processes"] = process_count
-            finally:
-                procs.stop(process, self.registry)
+            self.process, self.port = process, port
+            self._check_predictions(port)
         except (ServerError, subprocess.SubprocessError, OSError) as exc:
-            result["error"] = f"{type(exc).__name__}: {exc}"
-        return result
+            self._fail(exc)
+            return
+        self.result["cold_start_s"] = cold
+        self.result["cold_start_median_s"] = statistics.median(cold)
+        self.result["cold_start_cpu_s"] = cold_cpu
+
+    def measure_cell(self, rows: int, concurrency: int) -> None:
+        if self.process is None:
+            return
+        try:
+            self.result["cells"].append(self._cell(self.process.pid, rows, concurrency))
+        except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+            self._fail(exc)
+
+    def measure_idle_memory(self) -> None:
+        if self.process is None:
+            return
+        pss_kib, process_count = procs.tree_pss_kib(self.process.pid)
+        self.result["idle_pss_mib"] = round(pss_kib / 1024, 1)
+        self.result["idle_processes"] = process_count
+
+    def stop(self) -> None:
+        if self.process is not None:
+            procs.stop(self.process, self.registry)
+            self.process = None
+
+    def _fail(self, exc: BaseException) -> None:
+        self.result["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"  {self.peer.name} / {self.model} FAILED: {self.result['error']}", flush=True)
+        self.stop()
 
     def _cold_start(self) -> tuple[subprocess.Popen[bytes], int, float]:
         """Start a fresh server; the time runs from process start to first correct answer."""
@@ -158,15 +182,15 @@ class Measurement:
         document = self.peer.body(self.model, self.data.rows[rows])
         return self.peer.path(self.model), _encode(document)
 
-    def _cell(self, pid: int, port: int, rows: int, concurrency: int) -> dict[str, Any]:
+    def _cell(self, pid: int, rows: int, concurrency: int) -> dict[str, Any]:
         path, body = self._request(rows)
         script = write_script(
             self.paths.work / "lua", f"{self.peer.name}-{self.model}-{rows}", path, body
         )
-        run_wrk(script, port, concurrency, self.settings.warmup)
+        run_wrk(script, self.port, concurrency, self.settings.warmup)
         load_before = loadavg()
         cpu_before = procs.tree_cpu_seconds(pid)
-        cell = run_wrk(script, port, concurrency, self.settings.duration)
+        cell = run_wrk(script, self.port, concurrency, self.settings.duration)
         cpu_used = procs.tree_cpu_seconds(pid) - cpu_before
         cpu_ms = round(cpu_used * 1000 / cell.requests, 3) if cell.requests else None
         print(
@@ -183,3 +207,31 @@ class Measurement:
             "server_cpu_ms_per_request": cpu_ms,
             **cell.to_json(),
         }
+
+
+def measure_model(servers: list[ServerUnderTest], settings: Settings) -> None:
+    """Measure every server on one model, cell by cell.
+
+    All servers stay up for the whole model, and each cell is measured for every server back
+    to back (in a rotating order), so a burst of other people's load on this shared machine
+    hits one cell of several servers rather than every cell of one server.
+    """
+    try:
+        for server in servers:
+            print(f"== {server.peer.name} / {server.model}: cold starts", flush=True)
+            server.start()
+            if server.running:
+                print(f"  cold start {server.result['cold_start_s']} s", flush=True)
+        keys = [(r, c) for r in settings.row_counts for c in settings.concurrencies]
+        for index, (rows, concurrency) in enumerate(keys):
+            shift = index % len(servers)
+            for server in servers[shift:] + servers[:shift]:
+                server.measure_cell(rows, concurrency)
+        time.sleep(settings.idle_seconds)
+        for server in servers:
+            server.measure_idle_memory()
+            if server.running:
+                print(f"  {server.peer.name} idle PSS {server.result['idle_pss_mib']} MiB")
+    finally:
+        for server in servers:
+            server.stop()

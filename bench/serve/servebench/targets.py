@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from servebench.cells import best_peer, cells_by_server
@@ -78,8 +79,10 @@ def _startup(document: dict[str, Any]) -> list[str]:
             continue
         cold = result["cold_start_median_s"]
         pss = result["idle_pss_mib"]
+        cpu_runs = result.get("cold_start_cpu_s")
+        cpu = f" (server CPU {statistics.median(cpu_runs):.2f} s)" if cpu_runs else ""
         lines.append(
-            f"| cold start ≤ {COLD_START_TARGET_S} s ({model}) | {cold:.2f} s | "
+            f"| cold start ≤ {COLD_START_TARGET_S} s ({model}) | {cold:.2f} s{cpu} | "
             f"{_verdict(cold <= COLD_START_TARGET_S)} |"
         )
         lines.append(

@@ -9,7 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from gateway_stack import ADMIN, ADMIN_TOKEN, Stack, make_archive
+from gateway_bundle import make_archive
+from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
 from modelbay_catalog.main import build_service as build_catalog
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.blob import open_blob_store

@@ -16,26 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from modelbay import Model, dump
-from modelbay.bundle import archive_to_file
 from modelbay_common.bus import InProcessBus
 from modelbay_common.events import DependenciesResolved, ImageBuilt, envelope
 from modelbay_gateway.inprocess import InProcessTransport
 
 ADMIN = "root"
 ADMIN_TOKEN = "admin-token-for-the-gateway-tests-0123456789"
-
-
-def add(x: float, y: float) -> float:
-    """Adds two numbers."""
-    return x + y
-
-
-def make_archive(directory: Path, name: str = "adder") -> Path:
-    """A real bundle archive written by the SDK (one method, one sample)."""
-    model = Model(add=add, samples={"add": [{"x": 1.0, "y": 2.0}]})
-    bundle = dump(model, name, directory / name, description="adds two numbers", license="MIT")
-    return archive_to_file(bundle, directory / f"{name}.tar.gz")
 
 
 @dataclass

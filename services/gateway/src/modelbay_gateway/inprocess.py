@@ -82,15 +82,15 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         async def run_app() -> None:
             try:
                 await self.app(self._scope(request), receive, send)
-            except BaseException as exc:
-                if isinstance(exc, asyncio.CancelledError) and not started.done():
+            except asyncio.CancelledError:  # the client closed the response early
+                if not started.done():
                     started.cancel()
-                elif not started.done():
+                raise
+            except Exception as exc:
+                if not started.done():
                     started.set_exception(exc)
-                else:
+                else:  # the reader sees it after the chunks already sent
                     await chunks.put(exc)
-                if not isinstance(exc, Exception):
-                    raise
             finally:
                 disconnected.set()
                 if not started.done():

@@ -9,7 +9,6 @@ other services' apps.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -18,8 +17,8 @@ from fastapi import FastAPI
 from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import Bus, create_bus
 from modelbay_common.db import create_engine, session_factory, transaction
-from modelbay_common.logging import configure_logging
 from modelbay_common.migrations import upgrade
+from modelbay_common.serving import run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_gateway.api import create_app
@@ -128,26 +127,6 @@ def build_service(
     )
 
 
-async def serve(settings: GatewaySettings) -> None:
-    import uvicorn  # only the process entrypoint needs the server
-
-    service = build_service(settings)
-    await service.start()
-    try:
-        config = uvicorn.Config(
-            service.app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,  # keep Modelbay's logging configuration
-            lifespan="off",
-        )
-        await uvicorn.Server(config).serve()
-    finally:
-        await service.stop()
-
-
 def run() -> None:
     """`python -m modelbay_gateway`: configuration from the environment only."""
-    settings = GatewaySettings.load()
-    configure_logging(settings.log_level, settings.log_json)
-    asyncio.run(serve(settings))
+    run_service(GatewaySettings.load, build_service)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, MetaData, Text, Uuid, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, MetaData, Text, Uuid, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA = "gateway"
@@ -31,10 +31,11 @@ class ApiTokenRow(Base):
     """An API token; only the SHA-256 of the secret is kept (it is shown once, at creation)."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid(as_uuid=True), ForeignKey(f"{SCHEMA}.users.id", ondelete="CASCADE"), index=True
+        Uuid(as_uuid=True), ForeignKey(f"{SCHEMA}.users.id", ondelete="CASCADE")
     )
     name: Mapped[str] = mapped_column(Text)
     token_sha256: Mapped[str] = mapped_column(Text, unique=True)
