@@ -76,55 +76,55 @@ class ModelbayError(Exception):
         )
 
 
-class BadRequest(ModelbayError):  # noqa: N818 - HTTP status names read best
+class BadRequest(ModelbayError):
     status = 400
     title = "Bad Request"
     type_slug = "bad-request"
 
 
-class Unauthorized(ModelbayError):  # noqa: N818 - HTTP status names read best
+class Unauthorized(ModelbayError):
     status = 401
     title = "Unauthorized"
     type_slug = "unauthorized"
 
 
-class Forbidden(ModelbayError):  # noqa: N818 - HTTP status names read best
+class Forbidden(ModelbayError):
     status = 403
     title = "Forbidden"
     type_slug = "forbidden"
 
 
-class NotFound(ModelbayError):  # noqa: N818 - HTTP status names read best
+class NotFound(ModelbayError):
     status = 404
     title = "Not Found"
     type_slug = "not-found"
 
 
-class Conflict(ModelbayError):  # noqa: N818 - HTTP status names read best
+class Conflict(ModelbayError):
     status = 409
     title = "Conflict"
     type_slug = "conflict"
 
 
-class PayloadTooLarge(ModelbayError):  # noqa: N818 - HTTP status names read best
+class PayloadTooLarge(ModelbayError):
     status = 413
     title = "Payload Too Large"
     type_slug = "payload-too-large"
 
 
-class UnsupportedMediaType(ModelbayError):  # noqa: N818 - HTTP status names read best
+class UnsupportedMediaType(ModelbayError):
     status = 415
     title = "Unsupported Media Type"
     type_slug = "unsupported-media-type"
 
 
-class UnprocessableContent(ModelbayError):  # noqa: N818 - HTTP status names read best
+class UnprocessableContent(ModelbayError):
     status = 422
     title = "Unprocessable Content"
     type_slug = "unprocessable-content"
 
 
-class ServiceUnavailable(ModelbayError):  # noqa: N818 - HTTP status names read best
+class ServiceUnavailable(ModelbayError):
     status = 503
     title = "Service Unavailable"
     type_slug = "service-unavailable"
