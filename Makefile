@@ -39,3 +39,9 @@ test: setup services-up check ## every tier, after all set-up
 
 demo: services-up ## run the main job on the embedded default
 	@bash scripts/demo.sh
+
+bench-serve: setup ## serving benchmark against MLflow, BentoML, MLServer and a FastAPI floor (bench/serve)
+	@bash bench/serve/run.sh
+
+bench-pipeline: services-up ## push→ready benchmark, cold and warm, embedded and stack (bench/pipeline)
+	@bash bench/pipeline/run.sh

@@ -36,6 +36,8 @@ from pipelinebench.sizes import ImageSizes, measure_image
 SERVICES_ENV = ROOT / "var" / "services.env"
 DOC = ROOT / "docs" / "benchmarks.md"
 RESULTS = ROOT / "bench" / "pipeline" / "results" / "latest.json"
+# A try (--no-docs) must not replace the numbers the docs were written from.
+PREVIEW = ROOT / "bench" / "pipeline" / "results" / "preview.json"
 
 
 def read_backends() -> Backends:
@@ -161,13 +163,14 @@ async def main(args: argparse.Namespace) -> None:
     }
     text = section(bench.runs, bench.sizes, facts)
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results_path = RESULTS if args.docs else PREVIEW
+    results_path.parent.mkdir(parents=True, exist_ok=True)
     results = {
         "facts": facts,
         "runs": [dataclasses.asdict(run) for run in bench.runs],
         "sizes": [dataclasses.asdict(size) for size in bench.sizes],
     }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
     if args.docs:
         write_section(DOC, text)
         print(f"wrote the Pipeline section of {DOC}")

@@ -27,6 +27,13 @@ Every field can be set with ``MODELBAY_BUILDER_<FIELD>`` or, shared by all servi
 - ``RUNTIME_WHEEL``: a prebuilt ``modelbay_runtime-*.whl`` to put in every image; else it is
   built once from ``RUNTIME_SOURCE`` (the ``libs/runtime`` directory, found next to this
   package in a source checkout) with ``uv build`` (or ``pip wheel``).
+- ``MODE``: ``docker`` (build, validate and push images), ``local-process`` (no Docker: serve
+  each version as a child process from a venv built from the same wheelhouse, see
+  docs/builder.md) or ``auto`` (the default: ``docker`` when the engine answers at start-up,
+  else ``local-process``).
+- ``LOCAL_PYTHON``: the interpreter that creates the local-process venvs; it must be the lock's
+  Python version (default: the builder's own interpreter). ``LOCAL_INSTALL_TIMEOUT_SECONDS``
+  (900) bounds ``python -m venv`` and each ``pip install``.
 - ``LOG_TAIL_LINES``: build log lines kept for the API and failure events (50).
 - ``CONSUMER_NAME`` / ``EVENTS_EXCHANGE``: the queue (``builder.builds``) and the exchange.
 - ``OUTBOX_POLL_SECONDS``, ``WORKER_POLL_SECONDS``: polling when no notification wakes them.
@@ -38,10 +45,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from modelbay_common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+BuilderMode = Literal["docker", "local-process", "auto"]
 
 SERVICE_NAME = "builder"
 EVENT_SOURCE = "/modelbay/builder"
@@ -78,3 +88,6 @@ class BuilderSettings(ServiceSettings):
     stale_build_seconds: float = Field(default=300.0, gt=0)
     max_build_attempts: int = Field(default=3, ge=1)
     docker_timeout_seconds: int = Field(default=600, ge=10)
+    mode: BuilderMode = "auto"
+    local_python: str | None = None
+    local_install_timeout_seconds: float = Field(default=900.0, gt=0)

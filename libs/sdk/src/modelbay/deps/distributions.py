@@ -10,11 +10,13 @@ import importlib.metadata as metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from modelbay.deps.editable import EditableInstall, editable_installs, editable_project_dir
 
 # Provided by every Modelbay image: never listed as a model requirement.
 PLATFORM_DISTRIBUTIONS = frozenset({"modelbay", "modelbay-runtime", "cloudpickle"})
@@ -66,10 +68,32 @@ class DistributionIndex:
     def is_editable(dist: str) -> bool:
         """True for `pip install -e` / workspace installs, which no index can reproduce."""
         try:
-            direct_url = metadata.distribution(dist).read_text("direct_url.json") or ""
+            direct_url = metadata.distribution(dist).read_text("direct_url.json")
         except metadata.PackageNotFoundError:
             return False
-        return '"editable":true' in direct_url.replace(" ", "")
+        return editable_project_dir(direct_url) is not None
+
+    @cached_property
+    def _editable_installs(self) -> tuple[EditableInstall, ...]:
+        return tuple(editable_installs())
+
+    def editable_install_of(self, top: str, top_path: Path) -> EditableInstall | None:
+        """The editable install that provides top-level module `top` (found at `top_path`)."""
+        return next((e for e in self._editable_installs if e.provides(top, top_path)), None)
+
+    @staticmethod
+    def installed_into(dist: str, directory: Path) -> bool:
+        """True when `dist` was installed by an installer (it has a RECORD) into `directory`.
+
+        Tells a `pip install --target DIR` distribution on PYTHONPATH (a requirement) from a
+        module of the same name in the contributor's own directory (local code)."""
+        try:
+            found = metadata.distribution(dist)
+        except metadata.PackageNotFoundError:
+            return False
+        if found.read_text("RECORD") is None:
+            return False  # `setup.py develop` egg-info: the checkout itself, not an install
+        return Path(str(found.locate_file(""))).resolve() == directory.resolve()
 
     def dependencies(self, dist: str) -> frozenset[str]:
         """Every distribution `dist` pulls in when installed (transitively, markers honoured)."""
