@@ -148,12 +148,15 @@ def _environment_section(document: dict[str, Any], results_path: Path) -> list[s
         "",
         "**This machine is shared and noisy**: other engineers' builds and tests run on the same "
         "two cores, and the load generator shares them with the server. All servers ran in the "
-        "same run, one after another, so the comparison is fairer than the absolute numbers; "
+        "same run, interleaved cell by cell, so the comparison is fairer than the absolute "
+        "numbers; "
         "each cell records the load average before it in the raw JSON "
         f"(`{results_path.as_posix()}`).",
         "",
         f"Method: `{document['tools']['wrk']}`, 1 thread, closed loop, keep-alive, loopback only; "
-        f"{s['warmup_s']} s warm-up then {s['duration_s']} s per cell; each server's native JSON "
+        f"{s['warmup_s']} s warm-up then {s['duration_s']} s per cell; all servers of a model "
+        "up at once and each cell measured for every server back to back (rotating order); "
+        "venvs installed with compiled bytecode; each server's native JSON "
         "request; every server's 1-row and 100-row answers were checked against the expected "
         "predictions before measuring. A cell with any socket error or HTTP status ≥ 400 is "
         "marked invalid. p50/p99 are wrk's latency percentiles. *CPU ms/req* is the CPU time "

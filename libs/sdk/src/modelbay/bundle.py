@@ -193,7 +193,11 @@ def build_manifest(
         "requirement_reasons": {r.name: list(r.reasons) for r in inference.requirements},
         "dropped_requirements": [{"name": d.name, "reason": d.reason} for d in inference.dropped],
         "local_modules": [
-            {"name": m.name, "files": sorted(f"{CODE_DIR}/{p}" for p in m.bundle_paths())}
+            {
+                "name": m.name,
+                "reason": m.reason,
+                "files": sorted(f"{CODE_DIR}/{p}" for p in m.bundle_paths()),
+            }
             for m in inference.local_modules
         ],
         "unresolved_imports": [

@@ -116,20 +116,18 @@ class LocalEnvironments:
             [self._base_python, "-m", "venv", str(venv)],
             log,
             what="creating the venv",
-            timeout=self._timeout,
+            seconds=self._timeout,
         )
         lock_file = venv / "requirements.lock.txt"
         lock_file.write_text(lock_file_text(lock, python_version), encoding="utf-8")
         log.line(f"installing the lock ({len(lock)} pins) from the wheelhouse, no index")
+        install = [
+            str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
+            "--find-links", str(wheelhouse), "--only-binary=:all:", "--no-cache-dir",
+            "-r", str(lock_file),
+        ]  # fmt: skip
         await run_command(
-            [
-                str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
-                "--find-links", str(wheelhouse), "--only-binary=:all:", "--no-cache-dir",
-                "-r", str(lock_file),
-            ],  # fmt: skip
-            log,
-            what="pip install from the wheelhouse",
-            timeout=self._timeout,
+            install, log, what="pip install from the wheelhouse", seconds=self._timeout
         )
         (venv / READY_MARKER).write_text(lock_file.read_text(encoding="utf-8"), encoding="utf-8")
 
@@ -139,7 +137,7 @@ class LocalEnvironments:
             [self._base_python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             log,
             what=f"asking {self._base_python} for its version",
-            timeout=60,
+            seconds=60,
         )
         found = output.strip().splitlines()[-1] if output.strip() else "?"
         if found != python_version:
@@ -157,14 +155,12 @@ class LocalEnvironments:
             await asyncio.to_thread(shutil.rmtree, target, True)
             target.parent.mkdir(parents=True, exist_ok=True)
             log.line(f"installing {runtime_wheel.name} into {target}")
+            install = [
+                str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
+                "--no-deps", "--no-cache-dir", "--target", str(target), str(runtime_wheel),
+            ]  # fmt: skip
             await run_command(
-                [
-                    str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
-                    "--no-deps", "--no-cache-dir", "--target", str(target), str(runtime_wheel),
-                ],  # fmt: skip
-                log,
-                what="installing the runtime wheel",
-                timeout=self._timeout,
+                install, log, what="installing the runtime wheel", seconds=self._timeout
             )
             (target / READY_MARKER).write_text(runtime_wheel.name, encoding="utf-8")
             return target
@@ -176,7 +172,7 @@ async def list_distributions(environment: LocalEnvironment) -> list[dict[str, st
         [str(environment.python), "-c", DISTRIBUTIONS_SCRIPT],
         BuildLog(),
         what="listing the venv's Python packages",
-        timeout=120,
+        seconds=120,
         env=environment.server_environment(),
     )
     distributions: list[dict[str, str]] = json.loads(output)
@@ -202,7 +198,7 @@ async def run_command(
     log: BuildLog,
     *,
     what: str,
-    timeout: float,
+    seconds: float,
     env: Mapping[str, str] | None = None,
 ) -> str:
     """Run `command` in its own process group, its output into `log`; return stdout+stderr.
@@ -220,7 +216,7 @@ async def run_command(
     )
     output: deque[str] = deque(maxlen=2000)
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             assert process.stdout is not None
             async for raw in process.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
@@ -230,7 +226,7 @@ async def run_command(
     except TimeoutError:
         await _kill(process)
         tail = "\n".join(list(output)[-FAILURE_TAIL_LINES:])
-        raise BuildStepFailed(f"{what} took longer than {timeout:g} s", tail) from None
+        raise BuildStepFailed(f"{what} took longer than {seconds:g} s", tail) from None
     except BaseException:
         await _kill(process)
         raise

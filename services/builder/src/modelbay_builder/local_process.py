@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
 from modelbay_common.blob import BlobStore
 
 from modelbay_builder.build_log import BuildLog
@@ -137,7 +138,9 @@ class LocalProcessRunner:
         digest = local_digest(request.lock_hash, request.bundle_sha256)
         record = self._remember(request, bundle, environment, process)
         image_ref = local_process_ref(process.port, request.owner, request.name, request.version)
-        size = await asyncio.to_thread(tree_size, environment.venv, environment.runtime, bundle.root)
+        size = await asyncio.to_thread(
+            tree_size, environment.venv, environment.runtime, bundle.root
+        )
         sbom_uri = await self._store_sbom(request, digest, environment)
         log.line(f"done: {request.subject} is served at {process.url} ({image_ref})")
         self._announce(record)

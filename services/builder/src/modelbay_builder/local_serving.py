@@ -137,13 +137,14 @@ class ModelProcesses:
 
         process = ModelProcess(subject, port, await asyncio.to_thread(spawn), log_path)
         self._running[subject] = process
-        log.info("started the model server of %s (pid %d) on %s", subject, process.process.pid, port)
+        pid = process.process.pid
+        log.info("started the model server of %s (pid %d) on port %d", subject, pid, port)
         return process
 
-    async def wait_until_ready(self, process: ModelProcess, timeout: float) -> None:
+    async def wait_until_ready(self, process: ModelProcess, within_seconds: float) -> None:
         """Poll `/readyz` until 200; ImageValidationFailed if the server exits or takes too long."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within_seconds
         async with httpx.AsyncClient(base_url=process.url, timeout=2.0) as client:
             while True:
                 code = process.process.poll()
@@ -157,7 +158,7 @@ class ModelProcesses:
                         return
                 if loop.time() > deadline:
                     raise ImageValidationFailed(
-                        f"the model server did not become ready within {timeout:g} s",
+                        f"the model server did not become ready within {within_seconds:g} s",
                         log_tail=process.log_tail(),
                     )
                 await asyncio.sleep(0.2)

@@ -2,13 +2,18 @@
 
 `build_service(settings)` gives a `BuilderService` whose `.app` serves the internal API and whose
 `start()` migrates the schema, subscribes to DependenciesResolved, starts the outbox relay and
-the build worker. The embedded mode passes its own `engine`, `bus` and `blob_store` (it starts
+the build worker. The mode (`settings.mode`) picks the runner: the Docker pipeline, or the
+local-process runner that serves models from venvs when no Docker engine is there; `auto` asks
+the engine once, here. The embedded mode passes its own `engine`, `bus` and `blob_store` (it starts
 and closes them itself); unit tests also pass a fake `runner` and `exporter`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+from typing import Literal, Protocol, runtime_checkable
 
 from fastapi import FastAPI
 from modelbay_common.blob import BlobStore, open_blob_store
@@ -23,11 +28,25 @@ from modelbay_builder.api import create_app
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
 from modelbay_builder.images import DockerImageExporter, ImageExporter
+from modelbay_builder.local_process import LocalProcessRunner
+from modelbay_builder.local_refs import LocalProcessExporter
 from modelbay_builder.models import SCHEMA
 from modelbay_builder.pipeline import BuildRunner
 from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
 from modelbay_builder.worker import BuildWorker, Runner
+
+log = logging.getLogger(__name__)
+
+ResolvedMode = Literal["docker", "local-process"]
+
+
+@runtime_checkable
+class ManagedRunner(Protocol):
+    """A runner with processes of its own (the local-process runner's model servers)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class BuilderService:
@@ -44,8 +63,11 @@ class BuilderService:
         exporter: ImageExporter,
         *,
         owns_clients: bool,
+        mode: ResolvedMode = "docker",
     ) -> None:
         self.settings = settings
+        self.mode: ResolvedMode = mode
+        self.runner = runner
         self.engine = engine
         self.bus = bus
         self.blob_store = blob_store
@@ -72,12 +94,16 @@ class BuilderService:
             await self.blob_store.ensure_ready()
             await self.bus.start()
         await self.relay.start()
+        if isinstance(self.runner, ManagedRunner):
+            await self.runner.start()
         await self.worker.start()  # picks up builds queued before a restart, too
         self._started = True
 
     async def stop(self) -> None:
         """Hand running builds back to the queue, stop the relay, then the own clients."""
         await self.worker.stop()
+        if isinstance(self.runner, ManagedRunner):
+            await self.runner.stop()  # the model servers stop with the builder
         await self.relay.stop()
         if self._owns_clients:
             await self.bus.close()
@@ -105,6 +131,20 @@ def build_service(
         wheel=settings.runtime_wheel,
         source=settings.runtime_source,
     )
+    # A given runner (tests) makes the question moot: only the default runner needs the engine.
+    mode = resolve_mode(settings) if runner is None else _declared_mode(settings)
+    if mode == "local-process":
+        runner = runner or LocalProcessRunner(
+            settings, blobs, wheel, base_python=settings.local_python or sys.executable
+        )
+        exporter = exporter or LocalProcessExporter()
+    if mode == "local-process" and settings.mode == "auto":
+        log.warning(
+            "no Docker engine answered at %s: models will run as local processes from venvs "
+            "built from the same wheelhouse (MODELBAY_BUILDER_MODE=local-process)",
+            settings.docker_host or "DOCKER_HOST / the local socket",
+        )
+    log.info("builder mode: %s", mode)
     return BuilderService(
         settings,
         engine or create_engine(settings.database_url, application_name="modelbay-builder"),
@@ -117,7 +157,36 @@ def build_service(
         runner or BuildRunner(settings, connection, blobs, wheel),
         exporter or DockerImageExporter(connection),
         owns_clients=owns_clients,
+        mode=mode,
     )
+
+
+def resolve_mode(settings: BuilderSettings) -> ResolvedMode:
+    """`docker` or `local-process`; `auto` is `docker` when the engine answers a ping now."""
+    if settings.mode != "auto":
+        return settings.mode
+    return "docker" if docker_answers(settings.docker_host) else "local-process"
+
+
+def _declared_mode(settings: BuilderSettings) -> ResolvedMode:
+    return "docker" if settings.mode == "auto" else settings.mode
+
+
+def docker_answers(base_url: str | None) -> bool:
+    import docker
+
+    try:
+        client = (
+            docker.DockerClient(base_url=base_url, timeout=5)
+            if base_url
+            else docker.from_env(timeout=5)
+        )
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
 
 
 def run() -> None:

@@ -6,10 +6,11 @@ One event loop runs onboarding, catalog, builder and gateway, each composed thro
 store, and the gateway calling the other services' apps in-process (no internal ports). Only the
 gateway listens, on 127.0.0.1:8000 by default.
 
-Images are built by the local Docker engine when one answers. Without one, the builder is not
-started and the platform says so: uploads, dependency resolution, search and downloads work,
-and versions wait in `building` until an engine is available (a local-process runner that serves
-the model from a venv built from the same wheelhouse is planned, see docs/api.md).
+Images are built by the local Docker engine when one answers. Without one, the builder runs in
+its local-process mode (docs/builder.md): each version is served as a child process from a venv
+built from the same wheelhouse, validated against its samples like an image, and reported
+`ready` with an `image_ref` of `local-process://127.0.0.1:<port>/...`. The output says which
+mode is used, and prints each local model's URL when it becomes ready.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from modelbay_common.blob import BlobStore, open_blob_store
@@ -35,6 +36,9 @@ from modelbay_gateway.inprocess import InProcessTransport
 from modelbay_gateway.main import GatewayService
 from modelbay_gateway.main import build_service as build_gateway
 from modelbay_gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:
+    from modelbay_builder.local_serving import ServingRecord
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class DockerStatus:
 
 def detect_docker() -> DockerStatus:
     """Whether a Docker engine answers (DOCKER_HOST or the local socket), and which one."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
         import docker
     except ImportError:
@@ -85,8 +90,7 @@ def detect_docker() -> DockerStatus:
         finally:
             client.close()
     except Exception as exc:
-        return DockerStatus(False, f"no Docker engine answered ({type(exc).__name__})")
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return DockerStatus(False, f"No Docker engine answered at {host} ({type(exc).__name__})")
     return DockerStatus(True, f"Docker engine {version} at {host}")
 
 
@@ -108,6 +112,8 @@ class EmbeddedPlatform:
 
     config: EmbeddedConfig
     docker: DockerStatus
+    # Where news for the user goes once the platform runs (a local model became ready).
+    announce: Callable[[str], Any] | None = None
     token: str = ""
     gateway: GatewayService | None = None
     services: list[RunningService] = field(default_factory=list)
@@ -181,15 +187,38 @@ class EmbeddedPlatform:
         for name, service in (("catalog", catalog), ("onboarding", onboarding)):
             await self._start(service)
             transports[name] = InProcessTransport(service.app)
-        if self.docker.available:
-            from modelbay_builder.main import build_service as build_builder
-            from modelbay_builder.settings import BuilderSettings
-
-            builder_settings = BuilderSettings.load(**common, work_dir=data_dir / "builder")
-            builder = build_builder(builder_settings, engine=engine, bus=bus, blob_store=blob_store)
-            await self._start(builder)
-            transports["builder"] = InProcessTransport(builder.app)
+        builder = self._build_builder(engine, bus, blob_store, common, data_dir)
+        await self._start(builder)
+        transports["builder"] = InProcessTransport(builder.app)
         return transports
+
+    def _build_builder(
+        self,
+        engine: AsyncEngine,
+        bus: InProcessBus,
+        blob_store: BlobStore,
+        common: dict[str, Any],
+        data_dir: Path,
+    ) -> RunningService:
+        from modelbay_builder.local_process import LocalProcessRunner
+        from modelbay_builder.main import build_service as build_builder
+        from modelbay_builder.settings import BuilderSettings
+
+        # The engine was asked once already (detect_docker): the builder must not ask again.
+        mode = "docker" if self.docker.available else "local-process"
+        builder_settings = BuilderSettings.load(**common, work_dir=data_dir / "builder", mode=mode)
+        builder = build_builder(builder_settings, engine=engine, bus=bus, blob_store=blob_store)
+        if isinstance(builder.runner, LocalProcessRunner):
+            builder.runner.add_ready_listener(self._announce_served)
+        return builder
+
+    def _announce_served(self, record: ServingRecord) -> None:
+        text = (
+            f"  {record.owner}/{record.name}:{record.version} is ready, served as a local "
+            f"process at {record.url}  (POST {record.url}/model/methods/<method>, "
+            f"API docs {record.url}/docs)"
+        )
+        (self.announce or log.info)(text)
 
     async def stop(self) -> None:
         await self._exit.aclose()
@@ -202,10 +231,9 @@ def banner(platform: EmbeddedPlatform) -> str:
         images = f"images: built and validated with the {platform.docker.detail}"
     else:
         images = (
-            f"images: NOT built - {platform.docker.detail}. Uploads, dependency resolution, "
-            "search and downloads work; versions wait in 'building' until you restart "
-            "`modelbay up` with a Docker engine running (serving models as local processes "
-            "without Docker is not available yet)."
+            f"models: {platform.docker.detail}: models will run as local processes from "
+            "venvs built from the same wheelhouse (no images; each model's URL is printed "
+            "here when it is ready). Restart `modelbay up` with a Docker engine for images."
         )
     return "\n".join(
         [
@@ -235,8 +263,12 @@ async def serve_embedded(config: EmbeddedConfig, announce: Callable[[str], Any] 
             if self.started:  # the port is bound: now the URL in the banner works
                 announce(banner(platform))
 
-    docker = detect_docker() if config.docker is not False else DockerStatus(False, "disabled")
-    platform = EmbeddedPlatform(config, docker)
+    docker = (
+        detect_docker()
+        if config.docker is not False
+        else DockerStatus(False, "Docker is disabled (--no-docker)")
+    )
+    platform = EmbeddedPlatform(config, docker, announce=announce)
     try:
         await platform.start()
         assert platform.gateway is not None

@@ -151,6 +151,11 @@ class VersionOut(BaseModel):
     image_ref: str | None = None
     image_digest: str | None = None
     pull_command: str | None = Field(default=None, description="`docker pull ...` once ready")
+    serve_url: str | None = Field(
+        default=None,
+        description="where the model answers when the embedded mode serves it as a local "
+        "process (no Docker engine; image_ref `local-process://...`); no image to pull then",
+    )
     failure: dict[str, Any] | None = None
     image: dict[str, Any] | None = None
     interface: dict[str, Any] = {}
@@ -169,7 +174,20 @@ class VersionOut(BaseModel):
                 "reason": failure.get("reason") if failure else None,
                 "image_ref": image.get("ref") if image else None,
                 "image_digest": image.get("digest") if image else None,
-                "pull_command": image.get("pull_command") if image else None,
+                **_pull_or_serve(image),
                 "links": links,
             }
         )
+
+
+LOCAL_PROCESS_SCHEME = "local-process://"
+
+
+def _pull_or_serve(image: dict[str, Any] | None) -> dict[str, str | None]:
+    """A registry image has a `docker pull` line; a local-process one (embedded mode without
+    Docker, see docs/builder.md) has no image, only the URL its server answers at."""
+    ref = image.get("ref") if image else None
+    if isinstance(ref, str) and ref.startswith(LOCAL_PROCESS_SCHEME):
+        address = ref.removeprefix(LOCAL_PROCESS_SCHEME).split("/", 1)[0]
+        return {"pull_command": None, "serve_url": f"http://{address}"}
+    return {"pull_command": image.get("pull_command") if image else None, "serve_url": None}

@@ -1,5 +1,6 @@
 """Dependency inference: tracing pickler, source scan, distributions, pruning, local code."""
 
+from modelbay.deps.editable import EditableInstall, EditableInstallWarning
 from modelbay.deps.evidence import UnresolvedImport
 from modelbay.deps.infer import (
     DroppedRequirement,
@@ -16,6 +17,8 @@ from modelbay.deps.script import ScriptError, load_object, load_script
 
 __all__ = [
     "DroppedRequirement",
+    "EditableInstall",
+    "EditableInstallWarning",
     "Inference",
     "InferenceOptions",
     "InferredRequirement",

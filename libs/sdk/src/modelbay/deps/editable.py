@@ -34,7 +34,7 @@ class EditableInstall:
     import_roots: tuple[Path, ...]  # sys.path entries its `.pth` files add
     # top-level module → path, for installs that use an import hook instead of a path entry
     # (setuptools' `__editable___<name>_finder.py` for flat layouts).
-    mapped: Mapping[str, Path] = field(default_factory=dict)
+    mapped: Mapping[str, Path] = field(default_factory=dict, hash=False)
 
     def provides(self, top: str, top_path: Path) -> bool:
         """True when top-level module `top`, imported from `top_path`, comes from this install."""

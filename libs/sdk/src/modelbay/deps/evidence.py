@@ -9,19 +9,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelbay.deps.local_code import LocalModule, local_module_for, module_name_for_file
+from modelbay.deps.editable import EditableInstall, EditableInstallWarning
+from modelbay.deps.local_code import (
+    LOCAL_CODE_REASON,
+    LocalModule,
+    ModuleLocation,
+    local_module_for,
+    module_name_for_file,
+)
 from modelbay.deps.modules import ModuleClassifier, ModuleKind
 from modelbay.deps.references import DirectReferenceWalker
 from modelbay.deps.source_scan import FoundImport, imports_in_file, imports_in_function
 from modelbay.deps.tracing import Trace
 
 _MAX_TRACED_EXAMPLES = 3
+_LISTED_FILE = "listed in local_files"
 
 
 @dataclass(frozen=True)
 class UnresolvedImport:
     module: str
     found: str  # how it was found, e.g. "import in source of classify"
+
+
+@dataclass(frozen=True)
+class _PendingLocal:
+    location: ModuleLocation
+    reason: str
+    editable: EditableInstall | None = None
 
 
 @dataclass
@@ -52,7 +67,7 @@ class EvidenceCollector:
     def __init__(self, classifier: ModuleClassifier) -> None:
         self.classifier = classifier
         self.evidence = Evidence()
-        self._pending_local: list[tuple[str, Path]] = []
+        self._pending_local: list[_PendingLocal] = []
 
     def from_methods(self, methods: dict[str, Callable[..., Any]]) -> None:
         walker = DirectReferenceWalker(self.classifier)
@@ -78,9 +93,9 @@ class EvidenceCollector:
             if not path.exists():
                 raise FileNotFoundError(f"local_files: {path} does not exist")
             if path.is_dir() and (path / "__init__.py").exists():
-                self._queue_local(path.name, path / "__init__.py")
+                self._queue_local(ModuleLocation(path.name, path / "__init__.py"), _LISTED_FILE)
             elif path.suffix == ".py":
-                self._queue_local(path.stem, path)
+                self._queue_local(ModuleLocation(path.stem, path), _LISTED_FILE)
             elif path.is_file():
                 data_files[path.name] = path
             else:
@@ -89,32 +104,39 @@ class EvidenceCollector:
 
     def from_local_module_names(self, names: Iterable[str]) -> None:
         for name in names:
-            info = self.classifier.classify(name)
-            file = info.file or _file_of_importable(name)
-            if file is None:
-                raise ModuleNotFoundError(f"local_modules: cannot find the source of {name!r}")
-            self._queue_local(name, file)
+            location = self.classifier.classify(name).location
+            if location is None or location.name != name:
+                location = _location_after_import(name)
+            self._queue_local(location, "listed in local_modules")
 
     def module(self, module: str, reason: str, *, direct: bool, optional: bool = False) -> None:
         info = self.classifier.classify(module)
         if info.kind is ModuleKind.INSTALLED and info.distribution:
             self.evidence.add(info.distribution, reason, direct=direct)
-        elif info.kind is ModuleKind.LOCAL and info.file is not None:
-            self._queue_local(module, info.file)
+        elif info.kind is ModuleKind.LOCAL and info.location is not None:
+            why = info.editable.reason if info.editable else LOCAL_CODE_REASON
+            self._queue_local(info.location, why, info.editable)
         elif info.kind is ModuleKind.UNKNOWN and not optional:
             self.evidence.unresolved.setdefault(module, UnresolvedImport(module, reason))
 
     def found_import(self, found: FoundImport, reason: str) -> None:
         self.module(found.module, reason, direct=True, optional=found.optional)
 
-    def _queue_local(self, name: str, file: Path) -> None:
-        self._pending_local.append((name, file))
+    def _queue_local(
+        self, location: ModuleLocation, reason: str, editable: EditableInstall | None = None
+    ) -> None:
+        self._pending_local.append(_PendingLocal(location, reason, editable))
 
     def ship_local_modules(self) -> None:
         """Ship every queued local module, then the local modules *they* import (closure)."""
         while self._pending_local:
-            name, file = self._pending_local.pop()
-            local = local_module_for(name, file)
+            pending = self._pending_local.pop()
+            local = local_module_for(
+                pending.location.name,
+                pending.location.file,
+                reason=pending.reason,
+                editable=pending.editable,
+            )
             if local.name in self.evidence.local_modules:
                 continue
             self.evidence.local_modules[local.name] = local
@@ -127,10 +149,16 @@ class EvidenceCollector:
                         self.found_import(found, f"import in local module {module_name}")
 
 
-def _file_of_importable(name: str) -> Path | None:
+def _location_after_import(name: str) -> ModuleLocation:
+    """For `local_modules=[...]` only: the contributor asked for this module by name."""
     module = importlib.import_module(name)
     file = getattr(module, "__file__", None)
-    return Path(file) if file else None
+    if not file:
+        raise ModuleNotFoundError(
+            f"local_modules: module {name!r} has no source file to ship (built-in or "
+            "namespace module); list its distribution in requirements=[...] instead"
+        )
+    return ModuleLocation(name, Path(file))
 
 
 def warn_unresolved(unresolved: Iterable[UnresolvedImport]) -> None:
@@ -140,5 +168,24 @@ def warn_unresolved(unresolved: Iterable[UnresolvedImport]) -> None:
             "distribution: it is not in the requirements. Add it with requirements=[...] "
             "if the model needs it.",
             UserWarning,
+            stacklevel=4,
+        )
+
+
+def warn_editable_shipped_as_source(local_modules: Iterable[LocalModule]) -> None:
+    """One warning per editable distribution whose source was bundled in `code/`."""
+    packages: dict[EditableInstall, list[str]] = {}
+    for local in local_modules:
+        if local.editable is not None:
+            packages.setdefault(local.editable, []).append(local.name)
+    for install, names in packages.items():
+        pin = f"{install.distribution}=={install.version}"
+        warnings.warn(
+            f"{install.distribution} {install.version} is an editable install from "
+            f"{install.project_dir}: its source ({', '.join(sorted(names))}) is bundled in "
+            f"code/ instead of being a requirement, so the model runs with your working copy. "
+            f"If this version is published on your package index, pass "
+            f"requirements=[{pin!r}] to install it from there instead.",
+            EditableInstallWarning,
             stacklevel=4,
         )

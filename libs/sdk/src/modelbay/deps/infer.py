@@ -21,7 +21,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from modelbay.deps.annotations import resolve_string_annotations
 from modelbay.deps.culprit import describe_unpicklable
 from modelbay.deps.distributions import PLATFORM_DISTRIBUTIONS, DistributionIndex, normalize
-from modelbay.deps.evidence import Evidence, EvidenceCollector, UnresolvedImport, warn_unresolved
+from modelbay.deps.editable import EditableInstallWarning
+from modelbay.deps.evidence import (
+    Evidence,
+    EvidenceCollector,
+    UnresolvedImport,
+    warn_editable_shipped_as_source,
+    warn_unresolved,
+)
 from modelbay.deps.local_code import LocalModule
 from modelbay.deps.modules import ModuleClassifier
 from modelbay.deps.tracing import Trace, traced_dumps
@@ -74,8 +81,10 @@ def infer(
     methods: Mapping[str, Callable[..., Any]], options: InferenceOptions | None = None
 ) -> Inference:
     options = options or InferenceOptions()
+    user = _user_requirements(options.requirements)
     index = DistributionIndex()
-    collector = EvidenceCollector(ModuleClassifier(index))
+    named = set(user) | {normalize(n) for n in options.exclude}
+    collector = EvidenceCollector(ModuleClassifier(index, install_from_index=named))
     resolve_string_annotations(methods.values())
     payload, trace = pickle_methods(methods)
     collector.from_methods(dict(methods))
@@ -84,17 +93,18 @@ def infer(
     collector.from_local_module_names(options.local_modules)
     collector.ship_local_modules()
     evidence = collector.evidence
-    user = _user_requirements(options.requirements)
     kept, dropped = _select(evidence, index, user, options.exclude)
     requirements = tuple(_pin(name, evidence, index, user) for name in sorted(kept))
     unresolved = tuple(evidence.unresolved[m] for m in sorted(evidence.unresolved))
+    local_modules = tuple(evidence.local_modules[n] for n in sorted(evidence.local_modules))
     warn_unresolved(unresolved)
-    _warn_editable(kept, index)
+    _warn_editable_requirements(kept - set(user), index)
+    warn_editable_shipped_as_source(local_modules)
     return Inference(
         pickle=payload,
         requirements=requirements,
         dropped=tuple(dropped),
-        local_modules=tuple(evidence.local_modules[n] for n in sorted(evidence.local_modules)),
+        local_modules=local_modules,
         data_files=data_files,
         unresolved_imports=unresolved,
     )
@@ -139,10 +149,15 @@ def _select(
     dropped: list[DroppedRequirement] = []
     shipped = _distributions_shipped_as_code(evidence, index)
     candidates = set(evidence.reasons) | set(user)
-    for name in sorted(candidates & (PLATFORM_DISTRIBUTIONS | shipped)):
-        why = "provided by the platform" if name in PLATFORM_DISTRIBUTIONS else "shipped as code"
-        dropped.append(DroppedRequirement(name, why))
-    candidates -= PLATFORM_DISTRIBUTIONS | shipped
+    for name in sorted(candidates & PLATFORM_DISTRIBUTIONS):
+        dropped.append(DroppedRequirement(name, "provided by the platform"))
+    candidates -= PLATFORM_DISTRIBUTIONS
+    for name, why in sorted(shipped.items()):
+        # An editable distribution is never a candidate (its modules are local): say anyway
+        # why it is not listed, so the manifest explains the absence.
+        if name in candidates or why != "shipped as code":
+            dropped.append(DroppedRequirement(name, why))
+    candidates -= set(shipped)
     kept = set(candidates)
     # Only distributions found solely inside other objects can be pruned; a cycle keeps one.
     for name in sorted(candidates - evidence.direct - set(user)):
@@ -156,20 +171,29 @@ def _select(
     return kept, dropped
 
 
-def _warn_editable(names: set[str], index: DistributionIndex) -> None:
+def _warn_editable_requirements(names: set[str], index: DistributionIndex) -> None:
+    # Rare: an editable distribution whose modules sit inside site-packages.
     for name in sorted(n for n in names if index.is_editable(n)):
         warnings.warn(
             f"{name} is installed in editable (development) mode: the platform can only install "
             f"it if this version is on the package index; otherwise ship its source with "
             f"local_modules=[...]",
-            UserWarning,
+            EditableInstallWarning,
             stacklevel=3,
         )
 
 
-def _distributions_shipped_as_code(evidence: Evidence, index: DistributionIndex) -> set[str]:
-    found = (index.distribution_of(name) for name in evidence.local_modules)
-    return {dist for dist in found if dist is not None}
+def _distributions_shipped_as_code(evidence: Evidence, index: DistributionIndex) -> dict[str, str]:
+    """Distribution → why it is not listed, for every one whose modules ship in `code/`."""
+    shipped: dict[str, str] = {}
+    for local in evidence.local_modules.values():
+        if local.editable is not None:
+            shipped[local.editable.distribution] = f"shipped as code ({local.editable.reason})"
+        else:
+            dist = index.distribution_of(local.name)
+            if dist is not None:
+                shipped.setdefault(dist, "shipped as code")
+    return shipped
 
 
 def _pin(
