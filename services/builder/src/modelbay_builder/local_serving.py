@@ -87,7 +87,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether the server could bind `port`: like uvicorn, with SO_REUSEADDR, so connections of
+    a stopped server still in TIME_WAIT do not count as taking it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

@@ -235,6 +235,11 @@ def banner(platform: EmbeddedPlatform) -> str:
             "venvs built from the same wheelhouse (no images; each model's URL is printed "
             "here when it is ready). Restart `modelbay up` with a Docker engine for images."
         )
+    run_line = (
+        "  modelbay run admin/NAME:1          # serve it on this machine"
+        if platform.docker.available
+        else "  curl -H 'Content-Type: application/json' -d @input.json URL/model/methods/METHOD"
+    )
     return "\n".join(
         [
             f"Modelbay is running at {platform.url}  (embedded mode, data in {config.data_dir})",
@@ -247,7 +252,7 @@ def banner(platform: EmbeddedPlatform) -> str:
             f"  export MODELBAY_URL={platform.url} MODELBAY_TOKEN={platform.token}",
             "  modelbay push ./my_bundle          # or session.push(model, 'name') from Python",
             "  modelbay status admin/NAME         # follow it to ready",
-            "  modelbay run admin/NAME:1          # serve it on this machine",
+            run_line,
             "Stop with Ctrl-C.",
         ]
     )
