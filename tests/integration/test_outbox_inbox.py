@@ -48,7 +48,9 @@ async def database(fresh_database_url: str) -> AsyncIterator[Database]:
     # A stand-in for a service table whose change goes with the event (test-only DDL).
     async with engine.begin() as connection:
         await connection.execute(
-            text(f"CREATE TABLE {SCHEMA}.uploads (id text PRIMARY KEY, handled int DEFAULT 0)")
+            text(
+                f"CREATE TABLE {SCHEMA}.state_changes (id text PRIMARY KEY, handled int DEFAULT 0)"
+            )
         )
     yield Database(fresh_database_url, engine, session_factory(engine))
     await engine.dispose()
@@ -80,7 +82,7 @@ async def topology(amqp_url: str) -> AsyncIterator[Topology]:
 async def record_upload(session: AsyncSession, upload_id: str, event: Envelope) -> None:
     """A use case: a state change and its event, in the caller's transaction."""
     await session.execute(
-        text(f"INSERT INTO {SCHEMA}.uploads (id) VALUES (:id)"), {"id": upload_id}
+        text(f"INSERT INTO {SCHEMA}.state_changes (id) VALUES (:id)"), {"id": upload_id}
     )
     await add_to_outbox(session, event, schema=SCHEMA)
 
@@ -121,7 +123,7 @@ async def test_committed_event_is_delivered_by_a_relay_started_after_a_crash(
         await fresh_engine.dispose()
 
     assert got == sent
-    assert await database.scalar(f"SELECT count(*) FROM {SCHEMA}.uploads") == 1
+    assert await database.scalar(f"SELECT count(*) FROM {SCHEMA}.state_changes") == 1
     assert await database.scalar(
         f"SELECT published_at IS NOT NULL FROM {SCHEMA}.outbox WHERE id = '{sent.id}'"
     )
@@ -154,7 +156,7 @@ async def test_nothing_is_published_for_a_rolled_back_transaction(
     assert (result.claimed, result.published) == (1, 1)
     assert first == marker  # the queue is FIFO: a rolled-back event would have come first
     assert await database.scalar(f"SELECT count(*) FROM {SCHEMA}.outbox") == 1
-    assert await database.scalar(f"SELECT count(*) FROM {SCHEMA}.uploads") == 1
+    assert await database.scalar(f"SELECT count(*) FROM {SCHEMA}.state_changes") == 1
 
 
 async def test_rows_locked_by_one_relay_are_skipped_by_another(database: Database) -> None:
@@ -202,11 +204,11 @@ async def test_notify_wakes_a_relay_that_would_otherwise_sleep_for_an_hour(
 
 async def test_a_redelivered_event_is_handled_once(database: Database, topology: Topology) -> None:
     async with transaction(database.sessions) as session:
-        await session.execute(text(f"INSERT INTO {SCHEMA}.uploads (id) VALUES ('u-1')"))
+        await session.execute(text(f"INSERT INTO {SCHEMA}.state_changes (id) VALUES ('u-1')"))
 
     async def count_handling(session: AsyncSession, env: Envelope) -> None:
         await session.execute(
-            text(f"UPDATE {SCHEMA}.uploads SET handled = handled + 1 WHERE id = 'u-1'")
+            text(f"UPDATE {SCHEMA}.state_changes SET handled = handled + 1 WHERE id = 'u-1'")
         )
 
     handle_once = idempotent(
@@ -234,7 +236,9 @@ async def test_a_redelivered_event_is_handled_once(database: Database, topology:
     await bus.close()
 
     assert seen == [sent.id] * 3
-    assert await database.scalar(f"SELECT handled FROM {SCHEMA}.uploads WHERE id = 'u-1'") == 1
+    assert (
+        await database.scalar(f"SELECT handled FROM {SCHEMA}.state_changes WHERE id = 'u-1'") == 1
+    )
     assert await database.scalar(f"SELECT count(*) FROM {SCHEMA}.inbox") == 1
 
 
@@ -246,7 +250,9 @@ async def test_a_failing_handler_leaves_no_inbox_row_so_the_retry_handles_it(
     async def fail_first(session: AsyncSession, env: Envelope) -> None:
         nonlocal attempts
         attempts += 1
-        await session.execute(text(f"INSERT INTO {SCHEMA}.uploads (id) VALUES ('u-{attempts}')"))
+        await session.execute(
+            text(f"INSERT INTO {SCHEMA}.state_changes (id) VALUES ('u-{attempts}')")
+        )
         if attempts == 1:
             raise RuntimeError("transient")
 
@@ -259,5 +265,5 @@ async def test_a_failing_handler_leaves_no_inbox_row_so_the_retry_handles_it(
     await handle_once(sent)
 
     assert attempts == 2
-    assert await database.scalar(f"SELECT string_agg(id, ',') FROM {SCHEMA}.uploads") == "u-2"
+    assert await database.scalar(f"SELECT string_agg(id, ',') FROM {SCHEMA}.state_changes") == "u-2"
     assert await database.scalar(f"SELECT count(*) FROM {SCHEMA}.inbox") == 1

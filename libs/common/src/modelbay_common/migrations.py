@@ -85,15 +85,12 @@ def run_env(schema: str, target_metadata: sa.MetaData | None = None) -> None:
     """The body of every service's env.py: migrate `schema`, version table inside it.
 
     Online runs get their connection from `upgrade`/`downgrade` (config.attributes), which
-    run inside the caller's event loop; offline runs (`--sql`) only render SQL. The schema's
-    outbox and inbox tables are added to `target_metadata` here, once, so autogenerate never
+    run inside the caller's event loop; offline runs (`--sql`) only render SQL. Autogenerate
+    compares against the service's tables plus the schema's outbox and inbox, so it never
     proposes dropping them and no service has to remember to.
     """
-    if target_metadata is not None and f"{schema}.outbox" not in target_metadata.tables:
-        outbox_table(schema, target_metadata)
-        inbox_table(schema, target_metadata)
     options: dict[str, Any] = {
-        "target_metadata": target_metadata,
+        "target_metadata": _with_messaging_tables(schema, target_metadata),
         "version_table": VERSION_TABLE,
         "version_table_schema": schema,
         "include_schemas": True,
@@ -126,6 +123,19 @@ def run_env(schema: str, target_metadata: sa.MetaData | None = None) -> None:
     context.configure(connection=connection, **options)
     with context.begin_transaction():
         context.run_migrations()
+
+
+def _with_messaging_tables(schema: str, metadata: sa.MetaData | None) -> sa.MetaData | None:
+    """A copy of the service's metadata with its outbox and inbox; the ORM's stays untouched."""
+    if metadata is None:
+        return None
+    combined = sa.MetaData()
+    for table in metadata.tables.values():
+        table.to_metadata(combined)
+    if f"{schema}.outbox" not in combined.tables:
+        outbox_table(schema, combined)
+        inbox_table(schema, combined)
+    return combined
 
 
 def _only_schema(schema: str) -> Callable[[str | None, str, Any], bool]:
