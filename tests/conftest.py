@@ -9,6 +9,7 @@ the services; client libraries are imported inside the fixtures for the same rea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import urllib.error
@@ -177,6 +178,29 @@ def base_image(services: Services, docker_client: docker.DockerClient) -> str:
     return services.base_image
 
 
+@contextlib.asynccontextmanager
+async def temporary_database(postgres_url: str, prefix: str = "test") -> AsyncIterator[str]:
+    """Create a uniquely named database, yield its URL (same driver as `postgres_url`), drop it."""
+    import asyncpg  # imported here so unit tests never need a database driver loaded
+
+    parts = urlsplit(postgres_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin_dsn = f"postgresql://{parts.netloc}{parts.path}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
 @pytest.fixture
 async def fresh_database_url(postgres_url: str) -> AsyncIterator[str]:
     """A new, uniquely named database for one test, dropped afterwards.
@@ -185,19 +209,12 @@ async def fresh_database_url(postgres_url: str) -> AsyncIterator[str]:
     creates schemas or tables gets a database of its own. The URL keeps the driver of
     MODELBAY_DATABASE_URL (postgresql+asyncpg://...).
     """
-    import asyncpg  # imported here so unit tests never need a database driver loaded
+    async with temporary_database(postgres_url) as url:
+        yield url
 
-    parts = urlsplit(postgres_url)
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = f"postgresql://{parts.netloc}{parts.path}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+
+@pytest.fixture(scope="module")
+async def module_database_url(postgres_url: str) -> AsyncIterator[str]:
+    """One database shared by a module's tests (migrating several schemas per test is slow)."""
+    async with temporary_database(postgres_url) as url:
+        yield url

@@ -155,7 +155,7 @@ class RunningBuilder:
 
 @pytest.fixture(scope="module")
 async def builder(
-    fresh_module_database_url: str,
+    module_database_url: str,
     s3_services: Any,
     registry: str,
     base_image: str,
@@ -163,7 +163,7 @@ async def builder(
 ) -> AsyncIterator[RunningBuilder]:
     run_id = uuid.uuid4().hex[:8]
     settings = BuilderSettings(
-        database_url=fresh_module_database_url,
+        database_url=module_database_url,
         bus_url="memory://",
         blob_url=blob_url_with_prefix(s3_services.blob_url, f"builder-it-{run_id}"),
         registry=registry,
@@ -206,29 +206,6 @@ def _remove_test_tags(registry: str, owner: str) -> None:
                 client.images.remove(tag)
     finally:
         client.close()
-
-
-@pytest.fixture(scope="module")
-async def fresh_module_database_url(postgres_url: str) -> AsyncIterator[str]:
-    """Like the shared `fresh_database_url`, for a module of tests sharing one service."""
-    from urllib.parse import urlsplit
-
-    import asyncpg
-
-    parts = urlsplit(postgres_url)
-    name = f"test_builder_{uuid.uuid4().hex[:12]}"
-    admin_dsn = f"postgresql://{parts.netloc}{parts.path}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")

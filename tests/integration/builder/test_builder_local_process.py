@@ -82,11 +82,11 @@ async def start_builder(settings: BuilderSettings, owner: str) -> RunningBuilder
 
 @pytest.fixture(scope="module")
 async def local_builder(
-    fresh_module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[LocalBuilder]:
     root = tmp_path_factory.mktemp("local-process")
     settings = BuilderSettings(
-        database_url=fresh_module_database_url,
+        database_url=module_database_url,
         bus_url="memory://",
         blob_url=(root / "blobs").as_uri(),
         work_dir=root / "work",

@@ -3,13 +3,12 @@ composed in-process through their `build_service` (see gateway_stack.py)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from gateway_bundle import make_archive
+from gateway_limits import GATEWAY_MAX_UPLOAD
 from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
 from modelbay_catalog.main import build_service as build_catalog
 from modelbay_catalog.settings import CatalogSettings
@@ -21,29 +20,6 @@ from modelbay_gateway.main import build_service as build_gateway
 from modelbay_gateway.settings import GatewaySettings
 from modelbay_onboarding.main import build_service as build_onboarding
 from modelbay_onboarding.settings import OnboardingSettings
-
-GATEWAY_MAX_UPLOAD = 1024 * 1024  # small, so the oversized-upload test sends only a few MiB
-
-
-@pytest.fixture(scope="module")
-async def module_database_url(postgres_url: str) -> AsyncIterator[str]:
-    """A database for one test module (migrating three schemas per test would be slow)."""
-    import asyncpg
-
-    parts = urlsplit(postgres_url)
-    name = f"test_gw_{uuid.uuid4().hex[:12]}"
-    admin_dsn = f"postgresql://{parts.netloc}{parts.path}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")

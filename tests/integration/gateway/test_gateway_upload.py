@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from conftest import GATEWAY_MAX_UPLOAD
+from gateway_limits import GATEWAY_MAX_UPLOAD
 from gateway_stack import Stack
 from modelbay.session import PushResult, Session
 

@@ -12,13 +12,13 @@ import io
 import tarfile
 from pathlib import Path
 
-from conftest import OnboardingFactory
 from modelbay_common.events import (
     DependenciesResolved,
     DependencyResolutionFailed,
     DependencyResolutionStarted,
 )
 from onboarding_bundles import archive, edit_manifest
+from onboarding_harness import OnboardingFactory
 from onboarding_iris import make_iris_bundle_dir
 
 

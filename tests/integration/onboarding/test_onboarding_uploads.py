@@ -7,9 +7,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from conftest import Onboarding, OnboardingFactory
 from modelbay_common.events import ModelUploaded
 from onboarding_bundles import archive, make_bundle_dir, regular, tar_gz
+from onboarding_harness import Onboarding, OnboardingFactory
 
 
 def _good_archive(tmp_path: Path) -> bytes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from modelbay.cli import build_app
 from modelbay.cli_server import _stage_table, example_value
-from modelbay.client import ApiError, ModelRef
+from modelbay.client import ModelRef
+from modelbay.errors import ApiError
 from rich.console import Console
 
 

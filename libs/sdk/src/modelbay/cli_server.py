@@ -23,7 +23,8 @@ from rich.live import Live
 from rich.table import Table
 
 from modelbay.cli_common import USER_ERRORS, console, error_console
-from modelbay.client import FINAL_STATUSES, ApiError, ModelbayClient, ModelRef
+from modelbay.client import FINAL_STATUSES, ModelbayClient, ModelRef
+from modelbay.errors import ApiError
 
 POLL_SECONDS = 1.0
 READY_WAIT_SECONDS = 180.0

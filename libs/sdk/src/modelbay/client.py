@@ -18,18 +18,9 @@ from typing import Any, Self
 import httpx
 
 from modelbay.config import TOKEN_ENV, resolve_credentials
+from modelbay.errors import ApiError
 
 FINAL_STATUSES = frozenset({"ready", "failed"})
-
-
-class ApiError(RuntimeError):
-    """The platform refused a request (its problem title and detail) or could not be reached."""
-
-    def __init__(self, title: str, detail: str = "", status: int | None = None) -> None:
-        self.title = title
-        self.detail = detail
-        self.status = status
-        super().__init__(f"{title}: {detail}" if detail else title)
 
 
 @dataclass(frozen=True)

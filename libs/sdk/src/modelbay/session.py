@@ -39,19 +39,14 @@ from modelbay.bundle import (
     read_archive_manifest,
 )
 from modelbay.config import TOKEN_ENV, resolve_credentials
+from modelbay.errors import ApiError
 from modelbay.model import Model
 
 _CHUNK = 1 << 16
 
 
-class PushError(RuntimeError):
+class PushError(ApiError):
     """The platform refused the push (its problem+json title and detail) or is unreachable."""
-
-    def __init__(self, title: str, detail: str = "", status: int | None = None) -> None:
-        self.title = title
-        self.detail = detail
-        self.status = status
-        super().__init__(f"{title}: {detail}" if detail else title)
 
 
 @dataclass(frozen=True)

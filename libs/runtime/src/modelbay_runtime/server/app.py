@@ -2,7 +2,8 @@
 
 The process answers `/healthz` at once; the model loads in a thread after start-up (after the
 fork, so each uvicorn worker has its own copy), then the optional warm-up call runs, and only
-then `/readyz` turns 200. Model endpoints answer 503 until then.
+then `/readyz` turns 200. Model endpoints answer 503 until then. With several workers, each
+finishes loading before it accepts connections, so no request lands on a loading worker.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ class ModelServer:
 
     async def startup(self) -> None:
         self._loading = asyncio.create_task(self._load(), name="load-model")
+        if self.settings.workers > 1:
+            # Workers share one listening socket and a worker only accepts connections once its
+            # start-up is complete: waiting here keeps requests away from a worker whose model
+            # is still loading (they would get 503 while a sibling is ready). A single worker
+            # loads in the background instead, so /healthz answers at once.
+            await asyncio.shield(self._loading)
 
     async def wait_loaded(self) -> None:
         """For tests and embedders: until the model is ready or failed to load."""
