@@ -38,6 +38,9 @@ BEGIN
   END IF;
 END
 $$;
+-- Tests drop their throw-away databases WITH (FORCE); an autovacuum worker busy in one can only
+-- be terminated by a member of pg_signal_backend.
+GRANT pg_signal_backend TO modelbay;
 SELECT 'CREATE DATABASE modelbay OWNER modelbay'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'modelbay')\gexec
 SQL
@@ -48,11 +51,13 @@ SQL
   PGOPTIONS="-c client_min_messages=warning" runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d modelbay -c "$sql"
 }
 
-# A TCP login as modelbay proves role, password, database and listen address in one go.
+# A TCP login as modelbay proves role, password, database, schemas, listen address and the
+# pg_signal_backend grant in one go.
 login_works() {
   PGPASSWORD=modelbay PGCONNECT_TIMEOUT=3 psql -X -q -h "$HOST" -p "$PORT" -U modelbay -d modelbay \
-    -tAc "SELECT count(*) FROM pg_namespace WHERE nspname IN ('onboarding','catalog','builder','gateway')" \
-    2>/dev/null | grep -qx 4
+    -tAc "SELECT count(*) + pg_has_role('pg_signal_backend', 'MEMBER')::int FROM pg_namespace
+          WHERE nspname IN ('onboarding','catalog','builder','gateway')" \
+    2>/dev/null | grep -qx 5
 }
 
 main() {
