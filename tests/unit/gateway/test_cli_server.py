@@ -63,3 +63,32 @@ def test_stage_table_marks_running_done_and_failed_stages() -> None:
 def test_server_commands_are_registered() -> None:
     names = {command.name for command in build_app().registered_commands}
     assert {"status", "search", "pull", "run", "publish", "up", "push"} <= names
+
+
+class _VersionOnly:
+    """Answers `version()` like the gateway; the only call `_ready_image` makes."""
+
+    def __init__(self, detail: dict[str, object]) -> None:
+        self.detail = detail
+
+    def version(self, owner: str, name: str, version: int) -> dict[str, object]:
+        return self.detail
+
+
+def test_pull_refuses_a_model_served_as_a_local_process_and_says_where_it_runs() -> None:
+    from modelbay.cli_server import _ready_image
+
+    ref = ModelRef("alice", "iris", 1)
+    registry = _VersionOnly({"status": "ready", "image_ref": "127.0.0.1:5000/alice/iris:1"})
+    local = _VersionOnly(
+        {
+            "status": "ready",
+            "image_ref": "local-process://127.0.0.1:41234/alice/iris/1",
+            "serve_url": "http://127.0.0.1:41234",
+        }
+    )
+
+    assert _ready_image(registry, ref) == "127.0.0.1:5000/alice/iris:1"  # type: ignore[arg-type]
+    with pytest.raises(ApiError, match="no image to pull") as refused:
+        _ready_image(local, ref)  # type: ignore[arg-type]
+    assert "http://127.0.0.1:41234" in refused.value.detail

@@ -232,6 +232,13 @@ def _ready_image(client: ModelbayClient, ref: ModelRef) -> str:
             f"{ref} is not ready",
             f"its status is {detail.get('status')!r}; follow it with `modelbay status {ref}`",
         )
+    if detail.get("serve_url"):
+        # Embedded mode without Docker: the platform serves the model itself, there is no image.
+        raise ApiError(
+            f"{ref} has no image to pull",
+            f"the platform runs it as a local process (no Docker engine); call it at "
+            f"{detail['serve_url']}",
+        )
     return str(image)
 
 

@@ -137,7 +137,9 @@ class ImageOut(BaseModel):
     ref: str
     digest: str | None
     size: int | None
-    pull_command: str
+    pull_command: str | None = Field(
+        description="`docker pull` line; null for a model served as a local process (no image)"
+    )
     pinned_pull_command: str | None = Field(description="pulls exactly the validated image")
     sbom_uri: str | None
     dependency_layer_cached: bool | None
@@ -219,17 +221,26 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     return max((end - start).total_seconds(), 0.0)
 
 
+# Image references of the builder's local-process mode (docs/builder.md).
+LOCAL_PROCESS_SCHEME = "local-process://"
+
+
 def image_of(state: VersionState) -> ImageOut | None:
     if state.image_ref is None:
         return None
-    last_part = state.image_ref.rsplit("/", 1)[-1]
-    repository = state.image_ref.rsplit(":", 1)[0] if ":" in last_part else state.image_ref
-    pinned = f"docker pull {repository}@{state.image_digest}" if state.image_digest else None
+    if state.image_ref.startswith(LOCAL_PROCESS_SCHEME):
+        # The embedded mode without Docker serves the model from a venv: there is no image.
+        pull, pinned = None, None
+    else:
+        last_part = state.image_ref.rsplit("/", 1)[-1]
+        repository = state.image_ref.rsplit(":", 1)[0] if ":" in last_part else state.image_ref
+        pull = f"docker pull {state.image_ref}"
+        pinned = f"docker pull {repository}@{state.image_digest}" if state.image_digest else None
     return ImageOut(
         ref=state.image_ref,
         digest=state.image_digest,
         size=state.image_size,
-        pull_command=f"docker pull {state.image_ref}",
+        pull_command=pull,
         pinned_pull_command=pinned,
         sbom_uri=state.sbom_uri,
         dependency_layer_cached=state.dependency_layer_cached,
