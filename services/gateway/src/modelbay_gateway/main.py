@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelbay_gateway.api import create_app
 from modelbay_gateway.context import GatewayContext
 from modelbay_gateway.events_hub import EventHub
+from modelbay_gateway.handlers import subscribe_event_fan_out
 from modelbay_gateway.service import ensure_bootstrap_admin
 from modelbay_gateway.service_models import model_visibility
 from modelbay_gateway.settings import SERVICE_NAME, GatewaySettings
@@ -32,8 +33,6 @@ from modelbay_gateway.upstream import Upstreams
 from modelbay_gateway.visibility import ModelAccess, VisibilityCache
 
 log = logging.getLogger(__name__)
-
-EVERY_MODEL_EVENT = ("modelbay.model.#",)
 
 
 class GatewayService:
@@ -78,7 +77,7 @@ class GatewayService:
             return
         await upgrade(SERVICE_NAME, self.settings.database_url)
         await self._bootstrap_admin()
-        await self.bus.subscribe(self.settings.consumer_name, EVERY_MODEL_EVENT, self.hub.deliver)
+        await subscribe_event_fan_out(self.bus, self.settings.consumer_name, self.hub)
         if self._owns_clients:
             await self.blob_store.ensure_ready()
             await self.bus.start()
