@@ -7,15 +7,22 @@ onboarding validated them: only regular files with safe relative paths are taken
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import shutil
 import tarfile
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from modelbay_common.blob import BlobNotFoundError, BlobStore, BlobStoreError
 
+from modelbay_builder.build_log import BuildLog
 from modelbay_builder.errors import BuildStepFailed
+from modelbay_builder.records import BuildRequest
 
 MANIFEST = "manifest.json"
 PROTO = "model.proto"
@@ -48,6 +55,31 @@ async def fetch_verified(blobs: BlobStore, uri: str, target: Path) -> str:
     except BlobStoreError as exc:
         raise BuildStepFailed(f"could not read {key} from the blob store: {exc}") from exc
     return info.sha256
+
+
+@contextlib.asynccontextmanager
+async def scratch_directory(work_dir: Path, request: BuildRequest) -> AsyncIterator[Path]:
+    """A fresh directory for one build's downloads and context, removed whatever happens."""
+    work = work_dir / "builds" / f"{request.subject_slug}-{uuid.uuid4().hex[:8]}"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+
+
+async def fetch_bundle_archive(
+    blobs: BlobStore, request: BuildRequest, work: Path, log: BuildLog
+) -> Path:
+    """Download the bundle archive into `work`, refusing one whose SHA-256 is not the event's."""
+    log.line(f"fetching the bundle {request.bundle_uri}")
+    archive = work / "bundle.tar.gz"
+    sha256 = await fetch_verified(blobs, request.bundle_uri, archive)
+    if sha256 != request.bundle_sha256:
+        raise BuildStepFailed(
+            f"the stored bundle has SHA-256 {sha256}, the event announced {request.bundle_sha256}"
+        )
+    return archive
 
 
 def unpack_bundle(archive: Path, target: Path) -> BundleFiles:

@@ -18,8 +18,6 @@ validation: it *is* the deployed model, until the builder stops.
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 import logging
 import shutil
 import time
@@ -33,8 +31,15 @@ from modelbay_common.blob import BlobStore
 
 from modelbay_builder.build_log import BuildLog
 from modelbay_builder.compare import Tolerance
-from modelbay_builder.errors import BuildStepFailed, ImageValidationFailed
-from modelbay_builder.inputs import BundleFiles, fetch_verified, unpack_bundle, unpack_wheels
+from modelbay_builder.errors import ImageValidationFailed
+from modelbay_builder.inputs import (
+    BundleFiles,
+    fetch_bundle_archive,
+    fetch_verified,
+    scratch_directory,
+    unpack_bundle,
+    unpack_wheels,
+)
 from modelbay_builder.local_env import LocalEnvironment, LocalEnvironments, tree_size
 from modelbay_builder.local_env import list_distributions as list_environment_distributions
 from modelbay_builder.local_refs import local_digest, local_process_ref, local_sbom
@@ -51,7 +56,7 @@ from modelbay_builder.local_serving import (
 )
 from modelbay_builder.records import BuildRequest, BuildResult
 from modelbay_builder.runtime_wheel import RuntimeWheel
-from modelbay_builder.sbom import SBOM_CONTENT_TYPE, sbom_key
+from modelbay_builder.sbom import store_sbom
 from modelbay_builder.settings import BuilderSettings
 from modelbay_builder.worker import StageCallback
 
@@ -102,18 +107,14 @@ class LocalProcessRunner:
     async def run(
         self, request: BuildRequest, log: BuildLog, on_stage: StageCallback
     ) -> BuildResult:
-        work = self._settings.work_dir / "builds" / f"{request.subject_slug}-{uuid.uuid4().hex[:8]}"
-        work.mkdir(parents=True, exist_ok=True)
-        try:
+        async with scratch_directory(self._settings.work_dir, request) as work:
             return await self._run_in(work, request, log, on_stage)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, work, True)
 
     async def _run_in(
         self, work: Path, request: BuildRequest, log: BuildLog, on_stage: StageCallback
     ) -> BuildResult:
         started = time.monotonic()
-        archive = await self._fetch_bundle(work, request, log)
+        archive = await fetch_bundle_archive(self._blobs, request, work, log)
 
         async def fetch_wheelhouse() -> Path:
             return await self._fetch_wheelhouse(work, request, log)
@@ -155,17 +156,6 @@ class LocalProcessRunner:
             validation_seconds=validation_seconds,
             push_seconds=0.0,
         )
-
-    async def _fetch_bundle(self, work: Path, request: BuildRequest, log: BuildLog) -> Path:
-        log.line(f"fetching the bundle {request.bundle_uri}")
-        archive = work / "bundle.tar.gz"
-        sha256 = await fetch_verified(self._blobs, request.bundle_uri, archive)
-        if sha256 != request.bundle_sha256:
-            raise BuildStepFailed(
-                f"the stored bundle has SHA-256 {sha256}, the event announced "
-                f"{request.bundle_sha256}"
-            )
-        return archive
 
     async def _fetch_wheelhouse(self, work: Path, request: BuildRequest, log: BuildLog) -> Path:
         log.line(f"fetching the wheelhouse {request.wheelhouse_uri}")
@@ -272,10 +262,7 @@ class LocalProcessRunner:
         document = local_sbom(
             request, digest, distributions, datetime.now(UTC).replace(microsecond=0)
         )
-        key = sbom_key(request.owner, request.name, request.version)
-        body = json.dumps(document, indent=2).encode()
-        await self._blobs.put(key, io.BytesIO(body), content_type=SBOM_CONTENT_TYPE)
-        return key
+        return await store_sbom(self._blobs, request.owner, request.name, request.version, document)
 
     async def _restore_all(self) -> None:
         for record in self.processes.records():

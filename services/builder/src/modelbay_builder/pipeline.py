@@ -8,11 +8,7 @@ ImageValidationFailed (→ ValidationFailed); the worker turns them into events.
 from __future__ import annotations
 
 import asyncio
-import io
-import json
-import shutil
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +24,14 @@ from modelbay_builder.context import ContextInputs, write_context
 from modelbay_builder.docker_build import build_image
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.errors import BuildStepFailed
-from modelbay_builder.inputs import BundleFiles, fetch_verified, unpack_bundle, unpack_wheels
+from modelbay_builder.inputs import (
+    BundleFiles,
+    fetch_bundle_archive,
+    fetch_verified,
+    scratch_directory,
+    unpack_bundle,
+    unpack_wheels,
+)
 from modelbay_builder.labels import image_labels, load_openapi
 from modelbay_builder.records import BuildRequest, BuildResult
 from modelbay_builder.registry import (
@@ -38,7 +41,7 @@ from modelbay_builder.registry import (
     registry_digest,
 )
 from modelbay_builder.runtime_wheel import RuntimeWheel
-from modelbay_builder.sbom import SBOM_CONTENT_TYPE, build_sbom, sbom_key
+from modelbay_builder.sbom import build_sbom, store_sbom
 from modelbay_builder.settings import BuilderSettings
 from modelbay_builder.validation import ValidationLimits, validate_image
 
@@ -70,12 +73,8 @@ class BuildRunner:
     async def run(
         self, request: BuildRequest, log: BuildLog, on_stage: StageCallback
     ) -> BuildResult:
-        work = self._settings.work_dir / "builds" / f"{request.subject_slug}-{uuid.uuid4().hex[:8]}"
-        work.mkdir(parents=True, exist_ok=True)
-        try:
+        async with scratch_directory(self._settings.work_dir, request) as work:
             return await self._run_in(work, request, log, on_stage)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, work, True)
 
     async def _run_in(
         self, work: Path, request: BuildRequest, log: BuildLog, on_stage: StageCallback
@@ -119,14 +118,7 @@ class BuildRunner:
         )
 
     async def _fetch_bundle(self, work: Path, request: BuildRequest, log: BuildLog) -> BundleFiles:
-        log.line(f"fetching the bundle {request.bundle_uri}")
-        archive = work / "bundle.tar.gz"
-        sha256 = await fetch_verified(self._blobs, request.bundle_uri, archive)
-        if sha256 != request.bundle_sha256:
-            raise BuildStepFailed(
-                f"the stored bundle has SHA-256 {sha256}, the event announced "
-                f"{request.bundle_sha256}"
-            )
+        archive = await fetch_bundle_archive(self._blobs, request, work, log)
         return await asyncio.to_thread(unpack_bundle, archive, work / "bundle")
 
     async def _build_or_adopt(
@@ -226,10 +218,7 @@ class BuildRunner:
             created=datetime.now(UTC).replace(microsecond=0),
             tool_version=_builder_version(),
         )
-        key = sbom_key(request.owner, request.name, request.version)
-        body = json.dumps(document, indent=2).encode()
-        await self._blobs.put(key, io.BytesIO(body), content_type=SBOM_CONTENT_TYPE)
-        return key
+        return await store_sbom(self._blobs, request.owner, request.name, request.version, document)
 
     def _limits(self) -> ValidationLimits:
         settings = self._settings

@@ -9,6 +9,8 @@ digest, so the same image always gets the same SBOM identity.
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -16,12 +18,24 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from modelbay_common.blob import BlobStore
+
 SBOM_CONTENT_TYPE = "application/vnd.cyclonedx+json"
 _SERIAL_NAMESPACE = uuid.UUID("5f1c8e5e-2a55-4d3b-9b61-6d6f64656c62")
 
 
 def sbom_key(owner: str, name: str, version: int) -> str:
     return f"sboms/{owner}/{name}/{version}.cdx.json"
+
+
+async def store_sbom(
+    blobs: BlobStore, owner: str, name: str, version: int, document: Mapping[str, Any]
+) -> str:
+    """Write a version's SBOM to the blob store; returns its key."""
+    key = sbom_key(owner, name, version)
+    body = json.dumps(document, indent=2).encode()
+    await blobs.put(key, io.BytesIO(body), content_type=SBOM_CONTENT_TYPE)
+    return key
 
 
 def normalize_name(name: str) -> str:
