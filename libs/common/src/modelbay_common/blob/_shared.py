@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +20,8 @@ from modelbay_common.blob.port import (
     BlobSource,
     BlobTooLargeError,
     CorruptBlobError,
+    key_for_sha256,
+    validate_key,
 )
 
 
@@ -90,10 +92,22 @@ class BlobStoreHelpers:
     def open(self, key: str) -> AsyncIterator[bytes]:
         raise NotImplementedError
 
+    async def _store(
+        self, source: BlobSource, content_type: str, key_for: Callable[[str], str]
+    ) -> BlobInfo:
+        """Stream `source` in, hashing it; store it under `key_for(sha256)`."""
+        raise NotImplementedError
+
     async def put(
         self, key: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
     ) -> BlobInfo:
-        raise NotImplementedError
+        validate_key(key)
+        return await self._store(source, content_type, lambda _sha: key)
+
+    async def put_content_addressed(
+        self, prefix: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
+    ) -> BlobInfo:
+        return await self._store(source, content_type, lambda sha: key_for_sha256(prefix, sha))
 
     async def stat(self, key: str) -> BlobInfo:
         raise NotImplementedError

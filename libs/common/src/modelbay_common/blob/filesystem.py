@@ -27,14 +27,12 @@ from typing import IO
 
 from modelbay_common.blob._shared import BlobStoreHelpers, Digest, iterate_source, verified
 from modelbay_common.blob.port import (
-    DEFAULT_CONTENT_TYPE,
     READ_CHUNK_SIZE,
     BlobInfo,
     BlobNotFoundError,
     BlobSource,
     BlobStoreError,
     CorruptBlobError,
-    key_for_sha256,
     validate_key,
 )
 
@@ -59,17 +57,6 @@ class FilesystemBlobStore(BlobStoreHelpers):
     async def ensure_ready(self) -> None:
         for directory in (self._objects, self._meta, self._tmp):
             await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-
-    async def put(
-        self, key: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
-    ) -> BlobInfo:
-        validate_key(key)
-        return await self._store(source, content_type, lambda _sha: key)
-
-    async def put_content_addressed(
-        self, prefix: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
-    ) -> BlobInfo:
-        return await self._store(source, content_type, lambda sha: key_for_sha256(prefix, sha))
 
     async def _store(
         self, source: BlobSource, content_type: str, key_for: Callable[[str], str]

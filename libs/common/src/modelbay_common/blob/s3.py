@@ -39,7 +39,6 @@ from modelbay_common.blob.port import (
     BlobStoreError,
     BlobStoreUnavailableError,
     CorruptBlobError,
-    key_for_sha256,
     validate_key,
 )
 
@@ -154,17 +153,6 @@ class S3BlobStore(BlobStoreHelpers):
     async def ensure_ready(self) -> None:
         if not await self._call(None, self._client.bucket_exists, self.bucket):
             await self._call(None, self._client.make_bucket, self.bucket)
-
-    async def put(
-        self, key: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
-    ) -> BlobInfo:
-        validate_key(key)
-        return await self._store(source, content_type, lambda _sha: key)
-
-    async def put_content_addressed(
-        self, prefix: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
-    ) -> BlobInfo:
-        return await self._store(source, content_type, lambda sha: key_for_sha256(prefix, sha))
 
     async def _store(
         self, source: BlobSource, content_type: str, key_for: Callable[[str], str]
