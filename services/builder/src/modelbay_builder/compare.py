@@ -8,8 +8,11 @@ its JSON path, e.g. `$.IrisType[3]`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from modelbay_builder.errors import ImageValidationFailed
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,38 @@ def first_difference(
     if type(expected) is not type(actual) or expected != actual:
         return Difference(path, f"expected {_short(expected)}, got {_short(actual)}")
     return None
+
+
+def check_sample_answer(
+    method: str,
+    index: int,
+    status: int,
+    actual: Any,
+    expected: Any,
+    tolerance: Tolerance,
+    log_tail: Callable[[], str],
+) -> None:
+    """Raise ImageValidationFailed naming the sample when the server's answer is not the
+    recorded output (an error status, or a difference beyond the tolerance)."""
+    if status != 200:
+        raise ImageValidationFailed(
+            f"sample {index} of method {method!r}: the model server answered HTTP {status}",
+            method=method,
+            sample_index=index,
+            expected=expected,
+            actual=actual,
+            log_tail=log_tail(),
+        )
+    difference = first_difference(expected, actual, tolerance)
+    if difference:
+        raise ImageValidationFailed(
+            f"sample {index} of method {method!r} gave a different output at "
+            f"{difference.path}: {difference.message}",
+            method=method,
+            sample_index=index,
+            expected=expected,
+            actual=actual,
+        )
 
 
 def _is_number(value: Any) -> bool:

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from modelbay_builder.compare import Tolerance, first_difference
+from modelbay_builder.compare import Tolerance, check_sample_answer
 from modelbay_builder.errors import ImageValidationFailed
 from modelbay_builder.local_env import READY_MARKER, LocalEnvironment
 from modelbay_builder.local_refs import LOCAL_HOST
@@ -252,7 +252,9 @@ async def check_samples(
         for method in sorted(samples):
             for index, sample in enumerate(samples[method]):
                 status, actual = await _call(client, method, sample["input"])
-                _compare(method, index, status, actual, sample["output"], tolerance, process)
+                check_sample_answer(
+                    method, index, status, actual, sample["output"], tolerance, process.log_tail
+                )
                 checked += 1
     return checked
 
@@ -270,33 +272,3 @@ async def _call(client: httpx.AsyncClient, method: str, body: Any) -> tuple[int,
         return response.status_code, response.json()
     except ValueError:
         return response.status_code, response.text
-
-
-def _compare(
-    method: str,
-    index: int,
-    status: int,
-    actual: Any,
-    expected: Any,
-    tolerance: Tolerance,
-    process: ModelProcess,
-) -> None:
-    if status != 200:
-        raise ImageValidationFailed(
-            f"sample {index} of method {method!r}: the model server answered HTTP {status}",
-            method=method,
-            sample_index=index,
-            expected=expected,
-            actual=actual,
-            log_tail=process.log_tail(),
-        )
-    difference = first_difference(expected, actual, tolerance)
-    if difference:
-        raise ImageValidationFailed(
-            f"sample {index} of method {method!r} gave a different output at "
-            f"{difference.path}: {difference.message}",
-            method=method,
-            sample_index=index,
-            expected=expected,
-            actual=actual,
-        )

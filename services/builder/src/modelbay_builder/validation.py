@@ -22,7 +22,7 @@ import docker
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
-from modelbay_builder.compare import Tolerance, first_difference
+from modelbay_builder.compare import Tolerance, check_sample_answer
 from modelbay_builder.context import MODEL_DIR, SERVER_PORT, VENV
 from modelbay_builder.errors import ImageValidationFailed
 
@@ -165,34 +165,16 @@ def _check_samples(
     recorded = manifest.get("samples") or {}
     for result in results:
         expected = recorded[result["method"]][result["index"]]["output"]
-        _check_one(result, expected, limits.tolerance, container)
+        check_sample_answer(
+            result["method"],
+            result["index"],
+            result["status"],
+            _json_or_text(result["body"]),
+            expected,
+            limits.tolerance,
+            lambda: _logs(container),
+        )
     return len(results)
-
-
-def _check_one(
-    result: dict[str, Any], expected: Any, tolerance: Tolerance, container: Container
-) -> None:
-    method, index, status = result["method"], result["index"], result["status"]
-    actual = _json_or_text(result["body"])
-    if status != 200:
-        raise ImageValidationFailed(
-            f"sample {index} of method {method!r}: the model server answered HTTP {status}",
-            method=method,
-            sample_index=index,
-            expected=expected,
-            actual=actual,
-            log_tail=_logs(container),
-        )
-    difference = first_difference(expected, actual, tolerance)
-    if difference:
-        raise ImageValidationFailed(
-            f"sample {index} of method {method!r} gave a different output at "
-            f"{difference.path}: {difference.message}",
-            method=method,
-            sample_index=index,
-            expected=expected,
-            actual=actual,
-        )
 
 
 def _list_distributions(container: Container) -> list[dict[str, str]]:
