@@ -18,7 +18,7 @@ from typing import Any, Self
 import httpx
 
 from modelbay.config import TOKEN_ENV, resolve_credentials
-from modelbay.errors import ApiError
+from modelbay.errors import ApiError, raise_for_problem
 
 FINAL_STATUSES = frozenset({"ready", "failed"})
 
@@ -46,22 +46,6 @@ class ModelRef:
     def __str__(self) -> str:
         suffix = f":{self.version}" if self.version is not None else ""
         return f"{self.owner}/{self.name}{suffix}"
-
-
-def raise_for_problem(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    title, detail = f"HTTP {response.status_code}", ""
-    try:
-        problem = response.json()
-    except ValueError:
-        problem = None
-    if isinstance(problem, dict):
-        title = str(problem.get("title") or title)
-        detail = str(problem.get("detail") or "")
-    else:
-        detail = response.text[:500]
-    raise ApiError(title, detail, response.status_code)
 
 
 class ModelbayClient:

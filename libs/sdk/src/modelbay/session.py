@@ -39,7 +39,7 @@ from modelbay.bundle import (
     read_archive_manifest,
 )
 from modelbay.config import TOKEN_ENV, resolve_credentials
-from modelbay.errors import ApiError
+from modelbay.errors import ApiError, raise_for_problem
 from modelbay.model import Model
 
 _CHUNK = 1 << 16
@@ -162,7 +162,7 @@ def _whoami(client: httpx.Client) -> str:
         response = client.get("/v1/me")
     except httpx.HTTPError as exc:
         raise PushError(f"cannot reach {client.base_url}", str(exc)) from exc
-    _raise_for_problem(response)
+    raise_for_problem(response, PushError)
     username = response.json().get("username")
     if not isinstance(username, str) or not username:
         raise PushError("GET /v1/me did not return a username")
@@ -170,7 +170,7 @@ def _whoami(client: httpx.Client) -> str:
 
 
 def _push_result(response: httpx.Response, base_url: str) -> PushResult:
-    _raise_for_problem(response)
+    raise_for_problem(response, PushError)
     body = response.json()
     status_url = str(body.get("status_url", ""))
     if status_url.startswith("/"):
@@ -182,22 +182,6 @@ def _push_result(response: httpx.Response, base_url: str) -> PushResult:
         status=str(body.get("status", "uploaded")),
         status_url=status_url,
     )
-
-
-def _raise_for_problem(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    title, detail = f"HTTP {response.status_code}", ""
-    try:
-        problem = response.json()
-    except ValueError:
-        problem = None
-    if isinstance(problem, dict):  # RFC 9457 problem+json
-        title = str(problem.get("title") or title)
-        detail = str(problem.get("detail") or "")
-    else:
-        detail = response.text[:500]
-    raise PushError(title, detail, response.status_code)
 
 
 def _directory_of(url: str) -> Path:
