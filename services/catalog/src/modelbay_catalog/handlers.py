@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from modelbay_common.bus.port import Handler
 from modelbay_common.db import SessionFactory
-from modelbay_common.events import (
-    DependenciesResolved,
-    DependencyResolutionFailed,
-    DependencyResolutionStarted,
-    Envelope,
-    ImageBuildFailed,
-    ImageBuilt,
-    ModelUploaded,
-    ValidationFailed,
-)
+from modelbay_common.events import EVENT_CLASSES, Envelope, Published
 from modelbay_common.inbox import idempotent
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,16 +14,7 @@ from modelbay_catalog.store import CatalogStore
 
 # Every event that moves a version; Published is the catalog's own and not consumed.
 LIFECYCLE_EVENT_TYPES = tuple(
-    event_class.type
-    for event_class in (
-        ModelUploaded,
-        DependencyResolutionStarted,
-        DependenciesResolved,
-        DependencyResolutionFailed,
-        ImageBuilt,
-        ImageBuildFailed,
-        ValidationFailed,
-    )
+    event_type for event_type, event_class in EVENT_CLASSES.items() if event_class is not Published
 )
 
 
