@@ -15,7 +15,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, Table, Text, delete, func
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +33,7 @@ from modelbay_common.bus.port import Handler
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.events import Envelope
 
-__all__ = ["TransactionalHandler", "idempotent", "inbox_table", "purge_inbox"]
+__all__ = ["TransactionalHandler", "idempotent", "inbox_table", "purge_inbox", "was_handled"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +82,19 @@ def idempotent(
             await handler(session, envelope)
 
     return handle_once
+
+
+async def was_handled(session: AsyncSession, consumer: str, event_id: str, *, schema: str) -> bool:
+    """Whether `consumer` already committed its handling of `event_id`.
+
+    For a handler that must know, before doing slow work outside the transaction, that a
+    redelivery would be skipped anyway (`idempotent` checks again when it commits).
+    """
+    table = inbox_table(schema)
+    found = await session.scalar(
+        select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id == event_id)
+    )
+    return found is not None
 
 
 async def purge_inbox(session: AsyncSession, *, schema: str, received_before: datetime) -> int:

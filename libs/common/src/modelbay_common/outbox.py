@@ -1,7 +1,8 @@
 """Transactional outbox: events are written in the same transaction as the state change.
 
-A use case calls `add_to_outbox(session, envelope, schema=...)` next to its own writes; the
-entrypoint's commit makes both durable together, or neither. `OutboxRelay` then publishes
+A service makes one `emit = EventEmitter(source=..., schema=...)` and its use cases call
+`await emit(session, event)` next to their own writes (`add_to_outbox` takes a ready envelope);
+the entrypoint's commit makes both durable together, or neither. `OutboxRelay` then publishes
 committed rows with publisher confirms and marks them published. If the process dies between
 commit and publish, the next relay (this process restarted, or another replica) finds the row
 still unpublished and sends it: an event is never lost, and may be sent twice (consumers are
@@ -39,9 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from modelbay_common.bus.port import Bus
 from modelbay_common.db import SessionFactory, transaction
-from modelbay_common.events import Envelope, EventDecodeError, parse_event
+from modelbay_common.events import Envelope, Event, EventDecodeError, envelope, parse_event
 
-__all__ = ["OutboxRelay", "add_to_outbox", "notify_channel", "outbox_table"]
+__all__ = ["EventEmitter", "OutboxRelay", "add_to_outbox", "notify_channel", "outbox_table"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,20 @@ async def add_to_outbox(session: AsyncSession, envelope: Envelope, *, schema: st
     await session.execute(
         text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(schema)}
     )
+
+
+@dataclass(frozen=True)
+class EventEmitter:
+    """How one service emits: its events carry its `source` and go to its `schema`'s outbox."""
+
+    source: str
+    schema: str
+
+    async def __call__(self, session: AsyncSession, event: Event) -> Envelope:
+        """Wrap `event` in a new envelope and add it to the outbox; the caller commits."""
+        wrapped = envelope(event, source=self.source)
+        await add_to_outbox(session, wrapped, schema=self.schema)
+        return wrapped
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ tests using `InProcessBus` do not load aio-pika.
 from modelbay_common.bus.factory import create_bus
 from modelbay_common.bus.inprocess import InProcessBus
 from modelbay_common.bus.port import (
+    EVENTS_EXCHANGE,
     Bus,
     BusNotStartedError,
     DeadLetter,
@@ -18,6 +19,7 @@ from modelbay_common.bus.port import (
 )
 
 __all__ = [
+    "EVENTS_EXCHANGE",
     "Bus",
     "BusNotStartedError",
     "DeadLetter",

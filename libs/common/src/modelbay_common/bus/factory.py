@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from modelbay_common.bus.port import Bus, RetryPolicy
+from modelbay_common.bus.port import EVENTS_EXCHANGE, Bus, RetryPolicy
 
 __all__ = ["create_bus"]
-
-DEFAULT_EXCHANGE = "modelbay.events"
 
 
 def create_bus(
     url: str,
     *,
-    exchange: str = DEFAULT_EXCHANGE,
+    exchange: str = EVENTS_EXCHANGE,
     retry: RetryPolicy | None = None,
     prefetch: int = 16,
     connection_name: str = "modelbay",

@@ -24,6 +24,7 @@ from typing import Protocol
 from modelbay_common.events import Envelope
 
 __all__ = [
+    "EVENTS_EXCHANGE",
     "Bus",
     "BusNotStartedError",
     "DeadLetter",
@@ -33,6 +34,9 @@ __all__ = [
     "routing_key_matches",
     "validate_consumer_name",
 ]
+
+EVENTS_EXCHANGE = "modelbay.events"
+"""The durable topic exchange every service publishes to (routing key = event type)."""
 
 Handler = Callable[[Envelope], Awaitable[None]]
 """An event handler; it returns when the event is fully handled (its transaction committed)."""

@@ -24,8 +24,8 @@ from aio_pika.abc import (
 )
 
 from modelbay_common.bus import rabbitmq_admin
-from modelbay_common.bus.factory import DEFAULT_EXCHANGE
 from modelbay_common.bus.port import (
+    EVENTS_EXCHANGE,
     BusNotStartedError,
     DeadLetter,
     Handler,
@@ -44,7 +44,7 @@ from modelbay_common.bus.rabbitmq_topology import (
 )
 from modelbay_common.events import Envelope, EventDecodeError, parse_event
 
-__all__ = ["DEFAULT_EXCHANGE", "RabbitMqBus"]
+__all__ = ["RabbitMqBus"]
 
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class RabbitMqBus:
         self,
         url: str,
         *,
-        exchange: str = DEFAULT_EXCHANGE,
+        exchange: str = EVENTS_EXCHANGE,
         prefetch: int = 16,
         retry: RetryPolicy | None = None,
         shutdown_grace_seconds: float = 30.0,
