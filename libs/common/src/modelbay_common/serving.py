@@ -1,21 +1,225 @@
-"""Running one service as its own process: `python -m modelbay_<service>`.
+"""The one service skeleton: clients, start/stop order, and `python -m modelbay_<service>`.
 
-Every service's composition root returns an object with an ASGI `app` and `start`/`stop`
-coroutines (migrations, bus subscriptions, outbox relay, workers). The process entrypoint is
-the same for all four, so it lives here: start the service, serve its app with uvicorn until
-a signal arrives, then stop the service whatever happened.
+Every service's `main.py` declares what it is made of and hands it to a :class:`ServiceHost`:
+
+- its schema (whose Alembic migrations run first),
+- a ``{consumer name: (event types, handler)}`` table,
+- its ASGI app,
+- extra workers (anything with ``start``/``stop``: the builder's build worker, the local-process
+  runner, the gateway's bootstrap of its administrator),
+- whether it has an outbox to relay (and how often the relay polls when no NOTIFY wakes it).
+
+The host starts them in one order, the same for every service::
+
+    migrate → blob store ready → subscribe → bus start → outbox relay → extra workers
+
+and stops them in the reverse order. Subscriptions come before the bus starts so no event
+arrives at a queue nobody consumes yet; the relay comes after the bus because it publishes; the
+workers come last because they emit events the relay must be running to send.
+
+Who closes a client: :class:`Clients` opens the engine, bus and blob store a service was not given
+and closes only those. The embedded mode and tests inject shared clients (then they start the bus
+before the services, because relays publish at once, and close the clients themselves).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from modelbay_common.blob import BlobStore, open_blob_store
+from modelbay_common.bus import Bus, Handler, create_bus
+from modelbay_common.db import SessionFactory, create_engine, session_factory
 from modelbay_common.logging import configure_logging
 from modelbay_common.settings import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+log = logging.getLogger(__name__)
+
+ConsumerTable = Mapping[str, tuple[Iterable[str], Handler]]
+"""``{consumer name: (event types it handles, handler)}``; the name is the queue."""
+
+Migrate = Callable[[str, str], Awaitable[None]]
+"""``migrate(schema, database_url)``: bring the schema's tables to the newest revision."""
+
+
+class Worker(Protocol):
+    """Anything the host starts after the relay and stops before it."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class ClientsNotOpenedError(RuntimeError):
+    """A service asked for a client it declared it does not use (the catalog's blob store)."""
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The engine, bus and blob store of one service, and which of them it must close."""
+
+    database_url: str
+    engine: AsyncEngine
+    bus: Bus
+    sessions: SessionFactory
+    blob_store_or_none: BlobStore | None
+    owns_engine: bool
+    owns_bus: bool
+    owns_blob_store: bool
+
+    @classmethod
+    def open(
+        cls,
+        settings: ServiceSettings,
+        name: str,
+        *,
+        engine: AsyncEngine | None = None,
+        bus: Bus | None = None,
+        blob_store: BlobStore | None = None,
+        uses_blobs: bool = True,
+    ) -> Clients:
+        """Use the given clients; open the others from `settings` (no I/O happens here).
+
+        `name` labels the Postgres connections and the AMQP connection (`modelbay-<name>`), so an
+        operator sees which service holds them.
+        """
+        label = f"modelbay-{name}"
+        own_engine = engine or create_engine(settings.database_url, application_name=label)
+        own_bus = bus or create_bus(
+            settings.bus_url, exchange=settings.events_exchange, connection_name=label
+        )
+        blobs = blob_store
+        if blobs is None and uses_blobs:
+            blobs = open_blob_store(settings.blob_url)
+        return cls(
+            database_url=settings.database_url,
+            engine=own_engine,
+            bus=own_bus,
+            sessions=session_factory(own_engine),
+            blob_store_or_none=blobs,
+            owns_engine=engine is None,
+            owns_bus=bus is None,
+            owns_blob_store=blob_store is None and blobs is not None,
+        )
+
+    @property
+    def blob_store(self) -> BlobStore:
+        if self.blob_store_or_none is None:
+            raise ClientsNotOpenedError("this service was opened without a blob store")
+        return self.blob_store_or_none
+
+
+def _outbox_relay(clients: Clients, schema: str, poll_seconds: float) -> Worker:
+    from modelbay_common.outbox import OutboxRelay  # loads SQLAlchemy Core tables; start-up only
+
+    return OutboxRelay(clients.sessions, clients.bus, schema, poll_interval=poll_seconds)
+
+
+async def _upgrade(schema: str, database_url: str) -> None:
+    from modelbay_common.migrations import upgrade  # Alembic is only needed once, at start-up
+
+    await upgrade(schema, database_url)
+
+
+class ServiceHost:
+    """A running service: its app plus the start/stop order above. Start once, stop once."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        *,
+        schema: str,
+        app: Any,
+        consumers: ConsumerTable | None = None,
+        workers: Sequence[Worker] = (),
+        outbox_poll_seconds: float | None = None,
+        migrate: Migrate = _upgrade,
+        make_relay: Callable[[Clients, str, float], Worker] = _outbox_relay,
+    ) -> None:
+        """`outbox_poll_seconds=None` means the service has no outbox (the gateway).
+
+        `migrate` and `make_relay` are seams for unit tests of the order; services keep the
+        defaults (Alembic, `OutboxRelay`).
+        """
+        self.clients = clients
+        self.schema = schema
+        self.app = app
+        self.consumers: dict[str, tuple[tuple[str, ...], Handler]] = {
+            name: (tuple(types), handler) for name, (types, handler) in (consumers or {}).items()
+        }
+        self.workers = tuple(workers)
+        self.relay = (
+            None
+            if outbox_poll_seconds is None
+            else make_relay(clients, schema, outbox_poll_seconds)
+        )
+        self._migrate = migrate
+        self._running: AsyncExitStack | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.clients.engine
+
+    @property
+    def bus(self) -> Bus:
+        return self.clients.bus
+
+    @property
+    def sessions(self) -> SessionFactory:
+        return self.clients.sessions
+
+    @property
+    def blob_store(self) -> BlobStore:
+        return self.clients.blob_store
+
+    @property
+    def started(self) -> bool:
+        return self._running is not None
+
+    async def start(self) -> None:
+        """Start everything in order; if a step fails, stop what already started and re-raise."""
+        if self._running is not None:
+            return
+        async with AsyncExitStack() as stack:
+            self._close_owned_clients_last(stack)
+            await self._migrate(self.schema, self.clients.database_url)
+            if self.clients.owns_blob_store:
+                await self.clients.blob_store.ensure_ready()
+            for name, (event_types, handler) in self.consumers.items():
+                await self.clients.bus.subscribe(name, event_types, handler)
+            if self.clients.owns_bus:
+                await self.clients.bus.start()
+                stack.push_async_callback(self.clients.bus.close)
+            for worker in (self.relay, *self.workers):
+                if worker is not None:
+                    await worker.start()
+                    stack.push_async_callback(worker.stop)
+            self._running = stack.pop_all()
+        log.info("%s started", self.schema)
+
+    async def stop(self) -> None:
+        """Workers, then the relay, then the bus and engine this service opened."""
+        running, self._running = self._running, None
+        if running is None:
+            await self._dispose_owned_engine()  # built, never started: the pool may still exist
+            return
+        await running.aclose()
+
+    def _close_owned_clients_last(self, stack: AsyncExitStack) -> None:
+        # Pushed first, so unwound last: after every worker and the bus.
+        stack.push_async_callback(self._dispose_owned_engine)
+
+    async def _dispose_owned_engine(self) -> None:
+        if self.clients.owns_engine:
+            await self.clients.engine.dispose()
 
 
 class RunnableService(Protocol):

@@ -29,6 +29,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from modelbay_common.bus.port import EVENTS_EXCHANGE
+
 SHARED_ENV_PREFIX = "MODELBAY_"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -55,18 +57,29 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=SHARED_ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(
-        repr=False, description="SQLAlchemy URL of Postgres, e.g. postgresql+asyncpg://u:p@h/db"
+        repr=False, description="Postgres URL, e.g. `postgresql+asyncpg://u:p@h/db`"
     )
     bus_url: str = Field(
-        repr=False, description="amqp://user:pass@host:5672/ for RabbitMQ, memory:// in-process"
+        repr=False, description="`amqp://user:pass@host:5672/` for RabbitMQ, `memory://` in-process"
     )
     blob_url: str = Field(
-        repr=False, description="s3://ACCESS:SECRET@host:port/bucket?secure=false or file:///dir"
+        repr=False,
+        description="`s3://ACCESS:SECRET@host:port/bucket?secure=false` or `file:///dir`",
     )
-    log_level: LogLevel = "INFO"
-    log_json: bool = True
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
+    log_level: LogLevel = Field(default="INFO", description="Lowest level logged")
+    log_json: bool = Field(
+        default=True, description="One JSON object per log line; false for plain text"
+    )
+    http_host: str = Field(
+        default="127.0.0.1", description="Address `python -m modelbay_<service>` listens on"
+    )
+    http_port: int = Field(
+        default=8000, description="Port `python -m modelbay_<service>` listens on"
+    )
+    events_exchange: str = Field(
+        default=EVENTS_EXCHANGE,
+        description="RabbitMQ topic exchange every event is published to and consumed from",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,27 +1,8 @@
 """Settings of the gateway (prefix ``MODELBAY_GATEWAY_``), read from the environment.
 
-Every field is read from ``MODELBAY_GATEWAY_<FIELD>`` first, then ``MODELBAY_<FIELD>``:
-
-- ``DATABASE_URL`` (required): Postgres; the gateway owns the ``gateway`` schema (users, tokens)
-  and migrates it at start-up.
-- ``BUS_URL`` (required): ``amqp://...`` (RabbitMQ) or ``memory://``; the gateway consumes every
-  lifecycle event to fan it out to ``GET /v1/events`` (Server-Sent Events).
-- ``BLOB_URL`` (required): ``s3://...`` or ``file:///dir``; downloads stream from it.
-- ``HTTP_HOST`` / ``HTTP_PORT``: where ``python -m modelbay_gateway`` listens (127.0.0.1:8000).
-- ``LOG_LEVEL`` / ``LOG_JSON``: logging.
-- ``ONBOARDING_URL`` / ``CATALOG_URL`` / ``BUILDER_URL``: the internal APIs
-  (``http://127.0.0.1:8001``, ``:8003``, ``:8002``).
-- ``ADMIN_USERNAME`` / ``ADMIN_TOKEN``: the bootstrap administrator, created (or updated) at
-  start-up; the token (at least 24 characters) is stored hashed like every other token.
-- ``ANONYMOUS_READ`` (false): let callers without a token search, read and download public models.
-- ``MAX_UPLOAD_BYTES`` (2 GiB): larger uploads are refused with 413 before or while streaming.
-- ``UPSTREAM_TIMEOUT_SECONDS`` (60): per network operation towards the internal services.
-- ``CONSUMER_NAME`` (``gateway.sse``): the queue of events for SSE. Every gateway replica must see
-  every event, so give each replica its own name (e.g. ``gateway.sse.replica-2``).
-- ``EVENTS_EXCHANGE`` (``modelbay.events``).
-- ``SSE_KEEPALIVE_SECONDS`` (15): comment lines that keep idle proxies from closing the stream.
-- ``SSE_REPLAY_EVENTS`` (1000): recent events kept to resume a stream after ``Last-Event-ID``.
-- ``VISIBILITY_CACHE_SECONDS`` (5): how long the SSE filter trusts a model's visibility.
+Every field is read from ``MODELBAY_GATEWAY_<FIELD>`` first, then ``MODELBAY_<FIELD>``. Each
+field's description is the documentation: the table in docs/services.md is generated from it by
+``scripts/gen_settings_docs.py``.
 """
 
 from __future__ import annotations
@@ -36,24 +17,53 @@ MIN_ADMIN_TOKEN_LENGTH = 24
 
 
 class GatewaySettings(ServiceSettings):
-    """Configuration of the gateway; see the module docstring for the variable names."""
+    """Configuration of the gateway; docs/services.md lists the variables."""
 
     model_config = SettingsConfigDict(env_prefix="MODELBAY_GATEWAY_", extra="ignore")
 
-    http_port: int = 8000
-    onboarding_url: str = "http://127.0.0.1:8001"
-    catalog_url: str = "http://127.0.0.1:8003"
-    builder_url: str = "http://127.0.0.1:8002"
-    admin_username: str | None = None
-    admin_token: str | None = Field(default=None, repr=False)
-    anonymous_read: bool = False
-    max_upload_bytes: int = Field(default=2 * GIB, gt=0)
-    upstream_timeout_seconds: float = Field(default=60.0, gt=0)
-    consumer_name: str = "gateway.sse"
-    events_exchange: str = "modelbay.events"
-    sse_keepalive_seconds: float = Field(default=15.0, gt=0)
-    sse_replay_events: int = Field(default=1000, ge=0)
-    visibility_cache_seconds: float = Field(default=5.0, ge=0)
+    http_port: int = Field(default=8000, description="Port `python -m modelbay_gateway` listens on")
+    onboarding_url: str = Field(
+        default="http://127.0.0.1:8001", description="Internal API of the onboarding service"
+    )
+    catalog_url: str = Field(
+        default="http://127.0.0.1:8003", description="Internal API of the catalog"
+    )
+    builder_url: str = Field(
+        default="http://127.0.0.1:8002", description="Internal API of the builder"
+    )
+    admin_username: str | None = Field(
+        default=None, description="Bootstrap administrator, created or updated at start-up"
+    )
+    admin_token: str | None = Field(
+        default=None,
+        repr=False,
+        description=f"Token of the bootstrap administrator (at least {MIN_ADMIN_TOKEN_LENGTH} "
+        "characters), stored hashed like every other token",
+    )
+    anonymous_read: bool = Field(
+        default=False,
+        description="Let callers without a token search, read and download public models",
+    )
+    max_upload_bytes: int = Field(
+        default=2 * GIB, gt=0, description="Larger uploads are refused with 413"
+    )
+    upstream_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Per network operation towards the internal services"
+    )
+    consumer_name: str = Field(
+        default="gateway.sse",
+        description="Queue of the events fanned out to `GET /v1/events`; every replica must see "
+        "every event, so give each its own (`gateway.sse.replica-2`)",
+    )
+    sse_keepalive_seconds: float = Field(
+        default=15.0, gt=0, description="Comment lines keep idle proxies from closing streams"
+    )
+    sse_replay_events: int = Field(
+        default=1000, ge=0, description="Recent events kept to resume after `Last-Event-ID`"
+    )
+    visibility_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long the SSE filter trusts a model's visibility"
+    )
 
     @field_validator("admin_token")
     @classmethod

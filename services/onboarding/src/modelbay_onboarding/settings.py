@@ -1,26 +1,13 @@
 """Settings of the onboarding service (prefix ``MODELBAY_ONBOARDING_``).
 
-Every field is read from ``MODELBAY_ONBOARDING_<FIELD>`` first, then ``MODELBAY_<FIELD>``:
+Every field is read from ``MODELBAY_ONBOARDING_<FIELD>`` first, then ``MODELBAY_<FIELD>``. Each
+field's description is the documentation: the table in docs/services.md is generated from it by
+``scripts/gen_settings_docs.py``.
 
-- ``DATABASE_URL``, ``BUS_URL``, ``BLOB_URL``, ``LOG_LEVEL``, ``LOG_JSON``, ``HTTP_HOST``: see
-  :class:`modelbay_common.settings.ServiceSettings`.
-- ``HTTP_PORT`` (8001).
-- ``MAX_UPLOAD_BYTES`` (2 GiB): a larger body is refused with 413 as soon as it is exceeded.
-- ``MAX_UNPACKED_BYTES`` (8 GiB), ``MAX_ARCHIVE_FILES`` (10 000), ``MAX_EXPANSION_RATIO`` (100)
-  with ``EXPANSION_RATIO_FLOOR_BYTES`` (64 MiB): zip-bomb guards. The ratio (unpacked bytes /
-  archive bytes) only applies once the unpacked size passes the floor, so a tiny bundle of
-  JSON text, which compresses very well, is not refused.
-- ``MAX_METADATA_FILE_BYTES`` (32 MiB): largest manifest, proto, descriptor set or schemas file.
-- ``SPOOL_DIR`` (system temp dir): where uploads are spooled while they are checked.
-- ``REQUIRE_SAMPLES`` (false): refuse a bundle with a method that has no sample (otherwise the
-  202 answer carries a warning and the builder only checks that such a method's image starts).
-- ``SUPPORTED_PYTHON_VERSIONS`` (``["3.11"]``, JSON list): the ``major.minor`` versions model
-  images can be built for.
-- ``RESOLVER_ENABLED`` (true): consume ``ModelUploaded`` and resolve dependencies here.
-- ``MAX_CONCURRENT_RESOLUTIONS`` (2): ``pip download`` runs at once in this process.
-- ``PIP_INDEX_URL`` (PyPI), ``PIP_CERT`` (none: the system trust store), ``PIP_CACHE_DIR``
-  (pip's default), ``PIP_TIMEOUT_SECONDS`` (1800): how the resolver runs pip. pip runs
-  isolated from this machine's pip configuration and ``PIP_*`` variables.
+The zip-bomb guards work together: the expansion ratio (unpacked bytes / archive bytes) only
+applies once the unpacked size passes its floor, so a tiny bundle of JSON text, which compresses
+very well, is not refused. pip runs isolated from this machine's pip configuration and ``PIP_*``
+variables; only the fields below configure it.
 """
 
 from __future__ import annotations
@@ -31,28 +18,77 @@ from modelbay_common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+SERVICE_NAME = "onboarding"
+EVENT_SOURCE = "/modelbay/onboarding"
 GIB = 1024**3
 MIB = 1024**2
 
 
 class OnboardingSettings(ServiceSettings):
+    """Configuration of onboarding; docs/services.md lists the variables."""
+
     model_config = SettingsConfigDict(env_prefix="MODELBAY_ONBOARDING_", extra="ignore")
 
-    http_port: int = 8001
+    http_port: int = Field(
+        default=8001, description="Port `python -m modelbay_onboarding` listens on"
+    )
 
-    max_upload_bytes: int = Field(default=2 * GIB, gt=0)
-    max_unpacked_bytes: int = Field(default=8 * GIB, gt=0)
-    max_archive_files: int = Field(default=10_000, gt=0)
-    max_expansion_ratio: float = Field(default=100.0, gt=1)
-    expansion_ratio_floor_bytes: int = Field(default=64 * MIB, ge=0)
-    max_metadata_file_bytes: int = Field(default=32 * MIB, gt=0)
-    spool_dir: Path | None = None
-    require_samples: bool = False
-    supported_python_versions: list[str] = Field(default_factory=lambda: ["3.11"])
+    max_upload_bytes: int = Field(
+        default=2 * GIB, gt=0, description="A larger body is refused with 413 once exceeded"
+    )
+    max_unpacked_bytes: int = Field(
+        default=8 * GIB, gt=0, description="Zip-bomb guard: total size of the unpacked files"
+    )
+    max_archive_files: int = Field(
+        default=10_000, gt=0, description="Zip-bomb guard: files in one archive"
+    )
+    max_expansion_ratio: float = Field(
+        default=100.0, gt=1, description="Zip-bomb guard: unpacked bytes / archive bytes"
+    )
+    expansion_ratio_floor_bytes: int = Field(
+        default=64 * MIB, ge=0, description="Unpacked size from which the ratio applies"
+    )
+    max_metadata_file_bytes: int = Field(
+        default=32 * MIB,
+        gt=0,
+        description="Largest manifest, proto, descriptor set or schemas file",
+    )
+    spool_dir: Path | None = Field(
+        default=None,
+        description="Where uploads are spooled while they are checked (system temp dir)",
+    )
+    require_samples: bool = Field(
+        default=False,
+        description="Refuse a bundle with a method that has no sample (otherwise the answer "
+        "warns and the builder only checks that such a method's image starts)",
+    )
+    supported_python_versions: list[str] = Field(
+        default_factory=lambda: ["3.11"],
+        description="`major.minor` versions model images can be built for (a JSON list)",
+    )
 
-    resolver_enabled: bool = True
-    max_concurrent_resolutions: int = Field(default=2, ge=1)
-    pip_index_url: str | None = None
-    pip_cert: Path | None = None
-    pip_cache_dir: Path | None = None
-    pip_timeout_seconds: float = Field(default=1800.0, gt=0)
+    resolver_enabled: bool = Field(
+        default=True, description="Consume `ModelUploaded` and resolve dependencies here"
+    )
+    consumer_name: str = Field(
+        default="onboarding.resolver",
+        description="Queue of `ModelUploaded` for the resolver; replicas share it",
+    )
+    outbox_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the outbox relay looks when no NOTIFY woke it"
+    )
+    max_concurrent_resolutions: int = Field(
+        default=2, ge=1, description="`pip download` runs at once in this process"
+    )
+    pip_index_url: str | None = Field(
+        default=None, description="Package index the resolver uses (PyPI when unset)"
+    )
+    pip_cert: Path | None = Field(
+        default=None, description="CA bundle for the index (the system trust store when unset)"
+    )
+    pip_cache_dir: Path | None = Field(
+        default=None, description="pip's cache directory (pip's default when unset)"
+    )
+    pip_timeout_seconds: float = Field(
+        default=1800.0, gt=0, description="Bound on one `pip lock` or `pip download` run"
+    )
