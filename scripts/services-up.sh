@@ -19,6 +19,10 @@ write_services_env() {
     echo "MODELBAY_BUS_URL=amqp://modelbay:modelbay@127.0.0.1:5672/"
     cat "$RUN_DIR/s3.env"
     echo "MODELBAY_REGISTRY=127.0.0.1:5000"
+    # The registry's token key (scripts/services/registry.sh): the builder mints push tokens and
+    # the gateway pull tokens with it; tests mint theirs too.
+    echo "MODELBAY_REGISTRY_TOKEN_KEY_FILE=$VAR_DIR/registry-auth/registry-token.key"
+    echo "MODELBAY_REGISTRY_TOKEN_CERT_FILE=$VAR_DIR/registry-auth/registry-token.crt"
     echo "MODELBAY_BASE_IMAGE=$(<"$VAR_DIR/base-image")"
     echo "DOCKER_HOST=unix:///var/run/docker.sock"
   } >"$tmp"
