@@ -2,7 +2,7 @@
 
 The AsyncAPI document is derived, never edited by hand: adding a field or an event to
 events.py and re-running this script (`.tools/bin/uv run --frozen python scripts/gen_asyncapi.py`)
-keeps external subscribers' contract in step with the code. tests/unit/test_events.py fails
+keeps external subscribers' contract in step with the code. tests/unit/common/test_events.py fails
 when the committed file differs from what this script produces.
 """
 

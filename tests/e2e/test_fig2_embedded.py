@@ -1,4 +1,4 @@
-"""The Fig. 2 flow in embedded mode, in-process: `modelbay_gateway.embedded` runs the four
+"""The Fig. 2 flow in embedded mode, in-process: `modelbay_embedded.platform` runs the four
 services in this test's event loop (embedded PostgreSQL, in-process bus, filesystem blobs, the
 local Docker engine and the registry), the gateway is served on a free loopback port, and the
 paper's script pushes to it; then pull, run and predict as in stack mode."""
@@ -19,7 +19,7 @@ from e2e_client import Gateway, describe_failure, new_user
 from e2e_models import FIG2_NAME, as_fig2_input, fig2_classifier, push_fig2
 from e2e_runtime import call_json, call_protobuf, pull, remove_local_image, running_model
 from e2e_stack import Backends, free_port
-from modelbay_gateway.embedded import EmbeddedConfig, EmbeddedPlatform, detect_docker
+from modelbay_embedded.platform import EmbeddedConfig, EmbeddedPlatform, detect_docker
 
 
 @pytest.fixture

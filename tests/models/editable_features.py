@@ -1,7 +1,7 @@
 """A model whose feature code comes from a distribution installed in *editable* mode.
 
 `demo_features` lives in editable_dist/ and is installed with `uv pip install -e` by
-tests/unit/test_introspect_editable.py (it is not importable otherwise). Its source ships in the
+tests/unit/sdk/test_introspect_editable.py (it is not importable otherwise). Its source ships in the
 bundle's code/ (no index has the working copy), its own imports become requirements, and
 `demo_features.report` is imported only inside the method: at dump time it is not in
 sys.modules, the case that used to raise LocalCodeError with a module/file mismatch.

@@ -1,6 +1,6 @@
 """The two ways to run Modelbay that the benchmark measures, behind one small interface.
 
-- **embedded**: `modelbay_gateway.embedded.EmbeddedPlatform` in this process (embedded
+- **embedded**: `modelbay_embedded.platform.EmbeddedPlatform` in this process (embedded
   PostgreSQL, in-process bus, filesystem blobs), its gateway served by uvicorn on a free port;
 - **stack**: the four services as processes on the real Postgres, RabbitMQ, S3 and registry,
   started by the end-to-end tier's harness (`tests/e2e/e2e_stack.py`).
@@ -112,7 +112,7 @@ async def embedded_platform(
     import os
 
     import uvicorn
-    from modelbay_gateway.embedded import EmbeddedConfig, EmbeddedPlatform, detect_docker
+    from modelbay_embedded.platform import EmbeddedConfig, EmbeddedPlatform, detect_docker
 
     # What `modelbay up` reads from the user's environment.
     os.environ["MODELBAY_BUILDER_BASE_IMAGE"] = base_image

@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
-from modelbay_builder.local_process import LocalProcessRunner
-from modelbay_builder.local_refs import local_digest, served_url
+from modelbay_builder.local.process import LocalProcessRunner
+from modelbay_builder.local.refs import local_digest, served_url
 from modelbay_builder.main import BuilderService, build_service
 from modelbay_builder.settings import BuilderSettings
 from modelbay_common.blob import BlobStore

@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from modelbay_catalog.models import SCHEMA, Base
+from modelbay_catalog.orm import SCHEMA, Base
 from modelbay_common.db import create_engine
 from modelbay_common.inbox import inbox_table
 from modelbay_common.migrations import current, downgrade, upgrade

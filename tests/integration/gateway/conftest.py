@@ -15,7 +15,7 @@ from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.blob import open_blob_store
 from modelbay_common.bus import InProcessBus, RetryPolicy
 from modelbay_common.db import create_engine
-from modelbay_gateway.inprocess import InProcessTransport
+from modelbay_embedded.inprocess import InProcessTransport
 from modelbay_gateway.main import build_service as build_gateway
 from modelbay_gateway.settings import GatewaySettings
 from modelbay_onboarding.main import build_service as build_onboarding

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from modelbay_common.bus import InProcessBus
 from modelbay_common.events import DependenciesResolved, ImageBuilt, envelope
-from modelbay_gateway.inprocess import InProcessTransport
+from modelbay_embedded.inprocess import InProcessTransport
 
 ADMIN = "root"
 ADMIN_TOKEN = "admin-token-for-the-gateway-tests-0123456789"

@@ -4,7 +4,6 @@ database per test), real S3 (moto, under a prefix of its own per test) and the i
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,9 +15,6 @@ from modelbay_common.events import Envelope
 from modelbay_onboarding.main import build_service
 from modelbay_onboarding.settings import OnboardingSettings
 from onboarding_harness import Onboarding, OnboardingFactory
-
-# The bundle helpers live with the unit tests; both tiers use the same real SDK bundles.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "onboarding"))
 
 
 def _prefixed(blob_url: str, prefix: str) -> str:

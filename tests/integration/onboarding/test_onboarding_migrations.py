@@ -11,7 +11,7 @@ from modelbay_common.db import create_engine
 from modelbay_common.inbox import inbox_table
 from modelbay_common.migrations import current, downgrade, upgrade
 from modelbay_common.outbox import outbox_table
-from modelbay_onboarding.models import SCHEMA, Base
+from modelbay_onboarding.orm import SCHEMA, Base
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from modelbay_builder.local_refs import (
+from modelbay_builder.local.refs import (
     LocalProcessExporter,
     LocalProcessImages,
     local_digest,
@@ -21,7 +21,7 @@ from modelbay_builder.local_refs import (
 from modelbay_builder.main import resolve_mode
 from modelbay_builder.records import BuildRequest
 from modelbay_builder.settings import BuilderSettings
-from modelbay_gateway.embedded import DockerStatus, EmbeddedConfig, EmbeddedPlatform, banner
+from modelbay_embedded.platform import DockerStatus, EmbeddedConfig, EmbeddedPlatform, banner
 from modelbay_gateway.schemas import VersionOut
 
 LOCK_HASH = "f" * 64

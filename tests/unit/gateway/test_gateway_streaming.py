@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from modelbay_embedded.inprocess import InProcessTransport
 from modelbay_gateway.errors import UploadTooLarge
-from modelbay_gateway.inprocess import InProcessTransport
 from modelbay_gateway.service_models import LimitedBody
 
 

@@ -7,13 +7,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from modelbay_onboarding.archive import (
+from modelbay_onboarding.errors import CorruptArchive, UnsafeArchive
+from modelbay_onboarding.validation.archive import (
     ArchiveContents,
     ArchiveLimits,
     read_archive,
     safe_member_name,
 )
-from modelbay_onboarding.errors import CorruptArchive, UnsafeArchive
 from onboarding_bundles import device, link, regular, tar_gz
 
 LIMITS = ArchiveLimits(

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from modelbay import Model, dump
-from modelbay_onboarding.archive import ArchiveLimits
-from modelbay_onboarding.bundle_checks import BundleRules, ValidatedBundle, validate_bundle
 from modelbay_onboarding.errors import InvalidBundle
+from modelbay_onboarding.validation.archive import ArchiveLimits
+from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, validate_bundle
 from onboarding_bundles import archive, edit_manifest, make_bundle_dir, refresh_checksums
 
 RULES = BundleRules(

@@ -2,7 +2,8 @@
 
 They use `ModelbayClient` (URL and token as for `push`: --url/--token, MODELBAY_URL/
 MODELBAY_TOKEN, then `modelbay login`). `pull` and `run` drive the local `docker` command line;
-`up` starts the embedded platform (the `modelbay-gateway` package, imported only then).
+`up` starts the embedded platform (the `modelbay-embedded` package, found through the
+`modelbay.platform` entry point group, so this library never imports a service).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import typer
 from rich.live import Live
@@ -356,24 +358,42 @@ def up(
     Prints the URL, the admin token and what to do next; stop with Ctrl-C. Images are built
     with the local Docker engine when one answers; the output says when none does.
     """
-    try:
-        from modelbay_gateway.embedded import EmbeddedConfig, default_data_dir, serve_embedded
-    except ImportError:
-        error_console().print(
-            "[bold red]error:[/] `modelbay up` needs the server packages: "
-            "pip install 'modelbay-gateway[embedded]'"
-        )
-        raise typer.Exit(1) from None
-    import asyncio
-
-    config = EmbeddedConfig(
-        data_dir=data_dir or default_data_dir(), host=host, port=port, docker=docker
+    runner = _platform_runner()
+    runner(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        docker=docker,
+        announce=lambda text: console().print(text, markup=False, soft_wrap=True),
     )
-    console().print(f"Starting Modelbay (embedded) with data in {config.data_dir} ...")
-    with suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve_embedded(
-                config, announce=lambda text: console().print(text, markup=False, soft_wrap=True)
-            )
+
+
+PLATFORM_ENTRY_POINTS = "modelbay.platform"
+PLATFORM_PACKAGE = "modelbay-embedded"
+
+
+class PlatformRunner(Protocol):
+    """What a `modelbay.platform` entry point provides (modelbay_embedded.cli.run_platform)."""
+
+    def __call__(
+        self,
+        *,
+        data_dir: Path | None,
+        host: str,
+        port: int,
+        docker: bool | None,
+        announce: Callable[[str], object],
+    ) -> None: ...
+
+
+def _platform_runner() -> PlatformRunner:
+    # An entry point, not an import: the SDK must not depend on the service packages.
+    found = entry_points(group=PLATFORM_ENTRY_POINTS)
+    if not found:
+        error_console().print(
+            "[bold red]error:[/] `modelbay up` needs the platform's server packages: "
+            f"pip install {PLATFORM_PACKAGE}"
         )
-    console().print("Modelbay stopped; your data stays in " + str(config.data_dir))
+        raise typer.Exit(1)
+    runner: PlatformRunner = next(iter(found)).load()
+    return runner

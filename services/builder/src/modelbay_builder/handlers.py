@@ -8,7 +8,7 @@ from modelbay_common.events import DependenciesResolved, Envelope
 from modelbay_common.inbox import idempotent
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_builder.models import SCHEMA
+from modelbay_builder.orm import SCHEMA
 from modelbay_builder.service import request_build
 from modelbay_builder.worker import BuildWorker
 

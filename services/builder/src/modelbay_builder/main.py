@@ -28,9 +28,9 @@ from modelbay_builder.api import create_app
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
 from modelbay_builder.images import DockerImageExporter, ImageExporter
-from modelbay_builder.local_process import LocalProcessRunner
-from modelbay_builder.local_refs import LocalProcessExporter
-from modelbay_builder.models import SCHEMA
+from modelbay_builder.local.process import LocalProcessRunner
+from modelbay_builder.local.refs import LocalProcessExporter
+from modelbay_builder.orm import SCHEMA
 from modelbay_builder.pipeline import BuildRunner
 from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings

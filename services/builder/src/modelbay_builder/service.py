@@ -16,7 +16,7 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_builder.errors import BuildNotFound, BuildStepFailed, ImageValidationFailed
-from modelbay_builder.models import SCHEMA
+from modelbay_builder.orm import SCHEMA
 from modelbay_builder.records import BuildRequest, BuildResult, BuildView, ClaimedBuild, FailureKind
 from modelbay_builder.settings import EVENT_SOURCE
 from modelbay_builder.store import BuildStore

@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_builder.models import BuildRow
+from modelbay_builder.orm import BuildRow
 from modelbay_builder.records import (
     ACTIVE_STATUSES,
     BuildRequest,

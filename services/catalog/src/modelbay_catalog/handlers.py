@@ -8,7 +8,7 @@ from modelbay_common.events import EVENT_CLASSES, Envelope, Published
 from modelbay_common.inbox import idempotent
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_catalog.models import SCHEMA
+from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.service import record_pipeline_event
 from modelbay_catalog.store import CatalogStore
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_catalog.api import create_app
 from modelbay_catalog.handlers import LIFECYCLE_EVENT_TYPES, lifecycle_handler
-from modelbay_catalog.models import SCHEMA
+from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.settings import SERVICE_NAME, CatalogSettings
 
 

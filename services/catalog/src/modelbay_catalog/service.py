@@ -14,7 +14,7 @@ from modelbay_common.outbox import add_to_outbox
 
 from modelbay_catalog.errors import ModelNotFound, VersionNotFound
 from modelbay_catalog.lifecycle import VersionState, apply_event
-from modelbay_catalog.models import SCHEMA
+from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.publishing import version_to_publish
 from modelbay_catalog.records import ModelRecord, Publication, PublishRequest, StoredVersion
 from modelbay_catalog.rules import Caller, can_see

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.lifecycle import VersionState, VersionStatus
-from modelbay_catalog.models import DownloadCountRow, ModelRow, VersionRow
+from modelbay_catalog.orm import DownloadCountRow, ModelRow, VersionRow
 from modelbay_catalog.records import ModelRecord, Publication, StoredVersion
 from modelbay_catalog.rules import Visibility, library_names
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from modelbay_catalog.cursor import SortKey
-from modelbay_catalog.models import ModelRow
+from modelbay_catalog.orm import ModelRow
 from modelbay_catalog.records import SearchCriteria, SearchHit
 from modelbay_catalog.rules import Caller, Visibility, normalize_package_name
 from modelbay_catalog.store import TEXT_SEARCH_CONFIG, downloads_of_model, to_model_record

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_gateway.models import ApiTokenRow, UserRow
+from modelbay_gateway.orm import ApiTokenRow, UserRow
 from modelbay_gateway.records import TokenInfo, User
 
 

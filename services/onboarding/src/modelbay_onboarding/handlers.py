@@ -17,7 +17,7 @@ from modelbay_common.inbox import idempotent
 from modelbay_common.logging import log_context
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_onboarding.models import SCHEMA
+from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.resolver import Resolver
 from modelbay_onboarding.store import already_handled
 

@@ -15,7 +15,7 @@ from modelbay_common.events import InterfaceField, MethodInterface
 from modelbay_runtime.server.openapi import build_openapi
 from modelbay_runtime.types import TypeSpec
 
-from modelbay_onboarding.bundle_checks import ValidatedBundle
+from modelbay_onboarding.validation.bundle import ValidatedBundle
 
 _SCALAR_NAMES = {"double": "float", "float": "float32", "bytes": "bytes", "bool": "bool"}
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_onboarding.api import build_router
 from modelbay_onboarding.handlers import RESOLVER_CONSUMER, resolve_dependencies_handler
-from modelbay_onboarding.models import SCHEMA
+from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.resolver import Resolver
 from modelbay_onboarding.service import UploadService
 from modelbay_onboarding.settings import OnboardingSettings

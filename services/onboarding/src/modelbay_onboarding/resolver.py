@@ -33,7 +33,7 @@ from modelbay_common.outbox import add_to_outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.errors import ResolutionError
-from modelbay_onboarding.models import SCHEMA
+from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.pip_runner import PipOptions, download_wheels, runtime_server_requirements
 from modelbay_onboarding.service import EVENT_SOURCE
 from modelbay_onboarding.settings import OnboardingSettings

@@ -21,13 +21,13 @@ from modelbay_common.events import ModelUploaded, envelope
 from modelbay_common.outbox import add_to_outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_onboarding.archive import ArchiveLimits
-from modelbay_onboarding.bundle_checks import BundleRules, ValidatedBundle, validate_bundle
 from modelbay_onboarding.interface import method_signatures, model_openapi
-from modelbay_onboarding.models import SCHEMA
+from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.settings import OnboardingSettings
 from modelbay_onboarding.spool import SpooledUpload
 from modelbay_onboarding.store import NewUpload, add_upload, take_next_version
+from modelbay_onboarding.validation.archive import ArchiveLimits
+from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, validate_bundle
 
 log = logging.getLogger(__name__)
 

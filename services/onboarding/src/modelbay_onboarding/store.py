@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_onboarding.models import (
+from modelbay_onboarding.orm import (
     SCHEMA,
     ModelSequenceRow,
     RequirementLockRow,

@@ -2,6 +2,6 @@
 
 from modelbay_common.migrations import run_env
 
-from modelbay_catalog.models import SCHEMA, Base
+from modelbay_catalog.orm import SCHEMA, Base
 
 run_env(schema=SCHEMA, target_metadata=Base.metadata)

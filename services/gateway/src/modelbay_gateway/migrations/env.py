@@ -2,6 +2,6 @@
 
 from modelbay_common.migrations import run_env
 
-from modelbay_gateway.models import SCHEMA, Base
+from modelbay_gateway.orm import SCHEMA, Base
 
 run_env(schema=SCHEMA, target_metadata=Base.metadata)

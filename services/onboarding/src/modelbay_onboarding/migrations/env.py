@@ -2,6 +2,6 @@
 
 from modelbay_common.migrations import run_env
 
-from modelbay_onboarding.models import Base
+from modelbay_onboarding.orm import Base
 
 run_env(schema="onboarding", target_metadata=Base.metadata)

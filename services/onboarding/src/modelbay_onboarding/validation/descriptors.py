@@ -16,8 +16,8 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import DecodeError
 from modelbay_runtime.loader import DESCRIPTOR_SET
 
-from modelbay_onboarding.manifest import Manifest, ManifestMethod
-from modelbay_onboarding.problems import BundleProblems
+from modelbay_onboarding.validation.manifest import Manifest, ManifestMethod
+from modelbay_onboarding.validation.problems import BundleProblems
 
 _FIELD_KINDS = ("message", "dataframe")
 

@@ -30,15 +30,15 @@ from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import InProcessBus
 from modelbay_common.db import create_engine
 from modelbay_common.embedded_pg import EmbeddedPostgres
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from modelbay_gateway.inprocess import InProcessTransport
 from modelbay_gateway.main import GatewayService
 from modelbay_gateway.main import build_service as build_gateway
 from modelbay_gateway.settings import GatewaySettings
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from modelbay_embedded.inprocess import InProcessTransport
 
 if TYPE_CHECKING:
-    from modelbay_builder.local_serving import ServingRecord
+    from modelbay_builder.local.serving import ServingRecord
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class EmbeddedPlatform:
         common: dict[str, Any],
         data_dir: Path,
     ) -> RunningService:
-        from modelbay_builder.local_process import LocalProcessRunner
+        from modelbay_builder.local.process import LocalProcessRunner
         from modelbay_builder.main import build_service as build_builder
         from modelbay_builder.settings import BuilderSettings
 

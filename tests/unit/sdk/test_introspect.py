@@ -21,7 +21,7 @@ from modelbay.deps.distributions import DistributionIndex
 from modelbay.deps.modules import ModuleClassifier, ModuleKind
 from modelbay.deps.source_scan import imports_in_file
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def _script(tmp_path: Path, source: str, name: str = "script") -> ModuleType:

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from modelbay_onboarding.errors import InvalidBundle
-from modelbay_onboarding.problems import BundleProblems
+from modelbay_onboarding.validation.problems import BundleProblems
 
 # Provided by the platform in every image; from an index they would be someone else's package.
 PLATFORM_PACKAGES = frozenset({"modelbay", "modelbay-runtime", "modelbay-common"})

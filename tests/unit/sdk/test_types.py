@@ -35,7 +35,7 @@ from modelbay_runtime.types import (
     spec_of,
 )
 
-RUNTIME_SRC = Path(__file__).resolve().parents[2] / "libs" / "runtime" / "src"
+RUNTIME_SRC = Path(__file__).resolve().parents[3] / "libs" / "runtime" / "src"
 
 
 class Species(enum.Enum):

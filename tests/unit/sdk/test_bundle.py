@@ -28,7 +28,7 @@ from modelbay_runtime import loader_check
 from modelbay_runtime.loader import BundleError as LoadError
 from modelbay_runtime.loader import load_bundle
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 @pytest.fixture(scope="module")

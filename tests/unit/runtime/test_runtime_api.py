@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor_pb2 import FileDescriptorSet
 from modelbay_runtime.server import ModelServer, RuntimeSettings
-from test_runtime_fakes import (
+from runtime_fakes import (
     FEATURES,
     build_fake_model,
     expected_labels,

@@ -33,7 +33,7 @@ from modelbay.deps.distributions import DistributionIndex
 from modelbay.deps.local_code import local_module_for
 from modelbay.deps.modules import ModuleClassifier, ModuleKind
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 MODELS = REPO_ROOT / "tests" / "models"
 PROJECT = MODELS / "editable_dist"
 UV = REPO_ROOT / ".tools" / "bin" / "uv"

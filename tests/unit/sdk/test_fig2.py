@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from modelbay_runtime.loader import read_manifest, verify_checksums
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = REPO_ROOT / "examples" / "iris" / "iris_fig2.py"
 # Fig. 2 exactly as printed in the Acumos paper (shared/seed/acumos-paper.md), kept in the
 # repository so the comparison does not depend on anything outside the checkout.

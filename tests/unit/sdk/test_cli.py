@@ -11,7 +11,7 @@ import pytest
 from modelbay.cli import build_app
 from typer.testing import CliRunner
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 runner = CliRunner()
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from modelbay_runtime.loader import DESCRIPTOR_SET, MANIFEST, PICKLE, PROTO, SCHEMAS
 
-from modelbay_onboarding.archive import ArchiveContents, ArchiveLimits, read_archive
-from modelbay_onboarding.descriptor_checks import check_descriptor_set
-from modelbay_onboarding.manifest import Manifest, check_requirements, parse_manifest
-from modelbay_onboarding.problems import BundleProblems
-from modelbay_onboarding.sample_checks import check_samples, parse_schemas
+from modelbay_onboarding.validation.archive import ArchiveContents, ArchiveLimits, read_archive
+from modelbay_onboarding.validation.descriptors import check_descriptor_set
+from modelbay_onboarding.validation.manifest import Manifest, check_requirements, parse_manifest
+from modelbay_onboarding.validation.problems import BundleProblems
+from modelbay_onboarding.validation.samples import check_samples, parse_schemas
 
 REQUIRED_FILES = (PICKLE, PROTO, DESCRIPTOR_SET, SCHEMAS)
 KEPT_FILES = frozenset({MANIFEST, PROTO, DESCRIPTOR_SET, SCHEMAS})

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_runtime_fakes import iris_payload, serve_fake
+from runtime_fakes import iris_payload, serve_fake
 
 ROWS = [(5.1, 3.5, 1.4, 0.2), (6.7, 3.0, 5.2, 2.3)]
 

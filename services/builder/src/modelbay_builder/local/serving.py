@@ -28,8 +28,8 @@ import httpx
 
 from modelbay_builder.compare import Tolerance, check_sample_answer
 from modelbay_builder.errors import ImageValidationFailed
-from modelbay_builder.local_env import READY_MARKER, LocalEnvironment
-from modelbay_builder.local_refs import LOCAL_HOST
+from modelbay_builder.local.env import READY_MARKER, LocalEnvironment
+from modelbay_builder.local.refs import LOCAL_HOST
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 from modelbay_runtime.loader import SCHEMAS
 
-from modelbay_onboarding.manifest import Manifest
-from modelbay_onboarding.problems import BundleProblems
+from modelbay_onboarding.validation.manifest import Manifest
+from modelbay_onboarding.validation.problems import BundleProblems
 
 _SIDES = ("input", "output")
 

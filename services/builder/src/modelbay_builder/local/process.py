@@ -2,10 +2,10 @@
 
 Same inputs, same checks, same events as the Docker pipeline (`pipeline.py`), other packaging:
 
-   fetch the bundle (SHA-256 checked) ─► venv of the lock (`local_env.py`; made from the
+   fetch the bundle (SHA-256 checked) ─► venv of the lock (`local/env.py`; made from the
    wheelhouse with `pip install --no-index`, reused by every version with the same lock)
    ─► bundle into `<work>/models/<owner>/<name>/<version>/` ─► `python -m modelbay_runtime serve`
-   as a child process on a free loopback port (`local_serving.py`) ─► `/readyz` ─► every sample
+   as a child process on a free loopback port (`local/serving.py`) ─► `/readyz` ─► every sample
    over REST, compared like the Docker path (`compare.py`) ─► SBOM ─► ImageBuilt.
 
 `ImageBuilt.image_ref` is `local-process://127.0.0.1:<port>/<owner>/<name>/<version>` (the
@@ -40,10 +40,10 @@ from modelbay_builder.inputs import (
     unpack_bundle,
     unpack_wheels,
 )
-from modelbay_builder.local_env import LocalEnvironment, LocalEnvironments, tree_size
-from modelbay_builder.local_env import list_distributions as list_environment_distributions
-from modelbay_builder.local_refs import local_digest, local_process_ref, local_sbom
-from modelbay_builder.local_serving import (
+from modelbay_builder.local.env import LocalEnvironment, LocalEnvironments, tree_size
+from modelbay_builder.local.env import list_distributions as list_environment_distributions
+from modelbay_builder.local.refs import local_digest, local_process_ref, local_sbom
+from modelbay_builder.local.serving import (
     HOST,
     ModelProcess,
     ModelProcesses,

@@ -26,7 +26,7 @@ from modelbay_common.events import (
 )
 from pydantic import ValidationError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SHA = "ab" * 32
 COMMON = {"owner": "alice", "name": "iris", "version": 3}
 

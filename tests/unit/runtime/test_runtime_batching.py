@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 from modelbay_runtime.server import ModelServer
+from runtime_fakes import FakeModel, expected_labels, iris_payload, serve_fake
 from test_runtime_api import message_class
-from test_runtime_fakes import FakeModel, expected_labels, iris_payload, serve_fake
 
 Row = tuple[float, float, float, float]
 

@@ -8,7 +8,7 @@ import json
 import struct
 from typing import Any
 
-from test_runtime_fakes import FEATURES, expected_labels, serve_fake
+from runtime_fakes import FEATURES, expected_labels, serve_fake
 
 ROWS = [(5.1, 3.5, 1.4, 0.2), (6.7, 3.0, 5.2, 2.3), (5.9, 3.0, 4.2, 1.5)]
 

@@ -1,0 +1,1 @@
+"""Builder local-process mode: venvs, child processes and the served-model registry."""

@@ -1,0 +1,1 @@
+"""modelbay_embedded: the whole platform in one process (`modelbay up`)."""

@@ -1,0 +1,30 @@
+"""What `modelbay up` calls: the SDK finds `run_platform` through the `modelbay.platform` entry
+point group (declared in this package's pyproject.toml), so the SDK never imports a service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+
+from modelbay_embedded.platform import EmbeddedConfig, default_data_dir, serve_embedded
+
+
+def run_platform(
+    *,
+    data_dir: Path | None,
+    host: str,
+    port: int,
+    docker: bool | None,
+    announce: Callable[[str], object],
+) -> None:
+    """Serve the whole platform until Ctrl-C; `announce` receives every line meant for the user."""
+    config = EmbeddedConfig(
+        data_dir=data_dir or default_data_dir(), host=host, port=port, docker=docker
+    )
+    announce(f"Starting Modelbay (embedded) with data in {config.data_dir} ...")
+    with suppress(KeyboardInterrupt):
+        asyncio.run(serve_embedded(config, announce=announce))
+    announce(f"Modelbay stopped; your data stays in {config.data_dir}")

@@ -1,0 +1,1 @@
+"""Validating an uploaded bundle: archive safety, manifest, files, descriptors, samples."""
