@@ -227,7 +227,8 @@ async def test_multipart_object_keeps_metadata_and_leaves_no_staging_object(
 
 
 async def test_small_object_operations(store: Any, s3_services: Any, tmp_path: Path) -> None:
-    from modelbay_common.blob import BlobNotFoundError, key_for_sha256
+    from modelbay_common.blob import BlobNotFoundError
+    from modelbay_common.blob.keys import bundle_key
 
     source = tmp_path / "manifest.json"
     source.write_bytes(b'{"name": "iris"}')
@@ -251,8 +252,10 @@ async def test_small_object_operations(store: Any, s3_services: Any, tmp_path: P
     assert downloaded == info
     assert (tmp_path / "copy.json").read_bytes() == source.read_bytes()
 
-    addressed = await store.put_content_addressed("bundles", io.BytesIO(b"same bytes"))
-    assert addressed.key == key_for_sha256("bundles", hashlib.sha256(b"same bytes").hexdigest())
+    sha256 = hashlib.sha256(b"same bytes").hexdigest()
+    addressed = await store.put(bundle_key(sha256), io.BytesIO(b"same bytes"))
+    assert addressed.key == f"bundles/sha256/{sha256}.tar.gz"
+    assert addressed.sha256 == sha256
 
     for key in ("m/manifest.json", addressed.key):
         await store.delete(key)

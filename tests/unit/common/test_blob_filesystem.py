@@ -26,10 +26,10 @@ from modelbay_common.blob import (
     BlobTooLargeError,
     CorruptBlobError,
     InvalidBlobKeyError,
-    key_for_sha256,
     open_blob_store,
 )
 from modelbay_common.blob.filesystem import FilesystemBlobStore
+from modelbay_common.blob.keys import bundle_key
 
 ROUND_TRIP_BYTES = 200 * 1024 * 1024
 RSS_GROWTH_LIMIT = 64 * 1024 * 1024
@@ -183,14 +183,18 @@ async def test_overwrite_replaces_content_and_checksum(store: FilesystemBlobStor
     assert (await store.stat("k")).sha256 == second.sha256
 
 
-async def test_content_addressed_put(store: FilesystemBlobStore) -> None:
-    info = await store.put_content_addressed(
-        "wheelhouses", generated(5 * CHUNK, 3, hashlib.sha256())
-    )
+async def test_a_bundle_is_stored_under_the_shared_key_of_its_sha256(
+    store: FilesystemBlobStore,
+) -> None:
+    # Onboarding hashes the upload while spooling it, then stores it under keys.bundle_key.
+    expected = hashlib.sha256()
+    chunks = [chunk async for chunk in generated(5 * CHUNK, 3, expected)]
+    key = bundle_key(expected.hexdigest())
+    info = await store.put(key, io.BytesIO(b"".join(chunks)))
 
-    assert info.key == key_for_sha256("wheelhouses", info.sha256)
-    assert info.key.startswith(f"wheelhouses/sha256/{info.sha256[:2]}/")
-    assert (await store.stat(info.key)).size == 5 * CHUNK
+    assert info.key == key == f"bundles/sha256/{expected.hexdigest()}.tar.gz"
+    assert info.sha256 == expected.hexdigest()
+    assert (await store.stat(key)).size == 5 * CHUNK
 
 
 async def test_failed_source_leaves_nothing_behind(store: FilesystemBlobStore) -> None:

@@ -23,7 +23,6 @@ from modelbay_common.blob.port import (
     BlobTooLargeError,
     CorruptBlobError,
     InvalidBlobKeyError,
-    key_for_sha256,
     validate_key,
 )
 
@@ -40,7 +39,6 @@ __all__ = [
     "InvalidBlobKeyError",
     "InvalidBlobUrlError",
     "S3Location",
-    "key_for_sha256",
     "open_blob_store",
     "parse_s3_url",
     "validate_key",

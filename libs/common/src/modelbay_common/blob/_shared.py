@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,7 +20,6 @@ from modelbay_common.blob.port import (
     BlobSource,
     BlobTooLargeError,
     CorruptBlobError,
-    key_for_sha256,
     validate_key,
 )
 
@@ -92,22 +91,14 @@ class BlobStoreHelpers:
     def open(self, key: str) -> AsyncIterator[bytes]:
         raise NotImplementedError
 
-    async def _store(
-        self, source: BlobSource, content_type: str, key_for: Callable[[str], str]
-    ) -> BlobInfo:
-        """Stream `source` in, hashing it; store it under `key_for(sha256)`."""
+    async def _store(self, source: BlobSource, content_type: str, key: str) -> BlobInfo:
+        """Stream `source` in, hashing it; store it under `key` (already validated)."""
         raise NotImplementedError
 
     async def put(
         self, key: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
     ) -> BlobInfo:
-        validate_key(key)
-        return await self._store(source, content_type, lambda _sha: key)
-
-    async def put_content_addressed(
-        self, prefix: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
-    ) -> BlobInfo:
-        return await self._store(source, content_type, lambda sha: key_for_sha256(prefix, sha))
+        return await self._store(source, content_type, validate_key(key))
 
     async def stat(self, key: str) -> BlobInfo:
         raise NotImplementedError

@@ -20,7 +20,7 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
@@ -58,16 +58,12 @@ class FilesystemBlobStore(BlobStoreHelpers):
         for directory in (self._objects, self._meta, self._tmp):
             await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
 
-    async def _store(
-        self, source: BlobSource, content_type: str, key_for: Callable[[str], str]
-    ) -> BlobInfo:
+    async def _store(self, source: BlobSource, content_type: str, key: str) -> BlobInfo:
         await self.ensure_ready()
         partial = self._tmp / uuid.uuid4().hex
         try:
             digest = await self._write_partial(source, partial)
-            info = BlobInfo(
-                key_for(digest.hexdigest()), digest.size, digest.hexdigest(), content_type
-            )
+            info = BlobInfo(key, digest.size, digest.hexdigest(), content_type)
             await asyncio.to_thread(self._commit, partial, info)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -91,15 +91,6 @@ def validate_sha256(sha256: str) -> str:
     return sha256
 
 
-def key_for_sha256(prefix: str, sha256: str) -> str:
-    """The content-addressed key of an object, e.g. ``bundles/sha256/ab/abcd...``.
-
-    The two-character fan-out keeps directories small in the filesystem adapter.
-    """
-    validate_sha256(sha256)
-    return validate_key(f"{prefix.strip('/')}/sha256/{sha256[:2]}/{sha256}")
-
-
 class BlobStore(Protocol):
     """Object storage with integrity checks. Keys are validated with :func:`validate_key`."""
 
@@ -110,11 +101,6 @@ class BlobStore(Protocol):
         self, key: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
     ) -> BlobInfo:
         """Store ``source`` under ``key`` (replacing it), streaming with bounded memory."""
-
-    async def put_content_addressed(
-        self, prefix: str, source: BlobSource, *, content_type: str = DEFAULT_CONTENT_TYPE
-    ) -> BlobInfo:
-        """Store ``source`` under ``key_for_sha256(prefix, <its sha256>)``."""
 
     def open(self, key: str) -> AsyncIterator[bytes]:
         """Stream the object's bytes; the last step raises CorruptBlobError on a mismatch.

@@ -154,19 +154,15 @@ class S3BlobStore(BlobStoreHelpers):
         if not await self._call(None, self._client.bucket_exists, self.bucket):
             await self._call(None, self._client.make_bucket, self.bucket)
 
-    async def _store(
-        self, source: BlobSource, content_type: str, key_for: Callable[[str], str]
-    ) -> BlobInfo:
+    async def _store(self, source: BlobSource, content_type: str, key: str) -> BlobInfo:
         reader = _HashingReader(source, asyncio.get_running_loop())
-        return await self._call(None, self._upload, reader, content_type, key_for)
+        return await self._call(None, self._upload, reader, content_type, key)
 
-    def _upload(
-        self, reader: _HashingReader, content_type: str, key_for: Callable[[str], str]
-    ) -> BlobInfo:
+    def _upload(self, reader: _HashingReader, content_type: str, key: str) -> BlobInfo:
         first = reader.read_up_to(self.part_size)
         carry = reader.read_up_to(1)
         if not carry:
-            info = self._info(reader, key_for, content_type)
+            info = self._info(reader, key, content_type)
             self._client.put_object(
                 self.bucket,
                 self.object_name(info.key),
@@ -181,7 +177,7 @@ class S3BlobStore(BlobStoreHelpers):
         staging = f"{self.prefix}{STAGING_DIR}/{uuid.uuid4().hex}"
         try:
             self._upload_parts(staging, parts, content_type)
-            info = self._info(reader, key_for, content_type)
+            info = self._info(reader, key, content_type)
             self._client.compose_object(
                 self.bucket,
                 self.object_name(info.key),
@@ -214,9 +210,9 @@ class S3BlobStore(BlobStoreHelpers):
             raise
 
     @staticmethod
-    def _info(reader: _HashingReader, key_for: Callable[[str], str], content_type: str) -> BlobInfo:
+    def _info(reader: _HashingReader, key: str, content_type: str) -> BlobInfo:
         sha256 = reader.digest.hexdigest()
-        return BlobInfo(validate_key(key_for(sha256)), reader.digest.size, sha256, content_type)
+        return BlobInfo(validate_key(key), reader.digest.size, sha256, content_type)
 
     async def stat(self, key: str) -> BlobInfo:
         name = self.object_name(key)
