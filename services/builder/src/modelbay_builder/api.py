@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from modelbay_common.db import SessionFactory, transaction
-from modelbay_common.errors import install_problem_handlers
+from modelbay_common.errors import ModelbayError, ProblemResponse, install_problem_handlers
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_builder.errors import ImageNotAvailable
+from modelbay_builder.errors import DatabaseUnavailable, ImageNotAvailable, WorkerNotLive
 from modelbay_builder.images import ImageExporter
+from modelbay_builder.liveness import Liveness
 from modelbay_builder.records import BuildStatus
 from modelbay_builder.schemas import BuildOut
 from modelbay_builder.service import build_status
@@ -21,6 +24,7 @@ from modelbay_builder.service import build_status
 Owner = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Name = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Version = Annotated[int, Path(ge=1)]
+READINESS_TIMEOUT_SECONDS = 3.0
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -33,15 +37,38 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(_session)]
 
 
-def create_app(sessions: SessionFactory, exporter: ImageExporter) -> FastAPI:
+def _problem(error: ModelbayError, path: str) -> JSONResponse:
+    return ProblemResponse(error.to_problem(path), status_code=error.status)
+
+
+def create_app(
+    sessions: SessionFactory, exporter: ImageExporter, liveness: Callable[[], Liveness]
+) -> FastAPI:
     app = FastAPI(title="Modelbay builder (internal)", version="1", docs_url=None, redoc_url=None)
     app.state.sessions = sessions
     install_problem_handlers(app)
     router = APIRouter()
 
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    # Probes answer 503 problem+json themselves rather than raising: a probe every few seconds
+    # during an outage must not log a traceback each time (the worker logs the outage once).
+    @router.get("/healthz", responses={503: {"description": "The build worker is not live"}})
+    async def healthz() -> JSONResponse:
+        """Liveness of the build worker (the rules are in liveness.py and docs/builder.md)."""
+        verdict = liveness()
+        if not verdict.live:
+            return _problem(WorkerNotLive(verdict.reason, asdict(verdict)), "/healthz")
+        return JSONResponse({"status": "ok", **asdict(verdict)})
+
+    @router.get("/readyz", responses={503: {"description": "The database does not answer"}})
+    async def readyz() -> JSONResponse:
+        """Readiness: the database answers a query now (the builder can queue and claim)."""
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+                async with sessions() as session:
+                    await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            return _problem(DatabaseUnavailable(f"{type(exc).__name__}: {exc}"), "/readyz")
+        return JSONResponse({"status": "ready"})
 
     @router.get("/internal/builds/{owner}/{name}/{version}", response_model=BuildOut)
     async def get_build(owner: Owner, name: Name, version: Version, db: DbSession) -> BuildOut:

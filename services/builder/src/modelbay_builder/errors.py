@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from modelbay_common.errors import Conflict, NotFound
+from typing import Any
+
+from modelbay_common.errors import Conflict, NotFound, ServiceUnavailable
 
 
 class BuildNotFound(NotFound):
@@ -27,6 +29,26 @@ class ImageNotAvailable(Conflict):
             f"{owner}/{name} version {version} has no image to download (build status: {status}).",
             extensions={"owner": owner, "name": name, "version": version, "build_status": status},
         )
+
+
+class WorkerNotLive(ServiceUnavailable):
+    """`/healthz`: the build worker is wedged, dead or cut off from its database."""
+
+    type_slug = "builder-not-live"
+    title = "Build worker not live"
+
+    def __init__(self, reason: str, facts: dict[str, Any]) -> None:
+        super().__init__(reason, extensions={"worker": facts})
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """`/readyz`: the builder's database does not answer."""
+
+    type_slug = "database-unavailable"
+    title = "Database unavailable"
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"The builder's database does not answer: {error}")
 
 
 class BuildStepFailed(Exception):

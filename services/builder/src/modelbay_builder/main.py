@@ -33,6 +33,7 @@ from modelbay_builder.local.refs import LocalProcessExporter
 from modelbay_builder.orm import SCHEMA
 from modelbay_builder.pipeline import BuildRunner
 from modelbay_builder.runtime_wheel import RuntimeWheel
+from modelbay_builder.served import ServedListener, ServedModels
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
 from modelbay_builder.worker import BuildWorker, Runner
 
@@ -64,22 +65,28 @@ class BuilderService:
         *,
         owns_clients: bool,
         mode: ResolvedMode = "docker",
+        served: ServedModels | None = None,
     ) -> None:
         self.settings = settings
+        self.served = served or ServedModels()
         self.mode: ResolvedMode = mode
         self.runner = runner
         self.engine = engine
         self.bus = bus
         self.blob_store = blob_store
         self.sessions = session_factory(engine)
-        self.app: FastAPI = create_app(self.sessions, exporter)
         self.worker = BuildWorker(self.sessions, runner, settings)
+        self.app: FastAPI = create_app(self.sessions, exporter, self.worker.liveness)
         self.relay = OutboxRelay(
             self.sessions, bus, SCHEMA, poll_interval=settings.outbox_poll_seconds
         )
         self._docker = docker_connection
         self._owns_clients = owns_clients
         self._started = False
+
+    def on_served(self, listener: ServedListener) -> None:
+        """Call `listener` with every model this builder starts serving (local-process mode)."""
+        self.served.subscribe(listener)
 
     async def start(self) -> None:
         """Migrate, subscribe, start the relay and the worker. Safe to call once per process."""
@@ -133,9 +140,14 @@ def build_service(
     )
     # A given runner (tests) makes the question moot: only the default runner needs the engine.
     mode = resolve_mode(settings) if runner is None else _declared_mode(settings)
+    served = ServedModels()
     if mode == "local-process":
         runner = runner or LocalProcessRunner(
-            settings, blobs, wheel, base_python=settings.local_python or sys.executable
+            settings,
+            blobs,
+            wheel,
+            base_python=settings.local_python or sys.executable,
+            served=served,
         )
         exporter = exporter or LocalProcessExporter()
     if mode == "local-process" and settings.mode == "auto":
@@ -158,6 +170,7 @@ def build_service(
         exporter or DockerImageExporter(connection),
         owns_clients=owns_clients,
         mode=mode,
+        served=served,
     )
 
 

@@ -66,6 +66,11 @@ class BuildRow(Base):
     push_seconds: Mapped[float | None] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     worker_id: Mapped[str | None] = mapped_column(Text)
+    # Who holds the claim: a builder restarted on the same host requeues its dead predecessor's
+    # builds at once (pid gone) instead of waiting for the heartbeat to go stale (claimant.py).
+    claimant_host: Mapped[str | None] = mapped_column(Text)
+    claimant_pid: Mapped[int | None] = mapped_column(Integer)
+    claimant_pid_namespace: Mapped[str | None] = mapped_column(Text)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_builder.claimant import Claimant, RecordedClaim
 from modelbay_builder.orm import BuildRow
 from modelbay_builder.records import (
     ACTIVE_STATUSES,
@@ -47,23 +49,30 @@ class BuildStore:
         )
         return inserted is not None
 
-    async def claim_next(self, worker_id: str, stale_after: timedelta) -> ClaimedBuild | None:
+    async def claim_next(
+        self,
+        worker_id: str,
+        stale_after: timedelta,
+        claimant: Claimant | None = None,
+        *,
+        running_here: Sequence[str] = (),
+    ) -> ClaimedBuild | None:
         """Take the oldest queued build, or one whose worker stopped heart-beating.
 
         `FOR UPDATE SKIP LOCKED`: replicas claiming at the same time never get the same row.
+        `running_here` are the builds this worker is running: never taken over by itself, even
+        when their heartbeat lagged (a database outage longer than `stale_after`).
         """
         stale_before = _now() - stale_after
+        stale = and_(
+            BuildRow.status.in_([status.value for status in ACTIVE_STATUSES]),
+            BuildRow.heartbeat_at < stale_before,
+        )
+        if running_here:
+            stale = and_(stale, BuildRow.id.not_in([uuid.UUID(i) for i in running_here]))
         candidate = (
             select(BuildRow.id)
-            .where(
-                or_(
-                    BuildRow.status == BuildStatus.QUEUED.value,
-                    and_(
-                        BuildRow.status.in_([status.value for status in ACTIVE_STATUSES]),
-                        BuildRow.heartbeat_at < stale_before,
-                    ),
-                )
-            )
+            .where(or_(BuildRow.status == BuildStatus.QUEUED.value, stale))
             .order_by(BuildRow.queued_at)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -76,6 +85,9 @@ class BuildStore:
                 .values(
                     status=BuildStatus.BUILDING.value,
                     worker_id=worker_id,
+                    claimant_host=None if claimant is None else claimant.host,
+                    claimant_pid=None if claimant is None else claimant.pid,
+                    claimant_pid_namespace=None if claimant is None else claimant.pid_namespace,
                     heartbeat_at=_now(),
                     started_at=_now(),
                     attempts=BuildRow.attempts + 1,
@@ -86,6 +98,43 @@ class BuildStore:
         if row is None:
             return None
         return ClaimedBuild(str(row.id), BuildRequest.from_json(row.request), row.attempts)
+
+    async def claims_in_pid_namespace(self, pid_namespace: str) -> list[RecordedClaim]:
+        """Running builds claimed by processes of this pid namespace (see claimant.py)."""
+        rows = await self._session.execute(
+            select(
+                BuildRow.id,
+                BuildRow.owner,
+                BuildRow.name,
+                BuildRow.version,
+                BuildRow.worker_id,
+                BuildRow.claimant_pid,
+            ).where(
+                BuildRow.status.in_([status.value for status in ACTIVE_STATUSES]),
+                BuildRow.claimant_pid_namespace == pid_namespace,
+                BuildRow.worker_id.is_not(None),
+                BuildRow.claimant_pid.is_not(None),
+            )
+        )
+        return [
+            RecordedClaim(str(row.id), f"{row.owner}/{row.name}/{row.version}", row.worker_id, pid)
+            for row in rows
+            if row.worker_id is not None and (pid := row.claimant_pid) is not None
+        ]
+
+    async def requeue_claim(self, build_id: str, worker_id: str) -> bool:
+        """Queue a running build again if `worker_id` still holds it (its process is gone)."""
+        requeued = await self._session.scalar(
+            update(BuildRow)
+            .where(
+                BuildRow.id == uuid.UUID(build_id),
+                BuildRow.worker_id == worker_id,
+                BuildRow.status.in_([status.value for status in ACTIVE_STATUSES]),
+            )
+            .values(status=BuildStatus.QUEUED.value, worker_id=None, heartbeat_at=None)
+            .returning(BuildRow.id)
+        )
+        return requeued is not None
 
     async def heartbeat(self, build_id: str, worker_id: str, log_tail: str) -> None:
         """Prove this worker still runs the build; the log tail shows progress to the API."""
