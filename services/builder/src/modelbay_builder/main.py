@@ -33,7 +33,6 @@ from modelbay_builder.local.refs import LocalProcessExporter
 from modelbay_builder.orm import SCHEMA
 from modelbay_builder.pipeline import BuildRunner
 from modelbay_builder.runtime_wheel import RuntimeWheel
-from modelbay_builder.served import ServedListener, ServedModels
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
 from modelbay_builder.worker import BuildWorker, Runner
 
@@ -65,10 +64,8 @@ class BuilderService:
         *,
         owns_clients: bool,
         mode: ResolvedMode = "docker",
-        served: ServedModels | None = None,
     ) -> None:
         self.settings = settings
-        self.served = served or ServedModels()
         self.mode: ResolvedMode = mode
         self.runner = runner
         self.engine = engine
@@ -83,10 +80,6 @@ class BuilderService:
         self._docker = docker_connection
         self._owns_clients = owns_clients
         self._started = False
-
-    def on_served(self, listener: ServedListener) -> None:
-        """Call `listener` with every model this builder starts serving (local-process mode)."""
-        self.served.subscribe(listener)
 
     async def start(self) -> None:
         """Migrate, subscribe, start the relay and the worker. Safe to call once per process."""
@@ -140,14 +133,9 @@ def build_service(
     )
     # A given runner (tests) makes the question moot: only the default runner needs the engine.
     mode = resolve_mode(settings) if runner is None else _declared_mode(settings)
-    served = ServedModels()
     if mode == "local-process":
         runner = runner or LocalProcessRunner(
-            settings,
-            blobs,
-            wheel,
-            base_python=settings.local_python or sys.executable,
-            served=served,
+            settings, blobs, wheel, base_python=settings.local_python or sys.executable
         )
         exporter = exporter or LocalProcessExporter()
     if mode == "local-process" and settings.mode == "auto":
@@ -170,7 +158,6 @@ def build_service(
         exporter or DockerImageExporter(connection),
         owns_clients=owns_clients,
         mode=mode,
-        served=served,
     )
 
 
