@@ -32,6 +32,7 @@ from modelbay_builder.local.process import LocalProcessRunner
 from modelbay_builder.local.refs import LocalProcessExporter
 from modelbay_builder.orm import SCHEMA
 from modelbay_builder.pipeline import BuildRunner
+from modelbay_builder.registry import RegistryCredentials
 from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
 from modelbay_builder.worker import BuildWorker, Runner
@@ -155,7 +156,8 @@ def build_service(
         blobs,
         connection,
         runner or BuildRunner(settings, connection, blobs, wheel),
-        exporter or DockerImageExporter(connection),
+        exporter
+        or DockerImageExporter(connection, RegistryCredentials(settings.registry_tokens())),
         owns_clients=owns_clients,
         mode=mode,
     )

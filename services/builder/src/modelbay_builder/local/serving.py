@@ -183,9 +183,6 @@ class ModelProcesses:
         staging.write_text(json.dumps(asdict(record), indent=2), encoding="utf-8")
         staging.replace(path)
 
-    def forget(self, owner: str, name: str, version: int) -> None:
-        self._record_path(owner, name, version).unlink(missing_ok=True)
-
     def records(self) -> list[ServingRecord]:
         found = []
         for path in sorted(self.models_dir.glob("*/*/*.json")):
