@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from pydantic import BaseModel, Field
 
 ALGORITHM = "ES256"
 DEFAULT_ISSUER = "modelbay"
@@ -158,14 +159,22 @@ class RegistryTokenIssuer:
         return cls(key, issuer=issuer, service=service, ttl_seconds=ttl_seconds)
 
     def mint(
-        self, subject: str, access: Iterable[Access], *, now: float | None = None
+        self,
+        subject: str,
+        access: Iterable[Access],
+        *,
+        ttl_seconds: int | None = None,
+        now: float | None = None,
     ) -> RegistryToken:
+        """A signed token granting `access` to `subject`; `ttl_seconds` overrides the default
+        lifetime (the builder's push may outlast a user's five minutes)."""
         issued = int(time.time() if now is None else now)
+        lifetime = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         claims = {
             "iss": self.issuer,
             "sub": subject,
             "aud": self.service,  # Distribution 2.8 reads `aud` as one string, not a list
-            "exp": issued + self.ttl_seconds,
+            "exp": issued + lifetime,
             "nbf": issued - NOT_BEFORE_SKEW_SECONDS,
             "iat": issued,
             "jti": secrets.token_urlsafe(16),
@@ -179,7 +188,7 @@ class RegistryTokenIssuer:
         return RegistryToken(
             token=f"{signing_input}.{_b64url(_raw_signature(signature))}",
             issued_at=issued,
-            expires_in=self.ttl_seconds,
+            expires_in=lifetime,
         )
 
 
@@ -252,6 +261,37 @@ def load_certificate_public_key(path: Path) -> ec.EllipticCurvePublicKey:
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise ValueError(f"{path} does not hold an ECDSA certificate")
     return key
+
+
+class RegistryTokenSettings(BaseModel):
+    """Fields a service that mints registry tokens adds to its settings (a mixin next to
+    `ServiceSettings`), so `MODELBAY_REGISTRY_TOKEN_KEY_FILE` configures every minter at once."""
+
+    registry_token_key_file: Path | None = Field(
+        default=None,
+        description="PEM ECDSA P-256 key that signs registry tokens; unset = an open registry",
+    )
+    registry_token_issuer: str = Field(
+        default=DEFAULT_ISSUER, description="`iss` of the tokens; the registry's auth.token.issuer"
+    )
+    registry_token_service: str = Field(
+        default=DEFAULT_SERVICE,
+        description="`aud` of the tokens; the registry's auth.token.service",
+    )
+    registry_token_ttl_seconds: int = Field(
+        default=DEFAULT_TTL_SECONDS, ge=30, le=3600, description="lifetime of a minted token"
+    )
+
+    def registry_tokens(self) -> RegistryTokenIssuer | None:
+        """The issuer, or None when no key is configured (an open registry, e.g. a laptop)."""
+        if self.registry_token_key_file is None:
+            return None
+        return RegistryTokenIssuer.from_key_file(
+            self.registry_token_key_file,
+            issuer=self.registry_token_issuer,
+            service=self.registry_token_service,
+            ttl_seconds=self.registry_token_ttl_seconds,
+        )
 
 
 def requested_scopes(scopes: Sequence[str]) -> list[Access]:

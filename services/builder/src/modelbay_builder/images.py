@@ -9,6 +9,7 @@ from docker.errors import DockerException, ImageNotFound
 from modelbay_common.errors import ServiceUnavailable
 
 from modelbay_builder.docker_client import DockerConnection
+from modelbay_builder.registry import RegistryCredentials, pull_image
 
 EXPORT_CHUNK_BYTES = 1024 * 1024
 
@@ -22,8 +23,11 @@ class ImageExporter(Protocol):
 
 
 class DockerImageExporter:
-    def __init__(self, connection: DockerConnection) -> None:
+    def __init__(
+        self, connection: DockerConnection, credentials: RegistryCredentials | None = None
+    ) -> None:
         self._connection = connection
+        self._credentials = credentials or RegistryCredentials(None)
 
     def prepare(self, image_ref: str) -> None:
         try:
@@ -40,7 +44,7 @@ class DockerImageExporter:
 
     def _pull(self, image_ref: str) -> None:
         try:
-            self._connection.client.images.pull(image_ref)
+            pull_image(self._connection.client, image_ref, self._credentials)
         except DockerException as exc:
             raise ServiceUnavailable(
                 f"The image {image_ref} is neither in the local engine "

@@ -35,8 +35,10 @@ from modelbay_builder.inputs import (
 from modelbay_builder.labels import image_labels, load_openapi
 from modelbay_builder.records import BuildRequest, BuildResult
 from modelbay_builder.registry import (
+    RegistryCredentials,
     image_reference,
     image_repository,
+    pull_image,
     push_image,
     registry_digest,
 )
@@ -69,6 +71,9 @@ class BuildRunner:
         self._connection = docker_connection
         self._blobs = blobs
         self._runtime_wheel = runtime_wheel
+        self._credentials = RegistryCredentials(
+            settings.registry_tokens(), push_ttl_seconds=settings.docker_timeout_seconds + 60
+        )
 
     async def run(
         self, request: BuildRequest, log: BuildLog, on_stage: StageCallback
@@ -131,6 +136,7 @@ class BuildRunner:
             request.name,
             str(request.version),
             insecure=self._settings.registry_insecure,
+            credentials=self._credentials,
         )
         if existing:
             log.line(
@@ -189,16 +195,20 @@ class BuildRunner:
 
     def _pull(self, reference: str) -> str:
         try:
-            image = self._connection.client.images.pull(reference)
+            return pull_image(self._connection.client, reference, self._credentials)
         except DockerException as exc:
             raise BuildStepFailed(f"pulling the existing {reference} failed: {exc}") from exc
-        return str(image.id)
 
     async def _push(self, request: BuildRequest, log: BuildLog) -> str:
         repository = image_repository(self._settings.registry, request.owner, request.name)
         log.line(f"pushing {repository}:{request.version}")
         return await asyncio.to_thread(
-            push_image, self._connection.client, repository, str(request.version), log
+            push_image,
+            self._connection.client,
+            repository,
+            str(request.version),
+            log,
+            self._credentials,
         )
 
     async def _image_size(self, image_id: str) -> int:

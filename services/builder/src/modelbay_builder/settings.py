@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from modelbay_common.registry_auth import RegistryTokenSettings
 from modelbay_common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -26,7 +27,7 @@ def _default_work_dir() -> Path:
     return Path(tempfile.gettempdir()) / "modelbay-builder"
 
 
-class BuilderSettings(ServiceSettings):
+class BuilderSettings(ServiceSettings, RegistryTokenSettings):
     """Configuration of the builder; docs/services.md lists the variables."""
 
     model_config = SettingsConfigDict(env_prefix="MODELBAY_BUILDER_", extra="ignore")

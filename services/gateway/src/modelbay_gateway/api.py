@@ -10,6 +10,7 @@ from modelbay_gateway.api_accounts import account_routes
 from modelbay_gateway.api_downloads import download_routes
 from modelbay_gateway.api_events import event_routes
 from modelbay_gateway.api_models import model_routes
+from modelbay_gateway.api_registry import router as registry_router
 from modelbay_gateway.auth import principal_dependencies
 from modelbay_gateway.context import GatewayContext
 from modelbay_gateway.errors import UpstreamProblem
@@ -47,6 +48,10 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(model_routes(context, required, optional))
     app.include_router(download_routes(context, optional))
     app.include_router(event_routes(context, optional))
+    # Module-level routers read what they need from app.state.
+    app.state.context = context
+    app.state.registry_tokens = context.settings.registry_tokens()
+    app.include_router(registry_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelbay_common.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     ModelbayError,
@@ -144,4 +145,55 @@ class UpstreamFailed(ModelbayError):
         super().__init__(
             f"The {service} service failed to handle the request; the error has been logged.",
             extensions={"service": service},
+        )
+
+
+# -- the registry's token endpoint (api_registry.py) --------------------------------------------
+
+_REGISTRY_BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="modelbay-registry"'}
+
+
+class RegistryCredentialsRefused(Unauthorized):
+    """`docker login` sent a username and API token that do not belong together."""
+
+    type_slug = "registry-credentials-refused"
+    title = "Registry credentials refused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Log in with your Modelbay username and an API token "
+            "(`docker login <registry> -u <username>`, the token as the password).",
+            headers=_REGISTRY_BASIC_CHALLENGE,
+        )
+
+
+class RegistryAuthNotConfigured(NotFound):
+    type_slug = "registry-auth-not-configured"
+    title = "Registry tokens are not issued here"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This platform's registry is not behind token auth "
+            "(MODELBAY_REGISTRY_TOKEN_KEY_FILE is unset); pull without a token."
+        )
+
+
+class UnknownRegistryService(BadRequest):
+    type_slug = "unknown-registry-service"
+    title = "Unknown registry service"
+
+    def __init__(self, asked: str, served: str) -> None:
+        super().__init__(
+            f"Tokens are issued for the service {served!r}, not {asked!r}.",
+            extensions={"service": asked},
+        )
+
+
+class InvalidRegistryScope(BadRequest):
+    type_slug = "invalid-scope"
+    title = "Invalid scope"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"{reason}; a scope is `repository:<owner>/<name>:pull`.",
         )

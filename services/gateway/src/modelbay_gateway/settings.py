@@ -7,6 +7,7 @@ field's description is the documentation: the table in docs/services.md is gener
 
 from __future__ import annotations
 
+from modelbay_common.registry_auth import RegistryTokenSettings
 from modelbay_common.settings import ServiceSettings
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -16,7 +17,7 @@ GIB = 1024**3
 MIN_ADMIN_TOKEN_LENGTH = 24
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ServiceSettings, RegistryTokenSettings):
     """Configuration of the gateway; docs/services.md lists the variables."""
 
     model_config = SettingsConfigDict(env_prefix="MODELBAY_GATEWAY_", extra="ignore")

@@ -1,0 +1,53 @@
+"""Use case of the registry's token endpoint: which of the requested scopes a caller gets.
+
+The registry (`auth: token`) trusts whatever a token signed with the platform's key grants, so
+this is where the access rule reaches the images. Grants, per the token specification's "give
+what you may, silently drop the rest":
+
+- `pull` on `repository:<owner>/<name>` when the catalog, asked *as the caller*, shows the
+  model (the same rule as every read of the API: owner, administrators, `public`, the owner's
+  organisation for `org`); a model the caller may not see is dropped exactly like a missing one;
+- never `push` or `delete` (the builder mints its own push tokens; deletes belong to the
+  platform's garbage collection), never `registry:catalog:*` (listing every repository would
+  list private model names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from modelbay_common.registry_auth import PULL, REPOSITORY, Access, repository_access
+
+from modelbay_gateway.errors import UpstreamProblem
+from modelbay_gateway.service_models import get_model
+from modelbay_gateway.upstream import Caller, Upstreams
+
+NOT_FOUND = 404
+
+
+async def _may_see(upstreams: Upstreams, caller: Caller, repository: str) -> bool:
+    owner, _, name = repository.partition("/")
+    if not owner or not name or "/" in name:
+        return False  # every model image is <owner>/<name>; nothing else is ours to grant
+    try:
+        await get_model(upstreams, caller, owner, name)
+    except UpstreamProblem as exc:
+        if exc.status == NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def grant_registry_access(
+    upstreams: Upstreams, caller: Caller, requested: Sequence[Access]
+) -> list[Access]:
+    """The subset of `requested` the caller gets: pull on models they may see, nothing else."""
+    granted: dict[str, Access] = {}
+    for access in requested:
+        if access.type != REPOSITORY or access.name in granted:
+            continue
+        if PULL not in access.actions and "*" not in access.actions:
+            continue
+        if await _may_see(upstreams, caller, access.name):
+            granted[access.name] = repository_access(access.name, PULL)
+    return list(granted.values())
