@@ -43,7 +43,15 @@ from modelbay_common.interface.describe import (
     InterfaceDescription,
     MessageDescription,
     MethodDescription,
-    describe_descriptor_set,
+)
+from modelbay_common.interface.mapping import (
+    AppliedMapping,
+    ConnectionEnds,
+    FieldMismatch,
+    MappedField,
+    described,
+    resolve_mapping,
+    resolve_path,
 )
 from modelbay_common.interface.paper_rule import meets_paper_rule
 
@@ -57,54 +65,12 @@ __all__ = [
     "check_method_connection",
 ]
 
-_NOTHING = "(nothing)"
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
-
-
-class FieldMismatch(_Frozen):
-    producer: str | None
-    """`detect.Out.score (double, field 2)`; `None` when no producer field is involved."""
-    consumer: str | None
-    """`rules.In.score (int64)`; the number is shown only when numbers are what differ."""
-    reason: str
-    explanation: str
-    """`detect.Out.score (double, field 2) → rules.In.score (int64)`."""
-    message: str
-    """The explanation and the reason: what a person reads."""
-
-    @classmethod
-    def of(cls, producer: str | None, consumer: str | None, reason: str) -> FieldMismatch:
-        explanation = f"{producer or _NOTHING} → {consumer or _NOTHING}"
-        return cls(
-            producer=producer,
-            consumer=consumer,
-            reason=reason,
-            explanation=explanation,
-            message=f"{explanation}: {reason}",
-        )
-
-
-class MappedField(_Frozen):
-    consumer_field: str
-    producer_path: str
-    """Dotted path in the producer's message: `score`, `detail.score`."""
-
-
-class AppliedMapping(_Frozen):
-    """A mapping resolved against both messages: what the mapping step copies, what it drops."""
-
-    fields: tuple[MappedField, ...]
-    """Every consumer field that something feeds, in the consumer's field order."""
-    dropped: tuple[str, ...]
-    """Top-level producer fields nothing takes."""
-    problems: tuple[FieldMismatch, ...]
-    """Names that do not resolve and consumer fields nothing feeds."""
 
 
 class ConnectionCheck(_Frozen):
@@ -141,7 +107,7 @@ def check_connection(
     (`detect.Out.score`); they default to each model's name. Raises `KeyError` for a message the
     interface does not declare and `InterfaceDescriptionError` for bytes that are no descriptor set.
     """
-    sides = _Sides.of(
+    sides = ConnectionEnds.of(
         producer, producer_message, producer_node, consumer, consumer_message, consumer_node
     )
     comparer = _Comparer(sides.producer, sides.consumer)
@@ -154,10 +120,10 @@ def check_connection(
             sides.consumer_label,
         )
     else:
-        applied = _apply(sides, mapping)
+        applied = resolve_mapping(sides, mapping)
         comparer.mismatches.extend(applied.problems)
         for mapped in applied.fields:
-            source = _resolve(sides.producer, sides.producer_message, mapped.producer_path)
+            source = resolve_path(sides.producer, sides.producer_message, mapped.producer_path)
             target = sides.consumer_message.field_named(mapped.consumer_field)
             if isinstance(source, FieldDescription) and target is not None:
                 comparer.fields(
@@ -191,7 +157,7 @@ def check_method_connection(
     consumer_node: str | None = None,
 ) -> ConnectionCheck:
     """`check_connection` from `producer_method`'s output to `consumer_method`'s input."""
-    produced, consumed = _described(producer), _described(consumer)
+    produced, consumed = described(producer), described(consumer)
     return check_connection(
         produced,
         _method(produced, producer_method).output_message,
@@ -216,103 +182,10 @@ def apply_mapping(
     """Resolve `mapping` (`{consumer_field: producer_path}`): which producer field feeds each
     consumer field (unmapped consumer fields take the same-named producer field), which producer
     fields are dropped, and which names do not resolve. Types are checked by `check_connection`."""
-    sides = _Sides.of(
+    sides = ConnectionEnds.of(
         producer, producer_message, producer_node, consumer, consumer_message, consumer_node
     )
-    return _apply(sides, mapping)
-
-
-@dataclass(frozen=True)
-class _Sides:
-    producer: InterfaceDescription
-    producer_message: MessageDescription
-    producer_label: str
-    consumer: InterfaceDescription
-    consumer_message: MessageDescription
-    consumer_label: str
-
-    @classmethod
-    def of(
-        cls,
-        producer: InterfaceDescription | bytes,
-        producer_message: str,
-        producer_node: str | None,
-        consumer: InterfaceDescription | bytes,
-        consumer_message: str,
-        consumer_node: str | None,
-    ) -> _Sides:
-        produced, consumed = _described(producer), _described(consumer)
-        output, input_ = produced.message(producer_message), consumed.message(consumer_message)
-        return cls(
-            produced,
-            output,
-            f"{producer_node or produced.model_label}.{output.display}",
-            consumed,
-            input_,
-            f"{consumer_node or consumed.model_label}.{input_.display}",
-        )
-
-
-def _apply(sides: _Sides, mapping: Mapping[str, str]) -> AppliedMapping:
-    problems: list[FieldMismatch] = []
-    for consumer_field, path in mapping.items():
-        if sides.consumer_message.field_named(consumer_field) is None:
-            problems.append(
-                FieldMismatch.of(
-                    f"{sides.producer_label}.{path}",
-                    f"{sides.consumer_label}.{consumer_field}",
-                    f"{sides.consumer_label} has no field {consumer_field!r} to map onto",
-                )
-            )
-    fed: list[MappedField] = []
-    for target in sides.consumer_message.fields:
-        path = mapping.get(target.name, target.name)
-        consumer_text = f"{sides.consumer_label}.{target.name} ({target.type_text})"
-        source = _resolve(sides.producer, sides.producer_message, path)
-        if isinstance(source, FieldDescription):
-            fed.append(MappedField(consumer_field=target.name, producer_path=path))
-        elif target.name in mapping:
-            problems.append(
-                FieldMismatch.of(f"{sides.producer_label}.{path}", consumer_text, source)
-            )
-        else:
-            problems.append(
-                FieldMismatch.of(
-                    None,
-                    consumer_text,
-                    f"no field of {sides.producer_label} is named {target.name!r}; map one onto it",
-                )
-            )
-    taken = {m.producer_path.split(".", 1)[0] for m in fed}
-    dropped = tuple(f.name for f in sides.producer_message.fields if f.name not in taken)
-    return AppliedMapping(fields=tuple(fed), dropped=dropped, problems=tuple(problems))
-
-
-def _resolve(
-    interface: InterfaceDescription, message: MessageDescription, path: str
-) -> FieldDescription | str:
-    """The producer field at a dotted `path`, or why there is none."""
-    current, walked = message, list[str]()
-    parts = path.split(".")
-    for position, part in enumerate(parts):
-        found = current.field_named(part)
-        where = ".".join([message.display, *walked])
-        if found is None:
-            return f"{where} has no field {part!r}"
-        walked.append(part)
-        if position == len(parts) - 1:
-            return found
-        if found.type.kind != "message" or found.cardinality not in (
-            "singular",
-            "optional",
-            "required",
-        ):
-            return (
-                f"{'.'.join([message.display, *walked])} is {found.type_text}: a mapping picks "
-                "only through singular message fields"
-            )
-        current = interface.message(found.type.name)
-    return f"empty path {path!r}"
+    return resolve_mapping(sides, mapping)
 
 
 @dataclass
@@ -434,12 +307,6 @@ def _parent(label: str, path: str) -> str:
     """The label of the message holding the last field of `path` (`detect.Out.detail`)."""
     head, _, _ = path.rpartition(".")
     return f"{label}.{head}" if head else label
-
-
-def _described(interface: InterfaceDescription | bytes) -> InterfaceDescription:
-    if isinstance(interface, InterfaceDescription):
-        return interface
-    return describe_descriptor_set(interface)
 
 
 def _method(interface: InterfaceDescription, name: str) -> MethodDescription:
