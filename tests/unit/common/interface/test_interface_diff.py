@@ -5,7 +5,7 @@ import enum
 import json
 import typing
 
-from modelbay import List, Model, create_namedtuple
+from modelbay import Dict, List, Model, create_namedtuple
 from modelbay.interface import build_interface
 from modelbay_common.interface import InterfaceDiff, diff_interfaces
 
@@ -18,6 +18,10 @@ ReportV2 = create_namedtuple("Report", [("label", str), ("detail", DetailV2)])
 SpeciesV1 = enum.Enum("Species", {"SETOSA": 1, "VERSICOLOR": 2, "VIRGINICA": 3})
 SpeciesV2 = enum.Enum("Species", {"SETOSA": 1, "VIRGINICA": 3})
 SpeciesV3 = enum.Enum("Species", {"SETOSA": 1, "VERSICOLOR": 2, "VIRGINICA": 3, "HYBRID": 4})
+SpeciesV4 = enum.Enum("Species", {"SETOSA": 1, "VERSICOLOUR": 2, "VIRGINICA": 3})
+# A map whose values are messages: changes inside are reported under `by_name{}`.
+IndexV1 = create_namedtuple("Index", [("by_name", Dict[str, DetailV1])])
+IndexV2 = create_namedtuple("Index", [("by_name", Dict[str, DetailV2])])
 
 
 def descriptor_set(**methods: typing.Callable[..., typing.Any]) -> bytes:
@@ -229,3 +233,54 @@ def test_the_diff_is_plain_json_for_the_catalog_api() -> None:
     }
     assert InterfaceDiff.model_validate(document) == diff
     assert diff.lines() == ["BREAKING: classify: input field petal_width (double, 4) removed"]
+
+
+def test_an_enum_member_renamed_at_its_number_is_breaking() -> None:
+    def predict_v1(x: float) -> SpeciesV1:  # type: ignore[valid-type]
+        raise NotImplementedError
+
+    def predict_v4(x: float) -> SpeciesV4:  # type: ignore[valid-type]
+        raise NotImplementedError
+
+    diff = diff_interfaces(descriptor_set(classify=predict_v1), descriptor_set(classify=predict_v4))
+    assert messages(diff) == [
+        (
+            "breaking",
+            "classify: output field value (Species, 1) enum value VERSICOLOR (2) renamed to "
+            "VERSICOLOUR",
+        ),
+    ]
+
+
+def test_changes_inside_map_values_carry_the_map_in_their_path() -> None:
+    def index_v1(text: str) -> IndexV1:  # type: ignore[valid-type]
+        raise NotImplementedError
+
+    def index_v2(text: str) -> IndexV2:  # type: ignore[valid-type]
+        raise NotImplementedError
+
+    diff = diff_interfaces(descriptor_set(index=index_v1), descriptor_set(index=index_v2))
+    assert messages(diff) == [
+        ("breaking", "index: output field by_name{}.score (double, 1) retyped to int64"),
+    ]
+
+
+def test_a_field_added_at_a_number_another_field_left_is_breaking() -> None:
+    """Old callers still send sepal_width as field 2; the new version would read it as ratio."""
+
+    def classify_a(sepal_length: float, sepal_width: float) -> int:
+        raise NotImplementedError
+
+    def classify_b(sepal_width: float, ratio: float) -> int:
+        raise NotImplementedError
+
+    diff = diff_interfaces(descriptor_set(classify=classify_a), descriptor_set(classify=classify_b))
+    assert messages(diff) == [
+        ("breaking", "classify: input field sepal_width (double, 2) renumbered to 1"),
+        ("breaking", "classify: input field sepal_length (double, 1) removed"),
+        (
+            "breaking",
+            "classify: input field ratio (double, 2) added at number 2, which sepal_width used "
+            "in the old version",
+        ),
+    ]
