@@ -3,7 +3,7 @@ built only from its inferred requirements (plus the platform-provided runtime co
 
 For each model script in tests/models: `modelbay dump` it, assert the exact requirement set
 (`EXPECTED` in the script), create a clean venv with `uv venv` + `uv pip install` from the
-index, then run `python -m modelbay_runtime.loader check` there. The wall time of venv creation
+index, then run `python -m modelbay_runtime check` there. The wall time of venv creation
 + install + check is recorded in var/first_try_timings.json (measured, never asserted).
 """
 
@@ -101,7 +101,7 @@ def test_first_try(script_name: str, tmp_path: Path, timings: dict[str, float]) 
         cwd=tmp_path,
     )
     assert installed.returncode == 0, installed.stderr
-    checked = _run([python, "-m", "modelbay_runtime.loader", "check", bundle], cwd=tmp_path)
+    checked = _run([python, "-m", "modelbay_runtime", "check", bundle], cwd=tmp_path)
     timings[script_name] = round(time.perf_counter() - started, 2)
 
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -7,6 +7,8 @@ import json
 import os
 import platform
 import stat
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from modelbay.config import ConfigError, Credentials, resolve_credentials, save_
 from modelbay.deps import load_script
 from modelbay.model import Model
 from modelbay.session import PushError, Session
+from modelbay_runtime import __main__ as runtime_cli
 from modelbay_runtime import loader_check
 from modelbay_runtime.loader import BundleError as LoadError
 from modelbay_runtime.loader import load_bundle
@@ -160,15 +163,28 @@ def test_loader_rejects_tampered_files_and_other_pythons(bundle: Path, tmp_path:
 def test_check_passes_then_reports_the_first_mismatch(
     bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert loader_check.main(["check", str(bundle)]) == 0
+    assert runtime_cli.main(["check", str(bundle)]) == 0
     assert "ok: 1 samples of flowers" in capsys.readouterr().out
     copy = _copy(bundle, tmp_path)
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["samples"]["identify"][0]["output"]["guesses"][1]["species"] = "SETOSA"
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    assert loader_check.main(["check", str(copy)]) == 1
+    assert runtime_cli.main(["check", str(copy)]) == 1
     error = capsys.readouterr().err
     assert 'sample identify[0] at guesses[1].species: expected "SETOSA", got "VIRGINICA"' in error
+
+
+def test_check_runs_as_the_runtime_command(bundle: Path, tmp_path: Path) -> None:
+    # The real command line (`python -m modelbay_runtime check`), as the first-try check runs it.
+    command = [sys.executable, "-m", "modelbay_runtime", "check"]
+    passed = subprocess.run([*command, str(bundle)], capture_output=True, text=True)
+    assert passed.returncode == 0, passed.stderr
+    assert passed.stdout.startswith("ok: 1 samples of flowers")
+    copy = _copy(bundle, tmp_path)
+    (copy / "model.pkl").write_bytes(b"not the pickle the manifest hashed")
+    failed = subprocess.run([*command, str(copy)], capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(f"FAIL cannot load {copy}"), failed.stderr
 
 
 def test_float_comparison_uses_a_tolerance() -> None:

@@ -328,7 +328,7 @@ def test_postponed_annotations_load_without_the_script(tmp_path: Path) -> None:
     bundle = dump(module.model, "paint", tmp_path / "bundle")
     program = (
         "import sys; sys.modules['modelbay'] = None\n"
-        "from modelbay_runtime.loader_check import main\n"
+        "from modelbay_runtime.__main__ import main\n"
         "sys.exit(main(['check', 'bundle']))\n"
     )
     result = subprocess.run(

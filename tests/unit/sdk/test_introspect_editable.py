@@ -103,7 +103,7 @@ def test_editable_distribution_ships_as_source_and_the_bundle_loads_without_it(
     # This interpreter has no demo_features: only code/ can provide it to the loader.
     probe = subprocess.run([sys.executable, "-c", "import demo_features"], capture_output=True)
     assert probe.returncode != 0
-    check = "from modelbay_runtime.loader_check import main; raise SystemExit(main(['check', 'b']))"
+    check = "from modelbay_runtime.__main__ import main; raise SystemExit(main(['check', 'b']))"
     (tmp_path / "b").symlink_to(bundle)
     result = subprocess.run(
         [sys.executable, "-c", f"import sys; sys.modules['modelbay'] = None\n{check}"],

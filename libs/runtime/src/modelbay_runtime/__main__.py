@@ -1,6 +1,14 @@
-"""`python -m modelbay_runtime serve BUNDLE_DIR [options]`: run the model server under uvicorn.
+"""The runtime's command line, one entry point for both commands:
 
-Every option also has a `MODELBAY_RUNTIME_<NAME>` environment variable (flags win). The
+    python -m modelbay_runtime serve BUNDLE_DIR [options]   # the model server under uvicorn
+    python -m modelbay_runtime check BUNDLE_DIR [--rel-tol R] [--abs-tol A]   # every sample, 0/1
+
+`check` loads only the runtime core (no server dependencies), so it runs in a venv built from the
+bundle's requirements plus the bare runtime wheel. It is a subcommand here rather than
+`python -m modelbay_runtime.loader`, which ran `loader.py` as `__main__` beside the imported
+`modelbay_runtime.loader`: two copies of the module, two distinct `BundleError` classes.
+
+Every `serve` option also has a `MODELBAY_RUNTIME_<NAME>` environment variable (flags win). The
 resolved settings are exported to the environment so uvicorn worker processes, which start
 fresh and each load the model themselves, see the same configuration.
 """
@@ -18,6 +26,10 @@ from dataclasses import replace
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m modelbay_runtime")
     commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="run every sample of a bundle, compare outputs")
+    check.add_argument("bundle", help="bundle directory (with manifest.json)")
+    check.add_argument("--rel-tol", type=float, help="relative float tolerance (default 1e-6)")
+    check.add_argument("--abs-tol", type=float, help="absolute float tolerance (default 1e-9)")
     serve = commands.add_parser("serve", help="serve a model bundle over HTTP")
     serve.add_argument("bundle_dir", nargs="?", help="unpacked bundle (env BUNDLE_DIR)")
     serve.add_argument("--host")
@@ -42,6 +54,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        from modelbay_runtime.loader_check import (
+            DEFAULT_ABS_TOL,
+            DEFAULT_REL_TOL,
+            check_bundle,
+        )
+
+        return check_bundle(
+            args.bundle,
+            rel_tol=DEFAULT_REL_TOL if args.rel_tol is None else args.rel_tol,
+            abs_tol=DEFAULT_ABS_TOL if args.abs_tol is None else args.abs_tol,
+        )
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     from modelbay_runtime.server.settings import RuntimeSettings
 
     settings = RuntimeSettings.from_env()

@@ -5,7 +5,7 @@ file is checked against the manifest's SHA-256 before anything is unpickled, and
 `code/` directory (the contributor's local modules) goes on `sys.path` first so the pickle's
 references to those modules resolve.
 
-    python -m modelbay_runtime.loader check BUNDLE_DIR   # run every sample, exit 0/1
+    python -m modelbay_runtime check BUNDLE_DIR   # run every sample, exit 0/1 (loader_check.py)
 """
 
 from __future__ import annotations
@@ -229,9 +229,3 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BundleError(f"{path.name} cannot be read as JSON: {exc}") from exc
-
-
-if __name__ == "__main__":
-    from modelbay_runtime.loader_check import main
-
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""`python -m modelbay_runtime.loader check BUNDLE_DIR`: run every sample, compare outputs.
+"""`python -m modelbay_runtime check BUNDLE_DIR`: run every sample, compare outputs.
 
 This is the "first try" check the platform runs in a fresh environment built only from the
 bundle's requirements. Floats compare with a tolerance (a different BLAS or numpy build may
@@ -9,11 +9,9 @@ the bundle cannot be loaded.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,23 +130,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m modelbay_runtime.loader",
-        description="Load a Modelbay bundle and check it.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="run every sample of the bundle, compare outputs")
-    check.add_argument("bundle", help="bundle directory (with manifest.json)")
-    check.add_argument("--rel-tol", type=float, default=DEFAULT_REL_TOL)
-    check.add_argument("--abs-tol", type=float, default=DEFAULT_ABS_TOL)
-    args = parser.parse_args(argv)
+def check_bundle(
+    bundle: str, *, rel_tol: float = DEFAULT_REL_TOL, abs_tol: float = DEFAULT_ABS_TOL
+) -> int:
+    """The `check` command: 0 when every sample matches, 1 (reason on stderr) otherwise."""
     try:
-        model = load_bundle(args.bundle)
+        model = load_bundle(bundle)
     except BundleError as exc:
-        print(f"FAIL cannot load {args.bundle}: {exc}", file=sys.stderr)
+        print(f"FAIL cannot load {bundle}: {exc}", file=sys.stderr)
         return 1
-    passed, mismatch = check_samples(model, rel_tol=args.rel_tol, abs_tol=args.abs_tol)
+    passed, mismatch = check_samples(model, rel_tol=rel_tol, abs_tol=abs_tol)
     if mismatch is not None:
         print(f"FAIL {mismatch} ({passed} passed before)", file=sys.stderr)
         return 1
