@@ -18,7 +18,7 @@ from modelbay_builder.local.refs import (
     local_sbom,
     served_url,
 )
-from modelbay_builder.main import resolve_mode
+from modelbay_builder.modes import resolve_mode
 from modelbay_builder.records import BuildRequest
 from modelbay_builder.settings import BuilderSettings
 from modelbay_embedded.platform import DockerStatus, EmbeddedConfig, EmbeddedPlatform, banner

@@ -77,9 +77,13 @@ def test_download_kind_must_be_known(client: TestClient) -> None:
     assert response.json()["errors"][0]["field"] == "body.kind"
 
 
-def test_build_service_wants_both_injected_clients_or_neither() -> None:
+def test_build_service_closes_only_the_clients_it_opened() -> None:
+    """An injected bus stays the injector's; the engine the catalog opened is the catalog's."""
     settings = CatalogSettings(database_url=UNREACHABLE, bus_url="memory://")
     from modelbay_common.bus import InProcessBus
 
-    with pytest.raises(ValueError, match="both engine and bus"):
-        build_service(settings, bus=InProcessBus())
+    bus = InProcessBus()
+    service = build_service(settings, bus=bus)
+    assert service.bus is bus
+    assert (service.clients.owns_engine, service.clients.owns_bus) == (True, False)
+    assert service.clients.blob_store_or_none is None  # the catalog keeps no blobs

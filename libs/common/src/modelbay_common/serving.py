@@ -29,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -50,12 +50,30 @@ Migrate = Callable[[str, str], Awaitable[None]]
 """``migrate(schema, database_url)``: bring the schema's tables to the newest revision."""
 
 
+@runtime_checkable
 class Worker(Protocol):
     """Anything the host starts after the relay and stops before it."""
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """A worker made of a start-up task, a clean-up, or both (e.g. the gateway's bootstrap
+    administrator; closing a client the service opened that the host does not know)."""
+
+    on_start: Callable[[], Awaitable[object]] | None = None
+    on_stop: Callable[[], Awaitable[object]] | None = None
+
+    async def start(self) -> None:
+        if self.on_start is not None:
+            await self.on_start()
+
+    async def stop(self) -> None:
+        if self.on_stop is not None:
+            await self.on_stop()
 
 
 class ClientsNotOpenedError(RuntimeError):

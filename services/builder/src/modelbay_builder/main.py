@@ -1,116 +1,37 @@
-"""Composition root of the builder: builds every client, nothing at import time.
+"""Composition root of the builder: what it is made of, handed to the shared host.
 
-`build_service(settings)` gives a `BuilderService` whose `.app` serves the internal API and whose
-`start()` migrates the schema, subscribes to DependenciesResolved, starts the outbox relay and
-the build worker. The mode (`settings.mode`) picks the runner: the Docker pipeline, or the
-local-process runner that serves models from venvs when no Docker engine is there; `auto` asks
-the engine once, here. The embedded mode passes its own `engine`, `bus` and `blob_store` (it starts
-and closes them itself); unit tests also pass a fake `runner` and `exporter`.
+Schema `builder`; consumes `DependenciesResolved`; answers the gateway's internal API (build
+status, image tarballs); relays its events from the outbox; extra workers: the build worker and,
+in local-process mode, the runner's model servers. `modes.py` picks the runner. The embedded mode
+injects `engine`, `bus` and `blob_store`; unit and integration tests also pass a fake `runner`
+and `exporter`. The start/stop order is the host's (`modelbay_common.serving`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
-from typing import Literal, Protocol, runtime_checkable
 
-from fastapi import FastAPI
-from modelbay_common.blob import BlobStore, open_blob_store
-from modelbay_common.bus import Bus, create_bus
-from modelbay_common.db import create_engine, session_factory
-from modelbay_common.migrations import upgrade
-from modelbay_common.outbox import OutboxRelay
-from modelbay_common.serving import run_service
+from modelbay_common.blob import BlobStore
+from modelbay_common.bus import Bus
+from modelbay_common.serving import Clients, ServiceHost, Step, Worker, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_builder.api import create_app
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
-from modelbay_builder.images import DockerImageExporter, ImageExporter
-from modelbay_builder.local.process import LocalProcessRunner
-from modelbay_builder.local.refs import LocalProcessExporter
+from modelbay_builder.images import ImageExporter
+from modelbay_builder.modes import ResolvedMode, choose_runner
 from modelbay_builder.orm import SCHEMA
-from modelbay_builder.pipeline import BuildRunner
-from modelbay_builder.registry import RegistryCredentials
-from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
 from modelbay_builder.worker import BuildWorker, Runner
 
-log = logging.getLogger(__name__)
 
-ResolvedMode = Literal["docker", "local-process"]
+class BuilderService(ServiceHost):
+    """The host, plus what tests and the embedded mode reach: the mode, runner and worker."""
 
-
-@runtime_checkable
-class ManagedRunner(Protocol):
-    """A runner with processes of its own (the local-process runner's model servers)."""
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-
-
-class BuilderService:
-    """The running builder: HTTP app, event consumer, build worker and outbox relay."""
-
-    def __init__(
-        self,
-        settings: BuilderSettings,
-        engine: AsyncEngine,
-        bus: Bus,
-        blob_store: BlobStore,
-        docker_connection: DockerConnection,
-        runner: Runner,
-        exporter: ImageExporter,
-        *,
-        owns_clients: bool,
-        mode: ResolvedMode = "docker",
-    ) -> None:
-        self.settings = settings
-        self.mode: ResolvedMode = mode
-        self.runner = runner
-        self.engine = engine
-        self.bus = bus
-        self.blob_store = blob_store
-        self.sessions = session_factory(engine)
-        self.worker = BuildWorker(self.sessions, runner, settings)
-        self.app: FastAPI = create_app(self.sessions, exporter, self.worker.liveness)
-        self.relay = OutboxRelay(
-            self.sessions, bus, SCHEMA, poll_interval=settings.outbox_poll_seconds
-        )
-        self._docker = docker_connection
-        self._owns_clients = owns_clients
-        self._started = False
-
-    async def start(self) -> None:
-        """Migrate, subscribe, start the relay and the worker. Safe to call once per process."""
-        if self._started:
-            return
-        await upgrade(SERVICE_NAME, self.settings.database_url)
-        handler = dependencies_resolved_handler(
-            self.settings.consumer_name, self.sessions, self.worker
-        )
-        await self.bus.subscribe(self.settings.consumer_name, BUILD_EVENT_TYPES, handler)
-        if self._owns_clients:
-            await self.blob_store.ensure_ready()
-            await self.bus.start()
-        await self.relay.start()
-        if isinstance(self.runner, ManagedRunner):
-            await self.runner.start()
-        await self.worker.start()  # picks up builds queued before a restart, too
-        self._started = True
-
-    async def stop(self) -> None:
-        """Hand running builds back to the queue, stop the relay, then the own clients."""
-        await self.worker.stop()
-        if isinstance(self.runner, ManagedRunner):
-            await self.runner.stop()  # the model servers stop with the builder
-        await self.relay.stop()
-        if self._owns_clients:
-            await self.bus.close()
-            await self.engine.dispose()
-        await asyncio.to_thread(self._docker.close)
-        self._started = False
+    mode: ResolvedMode
+    runner: Runner
+    worker: BuildWorker
 
 
 def build_service(
@@ -122,73 +43,26 @@ def build_service(
     runner: Runner | None = None,
     exporter: ImageExporter | None = None,
 ) -> BuilderService:
-    if (engine is None) != (bus is None):
-        raise ValueError("pass both engine and bus (embedded mode) or neither (own clients)")
-    owns_clients = engine is None
-    blobs = blob_store or open_blob_store(settings.blob_url)
-    connection = DockerConnection(settings.docker_host, settings.docker_timeout_seconds)
-    wheel = RuntimeWheel(
-        settings.work_dir / "runtime-wheels",
-        wheel=settings.runtime_wheel,
-        source=settings.runtime_source,
+    clients = Clients.open(settings, SERVICE_NAME, engine=engine, bus=bus, blob_store=blob_store)
+    docker = DockerConnection(settings.docker_host, settings.docker_timeout_seconds)
+    chosen = choose_runner(settings, clients.blob_store, docker, runner=runner, exporter=exporter)
+    worker = BuildWorker(clients.sessions, chosen.runner, settings)
+    consumer = settings.consumer_name
+    handler = dependencies_resolved_handler(consumer, clients.sessions, worker)
+    # Stopped in reverse: the worker hands builds back, then the model servers stop, then Docker.
+    workers: list[Worker] = [Step(on_stop=lambda: asyncio.to_thread(docker.close))]
+    if isinstance(chosen.runner, Worker):
+        workers.append(chosen.runner)  # the local-process runner's model servers
+    service = BuilderService(
+        clients,
+        schema=SCHEMA,
+        app=create_app(clients.sessions, chosen.exporter, worker.liveness),
+        consumers={consumer: (BUILD_EVENT_TYPES, handler)},
+        workers=[*workers, worker],  # the worker picks up builds queued before a restart, too
+        outbox_poll_seconds=settings.outbox_poll_seconds,
     )
-    # A given runner (tests) makes the question moot: only the default runner needs the engine.
-    mode = resolve_mode(settings) if runner is None else _declared_mode(settings)
-    if mode == "local-process":
-        runner = runner or LocalProcessRunner(
-            settings, blobs, wheel, base_python=settings.local_python or sys.executable
-        )
-        exporter = exporter or LocalProcessExporter()
-    if mode == "local-process" and settings.mode == "auto":
-        log.warning(
-            "no Docker engine answered at %s: models will run as local processes from venvs "
-            "built from the same wheelhouse (MODELBAY_BUILDER_MODE=local-process)",
-            settings.docker_host or "DOCKER_HOST / the local socket",
-        )
-    log.info("builder mode: %s", mode)
-    return BuilderService(
-        settings,
-        engine or create_engine(settings.database_url, application_name="modelbay-builder"),
-        bus
-        or create_bus(
-            settings.bus_url, exchange=settings.events_exchange, connection_name="modelbay-builder"
-        ),
-        blobs,
-        connection,
-        runner or BuildRunner(settings, connection, blobs, wheel),
-        exporter
-        or DockerImageExporter(connection, RegistryCredentials(settings.registry_tokens())),
-        owns_clients=owns_clients,
-        mode=mode,
-    )
-
-
-def resolve_mode(settings: BuilderSettings) -> ResolvedMode:
-    """`docker` or `local-process`; `auto` is `docker` when the engine answers a ping now."""
-    if settings.mode != "auto":
-        return settings.mode
-    return "docker" if docker_answers(settings.docker_host) else "local-process"
-
-
-def _declared_mode(settings: BuilderSettings) -> ResolvedMode:
-    return "docker" if settings.mode == "auto" else settings.mode
-
-
-def docker_answers(base_url: str | None) -> bool:
-    import docker
-
-    try:
-        client = (
-            docker.DockerClient(base_url=base_url, timeout=5)
-            if base_url
-            else docker.from_env(timeout=5)
-        )
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception:
-        return False
+    service.mode, service.runner, service.worker = chosen.mode, chosen.runner, worker
+    return service
 
 
 def run() -> None:

@@ -1,16 +1,17 @@
 """Internal HTTP API of the onboarding service (called by the gateway only).
 
 `POST /internal/uploads/{owner}/{name}`: the bundle archive as the raw, streamed body.
-The route owns the transaction; every check runs before anything is stored.
+The route owns the transaction; every check runs before anything is stored. What the routes
+need (settings, the upload use cases, sessions) is put on `app.state` by `create_app` and read
+by typed dependencies, like every service's API.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI must evaluate the route annotations.
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from modelbay_common.db import SessionFactory, transaction
-from modelbay_common.errors import BadRequest, UnsupportedMediaType
+from modelbay_common.errors import BadRequest, UnsupportedMediaType, install_problem_handlers
 
 from modelbay_onboarding.names import check_model_name
 from modelbay_onboarding.schemas import Health, UploadAccepted
@@ -21,6 +22,43 @@ from modelbay_onboarding.spool import check_declared_length, spooled
 ARCHIVE_MEDIA_TYPES = frozenset(
     {"application/gzip", "application/x-gzip", "application/x-tar+gzip", "application/octet-stream"}
 )
+
+
+def create_app(
+    settings: OnboardingSettings, uploads: UploadService, sessions: SessionFactory
+) -> FastAPI:
+    app = FastAPI(
+        title="Modelbay onboarding (internal)",
+        version="1",
+        description="Bundle uploads: validation, storage, versions. Called by the gateway only.",
+    )
+    app.state.settings, app.state.uploads, app.state.sessions = settings, uploads, sessions
+    install_problem_handlers(app)
+    app.include_router(router)
+    return app
+
+
+def _settings(request: Request) -> OnboardingSettings:
+    settings: OnboardingSettings = request.app.state.settings
+    return settings
+
+
+def _uploads(request: Request) -> UploadService:
+    uploads: UploadService = request.app.state.uploads
+    return uploads
+
+
+def _sessions(request: Request) -> SessionFactory:
+    sessions: SessionFactory = request.app.state.sessions
+    return sessions
+
+
+SettingsDep = Annotated[OnboardingSettings, Depends(_settings)]
+UploadsDep = Annotated[UploadService, Depends(_uploads)]
+# Not a request-scoped session: the transaction opens only after the upload passed its checks.
+SessionsDep = Annotated[SessionFactory, Depends(_sessions)]
+
+router = APIRouter()
 
 
 def caller_from_headers(user: str | None, org: str | None, admin: str | None) -> Caller:
@@ -40,56 +78,53 @@ def _check_media_type(content_type: str | None) -> None:
         )
 
 
-def build_router(
-    settings: OnboardingSettings, uploads: UploadService, sessions: SessionFactory
-) -> APIRouter:
-    router = APIRouter()
-
-    @router.post(
-        "/internal/uploads/{owner}/{name}",
-        status_code=202,
-        response_model=UploadAccepted,
-        summary="Upload a bundle archive (streamed body); validated before anything is stored",
+@router.post(
+    "/internal/uploads/{owner}/{name}",
+    status_code=202,
+    response_model=UploadAccepted,
+    summary="Upload a bundle archive (streamed body); validated before anything is stored",
+)
+async def upload_bundle(
+    owner: str,
+    name: str,
+    request: Request,
+    settings: SettingsDep,
+    uploads: UploadsDep,
+    sessions: SessionsDep,
+    x_modelbay_user: Annotated[str | None, Header()] = None,
+    x_modelbay_org: Annotated[str | None, Header()] = None,
+    x_modelbay_admin: Annotated[str | None, Header()] = None,
+) -> UploadAccepted:
+    caller = caller_from_headers(x_modelbay_user, x_modelbay_org, x_modelbay_admin)
+    check_model_name("owner", owner)
+    check_model_name("name", name)
+    _check_media_type(request.headers.get("content-type"))
+    check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
+    async with spooled(
+        request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
+    ) as upload:
+        bundle = await uploads.validate(upload)
+        stored_key = await uploads.store_bundle(upload)
+        async with transaction(sessions) as session:
+            accepted = await uploads.record_upload(
+                session,
+                owner=owner,
+                name=name,
+                caller=caller,
+                upload=upload,
+                bundle=bundle,
+                stored_key=stored_key,
+            )
+    return UploadAccepted(
+        owner=accepted.owner,
+        name=accepted.name,
+        version=accepted.version,
+        upload_id=accepted.upload_id,
+        bundle_sha256=accepted.bundle_sha256,
+        warnings=list(accepted.warnings),
     )
-    async def upload_bundle(
-        owner: str,
-        name: str,
-        request: Request,
-        x_modelbay_user: Annotated[str | None, Header()] = None,
-        x_modelbay_org: Annotated[str | None, Header()] = None,
-        x_modelbay_admin: Annotated[str | None, Header()] = None,
-    ) -> UploadAccepted:
-        caller = caller_from_headers(x_modelbay_user, x_modelbay_org, x_modelbay_admin)
-        check_model_name("owner", owner)
-        check_model_name("name", name)
-        _check_media_type(request.headers.get("content-type"))
-        check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
-        async with spooled(
-            request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
-        ) as upload:
-            bundle = await uploads.validate(upload)
-            stored_key = await uploads.store_bundle(upload)
-            async with transaction(sessions) as session:
-                accepted = await uploads.record_upload(
-                    session,
-                    owner=owner,
-                    name=name,
-                    caller=caller,
-                    upload=upload,
-                    bundle=bundle,
-                    stored_key=stored_key,
-                )
-        return UploadAccepted(
-            owner=accepted.owner,
-            name=accepted.name,
-            version=accepted.version,
-            upload_id=accepted.upload_id,
-            bundle_sha256=accepted.bundle_sha256,
-            warnings=list(accepted.warnings),
-        )
 
-    @router.get("/healthz", response_model=Health)
-    async def healthz() -> Health:
-        return Health()
 
-    return router
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    return Health()

@@ -1,11 +1,11 @@
 """Event consumers of the onboarding service (thin: the work is in resolver.py).
 
-`onboarding.resolver` consumes `ModelUploaded`: it announces `DependencyResolutionStarted`
-(committed at once, so the catalog shows `resolving` while pip runs), then the slow resolution
-runs outside any
-transaction; its outcome is then recorded through the inbox (`idempotent`), so a redelivered
-event emits nothing twice. A redelivery after a committed outcome is skipped before resolving;
-one that races it re-resolves from the cache (cheap) and is dropped by the inbox.
+The resolver (consumer `onboarding.resolver` by default) consumes `ModelUploaded`: it announces
+`DependencyResolutionStarted` (committed at once, so the catalog shows `resolving` while pip
+runs), then the slow resolution runs outside any transaction; its outcome is then recorded
+through the inbox (`idempotent`), so a redelivered event emits nothing twice. A redelivery after
+a committed outcome is skipped before resolving; one that races it re-resolves from the cache
+(cheap) and is dropped by the inbox.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.resolver import Resolver
 from modelbay_onboarding.store import already_handled
 
-RESOLVER_CONSUMER = "onboarding.resolver"
 
+def resolve_dependencies_handler(
+    consumer: str, resolver: Resolver, sessions: SessionFactory
+) -> Handler:
+    """The bus handler of `consumer` (settings.consumer_name, `onboarding.resolver`)."""
 
-def resolve_dependencies_handler(resolver: Resolver, sessions: SessionFactory) -> Handler:
     async def resolve_dependencies(envelope: Envelope) -> None:
         event = envelope.event_as(ModelUploaded)
         with log_context(event_id=envelope.id, subject=event.subject):
             async with transaction(sessions) as session:
-                if await already_handled(session, RESOLVER_CONSUMER, envelope.id):
+                if await already_handled(session, consumer, envelope.id):
                     return
                 cached = await resolver.cached_lock(session, event)
                 await resolver.announce_start(session, event)
@@ -38,6 +40,6 @@ def resolve_dependencies_handler(resolver: Resolver, sessions: SessionFactory) -
             async def record(session: AsyncSession, _: Envelope) -> None:
                 await resolver.record(session, event, outcome)
 
-            await idempotent(RESOLVER_CONSUMER, record, sessions=sessions, schema=SCHEMA)(envelope)
+            await idempotent(consumer, record, sessions=sessions, schema=SCHEMA)(envelope)
 
     return resolve_dependencies

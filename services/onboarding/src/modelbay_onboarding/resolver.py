@@ -35,8 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelbay_onboarding.errors import ResolutionError
 from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.pip_runner import PipOptions, download_wheels, runtime_server_requirements
-from modelbay_onboarding.service import EVENT_SOURCE
-from modelbay_onboarding.settings import OnboardingSettings
+from modelbay_onboarding.settings import EVENT_SOURCE, OnboardingSettings
 from modelbay_onboarding.store import (
     CachedLock,
     ResolutionOutcome,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.interface import method_signatures, model_openapi
 from modelbay_onboarding.orm import SCHEMA
-from modelbay_onboarding.settings import OnboardingSettings
+from modelbay_onboarding.settings import EVENT_SOURCE, OnboardingSettings
 from modelbay_onboarding.spool import SpooledUpload
 from modelbay_onboarding.store import NewUpload, add_upload, take_next_version
 from modelbay_onboarding.validation.archive import ArchiveLimits
@@ -31,7 +31,6 @@ from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, 
 
 log = logging.getLogger(__name__)
 
-EVENT_SOURCE = "/modelbay/onboarding"
 BUNDLE_CONTENT_TYPE = "application/gzip"
 
 
