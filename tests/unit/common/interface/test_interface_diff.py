@@ -112,6 +112,13 @@ def test_retyped_field_is_breaking() -> None:
     assert messages(diff) == [
         ("breaking", "classify: input field petal_width (double, 4) retyped to int64"),
     ]
+    change = diff.changes[0]
+    assert (change.kind, change.path, change.before, change.after) == (
+        "field_retyped",
+        "petal_width",
+        "double",
+        "int64",
+    )
 
 
 def test_renumbered_fields_are_breaking() -> None:

@@ -65,7 +65,10 @@ class InterfaceChange(BaseModel):
     """The field's path from the method's message: `detail.score`, `all[].label`,
     `by_name{}.score` (`[]` = each element of a repeated field, `{}` = each map value)."""
     before: str | None = None
+    """What changed, as it was: the old name, number (`4`), type (`double`) or cardinality;
+    `double, 4` for a removed field, `MEMBER = 2` for a removed enum value; `None` if added."""
     after: str | None = None
+    """The same, as it is now; `None` for a removal."""
     message: str
     """For people: `classify: input field petal_width (double, 4) removed`."""
 
@@ -184,37 +187,24 @@ class _MessageDiffer:
                 self._field_change("field_added", "additive", extra, prefix, "added")
 
     def _compare_fields(self, old: FieldDescription, new: FieldDescription, prefix: str) -> None:
+        differences: list[tuple[ChangeKind, str, str, str]] = []  # kind, what, before, after
         if old.name != new.name:
-            self._field_change(
-                "field_renamed", "breaking", old, prefix, f"renamed to {new.name}", new.name
-            )
+            differences.append(("field_renamed", f"renamed to {new.name}", old.name, new.name))
         if old.number != new.number:
-            self._field_change(
-                "field_renumbered",
-                "breaking",
-                old,
-                prefix,
-                f"renumbered to {new.number}",
-                str(new.number),
-            )
+            what = f"renumbered to {new.number}"
+            differences.append(("field_renumbered", what, str(old.number), str(new.number)))
         if old.cardinality != new.cardinality:
-            self._field_change(
-                "field_cardinality_changed",
-                "breaking",
-                old,
-                prefix,
-                f"changed from {old.cardinality} to {new.cardinality} ({new.type_text})",
-                new.cardinality,
+            what = f"changed from {old.cardinality} to {new.cardinality} ({new.type_text})"
+            differences.append(
+                ("field_cardinality_changed", what, old.cardinality, new.cardinality)
             )
-        if not _same_kind(old, new):
-            self._field_change(
-                "field_retyped",
-                "breaking",
-                old,
-                prefix,
-                f"retyped to {new.type_text}",
-                new.type_text,
-            )
+        retyped = not _same_kind(old, new)
+        if retyped:
+            what = f"retyped to {new.type_text}"
+            differences.append(("field_retyped", what, old.type_text, new.type_text))
+        for kind, what, before, after in differences:
+            self._field_change(kind, "breaking", old, prefix, what, (before, after))
+        if retyped:
             return
         path = _path(prefix, old)
         if old.type.kind == "message":
@@ -279,11 +269,14 @@ class _MessageDiffer:
         subject: FieldDescription,
         prefix: str,
         what: str,
-        after: str | None = None,
+        values: tuple[str | None, str | None] | None = None,
     ) -> None:
+        """`values`: (before, after); by default the field's type and number on the side where
+        it exists (before for a removal, after for an addition)."""
         path = _path(prefix, subject).rstrip("[]{}")
-        added = kind == "field_added"
         described = f"{subject.type_text}, {subject.number}"
+        if values is None:
+            values = (None, described) if kind == "field_added" else (described, None)
         self.changes.append(
             InterfaceChange(
                 kind=kind,
@@ -291,8 +284,8 @@ class _MessageDiffer:
                 method=self.method,
                 direction=self.direction,
                 path=path,
-                before=None if added else described,
-                after=described if added else after,
+                before=values[0],
+                after=values[1],
                 message=f"{self.method}: {self.direction} field {path} ({described}) {what}",
             )
         )
