@@ -66,7 +66,7 @@ def test_server_commands_are_registered() -> None:
 
 
 class _VersionOnly:
-    """Answers `version()` like the gateway; the only call `_ready_image` makes."""
+    """Answers `version()` like the gateway; the only call `_ready_version` makes."""
 
     def __init__(self, detail: dict[str, object]) -> None:
         self.detail = detail
@@ -76,7 +76,7 @@ class _VersionOnly:
 
 
 def test_pull_refuses_a_model_served_as_a_local_process_and_says_where_it_runs() -> None:
-    from modelbay.cli_server import _ready_image
+    from modelbay.cli_server import _ready_version
 
     ref = ModelRef("alice", "iris", 1)
     registry = _VersionOnly({"status": "ready", "image_ref": "127.0.0.1:5000/alice/iris:1"})
@@ -88,7 +88,7 @@ def test_pull_refuses_a_model_served_as_a_local_process_and_says_where_it_runs()
         }
     )
 
-    assert _ready_image(registry, ref) == "127.0.0.1:5000/alice/iris:1"  # type: ignore[arg-type]
+    assert _ready_version(registry, ref) == registry.detail  # type: ignore[arg-type]
     with pytest.raises(ApiError, match="no image to pull") as refused:
-        _ready_image(local, ref)  # type: ignore[arg-type]
+        _ready_version(local, ref)  # type: ignore[arg-type]
     assert "http://127.0.0.1:41234" in refused.value.detail

@@ -1,9 +1,10 @@
 """Commands that talk to a running platform: status, search, pull, run, publish, up.
 
 They use `ModelbayClient` (URL and token as for `push`: --url/--token, MODELBAY_URL/
-MODELBAY_TOKEN, then `modelbay login`). `pull` and `run` drive the local `docker` command line;
-`up` starts the embedded platform (the `modelbay-embedded` package, found through the
-`modelbay.platform` entry point group, so this library never imports a service).
+MODELBAY_TOKEN, then `modelbay login`). `pull` and `run` drive the local `docker` command line
+(by the recorded digest, logged in transparently: `image_pull.py`); `up` starts the embedded
+platform (the `modelbay-embedded` package, found through the `modelbay.platform` entry point
+group, so this library never imports a service).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rich.table import Table
 from modelbay.cli_common import USER_ERRORS, console, error_console
 from modelbay.client import FINAL_STATUSES, ModelbayClient, ModelRef
 from modelbay.errors import ApiError
+from modelbay.image_pull import pull_verified
 
 POLL_SECONDS = 1.0
 READY_WAIT_SECONDS = 180.0
@@ -225,7 +227,7 @@ def _docker() -> str:
     return found
 
 
-def _ready_image(client: ModelbayClient, ref: ModelRef) -> str:
+def _ready_version(client: ModelbayClient, ref: ModelRef) -> dict[str, Any]:
     assert ref.version is not None
     detail = client.version(ref.owner, ref.name, ref.version)
     image = detail.get("image_ref")
@@ -241,13 +243,7 @@ def _ready_image(client: ModelbayClient, ref: ModelRef) -> str:
             f"the platform runs it as a local process (no Docker engine); call it at "
             f"{detail['serve_url']}",
         )
-    return str(image)
-
-
-def _docker_pull(image: str) -> None:
-    completed = subprocess.run([_docker(), "pull", image], check=False)
-    if completed.returncode != 0:
-        raise ApiError("docker pull failed", f"could not pull {image} (see the output above)")
+    return detail
 
 
 def pull(
@@ -255,12 +251,11 @@ def pull(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """`docker pull` the image of a ready version."""
+    """`docker pull` the image of a ready version, by the digest the catalog recorded."""
     with _user_errors(), ModelbayClient(url, token) as client:
         ref = ModelRef.parse(model, version_required=True)
-        image = _ready_image(client, ref)
-        _docker_pull(image)
-    console().print(f"Pulled {image}. Next: `modelbay run {ref}`")
+        image = pull_verified(client, _ready_version(client, ref))
+    console().print(f"Pulled {image.reference} ({image.digest}). Next: `modelbay run {ref}`")
 
 
 def _wait_until_ready(base_url: str, container: str) -> None:
@@ -313,9 +308,8 @@ def run(
     with _user_errors(), ModelbayClient(url, token) as client:
         ref = ModelRef.parse(model, version_required=True)
         assert ref.version is not None
-        image = _ready_image(client, ref)
-        detail = client.version(ref.owner, ref.name, ref.version)
-        _docker_pull(image)
+        detail = _ready_version(client, ref)
+        image = pull_verified(client, detail).pinned  # run exactly what the platform validated
         started = subprocess.run(
             [_docker(), "run", "-d", "-p", f"127.0.0.1:{port}:{CONTAINER_PORT}", image],
             capture_output=True,

@@ -113,6 +113,19 @@ class ModelbayClient:
             raise ApiError("no versions", f"{ref} has no version yet; push one first")
         return latest
 
+    def registry_token(self, repository: str) -> str | None:
+        """A short-lived pull token for the image repository `owner/name`, from the platform's
+        registry realm; None when the platform issues none (its registry is open)."""
+        scope = f"repository:{repository}:pull"
+        try:
+            response = self._http.get("/v1/registry/token", params={"scope": scope})
+        except httpx.HTTPError as exc:
+            raise ApiError(f"cannot reach {self.url}", str(exc)) from exc
+        if response.status_code == 404:
+            return None
+        raise_for_problem(response)
+        return str(response.json()["token"])
+
     def publish(self, owner: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", f"/v1/models/{owner}/{name}/publish", json=body))
 
