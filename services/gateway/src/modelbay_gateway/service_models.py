@@ -19,6 +19,7 @@ from modelbay_gateway.upstream import (
     json_object,
     model_path,
 )
+from modelbay_gateway.visibility import AccessLookup, ModelAccess
 
 
 def caller_of(principal: Principal | None) -> Caller:
@@ -136,6 +137,22 @@ async def record_download(
     path = f"/internal/models/{model_path(owner, name)}/versions/{version}/downloads"
     response = await upstreams.request(CATALOG, "POST", path, caller, json={"kind": kind})
     return json_object(response, CATALOG)
+
+
+def catalog_access_lookup(upstreams: Upstreams) -> AccessLookup:
+    """How the SSE filter learns a model's visibility: from the catalog, as no one in particular."""
+
+    async def lookup(owner: str, name: str) -> ModelAccess | None:
+        found = await model_visibility(upstreams, owner, name)
+        if found is None:
+            return None
+        return ModelAccess(
+            owner=str(found["owner"]),
+            owner_org=found.get("owner_org"),
+            visibility=str(found["visibility"]),
+        )
+
+    return lookup
 
 
 async def model_visibility(upstreams: Upstreams, owner: str, name: str) -> dict[str, Any] | None:
