@@ -16,15 +16,8 @@ from modelbay_catalog.errors import (
 from modelbay_catalog.lifecycle import VersionStatus
 from modelbay_catalog.publishing import version_to_publish
 from modelbay_catalog.records import ModelRecord
-from modelbay_catalog.rules import (
-    Caller,
-    ModelAccess,
-    Visibility,
-    can_change,
-    can_see,
-    library_names,
-    normalize_tags,
-)
+from modelbay_catalog.rules import library_names, normalize_tags
+from modelbay_common.access import Caller, ModelAccess, Visibility, can_change, can_see
 
 ALICE = Caller(user="alice", org="acme")
 COLLEAGUE = Caller(user="carol", org="acme")

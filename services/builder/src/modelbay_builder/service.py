@@ -9,9 +9,8 @@ from modelbay_common.events import (
     ImageBuildFailed,
     ImageBuilt,
     ValidationFailed,
-    envelope,
 )
-from modelbay_common.outbox import add_to_outbox
+from modelbay_common.outbox import EventEmitter
 from pydantic import JsonValue, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +21,9 @@ from modelbay_builder.settings import EVENT_SOURCE
 from modelbay_builder.store import BuildStore
 
 _JSON = TypeAdapter(JsonValue)
+
+# The builder's one way to write an event: in its outbox, in the caller's transaction.
+emit = EventEmitter(source=EVENT_SOURCE, schema=SCHEMA)
 
 
 async def request_build(session: AsyncSession, event: DependenciesResolved) -> bool:
@@ -46,7 +48,7 @@ async def record_built(
         build_seconds=round(result.build_seconds, 3),
         validation_seconds=round(result.validation_seconds, 3),
     )
-    await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
+    await emit(session, event)
 
 
 async def record_build_failed(
@@ -64,7 +66,7 @@ async def record_build_failed(
         reason=failure.reason,
         log_tail=tail,
     )
-    await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
+    await emit(session, event)
 
 
 async def record_validation_failed(
@@ -86,7 +88,7 @@ async def record_validation_failed(
         actual=_as_json(failure.actual),
         log_tail=failure.log_tail,
     )
-    await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
+    await emit(session, event)
 
 
 async def build_status(session: AsyncSession, owner: str, name: str, version: int) -> BuildView:

@@ -10,6 +10,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from modelbay_common.access import (
+    ADMIN_HEADER,
+    ORG_HEADER,
+    USER_HEADER,
+    Caller,
+    InvalidCallerHeaderError,
+    caller_from_headers,
+)
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import install_problem_handlers
 from sqlalchemy import text
@@ -18,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelbay_catalog.errors import InvalidCallerHeader
 from modelbay_catalog.lifecycle import VersionStatus
 from modelbay_catalog.records import PublishRequest, SearchCriteria
-from modelbay_catalog.rules import Caller, Category
+from modelbay_catalog.rules import Category
 from modelbay_catalog.schemas import (
     DownloadBody,
     ModelDetailOut,
@@ -40,29 +48,28 @@ from modelbay_catalog.settings import CatalogSettings
 from modelbay_catalog.store import CatalogStore
 from modelbay_catalog.store_search import SearchStore
 
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no", ""})
 
-
-def caller_from_headers(
+def request_caller(
     x_modelbay_user: Annotated[str | None, Header()] = None,
     x_modelbay_org: Annotated[str | None, Header()] = None,
     x_modelbay_admin: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    """The gateway's word on who is calling; no user header means an anonymous visitor."""
-    admin_flag = (x_modelbay_admin or "").strip().lower()
-    if admin_flag not in _TRUE | _FALSE:
-        raise InvalidCallerHeader(
-            f"X-Modelbay-Admin must be 'true' or 'false', got {x_modelbay_admin!r}."
+    """The gateway's word on who is calling (modelbay_common.access); no user is anonymous."""
+    # Declared one by one so the internal OpenAPI lists the headers; decoded by the shared rule.
+    sent = {
+        USER_HEADER: x_modelbay_user,
+        ORG_HEADER: x_modelbay_org,
+        ADMIN_HEADER: x_modelbay_admin,
+    }
+    try:
+        return caller_from_headers(
+            {name: value for name, value in sent.items() if value is not None}
         )
-    return Caller(
-        user=(x_modelbay_user or "").strip() or None,
-        org=(x_modelbay_org or "").strip() or None,
-        admin=admin_flag in _TRUE,
-    )
+    except InvalidCallerHeaderError as exc:
+        raise InvalidCallerHeader(str(exc)) from None
 
 
-CallerDep = Annotated[Caller, Depends(caller_from_headers)]
+CallerDep = Annotated[Caller, Depends(request_caller)]
 
 
 def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:

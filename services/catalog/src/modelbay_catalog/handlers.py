@@ -1,24 +1,37 @@
-"""Thin consumers of the pipeline's lifecycle events, made idempotent by the inbox."""
+"""Thin consumers of the pipeline's lifecycle events, made idempotent by the inbox.
+
+The catalog consumes exactly the event classes of `lifecycle.TRANSITIONS` (their types are
+`LIFECYCLE_EVENT_TYPES`, the keys `main.py` subscribes with). An event of any other type that
+reaches the handler anyway (a broader binding, a replay from another queue) is acknowledged and
+ignored before anything is written: it never creates a model or a version row.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from modelbay_common.bus.port import Handler
 from modelbay_common.db import SessionFactory
-from modelbay_common.events import EVENT_CLASSES, Envelope, Published
+from modelbay_common.events import Envelope
 from modelbay_common.inbox import idempotent
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_catalog.lifecycle import LIFECYCLE_EVENT_TYPES, is_lifecycle_event
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.service import record_pipeline_event
 from modelbay_catalog.store import CatalogStore
 
-# Every event that moves a version; Published is the catalog's own and not consumed.
-LIFECYCLE_EVENT_TYPES = tuple(
-    event_type for event_type, event_class in EVENT_CLASSES.items() if event_class is not Published
-)
+__all__ = ["LIFECYCLE_EVENT_TYPES", "lifecycle_handler", "record_lifecycle_event"]
+
+log = logging.getLogger(__name__)
 
 
 async def record_lifecycle_event(session: AsyncSession, event: Envelope) -> None:
+    if not is_lifecycle_event(event.data):
+        log.info(
+            "event %s of type %s is not one the catalog consumes; ignored", event.id, event.type
+        )
+        return
     # The envelope's time is when the producer saw the change, which is what timings show.
     await record_pipeline_event(CatalogStore(session), event.data, event.time)
 

@@ -9,13 +9,18 @@ final. Events arrive at least once and in any order across producers (a retried
 - the facts an event carries about earlier stages (the upload, the lock) are recorded whenever
   they arrive, so a late ``ModelUploaded`` still fills in requirements and methods;
 - the outcome (image or failure) is recorded only by the event that made the version final, so a
-  stray ``ImageBuilt`` after ``failed`` never puts a pull command next to a failure.
+  stray ``ImageBuilt`` after ``failed`` never puts a pull command next to a failure;
+- only the event classes in ``TRANSITIONS`` move a version. Any other event (``Published``, the
+  catalog's own, or a new event meant for another service) is not one of them: the catalog does
+  not subscribe to it, and if one reaches it anyway it is acknowledged and ignored, never read as
+  a version of a model (``is_lifecycle_event``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -121,19 +126,32 @@ class VersionState:
         return names
 
 
+def is_lifecycle_event(event: Event) -> bool:
+    """Whether `event` moves a version (its exact class is in TRANSITIONS)."""
+    return type(event) in TRANSITIONS
+
+
 def apply_event(state: VersionState, event: Event, at: datetime) -> VersionState:
-    """The state after `event` (sent at `at`); applying the same event twice changes nothing."""
-    if isinstance(event, ModelUploaded):
-        return _advance(_with_upload(state, event, at), VersionStatus.UPLOADED)
-    if isinstance(event, DependencyResolutionStarted):
-        return _advance(state, VersionStatus.RESOLVING)
-    if isinstance(event, DependenciesResolved):
-        return _advance(_with_lock(state, event, at), VersionStatus.BUILDING)
-    if isinstance(event, ImageBuilt):
-        return _finish_ready(state, event, at)
-    if isinstance(event, DependencyResolutionFailed | ImageBuildFailed | ValidationFailed):
-        return _finish_failed(state, event, at)
-    return state  # not a lifecycle event (e.g. Published): nothing to record
+    """The state after `event` (sent at `at`); applying the same event twice changes nothing.
+
+    An event that is not a lifecycle event leaves the state as it is.
+    """
+    transition = TRANSITIONS.get(type(event))
+    return state if transition is None else transition(state, event, at)
+
+
+def _on_uploaded(state: VersionState, event: ModelUploaded, at: datetime) -> VersionState:
+    return _advance(_with_upload(state, event, at), VersionStatus.UPLOADED)
+
+
+def _on_resolution_started(
+    state: VersionState, event: DependencyResolutionStarted, at: datetime
+) -> VersionState:
+    return _advance(state, VersionStatus.RESOLVING)
+
+
+def _on_resolved(state: VersionState, event: DependenciesResolved, at: datetime) -> VersionState:
+    return _advance(_with_lock(state, event, at), VersionStatus.BUILDING)
 
 
 def _advance(state: VersionState, incoming: VersionStatus) -> VersionState:
@@ -240,3 +258,20 @@ def _failing_sample(
         "expected": event.expected,
         "actual": event.actual,
     }
+
+
+# A transition takes the exact event class it is registered under (checked by `type(event)`).
+Transition = Callable[[VersionState, Any, datetime], VersionState]
+
+TRANSITIONS: Mapping[type[Event], Transition] = {
+    ModelUploaded: _on_uploaded,
+    DependencyResolutionStarted: _on_resolution_started,
+    DependenciesResolved: _on_resolved,
+    ImageBuilt: _finish_ready,
+    DependencyResolutionFailed: _finish_failed,
+    ImageBuildFailed: _finish_failed,
+    ValidationFailed: _finish_failed,
+}
+"""Every event class that moves a version, and how; the catalog subscribes to these only."""
+
+LIFECYCLE_EVENT_TYPES: tuple[str, ...] = tuple(event_class.type for event_class in TRANSITIONS)

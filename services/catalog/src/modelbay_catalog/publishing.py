@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from modelbay_common.access import Caller, can_change
+
 from modelbay_catalog.errors import CallerRequired, NotModelOwner, VersionNotFound, VersionNotReady
 from modelbay_catalog.lifecycle import VersionStatus
 from modelbay_catalog.records import ModelRecord
-from modelbay_catalog.rules import Caller, can_change
 
 
 def version_to_publish(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from modelbay_common.access import ModelAccess, Visibility
+
 from modelbay_catalog.lifecycle import VersionState
-from modelbay_catalog.rules import ModelAccess, Visibility
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,13 @@
-"""Who may see and change a model, and the vocabulary of its metadata (pure: no I/O)."""
+"""The vocabulary of a model's metadata: categories, tags, library names (pure: no I/O).
+
+Who may see and change a model is the shared rule in `modelbay_common.access`.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
-
-
-class Visibility(StrEnum):
-    PRIVATE = "private"  # the owner and administrators
-    ORG = "org"  # also every user of the owner's organisation
-    PUBLIC = "public"  # everyone, signed in or not
 
 
 class Category(StrEnum):
@@ -33,42 +29,6 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
 _TAG = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The user on whose behalf the gateway calls (headers X-Modelbay-User/-Org/-Admin)."""
-
-    user: str | None = None
-    org: str | None = None
-    admin: bool = False
-
-
-@dataclass(frozen=True)
-class ModelAccess:
-    """What decides who may see a model."""
-
-    owner: str
-    owner_org: str | None
-    visibility: Visibility
-
-
-def can_see(caller: Caller, model: ModelAccess) -> bool:
-    if caller.admin or model.visibility is Visibility.PUBLIC:
-        return True
-    if caller.user is not None and caller.user == model.owner:
-        return True
-    return (
-        model.visibility is Visibility.ORG
-        and bool(caller.org)
-        and bool(model.owner_org)
-        and caller.org == model.owner_org
-    )
-
-
-def can_change(caller: Caller, model: ModelAccess) -> bool:
-    """Publishing (and anything else that changes a model) is for its owner and admins."""
-    return caller.admin or (caller.user is not None and caller.user == model.owner)
 
 
 def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:

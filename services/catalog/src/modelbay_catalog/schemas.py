@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
+from modelbay_common.access import Visibility
+from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.blob.keys import openapi_key, proto_key
+from modelbay_common.refs import is_local_process_ref
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from modelbay_catalog.lifecycle import VersionState, VersionStatus
 from modelbay_catalog.records import ModelRecord, SearchHit, StoredVersion
-from modelbay_catalog.rules import Category, Visibility, normalize_tags
+from modelbay_catalog.rules import Category, normalize_tags
 
-DownloadKind = Literal["bundle", "proto", "openapi", "sbom", "image"]
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
@@ -36,7 +39,7 @@ class PublishBody(BaseModel):
 class DownloadBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: DownloadKind
+    kind: ArtifactKind
 
 
 class ModelOut(BaseModel):
@@ -207,7 +210,7 @@ class VersionDetailOut(BaseModel):
 
 
 class VisibilityOut(BaseModel):
-    """For the gateway's event filter: apply rules.can_see with the subscriber's identity."""
+    """For the gateway's event filter: it applies `access.can_see` with the subscriber's identity."""
 
     owner: str
     name: str
@@ -221,14 +224,10 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     return max((end - start).total_seconds(), 0.0)
 
 
-# Image references of the builder's local-process mode (docs/builder.md).
-LOCAL_PROCESS_SCHEME = "local-process://"
-
-
 def image_of(state: VersionState) -> ImageOut | None:
     if state.image_ref is None:
         return None
-    if state.image_ref.startswith(LOCAL_PROCESS_SCHEME):
+    if is_local_process_ref(state.image_ref):
         # The embedded mode without Docker serves the model from a venv: there is no image.
         pull, pinned = None, None
     else:
@@ -249,7 +248,6 @@ def image_of(state: VersionState) -> ImageOut | None:
 
 def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetailOut:
     state = stored.state
-    interface_prefix = f"interfaces/{model.owner}/{model.name}/{state.version}"
     return VersionDetailOut(
         owner=model.owner,
         name=model.name,
@@ -264,8 +262,8 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetailOu
         interface=InterfaceOut(
             methods=[MethodOut.model_validate(method) for method in state.interface]
             or [MethodOut(name=method) for method in state.methods],
-            proto_key=f"{interface_prefix}/model.proto",
-            openapi_key=f"{interface_prefix}/openapi.json",
+            proto_key=proto_key(model.owner, model.name, state.version),
+            openapi_key=openapi_key(model.owner, model.name, state.version),
         ),
         python_version=state.python_version,
         requirements=list(state.requirements),

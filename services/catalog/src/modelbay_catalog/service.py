@@ -8,20 +8,23 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from modelbay_common.events import Envelope, ModelUploaded, Published, envelope
+from modelbay_common.access import Caller, can_see
 from modelbay_common.events import Event as PipelineEvent
-from modelbay_common.outbox import add_to_outbox
+from modelbay_common.events import ModelUploaded, Published
+from modelbay_common.outbox import EventEmitter
 
 from modelbay_catalog.errors import ModelNotFound, VersionNotFound
 from modelbay_catalog.lifecycle import VersionState, apply_event
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.publishing import version_to_publish
 from modelbay_catalog.records import ModelRecord, Publication, PublishRequest, StoredVersion
-from modelbay_catalog.rules import Caller, can_see
 from modelbay_catalog.settings import EVENT_SOURCE
 from modelbay_catalog.store import CatalogStore
 
 log = logging.getLogger(__name__)
+
+# The catalog's one way to write an event: in its outbox, in the caller's transaction.
+emit = EventEmitter(source=EVENT_SOURCE, schema=SCHEMA)
 
 
 async def record_pipeline_event(store: CatalogStore, event: PipelineEvent, at: datetime) -> None:
@@ -81,26 +84,23 @@ async def publish_model(
         published_by=caller.user or "admin",
     )
     await store.publish(model.id, publication)
-    await add_to_outbox(store.session, _published_event(model, version, publication), schema=SCHEMA)
+    await emit(store.session, _published_event(model, version, publication))
     return version
 
 
 def _published_event(
     model: ModelRecord, version: StoredVersion, publication: Publication
-) -> Envelope:
-    return envelope(
-        Published(
-            owner=model.owner,
-            name=model.name,
-            version=publication.version,
-            visibility=publication.visibility.value,
-            image_ref=version.state.image_ref or "",
-            description=publication.description,
-            category=publication.category,
-            license=publication.license,
-            published_by=publication.published_by,
-        ),
-        source=EVENT_SOURCE,
+) -> Published:
+    return Published(
+        owner=model.owner,
+        name=model.name,
+        version=publication.version,
+        visibility=publication.visibility.value,
+        image_ref=version.state.image_ref or "",
+        description=publication.description,
+        category=publication.category,
+        license=publication.license,
+        published_by=publication.published_by,
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modelbay_common.access import Caller
+
 from modelbay_catalog.cursor import SortKey, decode_cursor, encode_cursor, search_fingerprint
 from modelbay_catalog.errors import ModelNotFound
 from modelbay_catalog.records import ModelRecord, SearchCriteria, SearchHit, StoredVersion
-from modelbay_catalog.rules import Caller
 from modelbay_catalog.service import visible_model
 from modelbay_catalog.store import CatalogStore
 from modelbay_catalog.store_search import SearchStore
@@ -52,7 +53,7 @@ async def model_with_versions(
 
 async def model_for_event_filter(store: CatalogStore, owner: str, name: str) -> ModelRecord:
     """Who may see events of a model, for the gateway's SSE filter (no caller: it is the
-    gateway that decides per subscriber, with the same rules as rules.can_see)."""
+    gateway that decides per subscriber, with the same rules as modelbay_common.access.can_see)."""
     model = await store.find_model(owner, name)
     if model is None:
         raise ModelNotFound(owner, name)

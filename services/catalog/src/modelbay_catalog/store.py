@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from modelbay_common.access import Visibility
 from sqlalchemy import ColumnElement, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelbay_catalog.lifecycle import VersionState, VersionStatus
 from modelbay_catalog.orm import DownloadCountRow, ModelRow, VersionRow
 from modelbay_catalog.records import ModelRecord, Publication, StoredVersion
-from modelbay_catalog.rules import Visibility, library_names
+from modelbay_catalog.rules import library_names
 
 # One text-search configuration for documents and queries, so both are stemmed alike.
 TEXT_SEARCH_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")

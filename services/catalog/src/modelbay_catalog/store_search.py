@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelbay_common.access import Caller, Visibility
 from sqlalchemy import Select, and_, false, func, literal, null, or_, select, true, tuple_
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,12 +11,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from modelbay_catalog.cursor import SortKey
 from modelbay_catalog.orm import ModelRow
 from modelbay_catalog.records import SearchCriteria, SearchHit
-from modelbay_catalog.rules import Caller, Visibility, normalize_package_name
+from modelbay_catalog.rules import normalize_package_name
 from modelbay_catalog.store import TEXT_SEARCH_CONFIG, downloads_of_model, to_model_record
 
 
 def visible_to(caller: Caller) -> ColumnElement[bool]:
-    """The SQL twin of rules.can_see: which model rows `caller` may see."""
+    """The SQL twin of `modelbay_common.access.can_see`: which model rows `caller` may see.
+
+    It must give the same answers as the shared rule; tests/integration/catalog/
+    test_catalog_visibility_twin.py compares both on every kind of caller and model.
+    """
     if caller.admin:
         return true()
     conditions: list[ColumnElement[bool]] = [ModelRow.visibility == Visibility.PUBLIC.value]

@@ -1,0 +1,106 @@
+"""The catalog keeps the shared contracts on real Postgres: the SQL twin of the access rule
+answers exactly like `modelbay_common.access.can_see`, and an event the catalog does not
+consume is acknowledged without creating a model or a version row."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+import pytest
+from catalog_events import RunningCatalog, uploaded, wrap
+from modelbay_catalog.handlers import lifecycle_handler
+from modelbay_catalog.orm import ModelRow, VersionRow
+from modelbay_catalog.settings import CatalogSettings
+from modelbay_catalog.store_search import visible_to
+from modelbay_common.access import Caller, ModelAccess, Visibility, can_see
+from modelbay_common.db import SessionFactory, create_engine, session_factory, transaction
+from modelbay_common.events import Event, Published
+from sqlalchemy import func, select, update
+
+CONSUMER = CatalogSettings.model_fields["consumer_name"].default  # the fixture's catalog
+OWNERS = {"alice": "acme", "erin": None}  # an owner with an organisation and one without
+CALLERS = [
+    Caller(),
+    Caller(org="acme"),
+    Caller(user="alice"),
+    Caller(user="alice", org="acme"),
+    Caller(user="bob", org="acme"),
+    Caller(user="carol", org="globex"),
+    Caller(user="dave"),
+    Caller(user="erin"),
+    Caller(user="root", admin=True),
+]
+
+
+class ModelStarred(Event):
+    """A new event some other service might add; the catalog does not know it."""
+
+    type: ClassVar[str] = "modelbay.model.starred.v1"
+
+    starred_by: str
+
+
+@pytest.fixture
+async def sessions(fresh_database_url: str) -> AsyncIterator[SessionFactory]:
+    """A second way into the catalog's database, to look at its rows directly."""
+    engine = create_engine(fresh_database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def test_the_sql_twin_agrees_with_can_see_for_every_caller_and_model(
+    catalog: RunningCatalog, sessions: SessionFactory
+) -> None:
+    models: dict[str, ModelAccess] = {}
+    for (owner, org), visibility in itertools.product(OWNERS.items(), Visibility):
+        name = f"m-{visibility.value}"
+        await catalog.deliver(uploaded(owner, name, owner_org=org))
+        models[f"{owner}/{name}"] = ModelAccess(owner, org, visibility)
+    async with transaction(sessions) as session:
+        for path, access in models.items():
+            owner, name = path.split("/")
+            await session.execute(
+                update(ModelRow)
+                .where(ModelRow.owner == owner, ModelRow.name == name)
+                .values(visibility=access.visibility.value)
+            )
+
+    for caller in CALLERS:
+        async with transaction(sessions) as session:
+            rows = await session.execute(
+                select(ModelRow.owner, ModelRow.name).where(visible_to(caller))
+            )
+            seen_by_sql = {f"{owner}/{name}" for owner, name in rows}
+        seen_by_rule = {path for path, access in models.items() if can_see(caller, access)}
+        assert seen_by_sql == seen_by_rule, caller
+
+
+async def test_an_event_the_catalog_does_not_consume_creates_no_row(
+    catalog: RunningCatalog, sessions: SessionFactory
+) -> None:
+    starred = wrap(ModelStarred(owner="alice", name="iris", version=1, starred_by="bob"))
+    published = wrap(
+        Published(
+            owner="alice",
+            name="iris",
+            version=1,
+            visibility="public",
+            image_ref="r",
+            published_by="a",
+        )
+    )
+    # Through the bus (the catalog is not subscribed to these types) ...
+    await catalog.deliver(starred, published)
+    # ... and straight into its handler, as a broader binding or a replay would deliver them.
+    handler = lifecycle_handler("catalog.contracts-test", sessions)
+    for unknown in (starred, published):
+        await handler(unknown)  # returns: the bus would acknowledge
+
+    async with transaction(sessions) as session:
+        assert await session.scalar(select(func.count()).select_from(ModelRow)) == 0
+        assert await session.scalar(select(func.count()).select_from(VersionRow)) == 0
+    assert await catalog.bus.dead_letters(CONSUMER) == []
+    response = await catalog.model("alice", "iris", user="root", admin=True)
+    assert response.status_code == 404
