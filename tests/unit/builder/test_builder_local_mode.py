@@ -16,11 +16,11 @@ from modelbay_builder.local.refs import (
     local_digest,
     local_process_ref,
     local_sbom,
-    served_url,
 )
 from modelbay_builder.modes import resolve_mode
 from modelbay_builder.records import BuildRequest
 from modelbay_builder.settings import BuilderSettings
+from modelbay_common.refs import served_url
 from modelbay_embedded.platform import DockerStatus, EmbeddedConfig, EmbeddedPlatform, banner
 from modelbay_gateway.schemas import VersionOut
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from modelbay_builder.sbom import build_sbom, pypi_purl, sbom_key
+from modelbay_builder.sbom import build_sbom, pypi_purl
+from modelbay_common.blob.keys import sbom_key
 
 DIGEST = "sha256:" + "ab" * 32
 DISTRIBUTIONS = [

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.blob.keys import IMAGE_TARBALL_ROUTE
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import ModelbayError, ProblemResponse, install_problem_handlers
 from sqlalchemy import text
@@ -75,9 +77,9 @@ def create_app(
         return BuildOut.of(await build_status(db, owner, name, version))
 
     @router.get(
-        "/internal/images/{owner}/{name}/{version}/tarball",
+        IMAGE_TARBALL_ROUTE,
         response_class=StreamingResponse,
-        responses={200: {"content": {"application/x-tar": {}}}},
+        responses={200: {"content": {ArtifactKind.IMAGE.media_type: {}}}},
     )
     async def get_tarball(
         owner: Owner, name: Name, version: Version, db: DbSession
@@ -89,7 +91,7 @@ def create_app(
         filename = f"{owner}-{name}-{version}.tar"
         return StreamingResponse(
             exporter.export(view.image_ref),  # sync iterator: Starlette reads it in a thread
-            media_type="application/x-tar",
+            media_type=ArtifactKind.IMAGE.media_type,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 

@@ -1,9 +1,9 @@
 """Image labels: the manifest, proto and OpenAPI document travel with the image.
 
 The catalog (or anyone with `docker inspect`) can read a model's interface without running it.
-The OpenAPI document is the one onboarding extracted at upload
-(`interfaces/<owner>/<name>/<version>/openapi.json`); when it is absent, a smaller one is derived
-from the bundle's JSON Schemas here — the builder never unpickles a model to get it.
+The OpenAPI document is the one onboarding extracted at upload (`keys.openapi_key`); when it is
+absent, a smaller one is derived from the bundle's JSON Schemas here — the builder never
+unpickles a model to get it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from modelbay_common.blob import BlobNotFoundError, BlobStore
+from modelbay_common.blob.keys import openapi_key
 
 from modelbay_builder.inputs import BundleFiles
 
@@ -19,10 +20,6 @@ MANIFEST_LABEL = "dev.modelbay.manifest"
 PROTO_LABEL = "dev.modelbay.proto"
 OPENAPI_LABEL = "dev.modelbay.openapi"
 MAX_OPENAPI_BYTES = 4 * 1024 * 1024
-
-
-def openapi_key(owner: str, name: str, version: int) -> str:
-    return f"interfaces/{owner}/{name}/{version}/openapi.json"
 
 
 async def load_openapi(

@@ -19,13 +19,10 @@ from typing import Any
 from urllib.parse import quote
 
 from modelbay_common.blob import BlobStore
+from modelbay_common.blob.keys import sbom_key
 
 SBOM_CONTENT_TYPE = "application/vnd.cyclonedx+json"
 _SERIAL_NAMESPACE = uuid.UUID("5f1c8e5e-2a55-4d3b-9b61-6d6f64656c62")
-
-
-def sbom_key(owner: str, name: str, version: int) -> str:
-    return f"sboms/{owner}/{name}/{version}.cdx.json"
 
 
 async def store_sbom(

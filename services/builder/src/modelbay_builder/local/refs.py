@@ -1,7 +1,8 @@
 """What the local-process mode reports instead of an image: reference, digest, SBOM, no tarball.
 
 - `image_ref`: `local-process://127.0.0.1:<port>/<owner>/<name>/<version>`; the model server
-  answers at `http://127.0.0.1:<port>` (`served_url`).
+  answers at `http://127.0.0.1:<port>` (`served_url`). The scheme and its parsing are shared
+  with the catalog and the gateway: `modelbay_common.refs`.
 - `image_digest`: `sha256:` over the lock hash and the bundle's SHA-256, the two things a local
   server is made of (same lock + same bundle = same digest).
 - SBOM: the Docker path's CycloneDX document with the served application as its subject.
@@ -14,25 +15,18 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from modelbay_common import refs
 from modelbay_common.errors import Conflict
+from modelbay_common.refs import served_url as served_url  # kept importable from here
 
 from modelbay_builder.records import BuildRequest
 from modelbay_builder.sbom import build_sbom
 
-LOCAL_PROCESS_SCHEME = "local-process://"
-LOCAL_HOST = "127.0.0.1"
+LOCAL_HOST = "127.0.0.1"  # a local model server is reachable from this machine only
 
 
 def local_process_ref(port: int, owner: str, name: str, version: int) -> str:
-    return f"{LOCAL_PROCESS_SCHEME}{LOCAL_HOST}:{port}/{owner}/{name}/{version}"
-
-
-def served_url(image_ref: str) -> str | None:
-    """`http://127.0.0.1:<port>` for a local-process image_ref; None for a registry image."""
-    if not image_ref.startswith(LOCAL_PROCESS_SCHEME):
-        return None
-    address = image_ref.removeprefix(LOCAL_PROCESS_SCHEME).split("/", 1)[0]
-    return f"http://{address}"
+    return refs.local_process_ref(LOCAL_HOST, port, owner, name, version)
 
 
 def local_digest(lock_hash: str, bundle_sha256: str) -> str:
