@@ -1,18 +1,13 @@
 """The public app: `/v1` routes, OpenAPI at `/v1/openapi.json`, docs at `/v1/docs`, health."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must evaluate the route annotations.
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from modelbay_common.errors import ProblemResponse, install_problem_handlers
 from sqlalchemy import text
 
-from modelbay_gateway.api_accounts import account_routes
-from modelbay_gateway.api_downloads import download_routes
-from modelbay_gateway.api_events import event_routes
-from modelbay_gateway.api_models import model_routes
-from modelbay_gateway.api_registry import router as registry_router
-from modelbay_gateway.auth import principal_dependencies
-from modelbay_gateway.context import GatewayContext
+from modelbay_gateway import api_accounts, api_downloads, api_events, api_models, api_registry
+from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import UpstreamProblem
 
 DESCRIPTION = """\
@@ -43,26 +38,27 @@ def create_app(context: GatewayContext) -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_exception_handler(UpstreamProblem, _relay_upstream_problem)
-    required, optional = principal_dependencies(context)
-    app.include_router(account_routes(context, required))
-    app.include_router(model_routes(context, required, optional))
-    app.include_router(download_routes(context, optional))
-    app.include_router(event_routes(context, optional))
-    # Module-level routers read what they need from app.state.
+    # Module-level routers read what they need from app.state (typed dependencies).
     app.state.context = context
     app.state.registry_tokens = context.settings.registry_tokens()
-    app.include_router(registry_router)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    async def readyz() -> dict[str, str]:
-        """The gateway can reach its database."""
-        async with context.sessions() as session:
-            await session.execute(text("SELECT 1"))
-        return {"status": "ready"}
-
+    for module in (api_accounts, api_models, api_downloads, api_events, api_registry):
+        app.include_router(module.router)
+    app.include_router(health)
     return app
+
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz")
+async def readyz(context: ContextDep) -> dict[str, str]:
+    """The gateway can reach its database."""
+    async with context.sessions() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ready"}

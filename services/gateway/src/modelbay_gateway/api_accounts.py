@@ -1,16 +1,13 @@
 """Routes of accounts: `/v1/me`, `/v1/users`, `/v1/tokens`."""
 
-# No `from __future__ import annotations`: FastAPI must see the route-local Annotated aliases.
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response
+# No `from __future__ import annotations`: FastAPI must evaluate the route annotations.
+from fastapi import APIRouter, Response
 from modelbay_common.db import transaction
 from sqlalchemy.exc import IntegrityError
 
-from modelbay_gateway.auth import PrincipalDependency
-from modelbay_gateway.context import GatewayContext
+from modelbay_gateway.auth import SignedIn
+from modelbay_gateway.context import ContextDep
 from modelbay_gateway.errors import UserExists
-from modelbay_gateway.records import Principal
 from modelbay_gateway.schemas import (
     IssuedTokenOut,
     MeOut,
@@ -23,52 +20,52 @@ from modelbay_gateway.schemas import (
 from modelbay_gateway.service import create_user, issue_token, list_tokens, revoke_token
 from modelbay_gateway.store import UserStore
 
+router = APIRouter(prefix="/v1", tags=["accounts"])
 
-def account_routes(context: GatewayContext, required: PrincipalDependency) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["accounts"])
-    Caller = Annotated[Principal, Depends(required)]  # noqa: N806 - a type alias
 
-    @router.get("/me", response_model=MeOut)
-    async def me(principal: Caller) -> MeOut:
-        """Who the token belongs to."""
-        return MeOut(**UserOut.of(principal.user).model_dump(), token_id=principal.token_id)
+@router.get("/me", response_model=MeOut)
+async def me(principal: SignedIn) -> MeOut:
+    """Who the token belongs to."""
+    return MeOut(**UserOut.of(principal.user).model_dump(), token_id=principal.token_id)
 
-    @router.post("/users", response_model=UserCreatedOut, status_code=201)
-    async def new_user(principal: Caller, body: UserIn) -> UserCreatedOut:
-        """Create an account (administrators only); the answer holds its first token, once."""
-        try:
-            async with transaction(context.sessions) as session:
-                user, token = await create_user(
-                    UserStore(session),
-                    principal,
-                    username=body.username,
-                    org=body.org,
-                    is_admin=body.is_admin,
-                    token_name=body.token_name,
-                )
-        except IntegrityError:  # created concurrently by another request
-            raise UserExists(body.username) from None
-        return UserCreatedOut(user=UserOut.of(user), token=IssuedTokenOut.issued(token))
 
-    @router.get("/tokens", response_model=list[TokenOut])
-    async def tokens(principal: Caller) -> list[TokenOut]:
-        """The caller's tokens, without their secrets."""
+@router.post("/users", response_model=UserCreatedOut, status_code=201)
+async def new_user(principal: SignedIn, body: UserIn, context: ContextDep) -> UserCreatedOut:
+    """Create an account (administrators only); the answer holds its first token, once."""
+    try:
         async with transaction(context.sessions) as session:
-            found = await list_tokens(UserStore(session), principal)
-        return [TokenOut.of(token) for token in found]
+            user, token = await create_user(
+                UserStore(session),
+                principal,
+                username=body.username,
+                org=body.org,
+                is_admin=body.is_admin,
+                token_name=body.token_name,
+            )
+    except IntegrityError:  # created concurrently by another request
+        raise UserExists(body.username) from None
+    return UserCreatedOut(user=UserOut.of(user), token=IssuedTokenOut.issued(token))
 
-    @router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
-    async def new_token(principal: Caller, body: TokenIn) -> IssuedTokenOut:
-        """A new token for the caller; the secret is in this answer only."""
-        async with transaction(context.sessions) as session:
-            issued = await issue_token(UserStore(session), principal.user, body.name)
-        return IssuedTokenOut.issued(issued)
 
-    @router.delete("/tokens/{token_id}", status_code=204, response_class=Response)
-    async def delete_token(principal: Caller, token_id: str) -> Response:
-        """Revoke one of the caller's tokens; it stops working at once."""
-        async with transaction(context.sessions) as session:
-            await revoke_token(UserStore(session), principal, token_id)
-        return Response(status_code=204)
+@router.get("/tokens", response_model=list[TokenOut])
+async def tokens(principal: SignedIn, context: ContextDep) -> list[TokenOut]:
+    """The caller's tokens, without their secrets."""
+    async with transaction(context.sessions) as session:
+        found = await list_tokens(UserStore(session), principal)
+    return [TokenOut.of(token) for token in found]
 
-    return router
+
+@router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
+async def new_token(principal: SignedIn, body: TokenIn, context: ContextDep) -> IssuedTokenOut:
+    """A new token for the caller; the secret is in this answer only."""
+    async with transaction(context.sessions) as session:
+        issued = await issue_token(UserStore(session), principal.user, body.name)
+    return IssuedTokenOut.issued(issued)
+
+
+@router.delete("/tokens/{token_id}", status_code=204, response_class=Response)
+async def delete_token(principal: SignedIn, token_id: str, context: ContextDep) -> Response:
+    """Revoke one of the caller's tokens; it stops working at once."""
+    async with transaction(context.sessions) as session:
+        await revoke_token(UserStore(session), principal, token_id)
+    return Response(status_code=204)

@@ -1,21 +1,20 @@
 """Routes of downloads: `/v1/models/{owner}/{name}/versions/{version}/{kind}`."""
 
-# No `from __future__ import annotations`: FastAPI must see the route-local Annotated aliases.
-from typing import Annotated, Any
+# No `from __future__ import annotations`: FastAPI must evaluate the route annotations.
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from modelbay_gateway.auth import OptionalPrincipalDependency
-from modelbay_gateway.context import GatewayContext
+from modelbay_gateway.auth import Reader
+from modelbay_gateway.context import ContextDep
 from modelbay_gateway.downloads import (
     BlobKind,
     Download,
     open_blob_download,
     open_image_download,
 )
-from modelbay_gateway.records import Principal
 from modelbay_gateway.service_models import caller_of
 
 _BINARY: dict[int | str, dict[str, Any]] = {
@@ -41,45 +40,44 @@ def _streamed(download: Download) -> StreamingResponse:
     )
 
 
-def download_routes(context: GatewayContext, optional: OptionalPrincipalDependency) -> APIRouter:
-    router = APIRouter(prefix="/v1/models/{owner}/{name}/versions/{version}", tags=["downloads"])
-    Reader = Annotated[Principal | None, Depends(optional)]  # noqa: N806 - a type alias
+router = APIRouter(prefix="/v1/models/{owner}/{name}/versions/{version}", tags=["downloads"])
 
-    def blob_route(kind: BlobKind) -> None:
-        async def download(
-            owner: str, name: str, version: int, principal: Reader
-        ) -> StreamingResponse:
-            found = await open_blob_download(
-                context.blob_store,
-                context.upstreams,
-                caller_of(principal),
-                owner,
-                name,
-                version,
-                kind,
-            )
-            return _streamed(found)
 
-        router.add_api_route(
-            f"/{kind}",
-            download,
-            methods=["GET"],
-            name=f"download_{kind}",
-            summary=f"Download the {kind}",
-            description=_DESCRIPTIONS[kind],
-            response_class=StreamingResponse,
-            responses=_BINARY,
-        )
-
-    for kind in _DESCRIPTIONS:
-        blob_route(kind)
-
-    @router.get("/image", response_class=StreamingResponse, responses=_BINARY)
-    async def image(owner: str, name: str, version: int, principal: Reader) -> StreamingResponse:
-        """The image as a `docker save` tarball (`docker load -i` reads it), for air-gapped use."""
-        found = await open_image_download(
-            context.upstreams, caller_of(principal), owner, name, version
+def _add_blob_route(kind: BlobKind) -> None:
+    async def download(
+        owner: str, name: str, version: int, principal: Reader, context: ContextDep
+    ) -> StreamingResponse:
+        found = await open_blob_download(
+            context.blob_store,
+            context.upstreams,
+            caller_of(principal),
+            owner,
+            name,
+            version,
+            kind,
         )
         return _streamed(found)
 
-    return router
+    router.add_api_route(
+        f"/{kind}",
+        download,
+        methods=["GET"],
+        name=f"download_{kind}",
+        summary=f"Download the {kind}",
+        description=_DESCRIPTIONS[kind],
+        response_class=StreamingResponse,
+        responses=_BINARY,
+    )
+
+
+for _kind in _DESCRIPTIONS:
+    _add_blob_route(_kind)
+
+
+@router.get("/image", response_class=StreamingResponse, responses=_BINARY)
+async def image(
+    owner: str, name: str, version: int, principal: Reader, context: ContextDep
+) -> StreamingResponse:
+    """The image as a `docker save` tarball (`docker load -i` reads it), for air-gapped use."""
+    found = await open_image_download(context.upstreams, caller_of(principal), owner, name, version)
+    return _streamed(found)

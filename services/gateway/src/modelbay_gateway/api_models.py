@@ -1,14 +1,13 @@
 """Routes of models: push, search, read, publish (`/v1/models/...`)."""
 
-# No `from __future__ import annotations`: FastAPI must see the route-local Annotated aliases.
+# No `from __future__ import annotations`: FastAPI must evaluate the route annotations.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from modelbay_gateway.auth import OptionalPrincipalDependency, PrincipalDependency
-from modelbay_gateway.context import GatewayContext
-from modelbay_gateway.records import Principal
+from modelbay_gateway.auth import Reader, SignedIn
+from modelbay_gateway.context import ContextDep
 from modelbay_gateway.schemas import (
     ModelDetailOut,
     ModelPageOut,
@@ -35,79 +34,79 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def model_routes(
-    context: GatewayContext,
-    required: PrincipalDependency,
-    optional: OptionalPrincipalDependency,
-) -> APIRouter:
-    router = APIRouter(prefix="/v1/models", tags=["models"])
-    upstreams = context.upstreams
-    Caller = Annotated[Principal, Depends(required)]  # noqa: N806 - a type alias
-    Reader = Annotated[Principal | None, Depends(optional)]  # noqa: N806 - a type alias
+router = APIRouter(prefix="/v1/models", tags=["models"])
 
-    @router.post(
-        "/{owner}/{name}/versions",
-        status_code=202,
-        response_model=PushAcceptedOut,
-        openapi_extra=_UPLOAD_BODY,
+
+@router.post(
+    "/{owner}/{name}/versions",
+    status_code=202,
+    response_model=PushAcceptedOut,
+    openapi_extra=_UPLOAD_BODY,
+)
+async def push(
+    owner: str, name: str, request: Request, principal: SignedIn, context: ContextDep
+) -> JSONResponse:
+    """Upload a bundle as the next version; the pipeline runs asynchronously from here."""
+    accepted = await push_version(
+        context.upstreams,
+        principal,
+        owner,
+        name,
+        request.stream(),
+        headers=request.headers,
+        max_bytes=context.settings.max_upload_bytes,
     )
-    async def push(owner: str, name: str, request: Request, principal: Caller) -> JSONResponse:
-        """Upload a bundle as the next version; the pipeline runs asynchronously from here."""
-        accepted = await push_version(
-            upstreams,
-            principal,
-            owner,
-            name,
-            request.stream(),
-            headers=request.headers,
-            max_bytes=context.settings.max_upload_bytes,
-        )
-        body = PushAcceptedOut.model_validate(accepted)
-        return JSONResponse(
-            body.model_dump(), status_code=202, headers={"Location": body.status_url}
-        )
+    body = PushAcceptedOut.model_validate(accepted)
+    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": body.status_url})
 
-    @router.get("", response_model=ModelPageOut)
-    async def search(
-        principal: Reader,
-        q: Annotated[str | None, Query(max_length=500, description="words to search")] = None,
-        category: str | None = None,
-        library: str | None = None,
-        owner: str | None = None,
-        status: str | None = None,
-        limit: Annotated[int | None, Query(ge=1, le=100)] = None,
-        cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    ) -> dict[str, Any]:
-        """Models the caller may see, best match first when `q` is given (keyset pages)."""
-        given = {
-            "q": q,
-            "category": category,
-            "library": library,
-            "owner": owner,
-            "status": status,
-            "limit": limit,
-            "cursor": cursor,
-        }
-        params = {key: value for key, value in given.items() if value is not None}
-        return await search_models(upstreams, caller_of(principal), params)
 
-    @router.get("/{owner}/{name}", response_model=ModelDetailOut)
-    async def model(owner: str, name: str, principal: Reader) -> dict[str, Any]:
-        """A model and its versions (404 when it does not exist or the caller may not see it)."""
-        return await get_model(upstreams, caller_of(principal), owner, name)
+@router.get("", response_model=ModelPageOut)
+async def search(
+    principal: Reader,
+    context: ContextDep,
+    q: Annotated[str | None, Query(max_length=500, description="words to search")] = None,
+    category: str | None = None,
+    library: str | None = None,
+    owner: str | None = None,
+    status: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> dict[str, Any]:
+    """Models the caller may see, best match first when `q` is given (keyset pages)."""
+    given = {
+        "q": q,
+        "category": category,
+        "library": library,
+        "owner": owner,
+        "status": status,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    params = {key: value for key, value in given.items() if value is not None}
+    return await search_models(context.upstreams, caller_of(principal), params)
 
-    @router.get("/{owner}/{name}/versions/{version}", response_model=VersionOut)
-    async def version(owner: str, name: str, version: int, principal: Reader) -> VersionOut:
-        """Status (with the reason of a failure), image, `docker pull` line and interface."""
-        detail = await get_version(upstreams, caller_of(principal), owner, name, version)
-        return VersionOut.of(detail, version_path(owner, name, version))
 
-    @router.post("/{owner}/{name}/publish", response_model=VersionOut)
-    async def publish(owner: str, name: str, body: PublishIn, principal: Caller) -> VersionOut:
-        """Make a ready version discoverable (owner or administrator)."""
-        detail = await publish_model(
-            upstreams, caller_of(principal), owner, name, body.model_dump(exclude_none=True)
-        )
-        return VersionOut.of(detail, version_path(owner, name, int(detail["version"])))
+@router.get("/{owner}/{name}", response_model=ModelDetailOut)
+async def model(owner: str, name: str, principal: Reader, context: ContextDep) -> dict[str, Any]:
+    """A model and its versions (404 when it does not exist or the caller may not see it)."""
+    return await get_model(context.upstreams, caller_of(principal), owner, name)
 
-    return router
+
+@router.get("/{owner}/{name}/versions/{version}", response_model=VersionOut)
+async def version(
+    owner: str, name: str, version: int, principal: Reader, context: ContextDep
+) -> VersionOut:
+    """Status (with the reason of a failure), image, `docker pull` line and interface."""
+    detail = await get_version(context.upstreams, caller_of(principal), owner, name, version)
+    return VersionOut.of(detail, version_path(owner, name, version))
+
+
+@router.post("/{owner}/{name}/publish", response_model=VersionOut)
+async def publish(
+    owner: str, name: str, body: PublishIn, principal: SignedIn, context: ContextDep
+) -> VersionOut:
+    """Make a ready version discoverable (owner or administrator)."""
+    detail = await publish_model(
+        context.upstreams, caller_of(principal), owner, name, body.model_dump(exclude_none=True)
+    )
+    return VersionOut.of(detail, version_path(owner, name, int(detail["version"])))

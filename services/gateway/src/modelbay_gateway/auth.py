@@ -6,14 +6,13 @@ Each runs its own short transaction (it records when the token was last used) an
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from modelbay_common.db import transaction
 
-from modelbay_gateway.context import GatewayContext
+from modelbay_gateway.context import ContextDep
 from modelbay_gateway.errors import InvalidToken, MissingToken
 from modelbay_gateway.records import Principal
 from modelbay_gateway.service import authenticate
@@ -24,34 +23,37 @@ from modelbay_gateway.store import UserStore
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer mb_...`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-PrincipalDependency = Callable[..., Awaitable[Principal]]
-OptionalPrincipalDependency = Callable[..., Awaitable[Principal | None]]
+
+async def _principal_of(
+    request: Request, credentials: Credentials, context: ContextDep
+) -> Principal | None:
+    if credentials is None:
+        if "authorization" in request.headers:
+            raise InvalidToken()  # present but not a bearer token
+        return None
+    async with transaction(context.sessions) as session:
+        return await authenticate(UserStore(session), credentials.credentials)
 
 
-def principal_dependencies(
-    context: GatewayContext,
-) -> tuple[PrincipalDependency, OptionalPrincipalDependency]:
-    """(required, optional) dependencies; `optional` admits anonymous callers only when the
-    platform is configured for anonymous reads, else it is as strict as `required`."""
+async def required_principal(
+    principal: Annotated[Principal | None, Depends(_principal_of)],
+) -> Principal:
+    if principal is None:
+        raise MissingToken()
+    return principal
 
-    async def principal_of(request: Request, credentials: Credentials) -> Principal | None:
-        if credentials is None:
-            if "authorization" in request.headers:
-                raise InvalidToken()  # present but not a bearer token
-            return None
-        async with transaction(context.sessions) as session:
-            return await authenticate(UserStore(session), credentials.credentials)
 
-    async def required(request: Request, credentials: Credentials) -> Principal:
-        principal = await principal_of(request, credentials)
-        if principal is None:
-            raise MissingToken()
-        return principal
+async def optional_principal(
+    principal: Annotated[Principal | None, Depends(_principal_of)], context: ContextDep
+) -> Principal | None:
+    """Anonymous callers only when the platform is configured for anonymous reads."""
+    if principal is None and not context.settings.anonymous_read:
+        raise MissingToken()
+    return principal
 
-    async def optional(request: Request, credentials: Credentials) -> Principal | None:
-        principal = await principal_of(request, credentials)
-        if principal is None and not context.settings.anonymous_read:
-            raise MissingToken()
-        return principal
 
-    return required, optional
+SignedIn = Annotated[Principal, Depends(required_principal)]
+"""A caller with a valid token (401 otherwise)."""
+
+Reader = Annotated[Principal | None, Depends(optional_principal)]
+"""A caller with a valid token, or nobody when `ANONYMOUS_READ` is on (401 otherwise)."""

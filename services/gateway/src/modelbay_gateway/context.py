@@ -1,9 +1,15 @@
-"""What the routes need, built once by the composition root (main.py) and handed to them."""
+"""What the routes need, built once by the composition root (main.py), kept on `app.state`.
+
+Routes read it through the typed dependency `ContextDep`, so every router is a module-level
+`APIRouter` (no route factories closing over clients).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, cast
 
+from fastapi import Depends, Request
 from modelbay_common.blob import BlobStore
 from modelbay_common.db import SessionFactory
 
@@ -19,3 +25,10 @@ class GatewayContext:
     upstreams: Upstreams
     blob_store: BlobStore
     hub: EventHub
+
+
+def context_of(request: Request) -> GatewayContext:
+    return cast(GatewayContext, request.app.state.context)
+
+
+ContextDep = Annotated[GatewayContext, Depends(context_of)]
