@@ -8,8 +8,9 @@ take-over of a build whose worker died.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from modelbay_builder.build_log import BuildLog
+from modelbay_builder.claimant import Claimant, this_process
 from modelbay_builder.errors import BuildStepFailed, ImageValidationFailed
 from modelbay_builder.main import BuilderService, build_service
 from modelbay_builder.records import BuildRequest, BuildResult, BuildStatus
@@ -249,6 +251,92 @@ async def test_a_build_whose_worker_died_is_taken_over(
     assert runner.calls == ["alice/iris/7"]
 
 
+def _request(version: int) -> BuildRequest:
+    return BuildRequest(
+        owner="alice",
+        name="iris",
+        version=version,
+        bundle_uri="b",
+        bundle_sha256="a" * 64,
+        python_version="3.11",
+        lock=("numpy==2.0.0",),
+        lock_hash="f" * 64,
+        wheelhouse_uri="w",
+    )
+
+
+def _exited_pid() -> int:
+    """A pid that belonged to a process of this host that has exited (and been reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def live_process() -> Iterator[subprocess.Popen[bytes]]:
+    """Another process of this host that stays alive during the test (a live builder)."""
+    process = subprocess.Popen(["sleep", "120"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+async def test_builds_of_a_dead_predecessor_on_this_host_are_taken_over_at_once(
+    fresh_database_url: str, tmp_path: Path, live_process: subprocess.Popen[bytes]
+) -> None:
+    """Issue 11, defect 4: no 300 s wait when the claimant was this host's process and is gone.
+
+    Every claim below has a fresh heartbeat, so the stale takeover (300 s) plays no part.
+    """
+    runner = FakeRunner()
+    settings = settings_for(fresh_database_url, tmp_path / "blobs")  # stale after 300 s
+    me = this_process()
+    assert me.pid_namespace is not None, "this test needs /proc (Linux)"
+    claimants = {
+        7: Claimant(me.host, _exited_pid(), me.pid_namespace),  # killed builder: gone
+        8: Claimant(me.host, live_process.pid, me.pid_namespace),  # another builder here, alive
+        9: Claimant(me.host, me.pid, me.pid_namespace),  # had our pid (restarted container)
+        10: Claimant("elsewhere", _exited_pid(), "other-boot/pid:[1]"),  # another host
+    }
+    first = build_service(settings, runner=runner)
+    await first.start()
+    await first.worker.stop()  # the predecessors claim by hand below
+    async with transaction(first.sessions) as session:
+        store = BuildStore(session)
+        for version, claimant in claimants.items():
+            assert await store.enqueue(_request(version))
+            claimed = await store.claim_next(
+                f"{claimant.host}:{claimant.pid}:old", timedelta(seconds=300), claimant
+            )
+            assert claimed is not None
+            assert claimed.request.version == version
+    await first.stop()
+
+    second = build_service(settings, runner=runner)
+    await second.start()
+    try:
+
+        async def taken_over() -> dict[int, tuple[BuildStatus, int]]:
+            while True:
+                async with transaction(second.sessions) as session:
+                    store = BuildStore(session)
+                    views = {v: await store.find("alice", "iris", v) for v in claimants}
+                found = {v: (view.status, view.attempts) for v, view in views.items() if view}
+                if found[7][0] is found[9][0] is BuildStatus.SUCCEEDED:
+                    return found
+                await asyncio.sleep(0.1)
+
+        found = await asyncio.wait_for(taken_over(), SAFETY_TIMEOUT)
+        await asyncio.sleep(0.5)  # every chance to (wrongly) take over the other two
+        assert sorted(runner.calls) == ["alice/iris/7", "alice/iris/9"]
+    finally:
+        await second.stop()
+    assert found[7] == (BuildStatus.SUCCEEDED, 2)  # the dead claim counts as an attempt
+    assert found[9] == (BuildStatus.SUCCEEDED, 2)
+    assert found[8] == (BuildStatus.BUILDING, 1)  # its process lives: only the heartbeat decides
+    assert found[10] == (BuildStatus.BUILDING, 1)  # another host: only the heartbeat decides
+
+
 async def test_internal_api_reports_an_unknown_build_as_problem_json(harness: Harness) -> None:
     transport = httpx.ASGITransport(app=harness.service.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://builder") as client:
@@ -258,3 +346,15 @@ async def test_internal_api_reports_an_unknown_build_as_problem_json(harness: Ha
     assert missing.json()["type"].endswith("/build-not-found")
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_liveness_and_readiness_answer_200_when_the_worker_is_idle(harness: Harness) -> None:
+    transport = httpx.ASGITransport(app=harness.service.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://builder") as client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    assert health.json()["live"] is True
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
