@@ -1,0 +1,448 @@
+"""The registry is part of the access rule: the real `docker` client against a real Distribution
+registry behind `auth: token`, whose realm is a real gateway served on a loopback port.
+
+The stack is the gateway tests' one (gateway + catalog + onboarding in-process on real Postgres)
+with a registry token key; the registry is a private instance (tests/support/token_registry.py)
+because its realm must point at this test's gateway. The image of alice's private model is
+pushed as the builder pushes (its own push-scoped token, `registrytoken` to the engine) and the
+catalog is told about it by the builder's event, so what the catalog records is what the
+registry holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+import uvicorn
+from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
+from modelbay.cli import build_app
+from modelbay_builder.build_log import BuildLog
+from modelbay_builder.registry import RegistryCredentials, push_image
+from modelbay_catalog.main import build_service as build_catalog
+from modelbay_catalog.settings import CatalogSettings
+from modelbay_common.blob import open_blob_store
+from modelbay_common.bus import InProcessBus, RetryPolicy
+from modelbay_common.db import create_engine
+from modelbay_common.events import DependenciesResolved, ImageBuilt, envelope
+from modelbay_common.registry_auth import (
+    RegistryTokenIssuer,
+    load_certificate_public_key,
+    verify_registry_token,
+)
+from modelbay_embedded.inprocess import InProcessTransport
+from modelbay_gateway.main import build_service as build_gateway
+from modelbay_gateway.settings import GatewaySettings
+from modelbay_onboarding.main import build_service as build_onboarding
+from modelbay_onboarding.settings import OnboardingSettings
+from registry_keys import RegistryKeys, make_registry_keys
+from token_registry import TokenRegistry, free_port, running_token_registry
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.slow
+
+DOCKER = shutil.which("docker") or "/usr/bin/docker"
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class World:
+    stack: Stack
+    registry: TokenRegistry
+    gateway_url: str
+    minter: RegistryTokenIssuer
+    keys: RegistryKeys
+    alice: str
+    bob: str
+    secret_image: str  # registry/alice/secret:1, private
+    secret_digest: str
+    moved_image: str  # registry/alice/moved:1, re-tagged by a test
+    moved_digest: str
+    shared_image: str  # registry/alice/shared:1, published (public)
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> RegistryKeys:
+    return make_registry_keys(tmp_path_factory.mktemp("registry-keys"))
+
+
+@pytest.fixture(scope="module")
+def gateway_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def registry(
+    tmp_path_factory: pytest.TempPathFactory, keys: RegistryKeys, gateway_port: int
+) -> Iterator[TokenRegistry]:
+    realm = f"http://127.0.0.1:{gateway_port}/v1/registry/token"
+    with running_token_registry(tmp_path_factory.mktemp("registry"), realm, keys) as started:
+        yield started
+
+
+def _build_tiny_image(client: docker.DockerClient, directory: Path, tag: str) -> None:
+    """An image FROM scratch with one unique file: nothing to pull, a digest of its own."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
+    (directory / "marker").write_text(uuid.uuid4().hex)
+    client.images.build(path=str(directory), tag=tag, rm=True)
+
+
+def _push_as_the_builder(
+    client: docker.DockerClient, minter: RegistryTokenIssuer, reference: str
+) -> str:
+    repository, _, tag = reference.rpartition(":")
+    return push_image(client, repository, tag, BuildLog(), RegistryCredentials(minter))
+
+
+async def _make_ready(stack: Stack, owner: str, name: str, image_ref: str, digest: str) -> None:
+    sha = digest.removeprefix("sha256:")
+    for event in (
+        DependenciesResolved(
+            owner=owner,
+            name=name,
+            version=1,
+            bundle_uri=f"bundles/sha256/{sha}.tar.gz",
+            bundle_sha256=sha,
+            python_version="3.11",
+            lock=(),
+            lock_hash=sha,
+            wheelhouse_uri=f"wheelhouses/{sha}.tar",
+        ),
+        ImageBuilt(
+            owner=owner,
+            name=name,
+            version=1,
+            image_ref=image_ref,
+            image_digest=digest,
+            image_size=1,
+            build_seconds=1.0,
+            validation_seconds=1.0,
+        ),
+    ):
+        await stack.bus.publish(envelope(event, source="/modelbay/tests"))
+        await stack.bus.drain()
+
+
+@pytest.fixture(scope="module")
+async def world(
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    keys: RegistryKeys,
+    registry: TokenRegistry,
+    gateway_port: int,
+    archive_bytes: bytes,
+    docker_client: docker.DockerClient,
+) -> AsyncIterator[World]:
+    blob_dir = tmp_path_factory.mktemp("blobs")
+    shared = {
+        "database_url": module_database_url,
+        "bus_url": "memory://",
+        "blob_url": blob_dir.as_uri(),
+        "log_json": False,
+    }
+    engine = create_engine(module_database_url)
+    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
+    blob_store = open_blob_store(blob_dir.as_uri())
+    catalog = build_catalog(CatalogSettings(**shared), engine=engine, bus=bus)
+    onboarding = build_onboarding(
+        OnboardingSettings(**shared, resolver_enabled=False),
+        engine=engine,
+        bus=bus,
+        blob_store=blob_store,
+    )
+    gateway = build_gateway(
+        GatewaySettings(
+            **shared,
+            admin_username=ADMIN,
+            admin_token=ADMIN_TOKEN,
+            registry_token_key_file=keys.key_file,
+        ),
+        engine=engine,
+        bus=bus,
+        blob_store=blob_store,
+        transports={
+            "catalog": InProcessTransport(catalog.app),
+            "onboarding": InProcessTransport(onboarding.app),
+        },
+    )
+    await blob_store.ensure_ready()
+    await bus.start()
+    for service in (catalog, onboarding, gateway):
+        await service.start()
+    # The docker engine reaches the realm over TCP, so this gateway listens for real.
+    server = uvicorn.Server(
+        uvicorn.Config(
+            gateway.app, host="127.0.0.1", port=gateway_port, lifespan="off", log_level="warning"
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "the gateway did not start"
+        await asyncio.sleep(0.05)
+    stack = Stack(gateway.app, bus, module_database_url, blob_dir)
+    minter = keys.issuer()
+    images: dict[str, tuple[str, str]] = {}
+    try:
+        alice, bob = await stack.new_user("alice"), await stack.new_user("bob")
+        for name in ("secret", "moved", "shared"):
+            pushed = await stack.push(alice, "alice", name, archive_bytes)
+            assert pushed.status_code == 202, pushed.text
+            await stack.wait_for_version(alice, "alice", name, 1)
+            reference = f"{registry.address}/alice/{name}:1"
+            build_dir = tmp_path_factory.mktemp(f"image-{name}")
+            await asyncio.to_thread(_build_tiny_image, docker_client, build_dir, reference)
+            digest = await asyncio.to_thread(_push_as_the_builder, docker_client, minter, reference)
+            await asyncio.to_thread(docker_client.images.remove, reference, force=True)
+            await _make_ready(stack, "alice", name, reference, digest)
+            images[name] = (reference, digest)
+        detail = await stack.wait_for_version(alice, "alice", "secret", 1)
+        assert detail["image_digest"] == images["secret"][1]
+        async with stack.client(alice) as client:
+            published = await client.post(
+                "/v1/models/alice/shared/publish",
+                json={"description": "shared", "category": "regression", "license": "MIT"},
+            )
+        assert published.status_code == 200, published.text
+        yield World(
+            stack,
+            registry,
+            f"http://127.0.0.1:{gateway_port}",
+            minter,
+            keys,
+            alice,
+            bob,
+            *images["secret"],
+            *images["moved"],
+            images["shared"][0],
+        )
+    finally:
+        server.should_exit = True
+        await serving
+        for service in (gateway, onboarding, catalog):
+            await service.stop()
+        await bus.close()
+        await engine.dispose()
+        for reference, _ in images.values():
+            await asyncio.to_thread(_forget_locally, docker_client, reference.rsplit(":", 1)[0])
+
+
+def _forget_locally(client: docker.DockerClient, repository: str) -> None:
+    for image in client.images.list(name=repository):
+        client.images.remove(image.id, force=True)
+
+
+async def _docker(config_dir: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    """The real docker command line with a Docker configuration of its own (one user each)."""
+    await asyncio.to_thread(config_dir.mkdir, parents=True, exist_ok=True)
+    completed = await asyncio.to_thread(
+        subprocess.run,
+        [DOCKER, "--config", str(config_dir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+async def _login(config_dir: Path, world: World, username: str, token: str) -> tuple[int, str]:
+    return await _docker(
+        config_dir,
+        "login",
+        world.registry.address,
+        "--username",
+        username,
+        "--password-stdin",
+        stdin=token,
+    )
+
+
+async def test_listing_the_catalog_is_refused_without_and_with_a_users_token(
+    world: World,
+) -> None:
+    catalog_url = f"http://{world.registry.address}/v2/_catalog"
+    async with httpx.AsyncClient(timeout=30) as client:
+        anonymous = await client.get(catalog_url)
+        assert anonymous.status_code == 401
+        assert 'scope="registry:catalog:*"' in anonymous.headers["www-authenticate"]
+        issued = await client.get(
+            f"{world.gateway_url}/v1/registry/token",
+            params={"service": "modelbay-registry", "scope": "registry:catalog:*"},
+            headers={"Authorization": f"Bearer {world.alice}"},
+        )
+        assert issued.status_code == 200, issued.text
+        with_token = await client.get(
+            catalog_url, headers={"Authorization": f"Bearer {issued.json()['token']}"}
+        )
+    assert with_token.status_code == 401
+    assert 'error="insufficient_scope"' in with_token.headers["www-authenticate"]
+
+
+async def test_an_anonymous_docker_pull_of_a_private_image_is_refused(
+    world: World, tmp_path: Path
+) -> None:
+    code, output = await _docker(tmp_path / "anonymous", "pull", world.secret_image)
+    assert code != 0
+    assert "denied" in output or "unauthorized" in output, output
+
+
+async def test_another_users_docker_pull_is_refused(world: World, tmp_path: Path) -> None:
+    config = tmp_path / "bob"
+    code, output = await _login(config, world, "bob", world.bob)
+    assert code == 0, output  # bob is a real user: the login itself succeeds
+    code, output = await _docker(config, "pull", world.secret_image)
+    assert code != 0
+    assert "denied" in output or "unauthorized" in output, output
+
+
+async def test_a_published_model_is_pulled_by_others_and_tokens_follow_the_rule(
+    world: World, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    config = tmp_path / "bob-public"
+    code, output = await _login(config, world, "bob", world.bob)
+    assert code == 0, output
+    code, output = await _docker(config, "pull", world.shared_image)
+    assert code == 0, output
+    await asyncio.to_thread(_forget_locally, docker_client, world.shared_image.rsplit(":", 1)[0])
+
+    public_key = load_certificate_public_key(world.keys.cert_file)
+    scopes = [f"repository:alice/{name}:pull,push" for name in ("secret", "shared", "nobody")]
+    granted: dict[str, set[str]] = {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for who, token in (("alice", world.alice), ("bob", world.bob), (ADMIN, ADMIN_TOKEN)):
+            issued = await client.get(
+                f"{world.gateway_url}/v1/registry/token",
+                params={"scope": scopes},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            claims = verify_registry_token(issued.json()["token"], public_key)
+            assert claims["sub"] == who
+            granted[who] = {
+                f"{item['name']}:{','.join(item['actions'])}" for item in claims["access"]
+            }
+    assert granted["alice"] == {"alice/secret:pull", "alice/shared:pull"}
+    assert granted["bob"] == {"alice/shared:pull"}
+    assert granted[ADMIN] == {"alice/secret:pull", "alice/shared:pull"}
+
+
+async def test_a_login_with_someone_elses_token_is_refused(world: World, tmp_path: Path) -> None:
+    code, output = await _login(tmp_path / "mallory", world, "alice", world.bob)
+    assert code != 0
+    assert "unauthorized" in output.lower() or "denied" in output.lower(), output
+
+
+async def test_the_owner_logs_in_to_the_realm_and_pulls(
+    world: World, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    config = tmp_path / "alice"
+    code, output = await _login(config, world, "alice", world.alice)
+    assert code == 0, output
+    assert "Login Succeeded" in output
+    stored = json.loads((config / "config.json").read_text())
+    assert world.registry.address in stored["auths"]
+    code, output = await _docker(config, "pull", world.secret_image)
+    assert code == 0, output
+    repository = world.secret_image.rsplit(":", 1)[0]
+    pulled = await asyncio.to_thread(docker_client.images.get, world.secret_image)
+    assert f"{repository}@{world.secret_digest}" in pulled.attrs["RepoDigests"]
+    await asyncio.to_thread(_forget_locally, docker_client, repository)
+
+
+async def test_a_users_credentials_never_push_or_delete(
+    world: World, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    config = tmp_path / "alice-push"
+    code, output = await _login(config, world, "alice", world.alice)
+    assert code == 0, output
+    overwrite = f"{world.registry.address}/alice/secret:2"
+    await asyncio.to_thread(_build_tiny_image, docker_client, tmp_path / "own", overwrite)
+    try:
+        code, output = await _docker(config, "push", overwrite)
+    finally:
+        await asyncio.to_thread(docker_client.images.remove, overwrite, force=True)
+    assert code != 0
+    assert "denied" in output or "unauthorized" in output, output
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        issued = await client.get(
+            f"{world.gateway_url}/v1/registry/token",
+            params={"scope": "repository:alice/secret:pull,push,delete"},
+            headers={"Authorization": f"Bearer {world.alice}"},
+        )
+        token = issued.json()["token"]
+        delete = await client.delete(
+            f"http://{world.registry.address}/v2/alice/secret/manifests/{world.secret_digest}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        still_there = await client.head(
+            f"http://{world.registry.address}/v2/alice/secret/manifests/1",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.docker.distribution.manifest.v2+json",
+            },
+        )
+    assert delete.status_code == 401
+    assert still_there.status_code == 200  # the token is good for pulling, and only for that
+    assert still_there.headers["docker-content-digest"] == world.secret_digest
+
+
+async def test_the_token_endpoint_answers_bad_input_with_problems(world: World) -> None:
+    url = f"{world.gateway_url}/v1/registry/token"
+    async with httpx.AsyncClient(timeout=30) as client:
+        bad_scope = await client.get(url, params={"scope": "repository:alice/secret"})
+        bad_service = await client.get(url, params={"service": "someone-elses-registry"})
+        bad_basic = await client.get(url, auth=("alice", "mb_not-a-token"))
+        mismatched = await client.get(url, auth=("bob", world.alice))
+    assert bad_scope.status_code == 400
+    assert bad_scope.headers["content-type"] == PROBLEM
+    assert bad_scope.json()["type"].endswith("/invalid-scope")
+    assert bad_service.status_code == 400
+    assert bad_service.json()["type"].endswith("/unknown-registry-service")
+    for refused in (bad_basic, mismatched):
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == PROBLEM
+        assert refused.headers["www-authenticate"].startswith("Basic")
+
+
+def _modelbay(world: World, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        build_app(), [*args, "--url", world.gateway_url, "--token", world.alice]
+    )
+    return result.exit_code, result.output
+
+
+async def test_modelbay_pull_takes_the_recorded_digest_and_refuses_a_retagged_image(
+    world: World, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    repository = world.moved_image.rsplit(":", 1)[0]
+    code, output = await asyncio.to_thread(_modelbay, world, "pull", "alice/moved:1")
+    assert code == 0, output
+    assert world.moved_digest in output
+    pulled = await asyncio.to_thread(docker_client.images.get, world.moved_image)
+    assert f"{repository}@{world.moved_digest}" in pulled.attrs["RepoDigests"]
+    await asyncio.to_thread(_forget_locally, docker_client, repository)
+
+    # Someone with write access to the registry moves the tag to another image.
+    await asyncio.to_thread(_build_tiny_image, docker_client, tmp_path / "evil", world.moved_image)
+    substitute = await asyncio.to_thread(
+        _push_as_the_builder, docker_client, world.minter, world.moved_image
+    )
+    await asyncio.to_thread(_forget_locally, docker_client, repository)
+    assert substitute != world.moved_digest
+
+    code, output = await asyncio.to_thread(_modelbay, world, "pull", "alice/moved:1")
+    assert code == 1
+    assert "not the one Modelbay built" in output
+    assert substitute in output.replace("\n", "")
+    assert not await asyncio.to_thread(docker_client.images.list, name=repository)
