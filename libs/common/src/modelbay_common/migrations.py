@@ -1,7 +1,12 @@
 """Alembic migrations per service: one schema each, with its own version table inside it.
 
-Each service keeps its revisions in `modelbay_<service>/migrations/versions/`; its `env.py` is
-two lines that call `run_env`. Alembic owns every DDL statement: services never `create_all`.
+Each service keeps its revisions in `<its package>/migrations/versions/`; its `env.py` is two
+lines that call `run_env`. Alembic owns every DDL statement: services never `create_all`.
+
+This module names no service: a `MigrationSource(schema, package)` says where a schema's
+revisions live. Callers pass one, or a schema name that a service registered in the
+`modelbay.migrations` entry point group (`catalog = "modelbay_catalog.migrations"` in its
+pyproject.toml); the command line and `upgrade_all` use the registered ones.
 
     python -m modelbay_common.migrations upgrade onboarding            # or: upgrade all
     python -m modelbay_common.migrations downgrade onboarding base
@@ -9,7 +14,8 @@ two lines that call `run_env`. Alembic owns every DDL statement: services never 
     python -m modelbay_common.migrations revision catalog -m "add models table" [--autogenerate]
 
 The database URL comes from `--database-url` or MODELBAY_DATABASE_URL. From Python (e.g. a
-service lifespan or the embedded mode), `await upgrade("catalog", url)`.
+service lifespan or the embedded mode), `await upgrade("catalog", url)` or
+`await upgrade(MigrationSource("catalog", "modelbay_catalog"), url)`.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,33 +45,81 @@ from modelbay_common.inbox import inbox_table
 from modelbay_common.outbox import outbox_table
 
 __all__ = [
-    "KNOWN_SERVICES",
+    "ENTRY_POINT_GROUP",
+    "MigrationSource",
     "alembic_config",
     "create_messaging_tables_v1",
     "current",
     "downgrade",
     "drop_messaging_tables_v1",
+    "registered_sources",
     "run_env",
     "upgrade",
     "upgrade_all",
 ]
 
-KNOWN_SERVICES = ("onboarding", "catalog", "builder", "gateway")
-_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ENTRY_POINT_GROUP = "modelbay.migrations"
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PACKAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 VERSION_TABLE = "alembic_version"
 
 
-def alembic_config(service: str, database_url: str | None = None) -> Config:
-    """Programmatic Alembic config of `service` (no alembic.ini: the package is the config)."""
-    if not _SERVICE_NAME.match(service):
-        raise ValueError(f"invalid service name {service!r}")
+@dataclass(frozen=True)
+class MigrationSource:
+    """One schema and the package whose `migrations/` directory holds its revisions."""
+
+    schema: str
+    package: str  # e.g. "modelbay_catalog": revisions in modelbay_catalog/migrations/versions/
+
+    def __post_init__(self) -> None:
+        # The schema is quoted into DDL and the package into Alembic's resource path.
+        if not _SCHEMA_NAME.match(self.schema):
+            raise ValueError(f"invalid schema name {self.schema!r}")
+        if not _PACKAGE_NAME.match(self.package):
+            raise ValueError(f"invalid package name {self.package!r}")
+
+    @property
+    def script_location(self) -> str:
+        # A package resource path, so it works from a wheel as well as from the source tree.
+        return f"{self.package}:migrations"
+
+
+def registered_sources() -> dict[str, MigrationSource]:
+    """Every schema a service registered (entry point `<schema> = "<package>.migrations"`)."""
+    found: dict[str, MigrationSource] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        package, _, leaf = entry.value.partition(":")[0].rpartition(".")
+        if leaf != "migrations" or not package:
+            raise ValueError(
+                f"entry point {entry.name} = {entry.value!r} in {ENTRY_POINT_GROUP}: "
+                "expected '<package>.migrations'"
+            )
+        found[entry.name] = MigrationSource(entry.name, package)
+    return dict(sorted(found.items()))
+
+
+def _source(source: MigrationSource | str) -> MigrationSource:
+    if isinstance(source, MigrationSource):
+        return source
+    registered = registered_sources()
+    if source not in registered:
+        known = ", ".join(registered) or "none"
+        raise ValueError(
+            f"no migrations registered for schema {source!r} (registered: {known}); install "
+            f"the service that owns it (it declares the {ENTRY_POINT_GROUP} entry point)"
+        )
+    return registered[source]
+
+
+def alembic_config(source: MigrationSource | str, database_url: str | None = None) -> Config:
+    """Programmatic Alembic config of one schema (no alembic.ini: the package is the config)."""
+    resolved = _source(source)
     config = Config()
-    # A package resource path, so it works from a wheel as well as from the source tree.
-    config.set_main_option("script_location", f"modelbay_{service}:migrations")
+    config.set_main_option("script_location", resolved.script_location)
     config.set_main_option("file_template", "rev%%(rev)s_%%(slug)s")
     if database_url is not None:
         config.set_main_option("sqlalchemy.url", asyncpg_url(database_url).replace("%", "%%"))
-    config.attributes["schema"] = service
+    config.attributes["schema"] = resolved.schema
     _format_new_revisions_with_ruff(config)
     return config
 
@@ -161,36 +217,39 @@ async def _with_connection(config: Config, database_url: str, action: Callable[[
         await engine.dispose()
 
 
-async def upgrade(service: str, database_url: str, revision: str = "head") -> None:
-    """Upgrade `service`'s schema to `revision` (default: the newest)."""
-    config = alembic_config(service, database_url)
+async def upgrade(source: MigrationSource | str, database_url: str, revision: str = "head") -> None:
+    """Upgrade one schema to `revision` (default: the newest)."""
+    config = alembic_config(source, database_url)
     await _with_connection(config, database_url, lambda: command.upgrade(config, revision))
 
 
-async def downgrade(service: str, database_url: str, revision: str) -> None:
-    """Downgrade `service`'s schema to `revision` (`base` removes every table it created)."""
-    config = alembic_config(service, database_url)
+async def downgrade(source: MigrationSource | str, database_url: str, revision: str) -> None:
+    """Downgrade one schema to `revision` (`base` removes every table it created)."""
+    config = alembic_config(source, database_url)
     await _with_connection(config, database_url, lambda: command.downgrade(config, revision))
 
 
-async def upgrade_all(database_url: str, services: tuple[str, ...] = KNOWN_SERVICES) -> None:
-    """Upgrade every service's schema (the embedded mode runs all four in one database)."""
-    for service in services:
-        await upgrade(service, database_url)
+async def upgrade_all(database_url: str, sources: Iterable[MigrationSource] | None = None) -> None:
+    """Upgrade every given schema (default: every registered one) in one database."""
+    for source in registered_sources().values() if sources is None else sources:
+        await upgrade(source, database_url)
 
 
-async def current(service: str, database_url: str) -> str | None:
-    """The revision `service`'s schema is at, or None when it was never migrated."""
+async def current(source: MigrationSource | str, database_url: str) -> str | None:
+    """The revision a schema is at, or None when it was never migrated."""
+    schema = source.schema if isinstance(source, MigrationSource) else source
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
     engine = create_async_engine(asyncpg_url(database_url), poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             exists = await connection.scalar(
-                sa.text("SELECT to_regclass(:table)"), {"table": f"{service}.{VERSION_TABLE}"}
+                sa.text("SELECT to_regclass(:table)"), {"table": f"{schema}.{VERSION_TABLE}"}
             )
             if exists is None:
                 return None
             version = await connection.scalar(
-                sa.text(f'SELECT version_num FROM "{service}".{VERSION_TABLE}')
+                sa.text(f'SELECT version_num FROM "{schema}".{VERSION_TABLE}')
             )
             return None if version is None else str(version)
     finally:
@@ -202,10 +261,10 @@ def _next_revision_id(config: Config) -> str:
 
 
 async def new_revision(
-    service: str, message: str, *, database_url: str | None, autogenerate: bool
+    source: MigrationSource | str, message: str, *, database_url: str | None, autogenerate: bool
 ) -> None:
-    """Write a new, numbered revision file into `service`'s versions directory."""
-    config = alembic_config(service, database_url)
+    """Write a new, numbered revision file into the schema's versions directory."""
+    config = alembic_config(source, database_url)
     rev_id = _next_revision_id(config)
 
     def write() -> None:
@@ -272,16 +331,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m modelbay_common.migrations")
     parser.add_argument("--database-url", default=os.environ.get("MODELBAY_DATABASE_URL"))
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("upgrade", help="upgrade a service's schema (or 'all')")
-    up.add_argument("service")
+    up = commands.add_parser("upgrade", help="upgrade a registered schema (or 'all')")
+    up.add_argument("schema")
     up.add_argument("revision", nargs="?", default="head")
-    down = commands.add_parser("downgrade", help="downgrade a service's schema")
-    down.add_argument("service")
+    down = commands.add_parser("downgrade", help="downgrade a registered schema")
+    down.add_argument("schema")
     down.add_argument("revision")
     show = commands.add_parser("current", help="print the revision a schema is at")
-    show.add_argument("service")
+    show.add_argument("schema")
     revision = commands.add_parser("revision", help="write a new revision file")
-    revision.add_argument("service")
+    revision.add_argument("schema")
     revision.add_argument("-m", "--message", required=True)
     revision.add_argument("--autogenerate", action="store_true")
     return parser
@@ -291,19 +350,19 @@ async def _run_command(args: argparse.Namespace) -> None:
     url: str | None = args.database_url
     if args.command == "revision":
         await new_revision(
-            args.service, args.message, database_url=url, autogenerate=args.autogenerate
+            args.schema, args.message, database_url=url, autogenerate=args.autogenerate
         )
         return
     if url is None:
         raise ValueError("set MODELBAY_DATABASE_URL or pass --database-url")
-    if args.command == "upgrade" and args.service == "all":
+    if args.command == "upgrade" and args.schema == "all":
         await upgrade_all(url)
     elif args.command == "upgrade":
-        await upgrade(args.service, url, args.revision)
+        await upgrade(args.schema, url, args.revision)
     elif args.command == "downgrade":
-        await downgrade(args.service, url, args.revision)
+        await downgrade(args.schema, url, args.revision)
     else:
-        print(await current(args.service, url) or "(not migrated)")
+        print(await current(args.schema, url) or "(not migrated)")
 
 
 def main(argv: list[str] | None = None) -> int:
