@@ -1,11 +1,15 @@
-"""Internal HTTP API of the builder (called by the gateway only; see docs/builder.md)."""
+"""Internal HTTP API of the builder (called by the gateway only; see docs/builder.md).
+
+A module-level router; what the routes need (sessions, the image exporter, the worker's
+liveness) is put on `app.state` by `create_app` and read by typed dependencies.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -31,8 +35,7 @@ READINESS_TIMEOUT_SECONDS = 3.0
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed when the route returns."""
-    sessions: SessionFactory = request.app.state.sessions
-    async with transaction(sessions) as session:
+    async with transaction(_sessions(request)) as session:
         yield session
 
 
@@ -47,53 +50,73 @@ def create_app(
     sessions: SessionFactory, exporter: ImageExporter, liveness: Callable[[], Liveness]
 ) -> FastAPI:
     app = FastAPI(title="Modelbay builder (internal)", version="1", docs_url=None, redoc_url=None)
-    app.state.sessions = sessions
+    app.state.sessions, app.state.exporter, app.state.liveness = sessions, exporter, liveness
     install_problem_handlers(app)
-    router = APIRouter()
-
-    # Probes answer 503 problem+json themselves rather than raising: a probe every few seconds
-    # during an outage must not log a traceback each time (the worker logs the outage once).
-    @router.get("/healthz", responses={503: {"description": "The build worker is not live"}})
-    async def healthz() -> JSONResponse:
-        """Liveness of the build worker (the rules are in liveness.py and docs/builder.md)."""
-        verdict = liveness()
-        if not verdict.live:
-            return _problem(WorkerNotLive(verdict.reason, asdict(verdict)), "/healthz")
-        return JSONResponse({"status": "ok", **asdict(verdict)})
-
-    @router.get("/readyz", responses={503: {"description": "The database does not answer"}})
-    async def readyz() -> JSONResponse:
-        """Readiness: the database answers a query now (the builder can queue and claim)."""
-        try:
-            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-                async with sessions() as session:
-                    await session.execute(text("SELECT 1"))
-        except Exception as exc:
-            return _problem(DatabaseUnavailable(f"{type(exc).__name__}: {exc}"), "/readyz")
-        return JSONResponse({"status": "ready"})
-
-    @router.get("/internal/builds/{owner}/{name}/{version}", response_model=BuildOut)
-    async def get_build(owner: Owner, name: Name, version: Version, db: DbSession) -> BuildOut:
-        return BuildOut.of(await build_status(db, owner, name, version))
-
-    @router.get(
-        IMAGE_TARBALL_ROUTE,
-        response_class=StreamingResponse,
-        responses={200: {"content": {ArtifactKind.IMAGE.media_type: {}}}},
-    )
-    async def get_tarball(
-        owner: Owner, name: Name, version: Version, db: DbSession
-    ) -> StreamingResponse:
-        view = await build_status(db, owner, name, version)
-        if view.status is not BuildStatus.SUCCEEDED or not view.image_ref:
-            raise ImageNotAvailable(owner, name, version, view.status.value)
-        await asyncio.to_thread(exporter.prepare, view.image_ref)
-        filename = f"{owner}-{name}-{version}.tar"
-        return StreamingResponse(
-            exporter.export(view.image_ref),  # sync iterator: Starlette reads it in a thread
-            media_type=ArtifactKind.IMAGE.media_type,
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
-
     app.include_router(router)
     return app
+
+
+def _sessions(request: Request) -> SessionFactory:
+    return cast(SessionFactory, request.app.state.sessions)
+
+
+def _exporter(request: Request) -> ImageExporter:
+    return cast(ImageExporter, request.app.state.exporter)
+
+
+def _liveness(request: Request) -> Liveness:
+    return cast(Callable[[], Liveness], request.app.state.liveness)()
+
+
+SessionsDep = Annotated[SessionFactory, Depends(_sessions)]
+ExporterDep = Annotated[ImageExporter, Depends(_exporter)]
+LivenessDep = Annotated[Liveness, Depends(_liveness)]
+
+router = APIRouter()
+
+
+# Probes answer 503 problem+json themselves rather than raising: a probe every few seconds
+# during an outage must not log a traceback each time (the worker logs the outage once).
+@router.get("/healthz", responses={503: {"description": "The build worker is not live"}})
+async def healthz(verdict: LivenessDep) -> JSONResponse:
+    """Liveness of the build worker (the rules are in liveness.py and docs/builder.md)."""
+    if not verdict.live:
+        return _problem(WorkerNotLive(verdict.reason, asdict(verdict)), "/healthz")
+    return JSONResponse({"status": "ok", **asdict(verdict)})
+
+
+@router.get("/readyz", responses={503: {"description": "The database does not answer"}})
+async def readyz(sessions: SessionsDep) -> JSONResponse:
+    """Readiness: the database answers a query now (the builder can queue and claim)."""
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            async with sessions() as session:
+                await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return _problem(DatabaseUnavailable(f"{type(exc).__name__}: {exc}"), "/readyz")
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/internal/builds/{owner}/{name}/{version}", response_model=BuildOut)
+async def get_build(owner: Owner, name: Name, version: Version, db: DbSession) -> BuildOut:
+    return BuildOut.of(await build_status(db, owner, name, version))
+
+
+@router.get(
+    IMAGE_TARBALL_ROUTE,
+    response_class=StreamingResponse,
+    responses={200: {"content": {ArtifactKind.IMAGE.media_type: {}}}},
+)
+async def get_tarball(
+    owner: Owner, name: Name, version: Version, db: DbSession, exporter: ExporterDep
+) -> StreamingResponse:
+    view = await build_status(db, owner, name, version)
+    if view.status is not BuildStatus.SUCCEEDED or not view.image_ref:
+        raise ImageNotAvailable(owner, name, version, view.status.value)
+    await asyncio.to_thread(exporter.prepare, view.image_ref)
+    filename = f"{owner}-{name}-{version}.tar"
+    return StreamingResponse(
+        exporter.export(view.image_ref),  # sync iterator: Starlette reads it in a thread
+        media_type=ArtifactKind.IMAGE.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
