@@ -6,7 +6,7 @@ UV := $(CURDIR)/.tools/bin/uv
 RUN := $(UV) run --frozen
 PYTEST := $(RUN) pytest
 
-.PHONY: help setup services-up services-down check test test-unit test-integration test-e2e demo bench-serve bench-pipeline
+.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e demo bench-serve bench-pipeline
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -36,6 +36,9 @@ test-e2e: services-up ## end-to-end tier: public API and real docker run
 
 test: setup services-up check ## every tier, after all set-up
 	$(PYTEST) tests -q
+
+test-fast: services-up ## every tier without the tests marked slow (venv and image builds)
+	$(PYTEST) tests -q -m "not slow"
 
 demo: services-up ## run the main job on the embedded default
 	@bash scripts/demo.sh
