@@ -129,6 +129,15 @@ async def test_the_caller_must_be_named_by_the_gateway(client: httpx.AsyncClient
     assert "X-Modelbay-User" in response.json()["detail"]
 
 
+async def test_a_malformed_admin_flag_is_refused_naming_the_header(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {**USER, "X-Modelbay-Admin": "perhaps"}
+    response = await client.post("/internal/uploads/alice/adder", content=b"x", headers=headers)
+    assert response.status_code == 400
+    assert "X-Modelbay-Admin" in response.json()["detail"]
+
+
 async def test_a_body_that_is_not_an_archive_is_400(client: httpx.AsyncClient) -> None:
     response = await _post(client, b"just some text")
     assert response.status_code == 400

@@ -10,12 +10,20 @@ by typed dependencies, like every service's API.
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from modelbay_common.access import (
+    ADMIN_HEADER,
+    ORG_HEADER,
+    USER_HEADER,
+    Caller,
+    InvalidCallerHeaderError,
+    caller_from_headers,
+)
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import BadRequest, UnsupportedMediaType, install_problem_handlers
 
 from modelbay_onboarding.names import check_model_name
 from modelbay_onboarding.schemas import Health, UploadAccepted
-from modelbay_onboarding.service import Caller, UploadService
+from modelbay_onboarding.service import UploadService, signed_in_user
 from modelbay_onboarding.settings import OnboardingSettings
 from modelbay_onboarding.spool import check_declared_length, spooled
 
@@ -61,12 +69,15 @@ SessionsDep = Annotated[SessionFactory, Depends(_sessions)]
 router = APIRouter()
 
 
-def caller_from_headers(user: str | None, org: str | None, admin: str | None) -> Caller:
-    if not user:
-        raise BadRequest(
-            "the X-Modelbay-User header is missing; internal APIs are called through the gateway"
-        )
-    return Caller(user=user, org=org or None, admin=(admin or "").lower() == "true")
+def uploader(user: str | None, org: str | None, admin: str | None) -> Caller:
+    """The signed-in caller the gateway names in the headers (modelbay_common.access)."""
+    sent = {USER_HEADER: user, ORG_HEADER: org, ADMIN_HEADER: admin}
+    try:
+        caller = caller_from_headers({key: value for key, value in sent.items() if value})
+    except InvalidCallerHeaderError as exc:
+        raise BadRequest(str(exc)) from None
+    signed_in_user(caller)  # refuses an anonymous upload before a byte is read
+    return caller
 
 
 def _check_media_type(content_type: str | None) -> None:
@@ -95,7 +106,7 @@ async def upload_bundle(
     x_modelbay_org: Annotated[str | None, Header()] = None,
     x_modelbay_admin: Annotated[str | None, Header()] = None,
 ) -> UploadAccepted:
-    caller = caller_from_headers(x_modelbay_user, x_modelbay_org, x_modelbay_admin)
+    caller = uploader(x_modelbay_user, x_modelbay_org, x_modelbay_admin)
     check_model_name("owner", owner)
     check_model_name("name", name)
     _check_media_type(request.headers.get("content-type"))

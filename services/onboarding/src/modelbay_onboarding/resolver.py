@@ -7,8 +7,15 @@ lock. A cache (`requirement_locks`) maps the requirements to their lock, so a se
 the same requirements skips pip entirely. The outcome is `DependenciesResolved` or
 `DependencyResolutionFailed` with a reason a contributor can act on.
 
-The slow part (`resolve`) runs outside any transaction; `record` writes the cache, the outcome
-and the event in the consumer's transaction.
+`Resolver.handle` runs the three steps of one `ModelUploaded`:
+
+1. in a first transaction, skip an event the consumer already handled (`inbox.was_handled`),
+   look up the lock cache and announce `DependencyResolutionStarted` (committed at once, so the
+   catalog shows `resolving` while pip runs);
+2. outside any transaction, the slow part (`resolve`);
+3. through the inbox (`idempotent`), `record` writes the cache, the outcome and the event, so a
+   redelivered event emits nothing twice. A redelivery that races a committed outcome
+   re-resolves from the cache (cheap) and is dropped by the inbox.
 """
 
 from __future__ import annotations
@@ -21,21 +28,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelbay_common.blob import BlobInfo, BlobNotFoundError, BlobStore
+from modelbay_common.blob.keys import wheelhouse_key
+from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.events import (
     DependenciesResolved,
     DependencyResolutionFailed,
     DependencyResolutionStarted,
-    Event,
+    Envelope,
     ModelUploaded,
-    envelope,
 )
-from modelbay_common.outbox import add_to_outbox
+from modelbay_common.inbox import idempotent, was_handled
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.errors import ResolutionError
 from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.pip_runner import PipOptions, download_wheels, runtime_server_requirements
-from modelbay_onboarding.settings import EVENT_SOURCE, OnboardingSettings
+from modelbay_onboarding.service import emit
+from modelbay_onboarding.settings import OnboardingSettings
 from modelbay_onboarding.store import (
     CachedLock,
     ResolutionOutcome,
@@ -50,7 +59,6 @@ from modelbay_onboarding.wheelhouse import (
     lock_from_wheels,
     lock_hash,
     requirements_hash,
-    wheelhouse_key,
     write_wheelhouse,
 )
 
@@ -97,6 +105,21 @@ class Resolver:
         )
         self._slots = asyncio.Semaphore(settings.max_concurrent_resolutions)
 
+    async def handle(self, envelope: Envelope, *, consumer: str, sessions: SessionFactory) -> None:
+        """The three steps of one `ModelUploaded` for `consumer` (see the module docstring)."""
+        event = envelope.event_as(ModelUploaded)
+        async with transaction(sessions) as session:
+            if await was_handled(session, consumer, envelope.id, schema=SCHEMA):
+                return
+            cached = await self.cached_lock(session, event)
+            await self.announce_start(session, event)
+        outcome = await self.resolve(event, cached)
+
+        async def record(session: AsyncSession, _: Envelope) -> None:
+            await self.record(session, event, outcome)
+
+        await idempotent(consumer, record, sessions=sessions, schema=SCHEMA)(envelope)
+
     def inputs_for(self, event: ModelUploaded) -> ResolutionInputs:
         python_version = ".".join(event.python_version.split(".")[:2])
         requirements = tuple(
@@ -117,7 +140,7 @@ class Resolver:
         started = DependencyResolutionStarted(
             owner=event.owner, name=event.name, version=event.version
         )
-        await _emit(session, started)
+        await emit(session, started)
 
     async def resolve(self, event: ModelUploaded, cached: CachedLock | None) -> Outcome:
         """Lock and download (or reuse); never raises for the contributor's mistakes."""
@@ -211,7 +234,7 @@ class Resolver:
             wheelhouse_uri=outcome.wheelhouse.blob_key,
             wheelhouse_reused=outcome.reused,
         )
-        await _emit(session, resolved)
+        await emit(session, resolved)
 
     async def _record_failed(
         self, session: AsyncSession, event: ModelUploaded, outcome: Failed
@@ -237,8 +260,4 @@ class Resolver:
             reason=outcome.reason,
             detail=outcome.detail,
         )
-        await _emit(session, failed)
-
-
-async def _emit(session: AsyncSession, event: Event) -> None:
-    await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
+        await emit(session, failed)

@@ -15,10 +15,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from modelbay_common.access import Caller
+from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobStore, BlobStoreUnavailableError
-from modelbay_common.errors import ServiceUnavailable
-from modelbay_common.events import ModelUploaded, envelope
-from modelbay_common.outbox import add_to_outbox
+from modelbay_common.blob.keys import bundle_key, openapi_key, proto_key
+from modelbay_common.errors import BadRequest, ServiceUnavailable
+from modelbay_common.events import ModelUploaded
+from modelbay_common.outbox import EventEmitter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.interface import method_signatures, model_openapi
@@ -31,24 +34,17 @@ from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, 
 
 log = logging.getLogger(__name__)
 
-BUNDLE_CONTENT_TYPE = "application/gzip"
+# Onboarding's one way to write an event: in its outbox, in the caller's transaction.
+emit = EventEmitter(source=EVENT_SOURCE, schema=SCHEMA)
 
 
-def bundle_key(sha256: str) -> str:
-    return f"bundles/sha256/{sha256}.tar.gz"
-
-
-def interface_prefix(owner: str, name: str, version: int) -> str:
-    return f"interfaces/{owner}/{name}/{version}"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is uploading, as the gateway says in the X-Modelbay-* headers."""
-
-    user: str
-    org: str | None = None
-    admin: bool = False
+def signed_in_user(caller: Caller) -> str:
+    """The uploader: an upload always has one (the gateway signs every push)."""
+    if caller.user is None:
+        raise BadRequest(
+            "the X-Modelbay-User header is missing; internal APIs are called through the gateway"
+        )
+    return caller.user
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,9 @@ class UploadService:
         key = bundle_key(upload.sha256)
         try:
             if not await self._blobs.exists(key):
-                await self._blobs.put_path(key, upload.path, content_type=BUNDLE_CONTENT_TYPE)
+                await self._blobs.put_path(
+                    key, upload.path, content_type=ArtifactKind.BUNDLE.media_type
+                )
         except BlobStoreUnavailableError as exc:
             log.error("blob store unavailable while storing %s: %s", key, exc)
             raise ServiceUnavailable(
@@ -127,11 +125,11 @@ class UploadService:
                 python_version=bundle.python_version,
                 requirements=bundle.requirements,
                 methods=bundle.methods,
-                uploaded_by=caller.user,
+                uploaded_by=signed_in_user(caller),
             ),
         )
         event = self._uploaded_event(owner, name, version, str(upload_id), caller, upload, bundle)
-        await add_to_outbox(session, envelope(event, source=EVENT_SOURCE), schema=SCHEMA)
+        await emit(session, event)
         log.info(
             "accepted %s/%s version %d (%d bytes, sha256 %s)",
             owner,
@@ -146,15 +144,16 @@ class UploadService:
     async def _store_interfaces(
         self, owner: str, name: str, version: int, bundle: ValidatedBundle
     ) -> None:
-        prefix = interface_prefix(owner, name, version)
         openapi = json.dumps(model_openapi(bundle, name, version), indent=2).encode()
         await self._blobs.put(
-            f"{prefix}/model.proto",
+            proto_key(owner, name, version),
             io.BytesIO(bundle.proto_text.encode()),
-            content_type="text/plain; charset=utf-8",
+            content_type=ArtifactKind.PROTO.media_type,
         )
         await self._blobs.put(
-            f"{prefix}/openapi.json", io.BytesIO(openapi), content_type="application/json"
+            openapi_key(owner, name, version),
+            io.BytesIO(openapi),
+            content_type=ArtifactKind.OPENAPI.media_type,
         )
 
     @staticmethod
@@ -178,7 +177,7 @@ class UploadService:
             python_version=bundle.python_version,
             requirements=bundle.requirements,
             methods=bundle.methods,
-            uploaded_by=caller.user,
+            uploaded_by=signed_in_user(caller),
             description=bundle.manifest.description,
             license=bundle.manifest.license,
             owner_org=caller.org,

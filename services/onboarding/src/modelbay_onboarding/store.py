@@ -9,13 +9,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from modelbay_common.inbox import inbox_table
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.orm import (
-    SCHEMA,
     ModelSequenceRow,
     RequirementLockRow,
     ResolutionRow,
@@ -165,12 +163,3 @@ async def record_resolution(session: AsyncSession, outcome: ResolutionOutcome) -
         .values(owner=outcome.owner, name=outcome.name, version=outcome.version, **values)
         .on_conflict_do_update(index_elements=["owner", "name", "version"], set_=values)
     )
-
-
-async def already_handled(session: AsyncSession, consumer: str, event_id: str) -> bool:
-    """Whether `consumer` already committed its handling of `event_id` (see inbox.py)."""
-    table = inbox_table(SCHEMA)
-    found = await session.scalar(
-        select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id == event_id)
-    )
-    return found is not None

@@ -46,10 +46,6 @@ def lock_hash(lock: Iterable[str], python_version: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def wheelhouse_key(hash_of_lock: str) -> str:
-    return f"wheelhouses/{hash_of_lock}.tar"
-
-
 def lock_file_text(lock: Iterable[str], python_version: str) -> str:
     header = f"# Modelbay lock for Python {python_version} on {PLATFORM}; install with --no-index\n"
     return header + "".join(f"{pin}\n" for pin in lock)
