@@ -23,12 +23,14 @@ from typing import Any
 import httpx
 import pytest
 from modelbay_builder.local.process import LocalProcessRunner
-from modelbay_builder.local.refs import local_digest, served_url
+from modelbay_builder.local.refs import local_digest
 from modelbay_builder.main import BuilderService, build_service
+from modelbay_builder.served import ServedModel
 from modelbay_builder.settings import BuilderSettings
 from modelbay_common.blob import BlobStore
 from modelbay_common.bus.port import Bus
 from modelbay_common.events import Envelope, ImageBuilt, ValidationFailed
+from modelbay_common.refs import served_url
 from modelbay_runtime.loader import load_bundle
 from sklearn.datasets import load_iris
 
@@ -48,6 +50,7 @@ class RunningBuilder:
     bus: Bus
     owner: str
     events: list[Envelope]
+    served: list[ServedModel]
 
 
 @dataclass
@@ -71,13 +74,15 @@ async def start_builder(settings: BuilderSettings, owner: str) -> RunningBuilder
     service = build_service(settings)
     assert service.mode == "local-process"
     events: list[Envelope] = []
+    served: list[ServedModel] = []
+    service.on_served(served.append)  # the public hook the embedded mode prints URLs from
 
     async def observe(event: Envelope) -> None:
         events.append(event)
 
     await service.bus.subscribe("test.observer", ["modelbay.model.#"], observe)
     await service.start()
-    return RunningBuilder(service, service.blob_store, service.bus, owner, events)
+    return RunningBuilder(service, service.blob_store, service.bus, owner, events, served)
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +205,7 @@ async def test_v1_is_served_from_a_new_venv_and_predicts_like_the_model(
 
     server = local_builder.runner.processes.get("alice/iris/1")
     assert server is not None
+    assert ServedModel("alice", "iris", 1, url) in local_builder.running.served
     assert os.getpgid(server.process.pid) == server.process.pid, "not its own process group"
 
     sbom = json.loads(await local_builder.running.blobs.get_bytes(built_v1.sbom_uri or ""))

@@ -22,6 +22,7 @@ from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_h
 from modelbay_builder.images import ImageExporter
 from modelbay_builder.modes import ResolvedMode, choose_runner
 from modelbay_builder.orm import SCHEMA
+from modelbay_builder.served import ServedListener, ServedModels, ServesModels
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
 from modelbay_builder.worker import BuildWorker, Runner
 
@@ -32,6 +33,11 @@ class BuilderService(ServiceHost):
     mode: ResolvedMode
     runner: Runner
     worker: BuildWorker
+    served: ServedModels
+
+    def on_served(self, listener: ServedListener) -> None:
+        """Call `listener` with every model this builder starts serving (local-process mode)."""
+        self.served.subscribe(listener)
 
 
 def build_service(
@@ -62,6 +68,9 @@ def build_service(
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )
     service.mode, service.runner, service.worker = chosen.mode, chosen.runner, worker
+    # With Docker nothing is served here (the image is the product): no one is ever told.
+    served = chosen.runner.served if isinstance(chosen.runner, ServesModels) else ServedModels()
+    service.served = served
     return service
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelbay_embedded.inprocess import InProcessTransport
 
 if TYPE_CHECKING:
-    from modelbay_builder.local.serving import ServingRecord
+    from modelbay_builder.served import ServedModel
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,6 @@ class EmbeddedPlatform:
         common: dict[str, Any],
         data_dir: Path,
     ) -> RunningService:
-        from modelbay_builder.local.process import LocalProcessRunner
         from modelbay_builder.main import build_service as build_builder
         from modelbay_builder.settings import BuilderSettings
 
@@ -208,15 +207,14 @@ class EmbeddedPlatform:
         mode = "docker" if self.docker.available else "local-process"
         builder_settings = BuilderSettings.load(**common, work_dir=data_dir / "builder", mode=mode)
         builder = build_builder(builder_settings, engine=engine, bus=bus, blob_store=blob_store)
-        if isinstance(builder.runner, LocalProcessRunner):
-            builder.runner.add_ready_listener(self._announce_served)
+        builder.on_served(self._announce_served)  # only the local-process mode serves models
         return builder
 
-    def _announce_served(self, record: ServingRecord) -> None:
+    def _announce_served(self, model: ServedModel) -> None:
         text = (
-            f"  {record.owner}/{record.name}:{record.version} is ready, served as a local "
-            f"process at {record.url}  (POST {record.url}/model/methods/<method>, "
-            f"API docs {record.url}/docs)"
+            f"  {model.owner}/{model.name}:{model.version} is ready, served as a local "
+            f"process at {model.url}  (POST {model.url}/model/methods/<method>, "
+            f"API docs {model.url}/docs)"
         )
         (self.announce or log.info)(text)
 

@@ -22,7 +22,6 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,14 +56,13 @@ from modelbay_builder.local.serving import (
 from modelbay_builder.records import BuildRequest, BuildResult
 from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.sbom import store_sbom
+from modelbay_builder.served import ServedModel, ServedModels
 from modelbay_builder.settings import BuilderSettings
 from modelbay_builder.worker import StageCallback
 
 log = logging.getLogger(__name__)
 
 START_ATTEMPTS = 3  # another process may take the free port between the probe and the bind
-
-ReadyListener = Callable[[ServingRecord], object]
 
 
 class LocalProcessRunner:
@@ -77,6 +75,7 @@ class LocalProcessRunner:
         runtime_wheel: RuntimeWheel,
         *,
         base_python: str,
+        served: ServedModels | None = None,
     ) -> None:
         self._settings = settings
         self._blobs = blobs
@@ -85,12 +84,8 @@ class LocalProcessRunner:
             settings.work_dir, base_python, timeout=settings.local_install_timeout_seconds
         )
         self.processes = ModelProcesses(settings.work_dir / "models")
-        self._listeners: list[ReadyListener] = []
+        self.served = served or ServedModels()
         self._restoring: asyncio.Task[None] | None = None
-
-    def add_ready_listener(self, listener: ReadyListener) -> None:
-        """Called with the record of every server that becomes ready (built or restored)."""
-        self._listeners.append(listener)
 
     async def start(self) -> None:
         """Restart the servers of versions validated before the builder last stopped."""
@@ -295,11 +290,8 @@ class LocalProcessRunner:
         self._announce(restored)
 
     def _announce(self, record: ServingRecord) -> None:
-        for listener in self._listeners:
-            try:
-                listener(record)
-            except Exception:
-                log.exception("a ready listener failed for %s", record.subject)
+        model = ServedModel(record.owner, record.name, record.version, record.url)
+        self.served.announce(model)
 
     def _tolerance(self) -> Tolerance:
         return Tolerance(
