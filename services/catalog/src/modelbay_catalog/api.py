@@ -1,15 +1,17 @@
 """Internal HTTP API of the catalog (called by the gateway only; see docs/catalog.md).
 
-Thin routes: read the caller from the gateway's headers, open one transaction per request,
-call a use case, shape the answer. Errors are problem+json (modelbay_common.errors).
+Thin routes on a module-level router: read the caller from the gateway's headers, open one
+transaction per request (sessions and settings come from `app.state` through typed
+dependencies), call a use case, shape the answer as the shared contract
+(`modelbay_common.contracts.catalog`). Errors are problem+json (modelbay_common.errors).
 """
 
-# No `from __future__ import annotations` here: FastAPI must evaluate the route annotations,
-# and some of them are aliases local to _routes (they depend on the settings).
+# No `from __future__ import annotations` here: FastAPI must evaluate the route annotations.
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from modelbay_common.access import (
     ADMIN_HEADER,
     ORG_HEADER,
@@ -17,6 +19,12 @@ from modelbay_common.access import (
     Caller,
     InvalidCallerHeaderError,
     caller_from_headers,
+)
+from modelbay_common.contracts.catalog import (
+    ModelDetail,
+    ModelVisibility,
+    SearchPage,
+    VersionDetail,
 )
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import install_problem_handlers
@@ -29,13 +37,10 @@ from modelbay_catalog.records import PublishRequest, SearchCriteria
 from modelbay_catalog.rules import Category
 from modelbay_catalog.schemas import (
     DownloadBody,
-    ModelDetailOut,
-    ModelOut,
     PublishBody,
-    SearchPageOut,
-    VersionDetailOut,
-    VersionSummaryOut,
-    VisibilityOut,
+    model_detail,
+    model_visibility,
+    search_page,
     version_detail,
 )
 from modelbay_catalog.service import count_download, publish_model, visible_version
@@ -78,111 +83,134 @@ def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
         description="Models, versions, status, visibility, search. Called by the gateway only.",
         version="1",
     )
+    app.state.sessions, app.state.settings = sessions, settings
     install_problem_handlers(app)
-    app.include_router(_routes(sessions, settings))
+    app.include_router(router)
     return app
 
 
-def _routes(sessions: SessionFactory, settings: CatalogSettings) -> APIRouter:
-    router = APIRouter()
+def _settings(request: Request) -> CatalogSettings:
+    return cast(CatalogSettings, request.app.state.settings)
 
-    async def unit_of_work() -> AsyncIterator[AsyncSession]:
-        # The request owns the transaction: one commit after the use case, or a rollback.
-        async with transaction(sessions) as session:
-            yield session
 
-    SessionDep = Annotated[AsyncSession, Depends(unit_of_work)]  # noqa: N806 - a type alias
-    Limit = Annotated[  # noqa: N806 - a type alias
-        int, Query(ge=1, le=settings.search_max_limit, description="page size")
-    ]
+async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    # The request owns the transaction: one commit after the use case, or a rollback.
+    async with transaction(cast(SessionFactory, request.app.state.sessions)) as session:
+        yield session
 
-    @router.get("/healthz", tags=["health"])
-    async def healthz(session: SessionDep) -> dict[str, str]:
-        await session.execute(text("SELECT 1"))
-        return {"status": "ok"}
 
-    @router.get("/internal/models", response_model=SearchPageOut)
-    async def search(
-        session: SessionDep,
-        caller: CallerDep,
-        q: Annotated[str | None, Query(max_length=500, description="full text")] = None,
-        category: Category | None = None,
-        library: Annotated[str | None, Query(max_length=200)] = None,
-        owner: Annotated[str | None, Query(max_length=200)] = None,
-        status: VersionStatus | None = None,
-        limit: Limit = settings.search_default_limit,
-        cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    ) -> SearchPageOut:
-        criteria = SearchCriteria(
-            q=(q or "").strip() or None,
-            category=category.value if category else None,
-            library=library or None,
-            owner=owner or None,
-            status=status.value if status else None,
+SessionDep = Annotated[AsyncSession, Depends(_unit_of_work)]
+SettingsDep = Annotated[CatalogSettings, Depends(_settings)]
+
+
+def _page_size(
+    settings: SettingsDep,
+    limit: Annotated[
+        int | None, Query(ge=1, description="page size (at most SEARCH_MAX_LIMIT, 100)")
+    ] = None,
+) -> int:
+    """The requested page size, checked against this deployment's SEARCH_MAX_LIMIT."""
+    if limit is None:
+        return settings.search_default_limit
+    most = settings.search_max_limit
+    if limit > most:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "less_than_equal",
+                    "loc": ("query", "limit"),
+                    "msg": f"Input should be less than or equal to {most}",
+                    "input": limit,
+                    "ctx": {"le": most},
+                }
+            ]
         )
-        page = await search_models(SearchStore(session), caller, criteria, limit, cursor)
-        return SearchPageOut.of(page.hits, page.next_cursor)
+    return limit
 
-    @router.get("/internal/models/{owner}/{name}", response_model=ModelDetailOut)
-    async def get_model(
-        session: SessionDep, caller: CallerDep, owner: str, name: str
-    ) -> ModelDetailOut:
-        found = await model_with_versions(CatalogStore(session), caller, owner, name)
-        return ModelDetailOut(
-            **ModelOut.of(found.model).model_dump(),
-            versions=[VersionSummaryOut.of(version) for version in found.versions],
-        )
 
-    @router.get(
-        "/internal/models/{owner}/{name}/versions/{version}", response_model=VersionDetailOut
+PageSize = Annotated[int, Depends(_page_size)]
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz(session: SessionDep) -> dict[str, str]:
+    await session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@router.get("/internal/models", response_model=SearchPage)
+async def search(
+    session: SessionDep,
+    caller: CallerDep,
+    limit: PageSize,
+    q: Annotated[str | None, Query(max_length=500, description="full text")] = None,
+    category: Category | None = None,
+    library: Annotated[str | None, Query(max_length=200)] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    status: VersionStatus | None = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> SearchPage:
+    criteria = SearchCriteria(
+        q=(q or "").strip() or None,
+        category=category.value if category else None,
+        library=library or None,
+        owner=owner or None,
+        status=status.value if status else None,
     )
-    async def get_version(
-        session: SessionDep, caller: CallerDep, owner: str, name: str, version: int
-    ) -> VersionDetailOut:
-        model, stored = await visible_version(CatalogStore(session), caller, owner, name, version)
-        return version_detail(model, stored)
+    page = await search_models(SearchStore(session), caller, criteria, limit, cursor)
+    return search_page(page.hits, page.next_cursor)
 
-    @router.post("/internal/models/{owner}/{name}/publish", response_model=VersionDetailOut)
-    async def publish(
-        session: SessionDep, caller: CallerDep, owner: str, name: str, body: PublishBody
-    ) -> VersionDetailOut:
-        store = CatalogStore(session)
-        request = PublishRequest(
-            version=body.version,
-            visibility=body.visibility,
-            description=body.description,
-            category=body.category.value,
-            license=body.license,
-            tags=None if body.tags is None else tuple(body.tags),
-        )
-        published = await publish_model(store, caller, owner, name, request)
-        model, stored = await visible_version(store, caller, owner, name, published.state.version)
-        return version_detail(model, stored)
 
-    @router.post(
-        "/internal/models/{owner}/{name}/versions/{version}/downloads",
-        response_model=VersionDetailOut,
+@router.get("/internal/models/{owner}/{name}", response_model=ModelDetail)
+async def get_model(session: SessionDep, caller: CallerDep, owner: str, name: str) -> ModelDetail:
+    found = await model_with_versions(CatalogStore(session), caller, owner, name)
+    return model_detail(found.model, found.versions)
+
+
+@router.get("/internal/models/{owner}/{name}/versions/{version}", response_model=VersionDetail)
+async def get_version(
+    session: SessionDep, caller: CallerDep, owner: str, name: str, version: int
+) -> VersionDetail:
+    model, stored = await visible_version(CatalogStore(session), caller, owner, name, version)
+    return version_detail(model, stored)
+
+
+@router.post("/internal/models/{owner}/{name}/publish", response_model=VersionDetail)
+async def publish(
+    session: SessionDep, caller: CallerDep, owner: str, name: str, body: PublishBody
+) -> VersionDetail:
+    store = CatalogStore(session)
+    request = PublishRequest(
+        version=body.version,
+        visibility=body.visibility,
+        description=body.description,
+        category=body.category.value,
+        license=body.license,
+        tags=None if body.tags is None else tuple(body.tags),
     )
-    async def record_download(
-        session: SessionDep,
-        caller: CallerDep,
-        owner: str,
-        name: str,
-        version: int,
-        body: DownloadBody,
-    ) -> VersionDetailOut:
-        store = CatalogStore(session)
-        model, stored = await count_download(store, caller, owner, name, version, body.kind)
-        return version_detail(model, stored)
+    published = await publish_model(store, caller, owner, name, request)
+    model, stored = await visible_version(store, caller, owner, name, published.state.version)
+    return version_detail(model, stored)
 
-    @router.get("/internal/visibility/{owner}/{name}", response_model=VisibilityOut)
-    async def visibility(session: SessionDep, owner: str, name: str) -> VisibilityOut:
-        model = await model_for_event_filter(CatalogStore(session), owner, name)
-        return VisibilityOut(
-            owner=model.owner,
-            name=model.name,
-            visibility=model.visibility,
-            owner_org=model.owner_org,
-        )
 
-    return router
+@router.post(
+    "/internal/models/{owner}/{name}/versions/{version}/downloads",
+    response_model=VersionDetail,
+)
+async def record_download(
+    session: SessionDep,
+    caller: CallerDep,
+    owner: str,
+    name: str,
+    version: int,
+    body: DownloadBody,
+) -> VersionDetail:
+    store = CatalogStore(session)
+    model, stored = await count_download(store, caller, owner, name, version, body.kind)
+    return version_detail(model, stored)
+
+
+@router.get("/internal/visibility/{owner}/{name}", response_model=ModelVisibility)
+async def visibility(session: SessionDep, owner: str, name: str) -> ModelVisibility:
+    return model_visibility(await model_for_event_filter(CatalogStore(session), owner, name))

@@ -1,17 +1,37 @@
-"""Request and response bodies of the catalog's internal API (separate from rows and events)."""
+"""Bodies of the catalog's internal API (separate from rows and events).
+
+Requests are declared here; answers are the shared contract `modelbay_common.contracts.catalog`
+(the gateway parses the same classes), built from the catalog's records by the functions below.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from modelbay_common.access import Visibility
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob.keys import openapi_key, proto_key
+from modelbay_common.contracts.catalog import (
+    BundleInfo,
+    Failure,
+    Image,
+    Interface,
+    InterfaceMethod,
+    ModelDetail,
+    ModelSummary,
+    ModelVisibility,
+    SearchItem,
+    SearchPage,
+    Timings,
+    VersionDetail,
+    VersionSummary,
+)
 from modelbay_common.refs import is_local_process_ref
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from modelbay_catalog.lifecycle import VersionState, VersionStatus
+from modelbay_catalog.lifecycle import VersionState
 from modelbay_catalog.records import ModelRecord, SearchHit, StoredVersion
 from modelbay_catalog.rules import Category, normalize_tags
 
@@ -42,180 +62,60 @@ class DownloadBody(BaseModel):
     kind: ArtifactKind
 
 
-class ModelOut(BaseModel):
-    owner: str
-    name: str
-    visibility: Visibility
-    owner_org: str | None
-    description: str
-    category: str | None
-    license: str | None
-    tags: list[str]
-    libraries: list[str]
-    latest_version: int | None
-    latest_status: str | None
-    published_version: int | None
-    published_at: datetime | None
-    published_by: str | None
-    downloads: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, model: ModelRecord) -> ModelOut:
-        return cls(
-            owner=model.owner,
-            name=model.name,
-            visibility=model.visibility,
-            owner_org=model.owner_org,
-            description=model.description,
-            category=model.category,
-            license=model.license,
-            tags=list(model.tags),
-            libraries=list(model.libraries),
-            latest_version=model.latest_version,
-            latest_status=model.latest_status,
-            published_version=model.published_version,
-            published_at=model.published_at,
-            published_by=model.published_by,
-            downloads=model.downloads,
-            created_at=model.created_at,
-            updated_at=model.updated_at,
-        )
-
-
-class SearchItemOut(ModelOut):
-    rank: float | None = Field(description="text-search relevance; null without `q`")
-
-
-class SearchPageOut(BaseModel):
-    items: list[SearchItemOut]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
-
-    @classmethod
-    def of(cls, hits: list[SearchHit], next_cursor: str | None) -> SearchPageOut:
-        items = [
-            SearchItemOut(**ModelOut.of(hit.model).model_dump(), rank=hit.rank) for hit in hits
-        ]
-        return cls(items=items, next_cursor=next_cursor)
-
-
-class VersionSummaryOut(BaseModel):
-    version: int
-    status: VersionStatus
-    failure_reason: str | None
-    image_ref: str | None
-    image_digest: str | None
-    downloads: dict[str, int]
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, stored: StoredVersion) -> VersionSummaryOut:
-        return cls(
-            version=stored.state.version,
-            status=stored.state.status,
-            failure_reason=stored.state.failure_reason,
-            image_ref=stored.state.image_ref,
-            image_digest=stored.state.image_digest,
-            downloads=stored.downloads,
-            created_at=stored.created_at,
-            updated_at=stored.updated_at,
-        )
-
-
-class ModelDetailOut(ModelOut):
-    versions: list[VersionSummaryOut]
-
-
-class FailureOut(BaseModel):
-    reason: str
-    detail: str | None = Field(description="pip's message, the build log tail or the mismatch")
-    sample: dict[str, Any] | None = Field(
-        description="the failing sample: method, sample_index, expected, actual"
+def model_summary(model: ModelRecord) -> ModelSummary:
+    return ModelSummary(
+        owner=model.owner,
+        name=model.name,
+        visibility=model.visibility,
+        owner_org=model.owner_org,
+        description=model.description,
+        category=model.category,
+        license=model.license,
+        tags=list(model.tags),
+        libraries=list(model.libraries),
+        latest_version=model.latest_version,
+        latest_status=model.latest_status,
+        published_version=model.published_version,
+        published_at=model.published_at,
+        published_by=model.published_by,
+        downloads=model.downloads,
+        created_at=model.created_at,
+        updated_at=model.updated_at,
     )
 
 
-class ImageOut(BaseModel):
-    ref: str
-    digest: str | None
-    size: int | None
-    pull_command: str | None = Field(
-        description="`docker pull` line; null for a model served as a local process (no image)"
+def search_page(hits: list[SearchHit], next_cursor: str | None) -> SearchPage:
+    items = [SearchItem(**model_summary(hit.model).model_dump(), rank=hit.rank) for hit in hits]
+    return SearchPage(items=items, next_cursor=next_cursor)
+
+
+def version_summary(stored: StoredVersion) -> VersionSummary:
+    return VersionSummary(
+        version=stored.state.version,
+        status=stored.state.status,
+        failure_reason=stored.state.failure_reason,
+        image_ref=stored.state.image_ref,
+        image_digest=stored.state.image_digest,
+        downloads=stored.downloads,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
     )
-    pinned_pull_command: str | None = Field(description="pulls exactly the validated image")
-    sbom_uri: str | None
-    dependency_layer_cached: bool | None
 
 
-class FieldOut(BaseModel):
-    name: str
-    type: str = ""
+def model_detail(model: ModelRecord, versions: Sequence[StoredVersion]) -> ModelDetail:
+    return ModelDetail(
+        **model_summary(model).model_dump(),
+        versions=[version_summary(version) for version in versions],
+    )
 
 
-class MethodOut(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: str
-    description: str = ""
-    input_message: str = ""
-    output_message: str = ""
-    inputs: list[FieldOut] = []
-    outputs: list[FieldOut] = []
-
-
-class InterfaceOut(BaseModel):
-    methods: list[MethodOut]
-    proto_key: str = Field(description="blob-store key of model.proto (docs/pipeline.md)")
-    openapi_key: str = Field(description="blob-store key of openapi.json")
-
-
-class BundleOut(BaseModel):
-    uri: str
-    sha256: str | None
-    size: int | None
-
-
-class TimingsOut(BaseModel):
-    uploaded_at: datetime | None
-    resolved_at: datetime | None
-    finished_at: datetime | None = Field(description="when it became ready or failed")
-    resolve_seconds: float | None
-    build_seconds: float | None
-    validation_seconds: float | None
-    total_seconds: float | None = Field(description="from upload to ready/failed")
-
-
-class VersionDetailOut(BaseModel):
-    owner: str
-    name: str
-    version: int
-    status: VersionStatus
-    failure: FailureOut | None
-    image: ImageOut | None
-    interface: InterfaceOut
-    python_version: str | None
-    requirements: list[str]
-    lock: list[str]
-    lock_hash: str | None
-    wheelhouse_reused: bool | None
-    bundle: BundleOut | None
-    uploaded_by: str | None
-    description: str | None
-    license: str | None
-    timings: TimingsOut
-    downloads: dict[str, int]
-    created_at: datetime
-    updated_at: datetime
-
-
-class VisibilityOut(BaseModel):
-    """For the gateway's event filter: it applies `access.can_see` with the subscriber's identity."""
-
-    owner: str
-    name: str
-    visibility: Visibility
-    owner_org: str | None
+def model_visibility(model: ModelRecord) -> ModelVisibility:
+    return ModelVisibility(
+        owner=model.owner,
+        name=model.name,
+        visibility=model.visibility,
+        owner_org=model.owner_org,
+    )
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
@@ -224,7 +124,7 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     return max((end - start).total_seconds(), 0.0)
 
 
-def image_of(state: VersionState) -> ImageOut | None:
+def image_of(state: VersionState) -> Image | None:
     if state.image_ref is None:
         return None
     if is_local_process_ref(state.image_ref):
@@ -235,7 +135,7 @@ def image_of(state: VersionState) -> ImageOut | None:
         repository = state.image_ref.rsplit(":", 1)[0] if ":" in last_part else state.image_ref
         pull = f"docker pull {state.image_ref}"
         pinned = f"docker pull {repository}@{state.image_digest}" if state.image_digest else None
-    return ImageOut(
+    return Image(
         ref=state.image_ref,
         digest=state.image_digest,
         size=state.image_size,
@@ -246,22 +146,22 @@ def image_of(state: VersionState) -> ImageOut | None:
     )
 
 
-def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetailOut:
+def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
     state = stored.state
-    return VersionDetailOut(
+    return VersionDetail(
         owner=model.owner,
         name=model.name,
         version=state.version,
         status=state.status,
         failure=None
         if state.failure_reason is None
-        else FailureOut(
+        else Failure(
             reason=state.failure_reason, detail=state.failure_detail, sample=state.failure_sample
         ),
         image=image_of(state),
-        interface=InterfaceOut(
-            methods=[MethodOut.model_validate(method) for method in state.interface]
-            or [MethodOut(name=method) for method in state.methods],
+        interface=Interface(
+            methods=[InterfaceMethod.model_validate(method) for method in state.interface]
+            or [InterfaceMethod(name=method) for method in state.methods],
             proto_key=proto_key(model.owner, model.name, state.version),
             openapi_key=openapi_key(model.owner, model.name, state.version),
         ),
@@ -272,11 +172,11 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetailOu
         wheelhouse_reused=state.wheelhouse_reused,
         bundle=None
         if state.bundle_uri is None
-        else BundleOut(uri=state.bundle_uri, sha256=state.bundle_sha256, size=state.bundle_size),
+        else BundleInfo(uri=state.bundle_uri, sha256=state.bundle_sha256, size=state.bundle_size),
         uploaded_by=state.uploaded_by,
         description=state.description,
         license=state.license,
-        timings=TimingsOut(
+        timings=Timings(
             uploaded_at=state.uploaded_at,
             resolved_at=state.resolved_at,
             finished_at=state.finished_at,

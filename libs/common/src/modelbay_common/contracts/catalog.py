@@ -1,0 +1,175 @@
+"""What the catalog's internal API answers: the catalog serialises these, the gateway parses them.
+
+The gateway's public `/v1` API shows the same shapes (nested `failure`, `image`, `interface`),
+so its OpenAPI document describes them instead of bare objects. Adding a field here is enough
+for both sides; parsing ignores fields it does not know, so a catalog deployed before the
+gateway is harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelbay_common.access import Visibility
+
+__all__ = [
+    "BundleInfo",
+    "Failure",
+    "Image",
+    "Interface",
+    "InterfaceField",
+    "InterfaceMethod",
+    "ModelDetail",
+    "ModelSummary",
+    "ModelVisibility",
+    "SearchItem",
+    "SearchPage",
+    "Timings",
+    "VersionDetail",
+    "VersionStatusName",
+    "VersionSummary",
+]
+
+VersionStatusName = Literal["uploaded", "resolving", "building", "ready", "failed"]
+"""The values of the catalog's `VersionStatus` (a unit test keeps the two equal)."""
+
+
+class ModelSummary(BaseModel):
+    """A model as search results and model pages show it."""
+
+    owner: str
+    name: str
+    visibility: Visibility
+    owner_org: str | None = Field(description="the owner's organisation, for `org` visibility")
+    description: str
+    category: str | None
+    license: str | None
+    tags: list[str]
+    libraries: list[str] = Field(description="ML libraries the bundle declares")
+    latest_version: int | None
+    latest_status: VersionStatusName | None
+    published_version: int | None
+    published_at: datetime | None
+    published_by: str | None
+    downloads: int = Field(description="downloads of every version and kind")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SearchItem(ModelSummary):
+    rank: float | None = Field(description="text-search relevance; null without `q`")
+
+
+class SearchPage(BaseModel):
+    items: list[SearchItem]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+
+
+class VersionSummary(BaseModel):
+    version: int
+    status: VersionStatusName
+    failure_reason: str | None
+    image_ref: str | None
+    image_digest: str | None
+    downloads: dict[str, int] = Field(description="downloads per artifact kind")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelDetail(ModelSummary):
+    versions: list[VersionSummary]
+
+
+class Failure(BaseModel):
+    reason: str = Field(description="why the version failed, in actionable words")
+    detail: str | None = Field(description="pip's message, the build log tail or the mismatch")
+    sample: dict[str, Any] | None = Field(
+        description="the failing sample: method, sample_index, expected, actual"
+    )
+
+
+class Image(BaseModel):
+    ref: str = Field(description="registry reference, or `local-process://...` (no image)")
+    digest: str | None
+    size: int | None
+    pull_command: str | None = Field(
+        description="`docker pull` line; null for a model served as a local process (no image)"
+    )
+    pinned_pull_command: str | None = Field(description="pulls exactly the validated image")
+    sbom_uri: str | None
+    dependency_layer_cached: bool | None
+
+
+class InterfaceField(BaseModel):
+    name: str
+    type: str = ""
+
+
+class InterfaceMethod(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    description: str = ""
+    input_message: str = ""
+    output_message: str = ""
+    inputs: list[InterfaceField] = []
+    outputs: list[InterfaceField] = []
+
+
+class Interface(BaseModel):
+    methods: list[InterfaceMethod]
+    proto_key: str = Field(description="blob-store key of model.proto (docs/pipeline.md)")
+    openapi_key: str = Field(description="blob-store key of openapi.json")
+
+
+class BundleInfo(BaseModel):
+    uri: str
+    sha256: str | None
+    size: int | None
+
+
+class Timings(BaseModel):
+    uploaded_at: datetime | None
+    resolved_at: datetime | None
+    finished_at: datetime | None = Field(description="when it became ready or failed")
+    resolve_seconds: float | None
+    build_seconds: float | None
+    validation_seconds: float | None
+    total_seconds: float | None = Field(description="from upload to ready/failed")
+
+
+class VersionDetail(BaseModel):
+    """One version: its state, why it failed, its image, interface, lock and timings."""
+
+    owner: str
+    name: str
+    version: int
+    status: VersionStatusName
+    failure: Failure | None
+    image: Image | None
+    interface: Interface
+    python_version: str | None
+    requirements: list[str]
+    lock: list[str]
+    lock_hash: str | None
+    wheelhouse_reused: bool | None
+    bundle: BundleInfo | None
+    uploaded_by: str | None
+    description: str | None
+    license: str | None
+    timings: Timings
+    downloads: dict[str, int] = Field(description="downloads per artifact kind")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelVisibility(BaseModel):
+    """For the gateway's event filter: it applies `access.can_see` with the subscriber."""
+
+    owner: str
+    name: str
+    visibility: Visibility
+    owner_org: str | None
