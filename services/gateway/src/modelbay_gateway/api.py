@@ -9,6 +9,7 @@ from sqlalchemy import text
 from modelbay_gateway import api_accounts, api_downloads, api_events, api_models, api_registry
 from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import UpstreamProblem
+from modelbay_gateway.web import install_web_ui
 
 DESCRIPTION = """\
 The public API of Modelbay: push trained models, follow them through the pipeline
@@ -44,6 +45,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     for module in (api_accounts, api_models, api_downloads, api_events, api_registry):
         app.include_router(module.router)
     app.include_router(health)
+    install_web_ui(app, context)  # pages at /, assets at /static (docs/web.md)
     return app
 
 

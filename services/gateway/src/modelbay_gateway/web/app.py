@@ -1,0 +1,77 @@
+"""Mounts the web UI on the gateway's app: pages, static files, templates, security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from modelbay_common.events import EVENT_CLASSES
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelbay_gateway.context import GatewayContext
+from modelbay_gateway.web import pages_account, pages_catalog, pages_model
+from modelbay_gateway.web.markdown import markdown_filters
+from modelbay_gateway.web.state import WebState
+from modelbay_gateway.web.views import format_bytes, format_seconds, format_time
+
+HERE = Path(__file__).resolve().parent
+STATIC_PREFIX = "/static"
+# Defence in depth behind the Markdown sanitizer: no inline script or style can run, and forms
+# only post to us. Model cards may show images from https sites.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+_PAGE_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class PageSecurityHeaders:
+    """Adds the headers above to every HTML answer (the JSON API is left as it is)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                if headers.get(b"content-type", b"").startswith(b"text/html"):
+                    message["headers"] = [*message.get("headers", []), *_PAGE_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def build_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    environment = templates.env
+    environment.filters.update(markdown_filters())
+    environment.filters.update(
+        {"seconds": format_seconds, "when": format_time, "size": format_bytes}
+    )
+    environment.globals["event_types"] = sorted(EVENT_CLASSES)
+    environment.globals["static"] = lambda path: f"{STATIC_PREFIX}/{path}"
+    environment.trim_blocks = True
+    environment.lstrip_blocks = True
+    return templates
+
+
+def install_web_ui(app: FastAPI, context: GatewayContext) -> None:
+    """Pages at `/`, `/models/...`, `/my`, `/signin`; assets at `/static`. See docs/web.md."""
+    app.state.web = WebState(context=context, templates=build_templates())
+    app.include_router(pages_catalog.router)
+    app.include_router(pages_model.router)
+    app.include_router(pages_account.router)
+    app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(PageSecurityHeaders)

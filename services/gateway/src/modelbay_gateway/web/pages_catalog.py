@@ -1,0 +1,113 @@
+"""The catalog page (search as you type, facets, keyset pages) and "my models".
+
+Both call `search_models`, the function behind `GET /v1/models`, as the signed-in visitor, so
+the page lists exactly what the API would.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the Annotated aliases.
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from modelbay_gateway.service_models import search_models
+from modelbay_gateway.web.errors import HtmlErrorRoute
+from modelbay_gateway.web.session import CurrentVisitor, Visitor
+from modelbay_gateway.web.state import State, is_htmx
+from modelbay_gateway.web.views import CATEGORIES, STATUSES
+
+router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
+
+PAGE_SIZE = 20
+FILTERS = ("q", "category", "library", "owner", "status")
+Text = Annotated[str, Query(max_length=500)]
+
+
+def signin_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/signin?" + urlencode({"next": target}), status_code=303)
+
+
+def must_sign_in(state: State, visitor: Visitor) -> bool:
+    """The UI follows the API: without a session only `anonymous_read` lets a visitor browse."""
+    return visitor.principal is None and not state.context.settings.anonymous_read
+
+
+async def _search(
+    state: State, visitor: Visitor, filters: dict[str, str], cursor: str
+) -> dict[str, Any]:
+    params: dict[str, str | int] = {key: value for key, value in filters.items() if value}
+    params["limit"] = PAGE_SIZE
+    if cursor:
+        params["cursor"] = cursor
+    return await search_models(state.context.upstreams, visitor.caller, params)
+
+
+def _next_link(path: str, filters: dict[str, str], cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    query = {key: value for key, value in filters.items() if value}
+    return f"{path}?{urlencode({**query, 'cursor': cursor})}"
+
+
+async def _listing(
+    request: Request,
+    state: State,
+    visitor: Visitor,
+    filters: dict[str, str],
+    cursor: str,
+    template: str,
+    **extra: Any,
+) -> Response:
+    page = await _search(state, visitor, filters, cursor)
+    values = {
+        "visitor": visitor,
+        "filters": filters,
+        "filtered": any(filters.values()),
+        "items": page["items"],
+        "next_link": _next_link(request.url.path, filters, page.get("next_cursor")),
+        "categories": CATEGORIES,
+        "statuses": STATUSES,
+        "continued": bool(cursor),
+        **extra,
+    }
+    if is_htmx(request):
+        # Another page of results replaces the "more" link; a new search replaces the list.
+        fragment = "_cards.html" if cursor else "_results.html"
+        return state.templates.TemplateResponse(request, fragment, values)
+    return state.templates.TemplateResponse(request, template, values)
+
+
+@router.get("/")
+async def catalog(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    q: Text = "",
+    category: Text = "",
+    library: Text = "",
+    owner: Text = "",
+    status: Text = "",
+    cursor: Annotated[str, Query(max_length=1000)] = "",
+) -> Response:
+    if must_sign_in(state, visitor):
+        return signin_redirect(request)
+    filters = {"q": q.strip(), "category": category, "library": library.strip()}
+    filters |= {"owner": owner.strip(), "status": status}
+    return await _listing(request, state, visitor, filters, cursor, "catalog.html")
+
+
+@router.get("/my")
+async def my_models(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    q: Text = "",
+    status: Text = "",
+    cursor: Annotated[str, Query(max_length=1000)] = "",
+) -> Response:
+    if visitor.username is None:
+        return signin_redirect(request)
+    filters = {"q": q.strip(), "status": status, "owner": visitor.username}
+    return await _listing(request, state, visitor, filters, cursor, "my_models.html")

@@ -1,0 +1,205 @@
+"""A model's page, a version's page (its pipeline, live over SSE), and file downloads.
+
+Reads go through `get_model` / `get_version` as the visitor, so a model the visitor may not see
+is the catalog's 404, rendered as the same 404 page as a model that does not exist. Downloads
+use `open_blob_download` / `open_image_download`, the functions behind the `/v1` download
+routes; the live pipeline subscribes to the gateway's event hub like `GET /v1/events`.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the Annotated aliases.
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from modelbay_gateway.downloads import open_blob_download, open_image_download
+from modelbay_gateway.events_hub import EventFilter, format_sse
+from modelbay_gateway.service_models import get_model, get_version
+from modelbay_gateway.upstream import Caller, Upstreams
+from modelbay_gateway.web.errors import HtmlErrorRoute
+from modelbay_gateway.web.pages_catalog import must_sign_in, signin_redirect
+from modelbay_gateway.web.session import CurrentVisitor
+from modelbay_gateway.web.snippets import DEFAULT_MODEL_URL, snippets_for
+from modelbay_gateway.web.state import State
+from modelbay_gateway.web.views import (
+    DOWNLOAD_KINDS,
+    TERMINAL_STATUSES,
+    pipeline_stages,
+    shown_version,
+)
+
+router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
+
+# Stage times of the newest versions are shown in the versions table; older ones link to theirs.
+VERSIONS_WITH_TIMES = 10
+SSE_KEEPALIVE_SECONDS = 15.0
+FileKind = Literal["bundle", "proto", "openapi", "sbom", "image"]
+VersionNumber = Annotated[int, Path(ge=1)]
+
+
+async def _version_details(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str, model: dict[str, Any]
+) -> dict[int, dict[str, Any]]:
+    numbers = sorted((int(v["version"]) for v in model.get("versions") or []), reverse=True)
+    newest = numbers[:VERSIONS_WITH_TIMES]
+    details = await asyncio.gather(
+        *(get_version(upstreams, caller, owner, name, number) for number in newest)
+    )
+    return dict(zip(newest, details, strict=True))
+
+
+def _base_url(detail: dict[str, Any]) -> str:
+    """Where the example requests go: the embedded mode's local process, else `modelbay run`."""
+    ref = str((detail.get("image") or {}).get("ref") or "")
+    if ref.startswith("local-process://"):
+        return "http://" + ref.removeprefix("local-process://").split("/", 1)[0]
+    return DEFAULT_MODEL_URL
+
+
+@router.get("/models/{owner}/{name}")
+async def model_page(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    if must_sign_in(state, visitor):
+        return signin_redirect(request)
+    upstreams, caller = state.context.upstreams, visitor.caller
+    model = await get_model(upstreams, caller, owner, name)
+    details = await _version_details(upstreams, caller, owner, name, model)
+    shown = shown_version(model, version)
+    detail = details.get(shown) if shown is not None else None
+    if detail is None and shown is not None:
+        detail = await get_version(upstreams, caller, owner, name, shown)
+    methods = ((detail or {}).get("interface") or {}).get("methods") or []
+    base_url = _base_url(detail or {})
+    values = {
+        "visitor": visitor,
+        "model": model,
+        "detail": detail,
+        "shown": shown,
+        "details": details,
+        "methods": methods,
+        "snippets": [snippets_for(method, base_url) for method in methods],
+        "download_kinds": DOWNLOAD_KINDS,
+        "is_owner": visitor.username == owner
+        or (visitor.principal is not None and visitor.principal.user.is_admin),
+        "stages": pipeline_stages(detail) if detail else [],
+    }
+    return state.templates.TemplateResponse(request, "model.html", values)
+
+
+async def _version_values(
+    state: State, visitor: CurrentVisitor, owner: str, name: str, version: int
+) -> dict[str, Any]:
+    detail = await get_version(state.context.upstreams, visitor.caller, owner, name, version)
+    return {
+        "visitor": visitor,
+        "owner": owner,
+        "name": name,
+        "version": version,
+        "detail": detail,
+        "stages": pipeline_stages(detail),
+        "finished": detail.get("status") in TERMINAL_STATUSES,
+    }
+
+
+@router.get("/models/{owner}/{name}/versions/{version}")
+async def version_page(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: VersionNumber,
+) -> Response:
+    if must_sign_in(state, visitor):
+        return signin_redirect(request)
+    values = await _version_values(state, visitor, owner, name, version)
+    return state.templates.TemplateResponse(request, "version.html", values)
+
+
+@router.get("/models/{owner}/{name}/versions/{version}/pipeline")
+async def pipeline_fragment(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: VersionNumber,
+) -> Response:
+    """The pipeline section alone: the page's script swaps it in when an event arrives."""
+    if must_sign_in(state, visitor):
+        return signin_redirect(request)
+    values = await _version_values(state, visitor, owner, name, version)
+    return state.templates.TemplateResponse(request, "_pipeline.html", values)
+
+
+@router.get("/models/{owner}/{name}/versions/{version}/events")
+async def version_events(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: VersionNumber,
+) -> Response:
+    """This version's lifecycle events as SSE, for the signed-in browser (cookie, not bearer)."""
+    if must_sign_in(state, visitor):
+        return signin_redirect(request)
+    # 404 before subscribing when the visitor may not see the model; the hub filters again.
+    await get_version(state.context.upstreams, visitor.caller, owner, name, version)
+    hub = state.context.hub
+    event_filter = EventFilter(owner=owner, name=name, version=version)
+
+    async def stream() -> AsyncIterator[str]:
+        with hub.subscribe(visitor.caller, event_filter) as subscription:
+            yield "retry: 3000\n: connected\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(subscription.queue.get(), SSE_KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if event is None:
+                    return
+                yield format_sse(event)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/models/{owner}/{name}/versions/{version}/files/{kind}")
+async def download_file(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: VersionNumber,
+    kind: FileKind,
+) -> Response:
+    if must_sign_in(state, visitor):
+        return signin_redirect(request)
+    context = state.context
+    if kind == "image":
+        found = await open_image_download(context.upstreams, visitor.caller, owner, name, version)
+    else:
+        found = await open_blob_download(
+            context.blob_store, context.upstreams, visitor.caller, owner, name, version, kind
+        )
+    return StreamingResponse(
+        found.body,
+        media_type=found.media_type,
+        headers=found.headers,
+        background=BackgroundTask(found.close.aclose) if found.close else None,
+    )

@@ -1,0 +1,84 @@
+// Progressive enhancement of Modelbay's pages. Everything works without this file; with it,
+// copy buttons appear and a version's pipeline updates live. No eval, no inline handlers (CSP).
+"use strict";
+
+function announce(message) {
+  const announcer = document.getElementById("announcer");
+  if (announcer) {
+    announcer.textContent = "";
+    window.setTimeout(() => { announcer.textContent = message; }, 50);
+  }
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  // Plain http on another host: the older API still copies a selection.
+  const scratch = document.createElement("textarea");
+  scratch.value = text;
+  scratch.setAttribute("readonly", "");
+  scratch.className = "visually-hidden";
+  document.body.appendChild(scratch);
+  scratch.select();
+  const copied = document.execCommand("copy");
+  scratch.remove();
+  if (!copied) throw new Error("copy refused");
+}
+
+function enableCopyButtons(root) {
+  root.querySelectorAll("button[data-copy-target]").forEach((button) => {
+    if (button.dataset.ready) return;
+    button.dataset.ready = "1";
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const source = document.getElementById(button.dataset.copyTarget);
+      if (!source) return;
+      try {
+        await copyText(source.value || source.textContent);
+        button.textContent = "Copied";
+        announce("Copied to the clipboard");
+      } catch (error) {
+        source.select();
+        button.textContent = "Press Ctrl+C";
+        announce("Copying is blocked; the text is selected, press Ctrl+C");
+      }
+      window.setTimeout(() => { button.textContent = "Copy"; }, 2000);
+    });
+  });
+}
+
+// A version that is still in the pipeline: listen to its events and re-render the section on
+// each one (the server renders status, stage times and a failure's reason).
+function followPipeline() {
+  const section = document.getElementById("pipeline");
+  if (!section || !section.dataset.eventsUrl || !window.EventSource) return;
+  const source = new EventSource(section.dataset.eventsUrl);
+  const refresh = () => {
+    const current = document.getElementById("pipeline");
+    if (!current || !current.dataset.fragmentUrl) {
+      source.close();
+      return;
+    }
+    window.htmx.ajax("GET", current.dataset.fragmentUrl, { target: "#pipeline", swap: "outerHTML" })
+      .then(() => {
+        const updated = document.getElementById("pipeline");
+        const status = document.getElementById("version-status");
+        if (status) announce("Status: " + status.textContent.trim());
+        if (!updated || !updated.dataset.eventsUrl) source.close();
+      });
+  };
+  source.onmessage = refresh;
+  // Events carry their CloudEvents type as the SSE event name; the page lists the types.
+  (section.dataset.eventTypes || "").split(" ").filter(Boolean)
+    .forEach((type) => source.addEventListener(type, refresh));
+  // Events that happened before the stream opened: render once now.
+  source.onopen = refresh;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  enableCopyButtons(document);
+  followPipeline();
+});
+document.addEventListener("htmx:afterSettle", (event) => enableCopyButtons(event.target));
