@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
+from modelbay_common.registry_auth import RegistryTokenIssuer
 
 if TYPE_CHECKING:
     import docker
@@ -46,6 +47,8 @@ class Services:
     registry: str
     base_image: str
     docker_host: str
+    # The registry's token key (scripts/services/registry.sh); None for an open registry.
+    registry_token_key_file: str | None = None
 
 
 def _fail(message: str) -> NoReturn:
@@ -94,6 +97,7 @@ def services() -> Services:
             registry=env["MODELBAY_REGISTRY"],
             base_image=env["MODELBAY_BASE_IMAGE"],
             docker_host=env.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
+            registry_token_key_file=env.get("MODELBAY_REGISTRY_TOKEN_KEY_FILE") or None,
         )
     except KeyError as missing:
         _fail(f"{SERVICES_ENV} has no {missing} (written by an older or partial run).")
@@ -145,11 +149,29 @@ def registry(services: Services) -> str:
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             api_version = response.headers.get("Docker-Distribution-Api-Version", "")
+    except urllib.error.HTTPError as challenge:  # 401: behind token auth, as it should be
+        api_version = challenge.headers.get("Docker-Distribution-Api-Version", "")
+        if challenge.code == 401 and services.registry_token_key_file is None:
+            _fail(
+                f"{url} wants tokens, but {SERVICES_ENV} names no MODELBAY_REGISTRY_TOKEN_KEY_FILE."
+            )
     except (urllib.error.URLError, OSError) as exc:
         _fail(f"OCI registry is not reachable at {url} ({exc}).")
     if not api_version.startswith("registry/2"):
         _fail(f"{url} answered, but not as an OCI registry.")
     return services.registry
+
+
+@pytest.fixture(scope="session")
+def registry_tokens(services: Services, registry: str) -> RegistryTokenIssuer | None:
+    """Mints registry tokens with the shared registry's key, as the builder does (push) and the
+    gateway does (pull); None when the services name no key (an open registry needs none)."""
+    if services.registry_token_key_file is None:
+        return None
+    key_file = Path(services.registry_token_key_file)
+    if not key_file.is_file():
+        _fail(f"the registry token key {key_file} is missing. {START_HINT}")
+    return RegistryTokenIssuer.from_key_file(key_file)
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,7 @@ def backends(
         registry=registry,
         base_image=base_image,
         docker_host=services.docker_host,
+        registry_token_key_file=services.registry_token_key_file,
     )
 
 

@@ -45,6 +45,18 @@ class Gateway:
     ) -> None:
         await self.http.aclose()
 
+    async def registry_token(self, image_ref: str) -> str | None:
+        """This user's pull token for the image's repository (the registry's realm, as
+        `modelbay pull` asks it); None when the platform's registry is open."""
+        repository = image_ref.split("/", 1)[1].rsplit(":", 1)[0]
+        response = await self.http.get(
+            "/v1/registry/token", params={"scope": f"repository:{repository}:pull"}
+        )
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        return str(response.json()["token"])
+
     async def version(self, owner: str, name: str, version: int) -> httpx.Response:
         return await self.http.get(f"/v1/models/{owner}/{name}/versions/{version}")
 

@@ -33,10 +33,12 @@ def remove_local_image(client: docker.DockerClient, ref: str) -> None:
         client.images.remove(ref, force=True)
 
 
-def pull(client: docker.DockerClient, ref: str) -> str:
-    """`docker pull ref`; returns the pulled image's repo digest."""
+def pull(client: docker.DockerClient, ref: str, registry_token: str | None) -> str:
+    """`docker pull ref` with a pull token from the gateway (the registry is behind token auth;
+    None for an open one); returns the pulled image's repo digest."""
     repository, _, tag = ref.rpartition(":")
-    image = client.images.pull(repository, tag=tag)
+    auth_config = {"registrytoken": registry_token} if registry_token else None
+    image = client.images.pull(repository, tag=tag, auth_config=auth_config)
     digests: list[str] = image.attrs.get("RepoDigests", [])
     return digests[0] if digests else ""
 

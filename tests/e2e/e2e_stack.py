@@ -51,6 +51,7 @@ class Backends:
     registry: str
     base_image: str
     docker_host: str
+    registry_token_key_file: str | None = None  # the registry's token key (docs/trust.md)
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,8 @@ def service_env(
         env[prefix + "BASE_IMAGE"] = stack.backends.base_image
         env[prefix + "DOCKER_HOST"] = stack.backends.docker_host
         env[prefix + "WORK_DIR"] = str(stack.work_dir / "builder")
+    if name in ("builder", "gateway") and stack.backends.registry_token_key_file:
+        env[prefix + "REGISTRY_TOKEN_KEY_FILE"] = stack.backends.registry_token_key_file
     if name == "gateway":
         for other in ("onboarding", "catalog", "builder"):
             env[f"{prefix}{other.upper()}_URL"] = f"http://127.0.0.1:{ports[other]}"

@@ -11,8 +11,8 @@ from e2e_models import dump_model, push_bundle
 from e2e_runtime import pull
 
 
-def _layers(client: docker.DockerClient, ref: str) -> list[str]:
-    pull(client, ref)
+def _layers(client: docker.DockerClient, ref: str, registry_token: str | None) -> list[str]:
+    pull(client, ref, registry_token)
     layers: list[str] = client.images.get(ref).attrs["RootFS"]["Layers"]
     return layers
 
@@ -35,8 +35,9 @@ async def test_second_version_reuses_dependency_layer(
     assert [first["version"], second["version"]] == [1, 2]
     assert second["image"]["dependency_layer_cached"] is True, second["image"]
 
-    first_layers = _layers(docker_client, first["image_ref"])
-    second_layers = _layers(docker_client, second["image_ref"])
+    token = await alice.registry_token(first["image_ref"])  # one repository, both versions
+    first_layers = _layers(docker_client, first["image_ref"], token)
+    second_layers = _layers(docker_client, second["image_ref"], token)
     assert len(first_layers) == len(second_layers)
     assert first_layers[:-1] == second_layers[:-1], "base, venv and runtime layers must be shared"
     assert first_layers[-1] != second_layers[-1], "the model layer holds the new bundle"

@@ -30,6 +30,8 @@ async def embedded(
     monkeypatch.setenv("MODELBAY_BUILDER_BASE_IMAGE", backends.base_image)
     monkeypatch.setenv("MODELBAY_BUILDER_REGISTRY", backends.registry)
     monkeypatch.setenv("DOCKER_HOST", backends.docker_host)
+    if backends.registry_token_key_file:  # the builder pushes, the gateway issues pull tokens
+        monkeypatch.setenv("MODELBAY_REGISTRY_TOKEN_KEY_FILE", backends.registry_token_key_file)
     docker_status = detect_docker()
     assert docker_status.available, docker_status.detail
     # Not under pytest's tmp_path: as root, the embedded PostgreSQL runs as a system user that
@@ -76,11 +78,12 @@ async def test_fig2_in_embedded_mode(
     async with emma:
         await push_fig2(emma, tmp_path)
         detail = await emma.follow(emma.username, FIG2_NAME, 1)
-    assert detail["status"] == "ready", describe_failure(detail)
+        assert detail["status"] == "ready", describe_failure(detail)
+        registry_token = await emma.registry_token(detail["image_ref"])
 
     ref = detail["image_ref"]
     remove_local_image(docker_client, ref)
-    pull(docker_client, ref)
+    pull(docker_client, ref, registry_token)
     clf, x_test = fig2_classifier()
     expected = [int(label) for label in clf.predict(x_test)]
     request = as_fig2_input(x_test)

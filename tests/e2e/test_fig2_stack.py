@@ -24,7 +24,7 @@ async def test_fig2_push_ready_pull_run_predict(
     assert detail["pull_command"] == f"docker pull {ref}"
 
     remove_local_image(docker_client, ref)
-    repo_digest = pull(docker_client, ref)
+    repo_digest = pull(docker_client, ref, await alice.registry_token(ref))
     assert repo_digest.endswith(detail["image_digest"]), (repo_digest, detail["image_digest"])
 
     clf, x_test = fig2_classifier()

@@ -71,4 +71,7 @@ async def test_private_model_hidden_until_published(
     assert "service Model" in proto.text
     ref = seen.json()["image_ref"]
     remove_local_image(docker_client, ref)
-    assert pull(docker_client, ref).endswith(seen.json()["image_digest"])
+    # Public now: bob's own pull token covers alice's image.
+    assert pull(docker_client, ref, await bob.registry_token(ref)).endswith(
+        seen.json()["image_digest"]
+    )

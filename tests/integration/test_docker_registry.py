@@ -4,6 +4,8 @@ A tiny image is built FROM the base image with a wheel installed offline (`pip i
 into a venv, since the base python is PEP 668 managed, and with the build's network switched off
 to prove nothing is fetched), pushed to the registry, removed locally, pulled back by tag, and
 run. Finally the manifest is deleted through the registry API, which also proves deletes are on.
+The registry is behind token auth (docs/trust.md): every call carries a token minted with the
+platform's key for the test's own repository, as the builder mints its own.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
 from docker.errors import ImageNotFound
+from modelbay_common.registry_auth import RegistryTokenIssuer, repository_access
 
 pytestmark = pytest.mark.slow
 
@@ -96,18 +100,41 @@ def write_build_context(directory: Path, base_image: str, token: str) -> Path:
     return directory
 
 
-def push(client: docker.DockerClient, repository: str, tag: str) -> str:
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Tokens for one test repository (pull, push, delete); nothing for an open registry."""
+
+    tokens: RegistryTokenIssuer | None
+    name: str
+
+    def docker(self) -> dict[str, str] | None:
+        if self.tokens is None:
+            return None
+        access = [repository_access(self.name, "pull", "push", "delete")]
+        return self.tokens.mint("tests", access).docker_auth_config()
+
+    def headers(self) -> dict[str, str]:
+        config = self.docker()
+        return {"Authorization": f"Bearer {config['registrytoken']}"} if config else {}
+
+
+def push(client: docker.DockerClient, repository: str, tag: str, auth: RegistryAuth) -> str:
     """Push and return the manifest digest the registry reported."""
     digest = ""
-    for line in client.images.push(repository, tag=tag, stream=True, decode=True):
+    for line in client.images.push(
+        repository, tag=tag, stream=True, decode=True, auth_config=auth.docker()
+    ):
         assert "error" not in line, f"push failed: {line}"
         digest = line.get("aux", {}).get("Digest", digest)
     assert digest.startswith("sha256:"), "the registry reported no manifest digest"
     return digest
 
 
-def registry_request(url: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, method=method, headers={"Accept": MANIFEST_TYPES})
+def registry_request(
+    url: str, auth: RegistryAuth, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Accept": MANIFEST_TYPES, **auth.headers()}
+    request = urllib.request.Request(url, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, dict(response.headers), response.read()
 
@@ -121,26 +148,31 @@ def build(client: docker.DockerClient, context: Path, reference: str) -> Any:
     return image
 
 
-def delete_from_registry(registry: str, name: str, tag: str) -> None:
+def delete_from_registry(registry: str, name: str, tag: str, auth: RegistryAuth) -> None:
     try:
         _status, headers, _body = registry_request(
-            f"http://{registry}/v2/{name}/manifests/{tag}", method="HEAD"
+            f"http://{registry}/v2/{name}/manifests/{tag}", auth, method="HEAD"
         )
     except urllib.error.HTTPError as missing:
         if missing.code == 404:  # the test deleted it already
             return
         raise
     digest = headers["Docker-Content-Digest"]
-    registry_request(f"http://{registry}/v2/{name}/manifests/{digest}", method="DELETE")
+    registry_request(f"http://{registry}/v2/{name}/manifests/{digest}", auth, method="DELETE")
 
 
 @pytest.fixture
-def image_name(registry: str, docker_client: docker.DockerClient) -> Iterator[tuple[str, str]]:
-    """A repository of its own per test (engineers share the registry and the engine); the
-    manifest and the local image are removed afterwards."""
+def image_auth(
+    registry: str,
+    docker_client: docker.DockerClient,
+    registry_tokens: RegistryTokenIssuer | None,
+) -> Iterator[RegistryAuth]:
+    """A repository of its own per test (engineers share the registry and the engine) and its
+    tokens; the manifest and the local image are removed afterwards."""
     name = f"modelbay-tests/hello-{uuid.uuid4().hex[:10]}"
-    yield f"{registry}/{name}", VERSION
-    delete_from_registry(registry, name, VERSION)
+    auth = RegistryAuth(registry_tokens, name)
+    yield auth
+    delete_from_registry(registry, name, VERSION, auth)
     # By id, not by tag: after a push the image is also referenced by its repo digest, and
     # removing only the tag would leave it behind as a dangling <none> image.
     with contextlib.suppress(ImageNotFound):
@@ -152,22 +184,22 @@ def test_image_from_base_with_offline_wheel_survives_push_and_pull(
     docker_client: docker.DockerClient,
     base_image: str,
     registry: str,
-    image_name: tuple[str, str],
+    image_auth: RegistryAuth,
     tmp_path: Path,
 ) -> None:
-    repository, tag = image_name
+    repository, tag = f"{registry}/{image_auth.name}", VERSION
     reference = f"{repository}:{tag}"
     token = uuid.uuid4().hex
     context = write_build_context(tmp_path / "context", base_image, token)
 
     built = build(docker_client, context, reference)
-    pushed_digest = push(docker_client, repository, tag)
+    pushed_digest = push(docker_client, repository, tag, image_auth)
 
     docker_client.images.remove(reference, force=True)
     with pytest.raises(ImageNotFound):
         docker_client.images.get(reference)
 
-    pulled = docker_client.images.pull(repository, tag=tag)
+    pulled = docker_client.images.pull(repository, tag=tag, auth_config=image_auth.docker())
     assert pulled.id == built.id, "the pulled image is not the one that was built"
     assert f"{repository}@{pushed_digest}" in pulled.attrs["RepoDigests"]
 
@@ -179,27 +211,27 @@ def test_registry_lists_and_deletes_a_pushed_manifest(
     docker_client: docker.DockerClient,
     base_image: str,
     registry: str,
-    image_name: tuple[str, str],
+    image_auth: RegistryAuth,
     tmp_path: Path,
 ) -> None:
-    repository, tag = image_name
+    name, tag = image_auth.name, VERSION
+    repository = f"{registry}/{name}"
     context = write_build_context(tmp_path / "context", base_image, uuid.uuid4().hex)
     build(docker_client, context, f"{repository}:{tag}")
-    pushed_digest = push(docker_client, repository, tag)
-    name = repository.removeprefix(f"{registry}/")
+    pushed_digest = push(docker_client, repository, tag, image_auth)
 
-    _status, _headers, body = registry_request(f"http://{registry}/v2/{name}/tags/list")
+    _status, _headers, body = registry_request(f"http://{registry}/v2/{name}/tags/list", image_auth)
     assert json.loads(body) == {"name": name, "tags": [tag]}
 
     _status, headers, _body = registry_request(
-        f"http://{registry}/v2/{name}/manifests/{tag}", method="HEAD"
+        f"http://{registry}/v2/{name}/manifests/{tag}", image_auth, method="HEAD"
     )
     assert headers["Docker-Content-Digest"] == pushed_digest
 
     status, _headers, _body = registry_request(
-        f"http://{registry}/v2/{name}/manifests/{pushed_digest}", method="DELETE"
+        f"http://{registry}/v2/{name}/manifests/{pushed_digest}", image_auth, method="DELETE"
     )
     assert status == 202
     with pytest.raises(urllib.error.HTTPError) as gone:
-        registry_request(f"http://{registry}/v2/{name}/manifests/{tag}", method="HEAD")
+        registry_request(f"http://{registry}/v2/{name}/manifests/{tag}", image_auth, method="HEAD")
     assert gone.value.code == 404

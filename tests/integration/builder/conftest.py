@@ -157,6 +157,7 @@ class RunningBuilder:
 async def builder(
     module_database_url: str,
     s3_services: Any,
+    services: Any,
     registry: str,
     base_image: str,
     tmp_path_factory: pytest.TempPathFactory,
@@ -167,6 +168,8 @@ async def builder(
         bus_url="memory://",
         blob_url=blob_url_with_prefix(s3_services.blob_url, f"builder-it-{run_id}"),
         registry=registry,
+        # The shared registry is behind token auth: the builder mints its push tokens with this.
+        registry_token_key_file=services.registry_token_key_file,
         base_image=base_image,
         work_dir=tmp_path_factory.mktemp("builder-work"),
         max_concurrent_builds=2,

@@ -19,6 +19,7 @@ from modelbay_builder.records import BuildStatus, BuildView
 from modelbay_builder.store import BuildStore
 from modelbay_common.db import transaction
 from modelbay_common.events import Envelope, ImageBuilt, ValidationFailed
+from modelbay_common.registry_auth import RegistryTokenIssuer, repository_access
 
 pytestmark = pytest.mark.slow
 
@@ -86,12 +87,24 @@ async def test_v1_is_built_validated_pushed_with_labels_and_sbom(
 
 
 async def test_v1_can_be_pulled_back_from_the_registry(
-    built_v1: Envelope, docker_client: docker.DockerClient
+    built_v1: Envelope,
+    docker_client: docker.DockerClient,
+    registry_tokens: RegistryTokenIssuer | None,
 ) -> None:
     built = built_v1.event_as(ImageBuilt)
     image_id = docker_client.images.get(built.image_ref).id
     docker_client.images.remove(built.image_ref)  # the id stays while other tags/builds use it
-    pulled = await asyncio.to_thread(docker_client.images.pull, built.image_ref)
+    repository_path = built.image_ref.split("/", 1)[1].rsplit(":", 1)[0]
+    auth_config = (
+        registry_tokens.mint(
+            "test", [repository_access(repository_path, "pull")]
+        ).docker_auth_config()
+        if registry_tokens
+        else None
+    )
+    pulled = await asyncio.to_thread(
+        docker_client.images.pull, built.image_ref, auth_config=auth_config
+    )
     assert pulled.id == image_id
     repository = built.image_ref.rsplit(":", 1)[0]
     assert f"{repository}@{built.image_digest}" in pulled.attrs["RepoDigests"]
