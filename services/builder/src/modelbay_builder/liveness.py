@@ -11,11 +11,12 @@ The builder's `/healthz` asks `WorkerHealth.assess()`. The worker is *live* when
 - no database outage has lasted longer than the window: any database operation of the worker
   (claim, heartbeat, stage, outcome) failing starts one, any success ends it.
 
-The window is `LIVENESS_POLLS` poll intervals, so it scales with how often the worker looks for
-work. A short outage therefore shows as not live for a while and live again once the database
-answers; the builder recovers by itself, so a supervisor that restarts on failed liveness only
-needs a threshold longer than the outages it wants to ride out. Readiness (`/readyz`: the
-database answers now) is separate and lives in the API.
+The window is `LIVENESS_POLLS` poll intervals (30 s with the default `WORKER_POLL_SECONDS` of
+5 s; at least two back-off pauses), so it scales with how often the worker looks for work. An
+outage shorter than the window leaves the worker live; a longer one shows as not live until the
+database answers again. The builder recovers by itself, so a supervisor that restarts on failed
+liveness only needs a threshold longer than the outages it wants to ride out. Readiness
+(`/readyz`: the database answers now) is separate and lives in the API.
 
 Logging: the first failure of an outage is logged once, with its traceback; later failures of
 the same outage are debug lines; the end of the outage is logged with its length.
@@ -67,13 +68,14 @@ class WorkerHealth:
     def loop_ticked(self) -> None:
         self._loop_tick_at = self._clock()
 
-    def claim_query_succeeded(self) -> None:
+    def claim_query_succeeded(self) -> bool:
         self._claim_ok_at = self._clock()
-        self.database_succeeded()
+        return self.database_succeeded()
 
-    def database_succeeded(self) -> None:
+    def database_succeeded(self) -> bool:
+        """Record a successful database operation; True when it ended an outage."""
         if self._failing_since is None:
-            return
+            return False
         log.warning(
             "the database answers again after %.1f s (%d operations failed meanwhile); "
             "the builder carries on",
@@ -82,6 +84,7 @@ class WorkerHealth:
         )
         self._failing_since = None
         self._failures_in_outage = 0
+        return True
 
     def database_failed(self, operation: str, error: BaseException) -> None:
         self._failures_in_outage += 1

@@ -13,10 +13,11 @@ A restarted build is safe: if the image had already been pushed, it is adopted, 
 
 Database outages never wedge the worker: a slot is an entry of `_running`, added when a claim
 returned a build and removed when its task ends, so no path can leak one; the claim loop backs
-off (bounded) while the database fails; a failed stage update or heartbeat does not stop the
-build; an outcome that cannot be written is retried until the database answers (or, after
-`stale_build_seconds`, left claimed for the takeover, which rebuilds and adopts the pushed
-image). Every background task's exception is retrieved and logged (`liveness.py`).
+off (0.5 s doubling up to min(5 s, poll interval)) while the database fails; a failed stage update
+or heartbeat does not stop the build; an outcome that cannot be written is retried the same way
+until the database answers (or, after `stale_build_seconds`, left claimed for the takeover, which
+rebuilds and adopts the pushed image). The first operation that finds the database back wakes all
+the others. Every background task's exception is retrieved and logged (`liveness.py`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ class BuildWorker:
         self._backoff_first = min(0.5, poll)
         # Bounded back-off: the longest wait between attempts while the database fails is also
         # the longest delay between the database coming back and the next claim.
-        self._backoff_cap = max(1.0, min(10.0, 2 * poll))
+        self._backoff_cap = max(1.0, min(5.0, poll))
+        # Set when an outage ends: every operation backing off resumes at once, so the first
+        # retry that finds the database back is enough for all of them.
+        self._database_back = asyncio.Event()
         self.health = WorkerHealth(window_seconds=max(LIVENESS_POLLS * poll, 2 * self._backoff_cap))
 
     @property
@@ -132,8 +136,8 @@ class BuildWorker:
                 await self._fill_slots()
             except Exception as exc:  # the database, mostly: back off and try again
                 failures += 1
-                self.health.database_failed("claiming builds", exc)
-                delay = min(self._backoff_cap, self._backoff_first * 2 ** (failures - 1))
+                self._database_failed("claiming builds", exc)
+                delay = self._backoff(failures)
             else:
                 failures = 0
                 delay = self._settings.worker_poll_seconds
@@ -144,7 +148,8 @@ class BuildWorker:
     async def _fill_slots(self) -> None:
         while len(self._running) < self._capacity:
             claimed = await self._claim()
-            self.health.claim_query_succeeded()
+            if self.health.claim_query_succeeded():
+                self._database_back.set()
             if claimed is None:
                 return
             task = asyncio.create_task(self._run_and_release(claimed), name=claimed.build_id)
@@ -272,7 +277,7 @@ class BuildWorker:
                     await write(session)
             except Exception as exc:
                 failures += 1
-                self.health.database_failed(
+                self._database_failed(
                     f"recording the outcome of a build ({claimed.request.subject})", exc
                 )
                 if time.monotonic() >= give_up_at:
@@ -283,9 +288,9 @@ class BuildWorker:
                         self._settings.stale_build_seconds,
                     )
                     return
-                await asyncio.sleep(min(self._backoff_cap, self._backoff_first * 2**failures))
+                await self._pause_while_failing(failures)
             else:
-                self.health.database_succeeded()
+                self._database_ok()
                 return
 
     def _stage_recorder(self, claimed: ClaimedBuild, build_log: BuildLog) -> StageCallback:
@@ -298,9 +303,9 @@ class BuildWorker:
                         claimed.build_id, self.worker_id, BuildStatus(stage), self._tail(build_log)
                     )
             except Exception as exc:
-                self.health.database_failed(f"recording stage {stage!r} of a build", exc)
+                self._database_failed(f"recording stage {stage!r} of a build", exc)
             else:
-                self.health.database_succeeded()
+                self._database_ok()
 
         return on_stage
 
@@ -314,9 +319,9 @@ class BuildWorker:
                         claimed.build_id, self.worker_id, self._tail(build_log)
                     )
             except Exception as exc:
-                self.health.database_failed("heart-beating a build", exc)
+                self._database_failed("heart-beating a build", exc)
             else:
-                self.health.database_succeeded()
+                self._database_ok()
 
     async def _hand_back(self, claimed: ClaimedBuild) -> None:
         """Give a cancelled build back to the queue (this process is stopping)."""
@@ -332,6 +337,22 @@ class BuildWorker:
                 type(exc).__name__,
                 exc,
             )
+
+    def _database_ok(self) -> None:
+        if self.health.database_succeeded():
+            self._database_back.set()
+            self._wake.set()  # the claim loop may be backing off
+
+    def _database_failed(self, operation: str, error: Exception) -> None:
+        self._database_back.clear()
+        self.health.database_failed(operation, error)
+
+    def _backoff(self, failures: int) -> float:
+        return min(self._backoff_cap, self._backoff_first * 2.0 ** (failures - 1))
+
+    async def _pause_while_failing(self, failures: int) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._database_back.wait(), self._backoff(failures))
 
     def _tail(self, build_log: BuildLog) -> str:
         return build_log.tail(self._settings.log_tail_lines)
