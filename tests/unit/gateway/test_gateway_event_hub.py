@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from modelbay_common.access import Caller, ModelAccess, Visibility
 from modelbay_common.events import Envelope, ModelUploaded, Published, envelope
 from modelbay_gateway.events_hub import EventFilter, EventHub, format_sse
-from modelbay_gateway.upstream import Caller
-from modelbay_gateway.visibility import ModelAccess, VisibilityCache
+from modelbay_gateway.visibility import VisibilityCache
 
 ALICE = Caller(user="alice", org="acme")
 BOB = Caller(user="bob", org="other")
@@ -61,7 +61,7 @@ def drained(queue: object) -> list[str]:
 
 
 async def test_private_events_reach_owner_and_admins_only() -> None:
-    hub = hub_with({("alice", "m"): ModelAccess("alice", "acme", "private")})
+    hub = hub_with({("alice", "m"): ModelAccess("alice", "acme", Visibility.PRIVATE)})
     with (
         hub.subscribe(ALICE, EventFilter()) as alice,
         hub.subscribe(BOB, EventFilter()) as bob,
@@ -74,7 +74,7 @@ async def test_private_events_reach_owner_and_admins_only() -> None:
 
 
 async def test_org_visibility_reaches_the_owners_organisation() -> None:
-    hub = hub_with({("alice", "m"): ModelAccess("alice", "acme", "org")})
+    hub = hub_with({("alice", "m"): ModelAccess("alice", "acme", Visibility.ORG)})
     with hub.subscribe(CAROL, EventFilter()) as carol, hub.subscribe(BOB, EventFilter()) as bob:
         await hub.deliver(uploaded("alice"))
     assert drained(carol.queue) == ["alice/uploaded"]
@@ -91,7 +91,7 @@ async def test_unknown_model_is_private_to_its_owner() -> None:
 
 async def test_published_event_decides_its_own_visibility() -> None:
     # The catalog still says private (a stale answer): the event's own word wins and is cached.
-    hub = hub_with({("alice", "m"): ModelAccess("alice", "acme", "private")}, ttl=3600)
+    hub = hub_with({("alice", "m"): ModelAccess("alice", "acme", Visibility.PRIVATE)}, ttl=3600)
     with hub.subscribe(BOB, EventFilter()) as bob:
         await hub.deliver(published("alice", "public"))
         await hub.deliver(uploaded("alice", version=2))  # cached as public now
@@ -99,7 +99,7 @@ async def test_published_event_decides_its_own_visibility() -> None:
 
 
 async def test_filters_narrow_to_one_model() -> None:
-    public = ModelAccess("alice", None, "public")
+    public = ModelAccess("alice", None, Visibility.PUBLIC)
     hub = hub_with({("alice", "m"): public, ("alice", "n"): public})
     with hub.subscribe(BOB, EventFilter(owner="alice", name="n")) as bob:
         await hub.deliver(uploaded("alice", "m"))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import httpx
 import pytest
+from modelbay_common.access import Caller, caller_headers
+from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.settings import ConfigurationError
 from modelbay_gateway.downloads import blob_artifact
 from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem
 from modelbay_gateway.schemas import VersionOut
 from modelbay_gateway.settings import GatewaySettings
 from modelbay_gateway.tokens import display_prefix, new_token, token_sha256
-from modelbay_gateway.upstream import Caller, raise_for_upstream
+from modelbay_gateway.upstream import raise_for_upstream
 
 BASE = {"database_url": "postgresql://h/db", "bus_url": "memory://", "blob_url": "file:///tmp/b"}
 
@@ -41,12 +44,12 @@ def test_settings_defaults_point_at_the_stack_ports() -> None:
 
 
 def test_caller_headers() -> None:
-    assert Caller("alice", "acme").headers() == {
+    assert caller_headers(Caller("alice", "acme")) == {
         "X-Modelbay-Admin": "false",
         "X-Modelbay-User": "alice",
         "X-Modelbay-Org": "acme",
     }
-    assert Caller(None).headers() == {"X-Modelbay-Admin": "false"}
+    assert caller_headers(Caller(None)) == {"X-Modelbay-Admin": "false"}
 
 
 def _response(status: int, body: object) -> httpx.Response:
@@ -77,12 +80,34 @@ DETAIL = {
 }
 
 
+def _key(kind: str, detail: dict[str, Any]) -> str:
+    artifact = blob_artifact(kind, detail)
+    assert artifact is not None
+    return artifact.key
+
+
 def test_artifact_keys_follow_the_pipeline_contract() -> None:
     bundle = blob_artifact("bundle", DETAIL)
+    assert bundle is not None
     assert (bundle.key, bundle.expected_sha256) == ("bundles/sha256/ab.tar.gz", "ab")
-    assert blob_artifact("proto", DETAIL).key == "interfaces/alice/iris/3/model.proto"
-    assert blob_artifact("openapi", DETAIL).key == "interfaces/alice/iris/3/openapi.json"
-    assert blob_artifact("sbom", DETAIL).key == "sboms/alice/iris/3.cdx.json"
+    assert _key("proto", DETAIL) == "interfaces/alice/iris/3/model.proto"
+    assert _key("openapi", DETAIL) == "interfaces/alice/iris/3/openapi.json"
+    assert _key("sbom", DETAIL) == "sboms/alice/iris/3.cdx.json"
+
+
+def test_without_a_usable_bundle_uri_the_shared_layout_is_used() -> None:
+    sha = "cd" * 32
+    detail = {**DETAIL, "bundle": {"uri": "s3://bucket/elsewhere", "sha256": sha}}
+    assert _key("bundle", detail) == f"bundles/sha256/{sha}.tar.gz"
+    # A version whose upload the catalog has not recorded yet has no bundle to serve.
+    assert blob_artifact("bundle", {**DETAIL, "bundle": None}) is None
+    with pytest.raises(ValueError, match="builder"):
+        blob_artifact("image", DETAIL)
+
+
+def test_links_name_every_artifact_kind() -> None:
+    out = VersionOut.of(DETAIL, "/v")
+    assert set(out.links) == {"self"} | {kind.value for kind in ArtifactKind}
 
 
 def test_version_out_adds_the_flat_fields_and_links() -> None:

@@ -76,12 +76,13 @@ class ModelAccess:
 
 
 def can_see(caller: Caller, model: ModelAccess) -> bool:
-    if caller.admin or model.visibility is Visibility.PUBLIC:
+    # `==`, not `is`: a visibility read as a plain string ("public") must mean the same.
+    if caller.admin or model.visibility == Visibility.PUBLIC:
         return True
     if caller.user is not None and caller.user == model.owner:
         return True
     return (
-        model.visibility is Visibility.ORG
+        model.visibility == Visibility.ORG
         and bool(caller.org)
         and bool(model.owner_org)
         and caller.org == model.owner_org

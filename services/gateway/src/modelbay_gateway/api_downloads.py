@@ -1,33 +1,26 @@
-"""Routes of downloads: `/v1/models/{owner}/{name}/versions/{version}/{kind}`."""
+"""Routes of downloads: `/v1/models/{owner}/{name}/versions/{version}/{kind}`.
+
+One route per `ArtifactKind`, its OpenAPI summary, description and media type taken from the
+enum: a new kind in `modelbay_common.artifacts` gets its route here without a change.
+"""
 
 # No `from __future__ import annotations`: FastAPI must evaluate the route annotations.
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from modelbay_common.artifacts import ArtifactKind
 from starlette.background import BackgroundTask
 
 from modelbay_gateway.auth import Reader
 from modelbay_gateway.context import ContextDep
-from modelbay_gateway.downloads import (
-    BlobKind,
-    Download,
-    open_blob_download,
-    open_image_download,
-)
+from modelbay_gateway.downloads import Download, open_blob_download, open_image_download
 from modelbay_gateway.service_models import caller_of
 
-_BINARY: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-    }
-}
-_DESCRIPTIONS: dict[BlobKind, str] = {
-    "bundle": "The uploaded bundle archive (tar.gz), SHA-256 checked.",
-    "proto": "The model's protobuf interface (`model.proto`).",
-    "openapi": "The OpenAPI document of the model's REST API.",
-    "sbom": "CycloneDX SBOM of the image's Python packages (once the image is built).",
-}
+
+def _binary(kind: ArtifactKind) -> dict[int | str, dict[str, Any]]:
+    media_type = kind.media_type.split(";")[0]
+    return {200: {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def _streamed(download: Download) -> StreamingResponse:
@@ -43,19 +36,17 @@ def _streamed(download: Download) -> StreamingResponse:
 router = APIRouter(prefix="/v1/models/{owner}/{name}/versions/{version}", tags=["downloads"])
 
 
-def _add_blob_route(kind: BlobKind) -> None:
+def _add_route(kind: ArtifactKind) -> None:
     async def download(
         owner: str, name: str, version: int, principal: Reader, context: ContextDep
     ) -> StreamingResponse:
-        found = await open_blob_download(
-            context.blob_store,
-            context.upstreams,
-            caller_of(principal),
-            owner,
-            name,
-            version,
-            kind,
-        )
+        caller = caller_of(principal)
+        if kind.in_blob_store:
+            found = await open_blob_download(
+                context.blob_store, context.upstreams, caller, owner, name, version, kind
+            )
+        else:
+            found = await open_image_download(context.upstreams, caller, owner, name, version)
         return _streamed(found)
 
     router.add_api_route(
@@ -64,20 +55,11 @@ def _add_blob_route(kind: BlobKind) -> None:
         methods=["GET"],
         name=f"download_{kind}",
         summary=f"Download the {kind}",
-        description=_DESCRIPTIONS[kind],
+        description=kind.description,
         response_class=StreamingResponse,
-        responses=_BINARY,
+        responses=_binary(kind),
     )
 
 
-for _kind in _DESCRIPTIONS:
-    _add_blob_route(_kind)
-
-
-@router.get("/image", response_class=StreamingResponse, responses=_BINARY)
-async def image(
-    owner: str, name: str, version: int, principal: Reader, context: ContextDep
-) -> StreamingResponse:
-    """The image as a `docker save` tarball (`docker load -i` reads it), for air-gapped use."""
-    found = await open_image_download(context.upstreams, caller_of(principal), owner, name, version)
-    return _streamed(found)
+for _kind in ArtifactKind:
+    _add_route(_kind)

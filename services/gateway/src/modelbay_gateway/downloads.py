@@ -1,9 +1,10 @@
 """Use case: download a version's artifacts, after the catalog confirmed the caller may see it.
 
-Blob artifacts (bundle, proto, OpenAPI, SBOM) stream from the blob store by the keys of
-docs/pipeline.md. The stored SHA-256 is compared with the catalog's record before the first byte
-is sent, and the blob store re-checks it while streaming (a mismatch then cuts the connection,
-so a client never receives a complete-looking corrupt file). The image tarball streams from the
+The kinds are `modelbay_common.artifacts.ArtifactKind`. Blob artifacts (bundle, proto, OpenAPI,
+SBOM) stream from the blob store by the shared keys (`modelbay_common.blob.keys`). The stored
+SHA-256 is compared with the catalog's record before the first byte is sent, and the blob store
+re-checks it while streaming (a mismatch then cuts the connection, so a client never receives a
+complete-looking corrupt file). The image tarball streams from the
 builder. Each download is counted in the catalog.
 """
 
@@ -14,23 +15,28 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobInfo, BlobNotFoundError, BlobStore, CorruptBlobError
+from modelbay_common.blob.keys import (
+    bundle_key,
+    image_tarball_path,
+    openapi_key,
+    proto_key,
+    sbom_key,
+)
 
 from modelbay_gateway.errors import ArtifactNotAvailable, CorruptArtifact
 from modelbay_gateway.service_models import get_version, record_download
-from modelbay_gateway.upstream import BUILDER, Caller, Upstreams, model_path
+from modelbay_gateway.upstream import BUILDER, Caller, Upstreams
 
 log = logging.getLogger(__name__)
-
-BlobKind = Literal["bundle", "proto", "openapi", "sbom"]
-BLOB_KINDS: tuple[BlobKind, ...] = ("bundle", "proto", "openapi", "sbom")
 
 
 @dataclass(frozen=True)
 class Artifact:
-    kind: str
+    kind: ArtifactKind
     key: str
     filename: str
     media_type: str
@@ -55,27 +61,38 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and "://" not in value
 
 
-def blob_artifact(kind: BlobKind, detail: dict[str, Any]) -> Artifact:
-    """Where `kind` of the version described by the catalog's `detail` is stored."""
+def blob_artifact(kind: ArtifactKind | str, detail: dict[str, Any]) -> Artifact | None:
+    """Where `kind` of the version described by the catalog's `detail` is stored; None when
+    the catalog has not recorded it yet. Keys the catalog gives win; otherwise the shared
+    layouts of `modelbay_common.blob.keys`."""
+    kind = ArtifactKind(kind)
+    if not kind.in_blob_store:
+        raise ValueError(f"the {kind} is not a blob: it is streamed by the builder")
     owner, name, version = detail["owner"], detail["name"], int(detail["version"])
-    interface_prefix = f"interfaces/{owner}/{name}/{version}"
-    interface = _mapping(detail.get("interface"))
-    if kind == "bundle":
+    key, expected_sha256 = _stored_key(kind, detail, owner, name, version)
+    if key is None:
+        return None
+    filename = kind.filename(owner, name, version)
+    return Artifact(kind, key, filename, kind.media_type, expected_sha256)
+
+
+def _stored_key(
+    kind: ArtifactKind, detail: dict[str, Any], owner: str, name: str, version: int
+) -> tuple[str | None, str | None]:
+    """The blob key of `kind` and, for the bundle, the SHA-256 the catalog recorded."""
+    if kind is ArtifactKind.BUNDLE:
         bundle = _mapping(detail.get("bundle"))
-        sha256 = bundle.get("sha256")
-        key = bundle.get("uri") if _is_key(bundle.get("uri")) else f"bundles/sha256/{sha256}.tar.gz"
-        return Artifact(
-            kind, str(key), f"{owner}-{name}-{version}.tar.gz", "application/gzip", sha256
-        )
-    if kind == "proto":
-        key = interface.get("proto_key") or f"{interface_prefix}/model.proto"
-        return Artifact(kind, str(key), f"{name}-{version}.proto", "text/plain; charset=utf-8")
-    if kind == "openapi":
-        key = interface.get("openapi_key") or f"{interface_prefix}/openapi.json"
-        return Artifact(kind, str(key), f"{name}-{version}.openapi.json", "application/json")
+        uri, sha256 = bundle.get("uri"), bundle.get("sha256")
+        if _is_key(uri):
+            return str(uri), sha256
+        return (bundle_key(sha256), sha256) if isinstance(sha256, str) and sha256 else (None, None)
+    interface = _mapping(detail.get("interface"))
+    if kind is ArtifactKind.PROTO:
+        return str(interface.get("proto_key") or proto_key(owner, name, version)), None
+    if kind is ArtifactKind.OPENAPI:
+        return str(interface.get("openapi_key") or openapi_key(owner, name, version)), None
     sbom_uri = _mapping(detail.get("image")).get("sbom_uri")
-    key = sbom_uri if _is_key(sbom_uri) else f"sboms/{owner}/{name}/{version}.cdx.json"
-    return Artifact(kind, str(key), f"{name}-{version}.cdx.json", "application/vnd.cyclonedx+json")
+    return (str(sbom_uri) if _is_key(sbom_uri) else sbom_key(owner, name, version)), None
 
 
 def _digest_headers(info: BlobInfo) -> dict[str, str]:
@@ -86,6 +103,13 @@ def _digest_headers(info: BlobInfo) -> dict[str, str]:
         "Repr-Digest": f"sha-256=:{digest}:",
         "ETag": f'"sha256:{info.sha256}"',
     }
+
+
+async def _stat_or_none(blob_store: BlobStore, key: str) -> BlobInfo | None:
+    try:
+        return await blob_store.stat(key)
+    except BlobNotFoundError:
+        return None
 
 
 async def _verified(blob_store: BlobStore, key: str) -> AsyncIterator[bytes]:
@@ -104,19 +128,19 @@ async def open_blob_download(
     owner: str,
     name: str,
     version: int,
-    kind: BlobKind,
+    kind: ArtifactKind | str,
 ) -> Download:
+    kind = ArtifactKind(kind)
     detail = await get_version(upstreams, caller, owner, name, version)
     artifact = blob_artifact(kind, detail)
-    try:
-        info = await blob_store.stat(artifact.key)
-    except BlobNotFoundError:
+    info = None if artifact is None else await _stat_or_none(blob_store, artifact.key)
+    if artifact is None or info is None:
         why = (
             "the SBOM is written when the image is built"
-            if kind == "sbom"
+            if kind is ArtifactKind.SBOM
             else "it is not in the blob store"
         )
-        raise ArtifactNotAvailable(kind, owner, name, version, why) from None
+        raise ArtifactNotAvailable(kind, owner, name, version, why)
     if artifact.expected_sha256 and info.sha256 != artifact.expected_sha256:
         log.error(
             "blob %s has sha256 %s, the catalog recorded %s",
@@ -141,16 +165,17 @@ async def open_image_download(
     status = detail.get("status")
     if status != "ready":
         why = f"its status is {status!r}; the image can be downloaded once it is 'ready'"
-        raise ArtifactNotAvailable("image", owner, name, version, why)
+        raise ArtifactNotAvailable(ArtifactKind.IMAGE, owner, name, version, why)
     close = AsyncExitStack()
-    path = f"/internal/images/{model_path(owner, name)}/{version}/tarball"
+    path = image_tarball_path(owner, name, version)
     response = await close.enter_async_context(upstreams.stream(BUILDER, "GET", path, caller))
     try:
-        await record_download(upstreams, caller, owner, name, version, "image")
+        await record_download(upstreams, caller, owner, name, version, ArtifactKind.IMAGE)
     except BaseException:
         await close.aclose()
         raise
-    headers = {"Content-Disposition": f'attachment; filename="{owner}-{name}-{version}.tar"'}
+    filename = ArtifactKind.IMAGE.filename(owner, name, version)
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if "content-length" in response.headers:
         headers["Content-Length"] = response.headers["content-length"]
 
@@ -161,4 +186,4 @@ async def open_image_download(
         finally:
             await close.aclose()
 
-    return Download(body(), "application/x-tar", headers, close)
+    return Download(body(), ArtifactKind.IMAGE.media_type, headers, close)

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from modelbay_common.access import Caller, ModelAccess, Visibility, can_see
 from modelbay_common.events import Envelope, ModelUploaded, Published
 
-from modelbay_gateway.upstream import Caller
-from modelbay_gateway.visibility import ModelAccess, VisibilityCache, can_see
+from modelbay_gateway.visibility import VisibilityCache
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class EventHub:
         if isinstance(data, Published):
             # The event is the newest word on visibility; the organisation comes from the catalog.
             known = await self._visibility.access(data.owner, data.name)
-            access = ModelAccess(data.owner, known.owner_org, data.visibility)
+            access = ModelAccess(data.owner, known.owner_org, Visibility(data.visibility))
             self._visibility.remember(data.owner, data.name, access)
         else:
             org = data.owner_org if isinstance(data, ModelUploaded) else None

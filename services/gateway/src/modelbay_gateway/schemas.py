@@ -10,6 +10,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
+from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.refs import is_local_process_ref, served_url
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from modelbay_gateway.records import IssuedToken, TokenInfo, User
@@ -165,9 +167,7 @@ class VersionOut(BaseModel):
     def of(cls, detail: dict[str, Any], base_path: str) -> VersionOut:
         failure = detail.get("failure") if isinstance(detail.get("failure"), dict) else None
         image = detail.get("image") if isinstance(detail.get("image"), dict) else None
-        links = {"self": base_path} | {
-            kind: f"{base_path}/{kind}" for kind in ("bundle", "proto", "openapi", "sbom", "image")
-        }
+        links = {"self": base_path} | {kind.value: f"{base_path}/{kind}" for kind in ArtifactKind}
         return cls.model_validate(
             {
                 **detail,
@@ -180,14 +180,10 @@ class VersionOut(BaseModel):
         )
 
 
-LOCAL_PROCESS_SCHEME = "local-process://"
-
-
 def _pull_or_serve(image: dict[str, Any] | None) -> dict[str, str | None]:
     """A registry image has a `docker pull` line; a local-process one (embedded mode without
     Docker, see docs/builder.md) has no image, only the URL its server answers at."""
     ref = image.get("ref") if image else None
-    if isinstance(ref, str) and ref.startswith(LOCAL_PROCESS_SCHEME):
-        address = ref.removeprefix(LOCAL_PROCESS_SCHEME).split("/", 1)[0]
-        return {"pull_command": None, "serve_url": f"http://{address}"}
+    if isinstance(ref, str) and is_local_process_ref(ref):
+        return {"pull_command": None, "serve_url": served_url(ref)}
     return {"pull_command": image.get("pull_command") if image else None, "serve_url": None}

@@ -9,22 +9,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 
+from modelbay_common.access import ANONYMOUS, Caller, ModelAccess, Visibility
+
 from modelbay_gateway.errors import NotYourNamespace, UploadTooLarge
 from modelbay_gateway.records import Principal
-from modelbay_gateway.upstream import (
-    CATALOG,
-    ONBOARDING,
-    Caller,
-    Upstreams,
-    json_object,
-    model_path,
-)
-from modelbay_gateway.visibility import AccessLookup, ModelAccess
+from modelbay_gateway.upstream import CATALOG, ONBOARDING, Upstreams, json_object, model_path
+from modelbay_gateway.visibility import AccessLookup
 
 
 def caller_of(principal: Principal | None) -> Caller:
     if principal is None:
-        return Caller(user=None)
+        return ANONYMOUS
     user = principal.user
     return Caller(user=user.username, org=user.org, admin=user.is_admin)
 
@@ -149,7 +144,7 @@ def catalog_access_lookup(upstreams: Upstreams) -> AccessLookup:
         return ModelAccess(
             owner=str(found["owner"]),
             owner_org=found.get("owner_org"),
-            visibility=str(found["visibility"]),
+            visibility=Visibility(str(found["visibility"])),
         )
 
     return lookup

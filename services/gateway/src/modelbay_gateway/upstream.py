@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+# Re-exported: the gateway's modules take the caller from here or from modelbay_common.access.
+from modelbay_common.access import Caller as Caller
+from modelbay_common.access import caller_headers
 
 from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem, UpstreamUnavailable
 from modelbay_gateway.settings import GatewaySettings
@@ -23,23 +26,6 @@ from modelbay_gateway.settings import GatewaySettings
 log = logging.getLogger(__name__)
 
 ONBOARDING, CATALOG, BUILDER = "onboarding", "catalog", "builder"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who the gateway acts for; `user=None` is an anonymous visitor (public reads only)."""
-
-    user: str | None
-    org: str | None = None
-    admin: bool = False
-
-    def headers(self) -> dict[str, str]:
-        headers = {"X-Modelbay-Admin": "true" if self.admin else "false"}
-        if self.user:
-            headers["X-Modelbay-User"] = self.user
-        if self.org:
-            headers["X-Modelbay-Org"] = self.org
-        return headers
 
 
 def _segment(value: str | int) -> str:
@@ -118,7 +104,7 @@ class Upstreams:
     async def request(
         self, service: str, method: str, path: str, caller: Caller | None, **options: Any
     ) -> httpx.Response:
-        headers = {**(caller.headers() if caller else {}), **options.pop("headers", {})}
+        headers = {**(caller_headers(caller) if caller else {}), **options.pop("headers", {})}
         try:
             return await self.clients[service].request(method, path, headers=headers, **options)
         except httpx.TransportError as exc:
@@ -130,7 +116,7 @@ class Upstreams:
         self, service: str, method: str, path: str, caller: Caller, **options: Any
     ) -> AsyncIterator[httpx.Response]:
         """A streamed response (body not read yet); problems are raised before yielding."""
-        headers = {**caller.headers(), **options.pop("headers", {})}
+        headers = {**caller_headers(caller), **options.pop("headers", {})}
         client = self.clients[service]
         request = client.build_request(method, path, headers=headers, **options)
         try:

@@ -1,8 +1,9 @@
-"""Who may see a model's events: the catalog's visibility rule, with a short-lived cache.
+"""Who may see a model's events: the shared access rule, with a short-lived cache.
 
-The rule is the catalog's (`docs/pipeline.md`): administrators and the owner always, everyone
-for `public`, members of the owner's organisation for `org`. The SSE filter asks the catalog
-once per model and trusts the answer for a few seconds, so a burst of events costs one call.
+The rule is `modelbay_common.access.can_see`, the same one the catalog applies: administrators
+and the owner always, everyone for `public`, members of the owner's organisation for `org`. The
+SSE filter asks the catalog for a model's owner, organisation and visibility once per model
+and trusts the answer for a few seconds, so a burst of events costs one call.
 When the catalog does not know the model yet (its `ModelUploaded` is still on its way) or cannot
 be asked, the event is treated as private to its owner: a delay for others, never a leak.
 """
@@ -12,34 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from modelbay_gateway.upstream import Caller
+from modelbay_common.access import ModelAccess, Visibility
 
 log = logging.getLogger(__name__)
-
-PUBLIC, ORG, PRIVATE = "public", "org", "private"
-
-
-@dataclass(frozen=True)
-class ModelAccess:
-    owner: str
-    owner_org: str | None
-    visibility: str
-
-
-def can_see(caller: Caller, access: ModelAccess) -> bool:
-    if caller.admin or access.visibility == PUBLIC:
-        return True
-    if caller.user is not None and caller.user == access.owner:
-        return True
-    return (
-        access.visibility == ORG
-        and bool(caller.org)
-        and bool(access.owner_org)
-        and caller.org == access.owner_org
-    )
-
 
 AccessLookup = Callable[[str, str], Awaitable[ModelAccess | None]]
 
@@ -67,10 +44,10 @@ class VisibilityCache:
             log.warning(
                 "visibility of %s/%s unknown (%s); treating it as private", owner, name, exc
             )
-            return ModelAccess(owner, owner_org, PRIVATE)
+            return ModelAccess(owner, owner_org, Visibility.PRIVATE)
         if found is None:
             # Not cached: the catalog will know the model in a moment.
-            return ModelAccess(owner, owner_org, PRIVATE)
+            return ModelAccess(owner, owner_org, Visibility.PRIVATE)
         self.remember(owner, name, found)
         return found
 
