@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from modelbay_common.bus.port import EVENTS_EXCHANGE
 from modelbay_common.events import EVENT_CLASSES, Event
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
-EXCHANGE = "modelbay.events"
+EXCHANGE = EVENTS_EXCHANGE
 AMQP_BINDING_VERSION = "0.3.0"
 
 HEADER = "# AsyncAPI 3.0 description of the Modelbay event exchange, for external subscribers.\n"
