@@ -298,19 +298,18 @@ async def test_builds_of_a_dead_predecessor_on_this_host_are_taken_over_at_once(
         9: Claimant(me.host, me.pid, me.pid_namespace),  # had our pid (restarted container)
         10: Claimant("elsewhere", _exited_pid(), "other-boot/pid:[1]"),  # another host
     }
-    first = build_service(settings, runner=runner)
-    await first.start()
-    await first.worker.stop()  # the predecessors claim by hand below
-    async with transaction(first.sessions) as session:
+    # A live worker of this very process (our pid, too): its claims are not a predecessor's.
+    neighbour = build_service(settings, runner=runner)
+    await neighbour.start()
+    worker_ids = {v: f"{c.host}:{c.pid}:old" for v, c in claimants.items()}
+    claimants[11], worker_ids[11] = me, neighbour.worker.worker_id
+    async with transaction(neighbour.sessions) as session:
         store = BuildStore(session)
         for version, claimant in claimants.items():
-            assert await store.enqueue(_request(version))
-            claimed = await store.claim_next(
-                f"{claimant.host}:{claimant.pid}:old", timedelta(seconds=300), claimant
-            )
+            assert await store.enqueue(_request(version))  # queued and claimed in one commit
+            claimed = await store.claim_next(worker_ids[version], timedelta(seconds=300), claimant)
             assert claimed is not None
             assert claimed.request.version == version
-    await first.stop()
 
     second = build_service(settings, runner=runner)
     await second.start()
@@ -331,10 +330,12 @@ async def test_builds_of_a_dead_predecessor_on_this_host_are_taken_over_at_once(
         assert sorted(runner.calls) == ["alice/iris/7", "alice/iris/9"]
     finally:
         await second.stop()
+        await neighbour.stop()
     assert found[7] == (BuildStatus.SUCCEEDED, 2)  # the dead claim counts as an attempt
     assert found[9] == (BuildStatus.SUCCEEDED, 2)
     assert found[8] == (BuildStatus.BUILDING, 1)  # its process lives: only the heartbeat decides
     assert found[10] == (BuildStatus.BUILDING, 1)  # another host: only the heartbeat decides
+    assert found[11] == (BuildStatus.BUILDING, 1)  # its worker runs in this process
 
 
 async def test_internal_api_reports_an_unknown_build_as_problem_json(harness: Harness) -> None:

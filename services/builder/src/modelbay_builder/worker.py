@@ -47,6 +47,9 @@ from modelbay_builder.store import BuildStore
 log = logging.getLogger(__name__)
 
 OutcomeWriter = Callable[[AsyncSession], Awaitable[None]]
+# Worker ids running in this process: their claims carry our pid, yet they are not a dead
+# predecessor's (tests and embedded set-ups may run more than one worker per process).
+_running_in_this_process: set[str] = set()
 HAND_BACK_TIMEOUT_SECONDS = 10.0
 
 
@@ -98,6 +101,7 @@ class BuildWorker:
     async def start(self) -> None:
         if self._loop_task is None:
             self.health.started()
+            _running_in_this_process.add(self.worker_id)
             self._loop_task = asyncio.create_task(self._claim_loop(), name="builder-claim-loop")
             self.health.watch(self._loop_task, vital=True)
 
@@ -124,6 +128,7 @@ class BuildWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        _running_in_this_process.discard(self.worker_id)
 
     async def _claim_loop(self) -> None:
         failures = 0
@@ -170,10 +175,10 @@ class BuildWorker:
         async with transaction(self._sessions) as session:
             store = BuildStore(session)
             for claim in await store.claims_in_pid_namespace(self.claimant.pid_namespace):
-                if claim.worker_id == self.worker_id:
+                if claim.worker_id in _running_in_this_process:
                     continue
-                # Our own pid under another worker id: a predecessor that had this pid (pid 1 of
-                # a restarted container); any other pid: ask the kernel.
+                # Our own pid under a worker id not running here: a predecessor that had this pid
+                # (pid 1 of a restarted container); any other pid: ask the kernel.
                 gone = claim.pid == self.claimant.pid or process_is_gone(claim.pid)
                 if gone and await store.requeue_claim(claim.build_id, claim.worker_id):
                     log.warning(
