@@ -47,12 +47,9 @@ from modelbay_onboarding.service import emit
 from modelbay_onboarding.settings import OnboardingSettings
 from modelbay_onboarding.store import (
     CachedLock,
+    OnboardingStore,
     ResolutionOutcome,
     StoredWheelhouse,
-    find_lock,
-    record_resolution,
-    save_lock,
-    save_wheelhouse,
 )
 from modelbay_onboarding.wheelhouse import (
     PLATFORM,
@@ -129,7 +126,7 @@ class Resolver:
         return ResolutionInputs(requirements, python_version, key)
 
     async def cached_lock(self, session: AsyncSession, event: ModelUploaded) -> CachedLock | None:
-        return await find_lock(session, self.inputs_for(event).requirements_hash)
+        return await OnboardingStore(session).find_lock(self.inputs_for(event).requirements_hash)
 
     async def announce_start(self, session: AsyncSession, event: ModelUploaded) -> None:
         """`DependencyResolutionStarted`: the catalog shows the version as `resolving`.
@@ -203,16 +200,15 @@ class Resolver:
     ) -> None:
         inputs = outcome.inputs
         cached = CachedLock(inputs.requirements_hash, outcome.lock, outcome.lock_hash)
-        await save_lock(
-            session,
+        store = OnboardingStore(session)
+        await store.save_lock(
             cached,
             python_version=inputs.python_version,
             platform=PLATFORM,
             requirements=inputs.requirements,
         )
-        await save_wheelhouse(session, outcome.wheelhouse)
-        await record_resolution(
-            session,
+        await store.save_wheelhouse(outcome.wheelhouse)
+        await store.record_resolution(
             ResolutionOutcome(
                 event.owner,
                 event.name,
@@ -239,8 +235,7 @@ class Resolver:
     async def _record_failed(
         self, session: AsyncSession, event: ModelUploaded, outcome: Failed
     ) -> None:
-        await record_resolution(
-            session,
+        await OnboardingStore(session).record_resolution(
             ResolutionOutcome(
                 event.owner,
                 event.name,

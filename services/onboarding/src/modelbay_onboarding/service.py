@@ -28,7 +28,7 @@ from modelbay_onboarding.interface import method_signatures, model_openapi
 from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.settings import EVENT_SOURCE, OnboardingSettings
 from modelbay_onboarding.spool import SpooledUpload
-from modelbay_onboarding.store import NewUpload, add_upload, take_next_version
+from modelbay_onboarding.store import NewUpload, OnboardingStore
 from modelbay_onboarding.validation.archive import ArchiveLimits
 from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, validate_bundle
 
@@ -109,11 +109,11 @@ class UploadService:
         If the transaction then fails, the interface files of a version number that was never
         taken stay behind; the next upload that takes the number overwrites them.
         """
-        version = await take_next_version(session, owner, name)
+        store = OnboardingStore(session)
+        version = await store.take_next_version(owner, name)
         await self._store_interfaces(owner, name, version, bundle)
         upload_id = uuid.uuid4()
-        await add_upload(
-            session,
+        await store.add_upload(
             NewUpload(
                 id=upload_id,
                 owner=owner,
