@@ -24,7 +24,7 @@ import pytest
 from modelbay.bundle import write_archive
 from modelbay_builder.main import BuilderService, build_service
 from modelbay_builder.settings import BuilderSettings
-from modelbay_common.blob import BlobStore
+from modelbay_common.blob import BlobStore, keys
 from modelbay_common.bus.port import Bus
 from modelbay_common.events import DependenciesResolved, Envelope, envelope
 from packaging.requirements import Requirement
@@ -228,8 +228,8 @@ async def publish_resolved(
 ) -> None:
     """Store the inputs like onboarding does and announce them like the resolver does."""
     sha256 = hashlib.sha256(await asyncio.to_thread(bundle.read_bytes)).hexdigest()
-    bundle_key = f"bundles/sha256/{sha256}.tar.gz"
-    wheelhouse_key = f"wheelhouses/{wheelhouse.lock_hash}.tar"
+    bundle_key = keys.bundle_key(sha256)
+    wheelhouse_key = keys.wheelhouse_key(wheelhouse.lock_hash)
     await builder.blobs.put_path(bundle_key, bundle)
     if not await builder.blobs.exists(wheelhouse_key):
         await builder.blobs.put_path(wheelhouse_key, wheelhouse.tar)

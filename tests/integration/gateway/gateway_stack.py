@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from modelbay_common.blob import keys
 from modelbay_common.bus import InProcessBus
 from modelbay_common.events import DependenciesResolved, ImageBuilt, envelope
 from modelbay_embedded.inprocess import InProcessTransport
@@ -75,12 +76,12 @@ class Stack:
                 owner=owner,
                 name=name,
                 version=version,
-                bundle_uri=f"bundles/sha256/{sha}.tar.gz",
+                bundle_uri=keys.bundle_key(sha),
                 bundle_sha256=sha,
                 python_version="3.11",
                 lock=(),
                 lock_hash=sha,
-                wheelhouse_uri=f"wheelhouses/{sha}.tar",
+                wheelhouse_uri=keys.wheelhouse_key(sha),
             ),
             ImageBuilt(
                 owner=owner,
