@@ -43,9 +43,9 @@ class ModelStarred(Event):
 
 
 @pytest.fixture
-async def sessions(fresh_database_url: str) -> AsyncIterator[SessionFactory]:
+async def sessions(catalog_database_url: str) -> AsyncIterator[SessionFactory]:
     """A second way into the catalog's database, to look at its rows directly."""
-    engine = create_engine(fresh_database_url)
+    engine = create_engine(catalog_database_url)
     yield session_factory(engine)
     await engine.dispose()
 
