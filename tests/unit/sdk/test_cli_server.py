@@ -1,13 +1,19 @@
-"""The server-side CLI's pure helpers: references, example calls, the stage table."""
+"""The server-side CLI's pure helpers: references, example calls, the stage table, and how
+`modelbay up` finds the platform (an entry point, never an import of a service)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+from modelbay import cli_server
 from modelbay.cli import build_app
 from modelbay.cli_server import _stage_table, example_value
 from modelbay.client import ModelRef
 from modelbay.errors import ApiError
 from rich.console import Console
+from typer.testing import CliRunner
 
 
 def test_model_references() -> None:
@@ -92,3 +98,46 @@ def test_pull_refuses_a_model_served_as_a_local_process_and_says_where_it_runs()
     with pytest.raises(ApiError, match="no image to pull") as refused:
         _ready_version(local, ref)  # type: ignore[arg-type]
     assert "http://127.0.0.1:41234" in refused.value.detail
+
+
+def test_up_finds_the_platform_through_its_entry_point_and_passes_the_options(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def fake_platform(**options: Any) -> None:
+        calls.append(options)
+        options["announce"]("platform says hello")
+
+    class FakeEntryPoint:
+        def load(self) -> object:
+            return fake_platform
+
+    def entry_points(*, group: str) -> list[FakeEntryPoint]:
+        return [FakeEntryPoint()] if group == cli_server.PLATFORM_ENTRY_POINTS else []
+
+    monkeypatch.setattr(cli_server, "entry_points", entry_points)
+    result = CliRunner().invoke(
+        build_app(), ["up", "--data-dir", str(tmp_path), "--port", "8123", "--no-docker"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "platform says hello" in result.output
+    assert [{k: v for k, v in call.items() if k != "announce"} for call in calls] == [
+        {"data_dir": tmp_path, "host": "127.0.0.1", "port": 8123, "docker": False}
+    ]
+
+
+def test_up_without_the_platform_package_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli_server, "entry_points", lambda *, group: [])
+    result = CliRunner().invoke(build_app(), ["up"])
+    assert result.exit_code == 1
+    assert "pip install modelbay-embedded" in result.output
+
+
+def test_the_installed_embedded_package_declares_the_platform_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=cli_server.PLATFORM_ENTRY_POINTS)
+    assert [entry.value for entry in found] == ["modelbay_embedded.cli:run_platform"]

@@ -386,7 +386,8 @@ def _platform_runner() -> PlatformRunner:
     if not found:
         error_console().print(
             "[bold red]error:[/] `modelbay up` needs the platform's server packages: "
-            f"pip install {PLATFORM_PACKAGE}"
+            f"pip install {PLATFORM_PACKAGE}",
+            soft_wrap=True,  # one line, so the command can be copied whole
         )
         raise typer.Exit(1)
     runner: PlatformRunner = next(iter(found)).load()
