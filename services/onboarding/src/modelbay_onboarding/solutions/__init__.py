@@ -1,0 +1,4 @@
+"""Solutions: documents checked at definition time, stored as solution bundles.
+
+See docs/solutions.md.
+"""
