@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from catalog_answers import image, version_detail
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from modelbay_builder.local.refs import (
@@ -121,31 +122,26 @@ def test_mode_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_version_detail_gives_the_url_instead_of_a_docker_pull_line() -> None:
+    local_ref = "local-process://127.0.0.1:41234/alice/iris/3"
     local = VersionOut.of(
-        {
-            "owner": "alice",
-            "name": "iris",
-            "version": 3,
-            "status": "ready",
-            "image": {
-                "ref": "local-process://127.0.0.1:41234/alice/iris/3",
-                "digest": local_digest(LOCK_HASH, BUNDLE_SHA),
-                "pull_command": "docker pull local-process://127.0.0.1:41234/alice/iris/3",
-            },
-        },
+        version_detail(
+            status="ready",
+            image=image(
+                local_ref,
+                digest=local_digest(LOCK_HASH, BUNDLE_SHA),
+                pull_command=f"docker pull {local_ref}",
+            ),
+        ),
         "/v1/models/alice/iris/versions/3",
     )
     assert local.pull_command is None
     assert local.serve_url == "http://127.0.0.1:41234"
 
     registry = VersionOut.of(
-        {
-            "owner": "alice",
-            "name": "iris",
-            "version": 3,
-            "status": "ready",
-            "image": {"ref": "127.0.0.1:5000/alice/iris:3", "pull_command": "docker pull x"},
-        },
+        version_detail(
+            status="ready",
+            image=image("127.0.0.1:5000/alice/iris:3", pull_command="docker pull x"),
+        ),
         "/v1/models/alice/iris/versions/3",
     )
     assert registry.pull_command == "docker pull x"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import httpx
 import pytest
+from catalog_answers import failure, image, version_detail
 from modelbay_common.access import Caller, caller_headers
 from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.contracts.catalog import BundleInfo, VersionDetail
 from modelbay_common.settings import ConfigurationError
 from modelbay_gateway.downloads import blob_artifact
 from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem
@@ -68,19 +69,14 @@ def test_upstream_4xx_problem_is_relayed_and_5xx_hidden() -> None:
     assert "stack trace" not in str(hidden.value.to_problem())
 
 
-DETAIL = {
-    "owner": "alice",
-    "name": "iris",
-    "version": 3,
-    "status": "ready",
-    "bundle": {"uri": "bundles/sha256/ab.tar.gz", "sha256": "ab"},
-    "interface": {"proto_key": "interfaces/alice/iris/3/model.proto", "methods": []},
-    "image": {"ref": "r/alice/iris:3", "digest": "sha256:1", "pull_command": "docker pull r"},
-    "failure": None,
-}
+DETAIL = version_detail(
+    status="ready",
+    bundle={"uri": "bundles/sha256/ab.tar.gz", "sha256": "ab", "size": 2},
+    image=image("r/alice/iris:3", digest="sha256:1", pull_command="docker pull r"),
+)
 
 
-def _key(kind: str, detail: dict[str, Any]) -> str:
+def _key(kind: str, detail: VersionDetail) -> str:
     artifact = blob_artifact(kind, detail)
     assert artifact is not None
     return artifact.key
@@ -97,10 +93,11 @@ def test_artifact_keys_follow_the_pipeline_contract() -> None:
 
 def test_without_a_usable_bundle_uri_the_shared_layout_is_used() -> None:
     sha = "cd" * 32
-    detail = {**DETAIL, "bundle": {"uri": "s3://bucket/elsewhere", "sha256": sha}}
+    elsewhere = {"uri": "s3://bucket/elsewhere", "sha256": sha, "size": 2}
+    detail = DETAIL.model_copy(update={"bundle": BundleInfo.model_validate(elsewhere)})
     assert _key("bundle", detail) == f"bundles/sha256/{sha}.tar.gz"
     # A version whose upload the catalog has not recorded yet has no bundle to serve.
-    assert blob_artifact("bundle", {**DETAIL, "bundle": None}) is None
+    assert blob_artifact("bundle", DETAIL.model_copy(update={"bundle": None})) is None
     with pytest.raises(ValueError, match="builder"):
         blob_artifact("image", DETAIL)
 
@@ -116,5 +113,5 @@ def test_version_out_adds_the_flat_fields_and_links() -> None:
     assert out.pull_command == "docker pull r"
     assert out.reason is None
     assert out.links["image"] == "/v1/models/alice/iris/versions/3/image"
-    failed = VersionOut.of({**DETAIL, "failure": {"reason": "pip failed"}, "image": None}, "/x")
+    failed = VersionOut.of(version_detail(status="failed", failure=failure("pip failed")), "/x")
     assert failed.reason == "pip failed"

@@ -5,16 +5,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from modelbay_common.contracts.catalog import ModelDetail, SearchPage
 
 from modelbay_gateway.auth import Reader, SignedIn
 from modelbay_gateway.context import ContextDep
-from modelbay_gateway.schemas import (
-    ModelDetailOut,
-    ModelPageOut,
-    PublishIn,
-    PushAcceptedOut,
-    VersionOut,
-)
+from modelbay_gateway.schemas import PublishIn, PushAcceptedOut, VersionOut
 from modelbay_gateway.service_models import (
     caller_of,
     get_model,
@@ -60,7 +55,7 @@ async def push(
     return JSONResponse(body.model_dump(), status_code=202, headers={"Location": body.status_url})
 
 
-@router.get("", response_model=ModelPageOut)
+@router.get("", response_model=SearchPage)
 async def search(
     principal: Reader,
     context: ContextDep,
@@ -71,7 +66,7 @@ async def search(
     status: str | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> dict[str, Any]:
+) -> SearchPage:
     """Models the caller may see, best match first when `q` is given (keyset pages)."""
     given = {
         "q": q,
@@ -86,8 +81,8 @@ async def search(
     return await search_models(context.upstreams, caller_of(principal), params)
 
 
-@router.get("/{owner}/{name}", response_model=ModelDetailOut)
-async def model(owner: str, name: str, principal: Reader, context: ContextDep) -> dict[str, Any]:
+@router.get("/{owner}/{name}", response_model=ModelDetail)
+async def model(owner: str, name: str, principal: Reader, context: ContextDep) -> ModelDetail:
     """A model and its versions (404 when it does not exist or the caller may not see it)."""
     return await get_model(context.upstreams, caller_of(principal), owner, name)
 
@@ -109,4 +104,4 @@ async def publish(
     detail = await publish_model(
         context.upstreams, caller_of(principal), owner, name, body.model_dump(exclude_none=True)
     )
-    return VersionOut.of(detail, version_path(owner, name, int(detail["version"])))
+    return VersionOut.of(detail, version_path(owner, name, detail.version))

@@ -15,7 +15,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
 
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobInfo, BlobNotFoundError, BlobStore, CorruptBlobError
@@ -26,6 +25,7 @@ from modelbay_common.blob.keys import (
     proto_key,
     sbom_key,
 )
+from modelbay_common.contracts.catalog import VersionDetail
 
 from modelbay_gateway.errors import ArtifactNotAvailable, CorruptArtifact
 from modelbay_gateway.service_models import get_version, record_download
@@ -53,46 +53,40 @@ class Download:
     close: AsyncExitStack | None = None
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def _is_key(value: str | None) -> bool:
+    return bool(value) and "://" not in str(value)
 
 
-def _is_key(value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and "://" not in value
-
-
-def blob_artifact(kind: ArtifactKind | str, detail: dict[str, Any]) -> Artifact | None:
-    """Where `kind` of the version described by the catalog's `detail` is stored; None when
-    the catalog has not recorded it yet. Keys the catalog gives win; otherwise the shared
-    layouts of `modelbay_common.blob.keys`."""
+def blob_artifact(kind: ArtifactKind | str, detail: VersionDetail) -> Artifact | None:
+    """Where `kind` of the version the catalog described is stored; None when the catalog has
+    not recorded it yet. Keys the catalog gives win; otherwise the shared layouts of
+    `modelbay_common.blob.keys`."""
     kind = ArtifactKind(kind)
     if not kind.in_blob_store:
         raise ValueError(f"the {kind} is not a blob: it is streamed by the builder")
-    owner, name, version = detail["owner"], detail["name"], int(detail["version"])
-    key, expected_sha256 = _stored_key(kind, detail, owner, name, version)
+    key, expected_sha256 = _stored_key(kind, detail)
     if key is None:
         return None
-    filename = kind.filename(owner, name, version)
+    filename = kind.filename(detail.owner, detail.name, detail.version)
     return Artifact(kind, key, filename, kind.media_type, expected_sha256)
 
 
-def _stored_key(
-    kind: ArtifactKind, detail: dict[str, Any], owner: str, name: str, version: int
-) -> tuple[str | None, str | None]:
+def _stored_key(kind: ArtifactKind, detail: VersionDetail) -> tuple[str | None, str | None]:
     """The blob key of `kind` and, for the bundle, the SHA-256 the catalog recorded."""
+    owner, name, version = detail.owner, detail.name, detail.version
     if kind is ArtifactKind.BUNDLE:
-        bundle = _mapping(detail.get("bundle"))
-        uri, sha256 = bundle.get("uri"), bundle.get("sha256")
-        if _is_key(uri):
-            return str(uri), sha256
-        return (bundle_key(sha256), sha256) if isinstance(sha256, str) and sha256 else (None, None)
-    interface = _mapping(detail.get("interface"))
+        bundle = detail.bundle
+        if bundle is None:
+            return None, None
+        if _is_key(bundle.uri):
+            return bundle.uri, bundle.sha256
+        return (bundle_key(bundle.sha256), bundle.sha256) if bundle.sha256 else (None, None)
     if kind is ArtifactKind.PROTO:
-        return str(interface.get("proto_key") or proto_key(owner, name, version)), None
+        return detail.interface.proto_key or proto_key(owner, name, version), None
     if kind is ArtifactKind.OPENAPI:
-        return str(interface.get("openapi_key") or openapi_key(owner, name, version)), None
-    sbom_uri = _mapping(detail.get("image")).get("sbom_uri")
-    return (str(sbom_uri) if _is_key(sbom_uri) else sbom_key(owner, name, version)), None
+        return detail.interface.openapi_key or openapi_key(owner, name, version), None
+    sbom_uri = detail.image.sbom_uri if detail.image else None
+    return (sbom_uri if sbom_uri and _is_key(sbom_uri) else sbom_key(owner, name, version)), None
 
 
 def _digest_headers(info: BlobInfo) -> dict[str, str]:
@@ -162,7 +156,7 @@ async def open_image_download(
 ) -> Download:
     """`docker save` of the version's image, streamed from the builder (`docker load` reads it)."""
     detail = await get_version(upstreams, caller, owner, name, version)
-    status = detail.get("status")
+    status = detail.status
     if status != "ready":
         why = f"its status is {status!r}; the image can be downloaded once it is 'ready'"
         raise ArtifactNotAvailable(ArtifactKind.IMAGE, owner, name, version, why)

@@ -1,16 +1,18 @@
 """Bodies of the public `/v1` API (separate from rows, records and the internal APIs' bodies).
 
-Catalog answers are relayed with the fields documented here; fields the catalog adds later pass
-through (`extra="allow"`), so the gateway need not change for every new piece of metadata.
+Catalog answers are the shared contract (`modelbay_common.contracts.catalog`): the gateway parses
+them into those classes and answers with them (or, for a version, a subclass that adds what a
+user does next), so the public OpenAPI shows the same shapes the catalog documents.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.contracts.catalog import VersionDetail
 from modelbay_common.refs import is_local_process_ref, served_url
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -112,78 +114,34 @@ class PublishIn(BaseModel):
     tags: list[str] | None = Field(default=None, description="replaces the tags; omit to keep")
 
 
-class ModelOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class VersionOut(VersionDetail):
+    """A version as the catalog records it, plus what a user does next with it: the flat
+    `reason`, `image_ref`, `pull_command` or `serve_url`, and the links to its downloads."""
 
-    owner: str
-    name: str
-    visibility: str
-    description: str = ""
-    category: str | None = None
-    license: str | None = None
-    tags: list[str] = []
-    libraries: list[str] = []
-    latest_version: int | None = None
-    latest_status: str | None = None
-    published_version: int | None = None
-    downloads: int = 0
-
-
-class ModelPageOut(BaseModel):
-    items: list[ModelOut]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
-
-
-class ModelDetailOut(ModelOut):
-    versions: list[dict[str, Any]] = Field(
-        description="per version: version, status, failure_reason, image_ref, image_digest"
-    )
-
-
-class VersionOut(BaseModel):
-    """A version's state, as the catalog records it, plus what a user does next with it."""
-
-    model_config = ConfigDict(extra="allow")
-
-    owner: str
-    name: str
-    version: int
-    status: str = Field(description="uploaded, resolving, building, ready or failed")
-    reason: str | None = Field(default=None, description="why it failed, in actionable words")
-    image_ref: str | None = None
-    image_digest: str | None = None
-    pull_command: str | None = Field(default=None, description="`docker pull ...` once ready")
+    reason: str | None = Field(description="why it failed, in actionable words")
+    image_ref: str | None
+    image_digest: str | None
+    pull_command: str | None = Field(description="`docker pull ...` once ready")
     serve_url: str | None = Field(
-        default=None,
         description="where the model answers when the embedded mode serves it as a local "
         "process (no Docker engine; image_ref `local-process://...`); no image to pull then",
     )
-    failure: dict[str, Any] | None = None
-    image: dict[str, Any] | None = None
-    interface: dict[str, Any] = {}
-    links: dict[str, str] = Field(default_factory=dict, description="status and downloads")
+    links: dict[str, str] = Field(description="`self` and one download per artifact kind")
 
     @classmethod
-    def of(cls, detail: dict[str, Any], base_path: str) -> VersionOut:
-        failure = detail.get("failure") if isinstance(detail.get("failure"), dict) else None
-        image = detail.get("image") if isinstance(detail.get("image"), dict) else None
+    def of(cls, detail: VersionDetail, base_path: str) -> VersionOut:
+        image = detail.image
+        ref = image.ref if image else None
+        # A local-process "image" (embedded mode without Docker, docs/builder.md) has nothing
+        # to pull, only the URL its server answers at.
+        pull = None if image is None or is_local_process_ref(ref) else image.pull_command
         links = {"self": base_path} | {kind.value: f"{base_path}/{kind}" for kind in ArtifactKind}
-        return cls.model_validate(
-            {
-                **detail,
-                "reason": failure.get("reason") if failure else None,
-                "image_ref": image.get("ref") if image else None,
-                "image_digest": image.get("digest") if image else None,
-                **_pull_or_serve(image),
-                "links": links,
-            }
+        return cls(
+            **dict(detail),
+            reason=detail.failure.reason if detail.failure else None,
+            image_ref=ref,
+            image_digest=image.digest if image else None,
+            pull_command=pull,
+            serve_url=served_url(ref),
+            links=links,
         )
-
-
-def _pull_or_serve(image: dict[str, Any] | None) -> dict[str, str | None]:
-    """A registry image has a `docker pull` line; a local-process one (embedded mode without
-    Docker, see docs/builder.md) has no image, only the URL its server answers at."""
-    ref = image.get("ref") if image else None
-    if isinstance(ref, str) and is_local_process_ref(ref):
-        return {"pull_command": None, "serve_url": served_url(ref)}
-    return {"pull_command": image.get("pull_command") if image else None, "serve_url": None}

@@ -9,11 +9,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 
-from modelbay_common.access import ANONYMOUS, Caller, ModelAccess, Visibility
+from modelbay_common.access import ANONYMOUS, Caller, ModelAccess
+from modelbay_common.contracts.catalog import (
+    ModelDetail,
+    ModelVisibility,
+    SearchPage,
+    VersionDetail,
+)
 
 from modelbay_gateway.errors import NotYourNamespace, UploadTooLarge
 from modelbay_gateway.records import Principal
-from modelbay_gateway.upstream import CATALOG, ONBOARDING, Upstreams, json_object, model_path
+from modelbay_gateway.upstream import (
+    CATALOG,
+    ONBOARDING,
+    Upstreams,
+    json_object,
+    model_path,
+    parsed,
+)
 from modelbay_gateway.visibility import AccessLookup
 
 
@@ -101,37 +114,37 @@ async def push_version(
 
 async def search_models(
     upstreams: Upstreams, caller: Caller, params: Mapping[str, str | int]
-) -> dict[str, Any]:
+) -> SearchPage:
     response = await upstreams.request(CATALOG, "GET", "/internal/models", caller, params=params)
-    return json_object(response, CATALOG)
+    return parsed(response, CATALOG, SearchPage)
 
 
-async def get_model(upstreams: Upstreams, caller: Caller, owner: str, name: str) -> dict[str, Any]:
+async def get_model(upstreams: Upstreams, caller: Caller, owner: str, name: str) -> ModelDetail:
     path = f"/internal/models/{model_path(owner, name)}"
-    return json_object(await upstreams.request(CATALOG, "GET", path, caller), CATALOG)
+    return parsed(await upstreams.request(CATALOG, "GET", path, caller), CATALOG, ModelDetail)
 
 
 async def get_version(
     upstreams: Upstreams, caller: Caller, owner: str, name: str, version: int
-) -> dict[str, Any]:
+) -> VersionDetail:
     path = f"/internal/models/{model_path(owner, name)}/versions/{version}"
-    return json_object(await upstreams.request(CATALOG, "GET", path, caller), CATALOG)
+    return parsed(await upstreams.request(CATALOG, "GET", path, caller), CATALOG, VersionDetail)
 
 
 async def publish_model(
     upstreams: Upstreams, caller: Caller, owner: str, name: str, body: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> VersionDetail:
     path = f"/internal/models/{model_path(owner, name)}/publish"
     response = await upstreams.request(CATALOG, "POST", path, caller, json=dict(body))
-    return json_object(response, CATALOG)
+    return parsed(response, CATALOG, VersionDetail)
 
 
 async def record_download(
     upstreams: Upstreams, caller: Caller, owner: str, name: str, version: int, kind: str
-) -> dict[str, Any]:
+) -> VersionDetail:
     path = f"/internal/models/{model_path(owner, name)}/versions/{version}/downloads"
     response = await upstreams.request(CATALOG, "POST", path, caller, json={"kind": kind})
-    return json_object(response, CATALOG)
+    return parsed(response, CATALOG, VersionDetail)
 
 
 def catalog_access_lookup(upstreams: Upstreams) -> AccessLookup:
@@ -142,18 +155,16 @@ def catalog_access_lookup(upstreams: Upstreams) -> AccessLookup:
         if found is None:
             return None
         return ModelAccess(
-            owner=str(found["owner"]),
-            owner_org=found.get("owner_org"),
-            visibility=Visibility(str(found["visibility"])),
+            owner=found.owner, owner_org=found.owner_org, visibility=found.visibility
         )
 
     return lookup
 
 
-async def model_visibility(upstreams: Upstreams, owner: str, name: str) -> dict[str, Any] | None:
+async def model_visibility(upstreams: Upstreams, owner: str, name: str) -> ModelVisibility | None:
     """The catalog's visibility record of a model (for the SSE filter); None when unknown."""
     path = f"/internal/visibility/{model_path(owner, name)}"
     response = await upstreams.request(CATALOG, "GET", path, None)
     if response.status_code == 404:
         return None
-    return json_object(response, CATALOG)
+    return parsed(response, CATALOG, ModelVisibility)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -19,11 +19,14 @@ import httpx
 # Re-exported: the gateway's modules take the caller from here or from modelbay_common.access.
 from modelbay_common.access import Caller as Caller
 from modelbay_common.access import caller_headers
+from pydantic import BaseModel, ValidationError
 
 from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem, UpstreamUnavailable
 from modelbay_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+
+ContractT = TypeVar("ContractT", bound=BaseModel)
 
 ONBOARDING, CATALOG, BUILDER = "onboarding", "catalog", "builder"
 
@@ -73,6 +76,23 @@ def json_object(response: httpx.Response, service: str) -> dict[str, Any]:
         log.error("%s answered a non-object body on %s", service, response.request.url.path)
         raise UpstreamFailed(service)
     return body
+
+
+def parsed(response: httpx.Response, service: str, contract: type[ContractT]) -> ContractT:
+    """The answer as its contract class (`modelbay_common.contracts`); a body that breaks the
+    contract is the internal service's fault (502), logged with what did not match."""
+    body = json_object(response, service)
+    try:
+        return contract.model_validate(body)
+    except ValidationError as exc:
+        log.error(
+            "%s answered %s against its contract on %s: %s",
+            service,
+            contract.__name__,
+            response.request.url.path,
+            exc,
+        )
+        raise UpstreamFailed(service) from None
 
 
 class Upstreams:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from modelbay_gateway.errors import UpstreamProblem
 from modelbay_gateway.schemas import PublishIn
-from modelbay_gateway.service_models import get_model, publish_model
+from modelbay_gateway.web.catalog_answers import get_model, publish_model
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.pages_catalog import signin_redirect
 from modelbay_gateway.web.session import (

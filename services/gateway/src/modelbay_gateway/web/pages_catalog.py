@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from modelbay_gateway.service_models import search_models
+from modelbay_gateway.web.catalog_answers import search_models
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.session import CurrentVisitor, Visitor
 from modelbay_gateway.web.state import State, is_htmx

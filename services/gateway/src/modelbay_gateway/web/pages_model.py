@@ -17,8 +17,8 @@ from starlette.background import BackgroundTask
 
 from modelbay_gateway.downloads import open_blob_download, open_image_download
 from modelbay_gateway.events_hub import EventFilter, format_sse
-from modelbay_gateway.service_models import get_model, get_version
 from modelbay_gateway.upstream import Caller, Upstreams
+from modelbay_gateway.web.catalog_answers import get_model, get_version
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.pages_catalog import must_sign_in, signin_redirect
 from modelbay_gateway.web.session import CurrentVisitor
