@@ -15,6 +15,7 @@ import pytest
 from modelbay_common.registry_auth import (
     InvalidRegistryToken,
     InvalidScope,
+    RegistryTokenIssuer,
     granted_actions,
     libtrust_key_id,
     load_certificate_public_key,
@@ -22,6 +23,7 @@ from modelbay_common.registry_auth import (
     repository_access,
     requested_scopes,
     verify_registry_token,
+    write_key_pair,
 )
 from registry_keys import RegistryKeys, make_registry_keys
 
@@ -129,3 +131,13 @@ def test_several_scopes_in_one_parameter_or_many() -> None:
         "repository:c/d:pull",
         "registry:catalog:*",
     ]
+
+
+def test_generating_keys_is_idempotent_and_the_key_is_private(tmp_path: Path) -> None:
+    first = write_key_pair(tmp_path / "auth")
+    key_file, cert_file = first
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert write_key_pair(tmp_path / "auth") == first
+    assert key_file.read_bytes() == first[0].read_bytes()
+    issuer = RegistryTokenIssuer.from_key_file(key_file)
+    assert issuer.key_id == libtrust_key_id(load_certificate_public_key(cert_file))

@@ -22,7 +22,9 @@ Nothing here touches the network or the disk at import time.
 
 from __future__ import annotations
 
+import argparse
 import base64
+import datetime
 import hashlib
 import json
 import re
@@ -41,12 +43,16 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from cryptography.x509.oid import NameOID
 from pydantic import BaseModel, Field
 
 ALGORITHM = "ES256"
 DEFAULT_ISSUER = "modelbay"
 DEFAULT_SERVICE = "modelbay-registry"
 DEFAULT_TTL_SECONDS = 300
+KEY_FILE_NAME = "registry-token.key"
+CERT_FILE_NAME = "registry-token.crt"
+CERT_VALIDITY_DAYS = 3650
 # Distribution accepts tokens up to 60 s before `nbf`; backdating covers small clock skew.
 NOT_BEFORE_SKEW_SECONDS = 10
 _P256_COORDINATE_BYTES = 32
@@ -298,3 +304,54 @@ def requested_scopes(scopes: Sequence[str]) -> list[Access]:
     """Every `scope` query parameter parsed (a client may send several, or one separated by
     spaces as OAuth2 allows)."""
     return [parse_scope(part) for scope in scopes for part in scope.split() if part]
+
+
+def write_key_pair(
+    directory: Path, *, validity_days: int = CERT_VALIDITY_DAYS
+) -> tuple[Path, Path]:
+    """A new ES256 key (`registry-token.key`, 0600) and its self-signed certificate for the
+    registry's `rootcertbundle` (`registry-token.crt`) in `directory`, unless both exist (then
+    they are kept: generating is idempotent, rotating is deliberate, see docs/trust.md)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file, cert_file = directory / KEY_FILE_NAME, directory / CERT_FILE_NAME
+    if key_file.is_file() and cert_file.is_file():
+        return key_file, cert_file
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "modelbay registry token signer")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=validity_days))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    partial = key_file.with_suffix(".tmp")
+    partial.touch(mode=0o600)
+    partial.write_bytes(pem)
+    partial.replace(key_file)
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m modelbay_common.registry_auth generate DIR`: the key pair, if DIR has none."""
+    parser = argparse.ArgumentParser(prog="python -m modelbay_common.registry_auth")
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="write the key pair into DIR unless present")
+    generate.add_argument("directory", type=Path)
+    arguments = parser.parse_args(argv)
+    key_file, cert_file = write_key_pair(arguments.directory)
+    print(f"registry token key: {key_file}\nregistry root certificate: {cert_file}")
+
+
+if __name__ == "__main__":
+    main()
