@@ -85,8 +85,14 @@ def table(settings: type[ServiceSettings], prefix: str, names: list[str]) -> lis
 
 
 def own_fields(settings: type[ServiceSettings]) -> list[str]:
-    """Fields the service adds, or shared ones it redeclares (another default)."""
-    return [name for name in settings.model_fields if name in settings.__annotations__]
+    """Fields the service adds (itself or through a mixin such as the registry token settings),
+    and shared ones it redeclares (another default)."""
+    shared = ServiceSettings.model_fields
+    return [
+        name
+        for name in settings.model_fields
+        if name not in shared or name in settings.__annotations__
+    ]
 
 
 def section() -> str:
