@@ -2,6 +2,11 @@
 
     python -m modelbay_runtime serve BUNDLE_DIR [options]   # the model server under uvicorn
     python -m modelbay_runtime check BUNDLE_DIR [--rel-tol R] [--abs-tol A]   # every sample, 0/1
+    python -m modelbay_runtime orchestrate SOLUTION_DIR [SOLUTION_DIR ...]   # solutions only
+
+`serve` of a solution bundle (a directory with `solution.json`, docs/solutions.md) runs the
+solution orchestrator instead of the model server, so a solution image is built and started
+exactly like a model image; `orchestrate` serves several solutions in one process.
 
 `check` loads only the runtime core (no server dependencies), so it runs in a venv built from the
 bundle's requirements plus the bare runtime wheel. It is a subcommand here rather than
@@ -49,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         help="call the model once with the bundle's first sample before reporting ready",
     )
     serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    orchestrate = commands.add_parser("orchestrate", help="serve one or more solution bundles")
+    orchestrate.add_argument("bundle_dirs", nargs="+", help="solution bundle directories")
+    orchestrate.add_argument("--host")
+    orchestrate.add_argument("--port", type=int)
+    orchestrate.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    orchestrate.add_argument(
+        "--log-level", choices=["critical", "error", "warning", "info", "debug"]
+    )
     return parser
 
 
@@ -69,16 +82,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve(args)
 
 
+_MODEL_FACTORY = "modelbay_runtime.server.app:create_app_from_env"
+_ORCHESTRATOR_FACTORY = "modelbay_runtime.orchestrator:create_orchestrator_from_env"
+
+
 def _serve(args: argparse.Namespace) -> int:
     from modelbay_runtime.server.settings import RuntimeSettings
+    from modelbay_runtime.solution_bundle import is_solution_bundle
 
     settings = RuntimeSettings.from_env()
+    factory = _MODEL_FACTORY
+    if args.command == "orchestrate":
+        os.environ["MODELBAY_SOLUTION_BUNDLES"] = os.pathsep.join(args.bundle_dirs)
+        factory = _ORCHESTRATOR_FACTORY
     overrides = {
-        key: value for key, value in vars(args).items() if key != "command" and value is not None
+        key: value
+        for key, value in vars(args).items()
+        if key not in ("command", "bundle_dirs") and value is not None
     }
     settings = replace(settings, **overrides)
     settings.check()
     os.environ.update(settings.to_env())
+    if is_solution_bundle(settings.bundle_dir):
+        factory = _ORCHESTRATOR_FACTORY
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers are separate processes: share metric values through files so that /metrics
         # reports the whole server, whichever worker answers the scrape.
@@ -87,7 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run(
-        "modelbay_runtime.server.app:create_app_from_env",
+        factory,
         factory=True,
         host=settings.host,
         port=settings.port,

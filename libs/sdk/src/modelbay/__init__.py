@@ -1,6 +1,6 @@
 """modelbay: share a trained model as a typed microservice.
 
-    from modelbay import Model, List, Dict, create_namedtuple, Session
+    from modelbay import Model, List, Dict, create_namedtuple, Session, Solution
 
 The types live in the runtime core (`modelbay_runtime.types`) so model images need no SDK;
 they are re-exported here. `Session` and `dump` load on first use, which keeps
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from modelbay_runtime.types import Dict, List, NDArray, create_dataframe, create_namedtuple
 
 from modelbay.model import Model
+from modelbay.solution import Solution
 
 if TYPE_CHECKING:
     from modelbay.bundle import dump
@@ -25,6 +26,7 @@ __all__ = [
     "Model",
     "NDArray",
     "Session",
+    "Solution",
     "create_dataframe",
     "create_namedtuple",
     "dump",

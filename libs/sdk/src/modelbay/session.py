@@ -2,12 +2,14 @@
 
     session = Session()                      # MODELBAY_URL / MODELBAY_TOKEN or `modelbay login`
     session.push(iris_model, "iris_model")   # → PushResult(owner, name, version, status, ...)
+    session.push(solution, "fig5")           # a `Solution`: its document, checked by the platform
 
 HTTP: `POST {url}/v1/models/{owner}/{name}/versions`, body = the bundle archive streamed with
 a progress bar, `Content-Type: application/gzip`, `Authorization: Bearer <token>`. The owner is
 the `owner/` prefix of the name, else `GET {url}/v1/me` → `{"username"}`.
 `file:///some/dir` URLs store the archive as `<dir>[/<owner>]/<name>-<version>.tar.gz` instead
-(offline and air-gapped use, tests).
+(offline and air-gapped use, tests). A `Solution` goes as its JSON document to
+`POST {url}/v1/solutions/{owner}/{name}/versions` (docs/solutions.md).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from modelbay.bundle import (
 from modelbay.config import TOKEN_ENV, resolve_credentials
 from modelbay.errors import ApiError, raise_for_problem
 from modelbay.model import Model
+from modelbay.solution import Solution
 
 _CHUNK = 1 << 16
 
@@ -79,8 +82,13 @@ class Session:
         """Write the bundle directory, exactly like `modelbay.dump`."""
         return dump(model, name, path, **options)
 
-    def push(self, model: Model, name: str, **dump_options: Any) -> PushResult:
-        """Bundle `model` (options as for `dump`) and upload it as `name` or `owner/name`."""
+    def push(self, model: Model | Solution, name: str, **dump_options: Any) -> PushResult:
+        """Bundle `model` (options as for `dump`) and upload it as `name` or `owner/name`; a
+        `Solution` is pushed as its document (no dump options)."""
+        if isinstance(model, Solution):
+            if dump_options:
+                raise TypeError(f"a Solution takes no dump options ({', '.join(dump_options)})")
+            return self.push_solution(model, name)
         owner, model_name = split_name(name)
         with tempfile.TemporaryDirectory(prefix="modelbay-push-") as work:
             bundle_dir = dump(model, model_name, Path(work) / "bundle", **dump_options)
@@ -97,6 +105,26 @@ class Session:
                 archive = source
             owner, model_name = split_name(name or str(read_archive_manifest(archive)["name"]))
             return self._upload(archive, owner, model_name)
+
+    def push_solution(self, solution: Solution, name: str) -> PushResult:
+        """Send the solution's document; the platform checks every node and connection, then
+        builds the solution's orchestrator image like a model's (status as for a model)."""
+        owner, solution_name = split_name(name)
+        document = solution.to_document()  # structural mistakes are found before any request
+        if self.url.startswith("file:"):
+            raise PushError(
+                f"{self.url} is a directory: a solution is checked against its nodes by a "
+                "platform; push it to one (MODELBAY_URL)"
+            )
+        with self._client() as client:
+            owner = owner or _whoami(client)
+            try:
+                response = client.post(
+                    f"/v1/solutions/{owner}/{solution_name}/versions", json=document
+                )
+            except httpx.HTTPError as exc:
+                raise PushError(f"cannot reach {self.url}", str(exc)) from exc
+        return _push_result(response, self.url)
 
     def _upload(self, archive: Path, owner: str | None, name: str) -> PushResult:
         if self.url.startswith("file:"):

@@ -1,0 +1,88 @@
+"""`modelbay.Solution`: the builder writes the runtime's document, structural mistakes are found
+before any request, and `Session.push` sends the document to `/v1/solutions/...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from modelbay import Session, Solution
+from modelbay.solution import SolutionDocumentError
+from modelbay_runtime.solution import parse_document
+from solution_fixtures import fig5_document
+
+
+def fig5() -> Solution:
+    solution = Solution(
+        method="assess", description="Two detectors in parallel, a rule combining them"
+    )
+    heat = solution.node("heat", "alice/heat:1", "detect")
+    shake = solution.node("shake", "alice/shake:1", "detect", retries=2)
+    rule = solution.node("rule", "alice/rule:1", "decide")
+    solution.connect(solution.input, heat)
+    solution.connect(solution.input, shake)
+    solution.connect(heat, rule, map={"heat": "score"})
+    solution.connect(shake, rule, map={"shake": "score"})
+    solution.output = rule
+    return solution
+
+
+def test_the_builder_writes_the_documented_form() -> None:
+    assert fig5().to_document() == parse_document(fig5_document()).to_dict()
+
+
+def test_documents_round_trip_through_files(tmp_path: Path) -> None:
+    as_json = tmp_path / "fig5.json"
+    as_json.write_text(fig5().dumps())
+    as_yaml = tmp_path / "fig5.yaml"
+    as_yaml.write_text(
+        "spec: '1'\nmethod: assess\n"
+        "description: Two detectors in parallel, a rule combining them\nnodes:\n"
+        "  heat: {model: alice/heat:1, method: detect}\n"
+        "  shake: {model: alice/shake:1, method: detect, retries: 2}\n"
+        "  rule: {model: alice/rule:1, method: decide}\nedges:\n"
+        "  - {from: $input, to: heat}\n  - {from: $input, to: shake}\n"
+        "  - {from: heat, to: rule, map: {heat: score}}\n"
+        "  - {from: shake, to: rule, map: {shake: score}}\noutput: rule\n"
+    )
+    expected = fig5().to_document()
+    assert Solution.from_file(as_json).to_document() == expected
+    assert Solution.from_file(as_yaml).to_document() == expected
+
+
+def test_structural_mistakes_are_found_locally() -> None:
+    solution = Solution()
+    solution.node("a", "alice/a", "run")
+    with pytest.raises(SolutionDocumentError) as caught:
+        solution.to_document()
+    where = [w for w, _ in caught.value.problems]
+    assert "nodes.a.model" in where
+    assert "edges" in where
+    assert "output" in where
+
+
+def test_push_sends_the_document() -> None:
+    seen: list[httpx.Request] = []
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            202,
+            json={
+                "owner": "alice",
+                "name": "fig5",
+                "version": 1,
+                "status": "uploaded",
+                "status_url": "/v1/models/alice/fig5/versions/1",
+            },
+        )
+
+    session = Session("http://platform.test", "mb_token", transport=httpx.MockTransport(platform))
+    result = session.push(fig5(), "alice/fig5")
+    assert (result.owner, result.name, result.version) == ("alice", "fig5", 1)
+    assert result.status_url == "http://platform.test/v1/models/alice/fig5/versions/1"
+    assert seen[0].url.path == "/v1/solutions/alice/fig5/versions"
+    assert seen[0].headers["authorization"] == "Bearer mb_token"
+    assert json.loads(seen[0].content) == fig5().to_document()
