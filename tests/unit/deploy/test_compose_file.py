@@ -23,10 +23,10 @@ DEPLOY = REPO_ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile.service"
 
-INFRASTRUCTURE = {"postgres", "rabbitmq", "minio", "minio-setup", "registry"}
+INFRASTRUCTURE = {"postgres", "rabbitmq", "minio", "minio-setup", "registry", "registry-keys"}
 # The ports of docs/pipeline.md ("port (stack)").
 APP_PORTS = {"gateway": 8000, "onboarding": 8001, "builder": 8002, "catalog": 8003}
-ONE_SHOTS = {"minio-setup"}
+ONE_SHOTS = {"minio-setup", "registry-keys"}
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -100,6 +100,30 @@ def test_app_services_wait_for_all_infrastructure_they_use(
         assert {"postgres", "rabbitmq", "minio-setup"} <= depends_on, name
     assert "registry" in services["builder"]["depends_on"]
     assert set(APP_PORTS) - {"gateway"} <= set(services["gateway"]["depends_on"])
+
+
+def test_the_registry_is_behind_token_auth_with_the_keys_the_minters_use(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    registry, keys = services["registry"], services["registry-keys"]
+    assert keys["restart"] == "no"
+    assert "modelbay_common.registry_auth generate /auth" in " ".join(keys["command"])
+    assert "registry-auth:/auth" in keys["volumes"]
+    assert registry["depends_on"]["registry-keys"] == {
+        "condition": "service_completed_successfully"
+    }
+    env = env_of(registry)
+    assert env["REGISTRY_AUTH"] == "token"
+    assert env["REGISTRY_AUTH_TOKEN_REALM"] == "http://127.0.0.1:8000/v1/registry/token"
+    assert env["REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE"] == "/auth/registry-token.crt"
+    assert "registry-auth:/auth:ro" in registry["volumes"]
+    for minter in ("builder", "gateway"):
+        assert env_of(services[minter])["MODELBAY_REGISTRY_TOKEN_KEY_FILE"] == (
+            "/auth/registry-token.key"
+        )
+        assert "registry-auth:/auth:ro" in services[minter]["volumes"]
+    for name in ("onboarding", "catalog"):  # the key stays with those who mint
+        assert "registry-auth:/auth:ro" not in services[name].get("volumes", [])
 
 
 def test_bucket_setup_is_a_one_shot_after_minio(services: dict[str, dict[str, Any]]) -> None:
