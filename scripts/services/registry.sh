@@ -80,19 +80,21 @@ start_registry() {
     fail "OCI registry: $ADDR is taken by something that is not a registry (check: ss -ltnp | grep 5000)"
   fi
   mkdir -p "$STORAGE"
-  write_config
   say "starting docker-registry on $ADDR (log: $LOG)"
   start_detached registry "$LOG" docker-registry serve "$CONFIG"
 }
 
 main() {
   ensure_token_key
+  # Always rewritten, so a registry started earlier gets token auth at its next restart.
+  write_config
   registry_answers || start_registry
   wait_until "OCI registry" 20 "$LOG and curl http://$ADDR/v2/" registry_answers
   if registry_is_open; then
     # Started before token auth (or by hand): usable, but anyone on the machine can read and
     # write it. Not restarted here because other checkouts' runs may be using it.
-    say "WARNING: the registry at $ADDR accepts anonymous requests; restart it to apply $CONFIG"
+    say "WARNING: the registry at $ADDR accepts anonymous requests (started before token auth);" \
+      "restart it to apply ${CONFIG#"$ROOT"/} (docs/trust.md)"
   fi
   say "OCI registry ready at $ADDR (storage: $STORAGE, token realm: $REALM)"
 }
