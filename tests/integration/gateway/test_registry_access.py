@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -26,16 +22,12 @@ import pytest
 import uvicorn
 from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
 from modelbay.cli import build_app
-from modelbay_builder.build_log import BuildLog
-from modelbay_builder.registry import RegistryCredentials, push_image
 from modelbay_catalog.main import build_service as build_catalog
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.blob import open_blob_store
 from modelbay_common.bus import InProcessBus, RetryPolicy
 from modelbay_common.db import create_engine
-from modelbay_common.events import DependenciesResolved, ImageBuilt, envelope
 from modelbay_common.registry_auth import (
-    RegistryTokenIssuer,
     load_certificate_public_key,
     verify_registry_token,
 )
@@ -45,29 +37,21 @@ from modelbay_gateway.settings import GatewaySettings
 from modelbay_onboarding.main import build_service as build_onboarding
 from modelbay_onboarding.settings import OnboardingSettings
 from registry_keys import RegistryKeys, make_registry_keys
+from registry_world import (
+    World,
+    build_tiny_image,
+    docker_cli,
+    docker_login,
+    forget_locally,
+    make_ready,
+    push_as_the_builder,
+)
 from token_registry import TokenRegistry, free_port, running_token_registry
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.slow
 
-DOCKER = shutil.which("docker") or "/usr/bin/docker"
 PROBLEM = "application/problem+json"
-
-
-@dataclass
-class World:
-    stack: Stack
-    registry: TokenRegistry
-    gateway_url: str
-    minter: RegistryTokenIssuer
-    keys: RegistryKeys
-    alice: str
-    bob: str
-    secret_image: str  # registry/alice/secret:1, private
-    secret_digest: str
-    moved_image: str  # registry/alice/moved:1, re-tagged by a test
-    moved_digest: str
-    shared_image: str  # registry/alice/shared:1, published (public)
 
 
 @pytest.fixture(scope="module")
@@ -87,50 +71,6 @@ def registry(
     realm = f"http://127.0.0.1:{gateway_port}/v1/registry/token"
     with running_token_registry(tmp_path_factory.mktemp("registry"), realm, keys) as started:
         yield started
-
-
-def _build_tiny_image(client: docker.DockerClient, directory: Path, tag: str) -> None:
-    """An image FROM scratch with one unique file: nothing to pull, a digest of its own."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
-    (directory / "marker").write_text(uuid.uuid4().hex)
-    client.images.build(path=str(directory), tag=tag, rm=True)
-
-
-def _push_as_the_builder(
-    client: docker.DockerClient, minter: RegistryTokenIssuer, reference: str
-) -> str:
-    repository, _, tag = reference.rpartition(":")
-    return push_image(client, repository, tag, BuildLog(), RegistryCredentials(minter))
-
-
-async def _make_ready(stack: Stack, owner: str, name: str, image_ref: str, digest: str) -> None:
-    sha = digest.removeprefix("sha256:")
-    for event in (
-        DependenciesResolved(
-            owner=owner,
-            name=name,
-            version=1,
-            bundle_uri=f"bundles/sha256/{sha}.tar.gz",
-            bundle_sha256=sha,
-            python_version="3.11",
-            lock=(),
-            lock_hash=sha,
-            wheelhouse_uri=f"wheelhouses/{sha}.tar",
-        ),
-        ImageBuilt(
-            owner=owner,
-            name=name,
-            version=1,
-            image_ref=image_ref,
-            image_digest=digest,
-            image_size=1,
-            build_seconds=1.0,
-            validation_seconds=1.0,
-        ),
-    ):
-        await stack.bus.publish(envelope(event, source="/modelbay/tests"))
-        await stack.bus.drain()
 
 
 @pytest.fixture(scope="module")
@@ -200,10 +140,10 @@ async def world(
             await stack.wait_for_version(alice, "alice", name, 1)
             reference = f"{registry.address}/alice/{name}:1"
             build_dir = tmp_path_factory.mktemp(f"image-{name}")
-            await asyncio.to_thread(_build_tiny_image, docker_client, build_dir, reference)
-            digest = await asyncio.to_thread(_push_as_the_builder, docker_client, minter, reference)
+            await asyncio.to_thread(build_tiny_image, docker_client, build_dir, reference)
+            digest = await asyncio.to_thread(push_as_the_builder, docker_client, minter, reference)
             await asyncio.to_thread(docker_client.images.remove, reference, force=True)
-            await _make_ready(stack, "alice", name, reference, digest)
+            await make_ready(stack, "alice", name, reference, digest)
             images[name] = (reference, digest)
         detail = await stack.wait_for_version(alice, "alice", "secret", 1)
         assert detail["image_digest"] == images["secret"][1]
@@ -233,39 +173,7 @@ async def world(
         await bus.close()
         await engine.dispose()
         for reference, _ in images.values():
-            await asyncio.to_thread(_forget_locally, docker_client, reference.rsplit(":", 1)[0])
-
-
-def _forget_locally(client: docker.DockerClient, repository: str) -> None:
-    for image in client.images.list(name=repository):
-        client.images.remove(image.id, force=True)
-
-
-async def _docker(config_dir: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
-    """The real docker command line with a Docker configuration of its own (one user each)."""
-    await asyncio.to_thread(config_dir.mkdir, parents=True, exist_ok=True)
-    completed = await asyncio.to_thread(
-        subprocess.run,
-        [DOCKER, "--config", str(config_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return completed.returncode, completed.stdout + completed.stderr
-
-
-async def _login(config_dir: Path, world: World, username: str, token: str) -> tuple[int, str]:
-    return await _docker(
-        config_dir,
-        "login",
-        world.registry.address,
-        "--username",
-        username,
-        "--password-stdin",
-        stdin=token,
-    )
+            await asyncio.to_thread(forget_locally, docker_client, reference.rsplit(":", 1)[0])
 
 
 async def test_listing_the_catalog_is_refused_without_and_with_a_users_token(
@@ -292,16 +200,16 @@ async def test_listing_the_catalog_is_refused_without_and_with_a_users_token(
 async def test_an_anonymous_docker_pull_of_a_private_image_is_refused(
     world: World, tmp_path: Path
 ) -> None:
-    code, output = await _docker(tmp_path / "anonymous", "pull", world.secret_image)
+    code, output = await docker_cli(tmp_path / "anonymous", "pull", world.secret_image)
     assert code != 0
     assert "denied" in output or "unauthorized" in output, output
 
 
 async def test_another_users_docker_pull_is_refused(world: World, tmp_path: Path) -> None:
     config = tmp_path / "bob"
-    code, output = await _login(config, world, "bob", world.bob)
+    code, output = await docker_login(config, world, "bob", world.bob)
     assert code == 0, output  # bob is a real user: the login itself succeeds
-    code, output = await _docker(config, "pull", world.secret_image)
+    code, output = await docker_cli(config, "pull", world.secret_image)
     assert code != 0
     assert "denied" in output or "unauthorized" in output, output
 
@@ -310,11 +218,11 @@ async def test_a_published_model_is_pulled_by_others_and_tokens_follow_the_rule(
     world: World, tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
     config = tmp_path / "bob-public"
-    code, output = await _login(config, world, "bob", world.bob)
+    code, output = await docker_login(config, world, "bob", world.bob)
     assert code == 0, output
-    code, output = await _docker(config, "pull", world.shared_image)
+    code, output = await docker_cli(config, "pull", world.shared_image)
     assert code == 0, output
-    await asyncio.to_thread(_forget_locally, docker_client, world.shared_image.rsplit(":", 1)[0])
+    await asyncio.to_thread(forget_locally, docker_client, world.shared_image.rsplit(":", 1)[0])
 
     public_key = load_certificate_public_key(world.keys.cert_file)
     scopes = [f"repository:alice/{name}:pull,push" for name in ("secret", "shared", "nobody")]
@@ -337,7 +245,7 @@ async def test_a_published_model_is_pulled_by_others_and_tokens_follow_the_rule(
 
 
 async def test_a_login_with_someone_elses_token_is_refused(world: World, tmp_path: Path) -> None:
-    code, output = await _login(tmp_path / "mallory", world, "alice", world.bob)
+    code, output = await docker_login(tmp_path / "mallory", world, "alice", world.bob)
     assert code != 0
     assert "unauthorized" in output.lower() or "denied" in output.lower(), output
 
@@ -346,29 +254,29 @@ async def test_the_owner_logs_in_to_the_realm_and_pulls(
     world: World, tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
     config = tmp_path / "alice"
-    code, output = await _login(config, world, "alice", world.alice)
+    code, output = await docker_login(config, world, "alice", world.alice)
     assert code == 0, output
     assert "Login Succeeded" in output
     stored = json.loads((config / "config.json").read_text())
     assert world.registry.address in stored["auths"]
-    code, output = await _docker(config, "pull", world.secret_image)
+    code, output = await docker_cli(config, "pull", world.secret_image)
     assert code == 0, output
     repository = world.secret_image.rsplit(":", 1)[0]
     pulled = await asyncio.to_thread(docker_client.images.get, world.secret_image)
     assert f"{repository}@{world.secret_digest}" in pulled.attrs["RepoDigests"]
-    await asyncio.to_thread(_forget_locally, docker_client, repository)
+    await asyncio.to_thread(forget_locally, docker_client, repository)
 
 
 async def test_a_users_credentials_never_push_or_delete(
     world: World, tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
     config = tmp_path / "alice-push"
-    code, output = await _login(config, world, "alice", world.alice)
+    code, output = await docker_login(config, world, "alice", world.alice)
     assert code == 0, output
     overwrite = f"{world.registry.address}/alice/secret:2"
-    await asyncio.to_thread(_build_tiny_image, docker_client, tmp_path / "own", overwrite)
+    await asyncio.to_thread(build_tiny_image, docker_client, tmp_path / "own", overwrite)
     try:
-        code, output = await _docker(config, "push", overwrite)
+        code, output = await docker_cli(config, "push", overwrite)
     finally:
         await asyncio.to_thread(docker_client.images.remove, overwrite, force=True)
     assert code != 0
@@ -431,14 +339,14 @@ async def test_modelbay_pull_takes_the_recorded_digest_and_refuses_a_retagged_im
     assert world.moved_digest in output
     pulled = await asyncio.to_thread(docker_client.images.get, world.moved_image)
     assert f"{repository}@{world.moved_digest}" in pulled.attrs["RepoDigests"]
-    await asyncio.to_thread(_forget_locally, docker_client, repository)
+    await asyncio.to_thread(forget_locally, docker_client, repository)
 
     # Someone with write access to the registry moves the tag to another image.
-    await asyncio.to_thread(_build_tiny_image, docker_client, tmp_path / "evil", world.moved_image)
+    await asyncio.to_thread(build_tiny_image, docker_client, tmp_path / "evil", world.moved_image)
     substitute = await asyncio.to_thread(
-        _push_as_the_builder, docker_client, world.minter, world.moved_image
+        push_as_the_builder, docker_client, world.minter, world.moved_image
     )
-    await asyncio.to_thread(_forget_locally, docker_client, repository)
+    await asyncio.to_thread(forget_locally, docker_client, repository)
     assert substitute != world.moved_digest
 
     code, output = await asyncio.to_thread(_modelbay, world, "pull", "alice/moved:1")
