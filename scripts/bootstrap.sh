@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv make git curl ca-certificates procps
-  postgresql rabbitmq-server docker.io docker-registry docker-compose debootstrap wrk)
+  postgresql rabbitmq-server docker.io docker-registry docker-compose debootstrap wrk
+  chromium)  # chromium: the web UI's browser tests (Playwright drives /usr/bin/chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -9,10 +9,12 @@ routes; the live pipeline subscribes to the gateway's event hub like `GET /v1/ev
 # No `from __future__ import annotations`: FastAPI must see the Annotated aliases.
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.refs import served_url
 from starlette.background import BackgroundTask
 
 from modelbay_gateway.downloads import open_blob_download, open_image_download
@@ -36,7 +38,7 @@ router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 # Stage times of the newest versions are shown in the versions table; older ones link to theirs.
 VERSIONS_WITH_TIMES = 10
 SSE_KEEPALIVE_SECONDS = 15.0
-FileKind = Literal["bundle", "proto", "openapi", "sbom", "image"]
+FileKind = ArtifactKind
 VersionNumber = Annotated[int, Path(ge=1)]
 
 
@@ -54,9 +56,7 @@ async def _version_details(
 def _base_url(detail: dict[str, Any]) -> str:
     """Where the example requests go: the embedded mode's local process, else `modelbay run`."""
     ref = str((detail.get("image") or {}).get("ref") or "")
-    if ref.startswith("local-process://"):
-        return "http://" + ref.removeprefix("local-process://").split("/", 1)[0]
-    return DEFAULT_MODEL_URL
+    return served_url(ref) or DEFAULT_MODEL_URL
 
 
 @router.get("/models/{owner}/{name}")
