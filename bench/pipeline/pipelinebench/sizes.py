@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker
+from docker.errors import ImageNotFound
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,13 @@ def measure_image(
     wheelhouse_bytes: int,
     archive_bytes: int,
 ) -> ImageSizes:
-    repository, _, tag = image_ref.rpartition(":")
-    client.images.pull(repository, tag=tag)  # no-op when the builder left it in this engine
-    image = client.images.get(image_ref)
+    try:
+        image = client.images.get(image_ref)  # the builder leaves it in this engine
+    except ImageNotFound:
+        # A bare pull would need a registry token (the registry is behind auth: docs/trust.md).
+        raise RuntimeError(
+            f"{image_ref} is not in this Docker engine; measure on the builder's"
+        ) from None
     history: list[dict[str, Any]] = client.api.history(image_ref)
     # docker history keeps a trailing space after the COPY target.
     for layer in history:
