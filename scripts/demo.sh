@@ -74,11 +74,17 @@ check_prerequisites() {
   command -v docker >/dev/null || die "no docker command: the image cannot run (run \`make setup\`)"
   docker info >/dev/null 2>&1 || die "the Docker engine does not answer: run \`make services-up\`"
   # The embedded builder reads the same shared variables as the stack's builder.
+  # The registry token key lets the builder push and the gateway hand `modelbay run` a pull
+  # token (the registry is behind token auth, docs/trust.md).
   export MODELBAY_REGISTRY MODELBAY_BASE_IMAGE DOCKER_HOST
   MODELBAY_REGISTRY="$(env_value MODELBAY_REGISTRY)"
   MODELBAY_BASE_IMAGE="$(env_value MODELBAY_BASE_IMAGE)"
   DOCKER_HOST="$(env_value DOCKER_HOST)"
-  curl -fsS "http://$MODELBAY_REGISTRY/v2/" >/dev/null ||
+  local token_key
+  token_key="$(env_value MODELBAY_REGISTRY_TOKEN_KEY_FILE)"
+  [[ -z $token_key ]] || export MODELBAY_REGISTRY_TOKEN_KEY_FILE="$token_key"
+  # The registry's root answers 200 without a token (/v2/ is 401 behind auth).
+  curl -fsS "http://$MODELBAY_REGISTRY/" >/dev/null ||
     die "the registry at $MODELBAY_REGISTRY does not answer: run \`make services-up\`"
 }
 
