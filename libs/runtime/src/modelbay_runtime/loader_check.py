@@ -133,7 +133,24 @@ def _short(value: Any) -> str:
 def check_bundle(
     bundle: str, *, rel_tol: float = DEFAULT_REL_TOL, abs_tol: float = DEFAULT_ABS_TOL
 ) -> int:
-    """The `check` command: 0 when every sample matches, 1 (reason on stderr) otherwise."""
+    """The `check` command: 0 when every sample matches, 1 (reason on stderr) otherwise.
+
+    A solution bundle has no model to run (its nodes are other images): its files and document
+    are verified, which is what its orchestrator will load."""
+    from modelbay_runtime.solution_bundle import (
+        SolutionBundle,
+        SolutionBundleError,
+        is_solution_bundle,
+    )
+
+    if is_solution_bundle(bundle):
+        try:
+            solution = SolutionBundle.read(bundle)
+        except (SolutionBundleError, ValueError) as exc:
+            print(f"FAIL cannot load the solution {bundle}: {exc}", file=sys.stderr)
+            return 1
+        print(f"ok: solution {solution.name} ({len(solution.document.nodes)} nodes) verified")
+        return 0
     try:
         model = load_bundle(bundle)
     except BundleError as exc:

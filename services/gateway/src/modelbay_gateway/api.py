@@ -6,7 +6,14 @@ from fastapi import APIRouter, FastAPI, Request
 from modelbay_common.errors import ProblemResponse, install_problem_handlers
 from sqlalchemy import text
 
-from modelbay_gateway import api_accounts, api_downloads, api_events, api_models, api_registry
+from modelbay_gateway import (
+    api_accounts,
+    api_downloads,
+    api_events,
+    api_models,
+    api_registry,
+    api_solutions,
+)
 from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import UpstreamProblem
 from modelbay_gateway.web import install_web_ui
@@ -42,7 +49,8 @@ def create_app(context: GatewayContext) -> FastAPI:
     # Module-level routers read what they need from app.state (typed dependencies).
     app.state.context = context
     app.state.registry_tokens = context.settings.registry_tokens()
-    for module in (api_accounts, api_models, api_downloads, api_events, api_registry):
+    modules = (api_accounts, api_models, api_solutions, api_downloads, api_events, api_registry)
+    for module in modules:
         app.include_router(module.router)
     app.include_router(health)
     install_web_ui(app, context)  # pages at /, assets at /static (docs/web.md)

@@ -1,6 +1,7 @@
 """Internal HTTP API of the onboarding service (called by the gateway only).
 
 `POST /internal/uploads/{owner}/{name}`: the bundle archive as the raw, streamed body.
+`POST /internal/solutions/{owner}/{name}`: a solution document (solutions/api.py).
 The route owns the transaction; every check runs before anything is stored. What the routes
 need (settings, the upload use cases, sessions) is put on `app.state` by `create_app` and read
 by typed dependencies, like every service's API.
@@ -25,6 +26,8 @@ from modelbay_onboarding.names import check_model_name
 from modelbay_onboarding.schemas import Health, UploadAccepted
 from modelbay_onboarding.service import UploadService, signed_in_user
 from modelbay_onboarding.settings import OnboardingSettings
+from modelbay_onboarding.solutions.api import router as solutions_router
+from modelbay_onboarding.solutions.service import SolutionService
 from modelbay_onboarding.spool import check_declared_length, spooled
 
 ARCHIVE_MEDIA_TYPES = frozenset(
@@ -33,7 +36,10 @@ ARCHIVE_MEDIA_TYPES = frozenset(
 
 
 def create_app(
-    settings: OnboardingSettings, uploads: UploadService, sessions: SessionFactory
+    settings: OnboardingSettings,
+    uploads: UploadService,
+    sessions: SessionFactory,
+    solutions: SolutionService,
 ) -> FastAPI:
     app = FastAPI(
         title="Modelbay onboarding (internal)",
@@ -41,8 +47,10 @@ def create_app(
         description="Bundle uploads: validation, storage, versions. Called by the gateway only.",
     )
     app.state.settings, app.state.uploads, app.state.sessions = settings, uploads, sessions
+    app.state.solutions = solutions
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(solutions_router)
     return app
 
 

@@ -20,6 +20,7 @@ from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.resolver import Resolver
 from modelbay_onboarding.service import UploadService
 from modelbay_onboarding.settings import SERVICE_NAME, OnboardingSettings
+from modelbay_onboarding.solutions.service import SolutionService
 
 Service = ServiceHost  # the name tests knew the running service by
 
@@ -37,10 +38,12 @@ def build_service(
         resolver = Resolver(settings, clients.blob_store)
         handler = resolve_dependencies_handler(settings.consumer_name, resolver, clients.sessions)
         consumers = {settings.consumer_name: ((ModelUploaded.type,), handler)}
+    uploads = UploadService(settings, clients.blob_store)
+    solutions = SolutionService(settings, clients.blob_store, uploads)
     return ServiceHost(
         clients,
         schema=SCHEMA,
-        app=create_app(settings, UploadService(settings, clients.blob_store), clients.sessions),
+        app=create_app(settings, uploads, clients.sessions, solutions),
         consumers=consumers,
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelbay_runtime.loader import DESCRIPTOR_SET, MANIFEST, PICKLE, PROTO, SCHEMAS
+from modelbay_runtime.solution import SOLUTION_FILE
 
 from modelbay_onboarding.validation.archive import ArchiveContents, ArchiveLimits, read_archive
 from modelbay_onboarding.validation.descriptors import check_descriptor_set
@@ -59,6 +60,7 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
     contents = read_archive(path, KEPT_FILES, rules.limits)
     manifest = parse_manifest(contents.kept.get(MANIFEST))
     problems = BundleProblems()
+    _refuse_solution(manifest, contents, problems)
     _check_files(manifest, contents, problems)
     _check_python(manifest, rules.supported_python, problems)
     requirements = check_requirements(manifest.requirements, problems)
@@ -98,6 +100,20 @@ def _check_files(manifest: Manifest, contents: ArchiveContents, problems: Bundle
     for name in sorted(set(contents.files) - set(manifest.files) - {MANIFEST}):
         problems.add(
             name, "is in the archive but not listed in manifest.files, so it cannot be verified"
+        )
+
+
+def _refuse_solution(
+    manifest: Manifest, contents: ArchiveContents, problems: BundleProblems
+) -> None:
+    """A solution bundle is written by onboarding after checking its nodes; one uploaded as an
+    archive would carry an unchecked document that the image's server would run."""
+    kind = (manifest.model_extra or {}).get("kind")
+    if kind not in (None, "model") or SOLUTION_FILE in contents.files:
+        problems.add(
+            "manifest.kind",
+            "a solution is pushed as its document (POST /v1/solutions/{owner}/{name}/versions, "
+            "or Session.push(Solution(...))), never as a bundle archive",
         )
 
 

@@ -1,0 +1,58 @@
+"""Routes of solutions (`/v1/solutions/...`): push a solution document as the next version.
+
+A solution is then a version like a model's: read it, follow its status, pull its image and
+download its interface through `/v1/models/{owner}/{name}/...` (docs/solutions.md).
+"""
+
+# No `from __future__ import annotations`: FastAPI must evaluate the route annotations.
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from modelbay_common.errors import PayloadTooLarge
+
+from modelbay_gateway.auth import SignedIn
+from modelbay_gateway.context import ContextDep
+from modelbay_gateway.schemas import PushAcceptedOut
+from modelbay_gateway.service_solutions import (
+    MAX_DOCUMENT_BYTES,
+    parse_solution_body,
+    submit_solution,
+)
+
+_DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The solution document (docs/solutions.md), as JSON or YAML.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+router = APIRouter(prefix="/v1/solutions", tags=["solutions"])
+
+
+@router.post(
+    "/{owner}/{name}/versions",
+    status_code=202,
+    response_model=PushAcceptedOut,
+    openapi_extra=_DOCUMENT_BODY,
+)
+async def push_solution(
+    owner: str, name: str, request: Request, principal: SignedIn, context: ContextDep
+) -> JSONResponse:
+    """Check the solution (every node a ready version you may see, every connection typed) and
+    accept it as the next version of `owner/name`; its orchestrator image is built from here.
+    Refusals: 422 `invalid-solution`, `incompatible-solution` (field by field),
+    `solution-node-unavailable`; 409 `solution-node-not-ready`."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge(f"a solution document is at most {MAX_DOCUMENT_BYTES} bytes")
+    document = parse_solution_body(body, request.headers.get("content-type"))
+    accepted = await submit_solution(context.upstreams, principal, owner, name, document)
+    out = PushAcceptedOut.model_validate(accepted)
+    return JSONResponse(out.model_dump(), status_code=202, headers={"Location": out.status_url})
