@@ -1,8 +1,9 @@
-"""deploy/docker-compose.yml cannot be started on these machines (no image can be pulled), so its
-structure is checked here: which services exist, that every dependency waits on a health check
-or a finished one-shot, and that the services are wired to the infrastructure the way the
-platform's settings read it. `docker-compose config` (Debian's docker-compose, installed by
-`make setup`) validates it against the Compose schema; it reads files only, no network.
+"""The structure of deploy/docker-compose.yml: which services exist, that every dependency waits
+on a health check or a finished one-shot, and that the services are wired to the infrastructure
+the way the platform's settings read it. `docker-compose config` (Debian's docker-compose,
+installed by `make setup`) validates it against the Compose schema; it reads files only, no
+network. The stack itself runs in tests/e2e/test_compose_stack.py (with the local override);
+the override and the service Dockerfile are checked in test_compose_local.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = REPO_ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
-DOCKERFILE = DEPLOY / "Dockerfile.service"
 
 INFRASTRUCTURE = {"postgres", "rabbitmq", "minio", "minio-setup", "registry", "registry-keys"}
 # The ports of docs/pipeline.md ("port (stack)").
@@ -195,6 +195,21 @@ def test_builder_drives_the_host_engine_and_pushes_to_the_published_registry(
     assert services["registry"]["environment"]["REGISTRY_STORAGE_DELETE_ENABLED"] == "true"
 
 
+def test_builder_reaches_the_registry_under_the_name_the_engine_pushes_to(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The builder asks the registry for existing tags at MODELBAY_REGISTRY; inside its own
+    container 127.0.0.1 would be itself, so it lives in the registry's network namespace, where
+    the registry listens on the port it is published on."""
+    registry, builder = services["registry"], services["builder"]
+    assert builder["network_mode"] == "service:registry"
+    assert "ports" not in builder  # impossible with a shared namespace, and internal anyway
+    assert registry["environment"]["REGISTRY_HTTP_ADDR"] == "0.0.0.0:5000"
+    assert "builder" in registry["networks"]["default"]["aliases"]
+    host_port = env_of(builder)["MODELBAY_REGISTRY"].rsplit(":", 1)[1]
+    assert f"127.0.0.1:{host_port}:{host_port}" in registry["ports"]
+
+
 def test_gateway_is_the_only_public_app_service_and_knows_the_others(
     services: dict[str, dict[str, Any]],
 ) -> None:
@@ -218,37 +233,43 @@ def test_the_postgres_init_script_creates_one_schema_per_service() -> None:
         assert f"CREATE SCHEMA IF NOT EXISTS {name} AUTHORIZATION modelbay;" in sql
 
 
-def test_the_service_dockerfile_copies_every_workspace_member_manifest() -> None:
-    dockerfile = DOCKERFILE.read_text()
-    members = sorted(REPO_ROOT.glob("libs/*/pyproject.toml")) + sorted(
-        REPO_ROOT.glob("services/*/pyproject.toml")
-    )
-    assert members, "no workspace members found"
-    for manifest in members:
-        relative = manifest.relative_to(REPO_ROOT).as_posix()
-        assert f"COPY {relative} {relative}" in dockerfile, f"{relative} is not copied"
-    assert 'uv sync --frozen --no-dev --no-editable --package "modelbay-${SERVICE}"' in dockerfile
-    assert 'python -m "modelbay_${MODELBAY_SERVICE}"' in dockerfile
+def test_the_gateway_needs_an_admin_token_from_the_operator(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = env_of(services["gateway"])
+    assert env["MODELBAY_GATEWAY_ADMIN_USERNAME"] == "admin"
+    # `:?`: compose refuses to start without it instead of starting a gateway nobody can use.
+    assert env["MODELBAY_GATEWAY_ADMIN_TOKEN"].startswith("${MODELBAY_ADMIN_TOKEN:?")
 
 
-def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+def test_docker_compose_config_refuses_to_run_without_an_admin_token(tmp_path: Path) -> None:
+    result = compose_config(tmp_path, "")
+    assert result.returncode != 0
+    assert "MODELBAY_ADMIN_TOKEN" in result.stderr
+
+
+def compose_config(tmp_path: Path, env_text: str) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("docker-compose")
     if executable is None:
         pytest.fail(
             "docker-compose is not installed; run `make setup` (apt package docker-compose)"
         )
-    # An empty environment and env file: the defaults are what is checked, not this shell's
-    # variables (e.g. a sourced var/services.env) or an operator's deploy/.env.
-    empty_env_file = tmp_path / "empty.env"
-    empty_env_file.write_text("")
-    result = subprocess.run(
-        [executable, "--env-file", str(empty_env_file), "-f", str(COMPOSE_FILE), "config"],
+    # Only this env file: the defaults are what is checked, not this shell's variables (e.g. a
+    # sourced var/services.env) or an operator's deploy/.env.
+    env_file = tmp_path / "test.env"
+    env_file.write_text(env_text)
+    return subprocess.run(
+        [executable, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    result = compose_config(tmp_path, f"MODELBAY_ADMIN_TOKEN={'t' * 32}\n")
     assert result.returncode == 0, result.stderr
     rendered = yaml.safe_load(result.stdout)
     assert set(rendered["services"]) == INFRASTRUCTURE | set(APP_PORTS)
