@@ -96,3 +96,41 @@ def test_an_unknown_method_is_named(sets: dict[str, bytes]) -> None:
     assert (
         check.explain() == "nodes.rule.method: alice/rule:1 has no method 'judge' (methods: decide)"
     )
+
+
+def test_nodes_must_be_visible_and_ready() -> None:
+    from modelbay_common.contracts.solutions import NodeVersionFacts
+    from modelbay_onboarding.solutions.errors import SolutionNodeNotReady, SolutionNodeUnavailable
+    from modelbay_onboarding.solutions.service import _usable_nodes
+
+    document = parse_document(fig5_document())
+
+    def facts(**changes: object) -> dict[str, NodeVersionFacts]:
+        versions = {}
+        for ref in ("alice/heat:1", "alice/shake:1", "alice/rule:1"):
+            owner, rest = ref.split("/")
+            name, version = rest.split(":")
+            fields: dict[str, object] = {
+                "owner": owner,
+                "name": name,
+                "version": int(version),
+                "visible": True,
+                "status": "ready",
+                "image_ref": f"registry.test/{owner}/{name}:{version}",
+            }
+            if name == "shake":
+                fields.update(changes)
+            versions[ref] = NodeVersionFacts.model_validate(fields)
+        return versions
+
+    assert set(_usable_nodes(document, facts())) == {"heat", "shake", "rule"}
+    with pytest.raises(SolutionNodeUnavailable) as hidden:
+        _usable_nodes(document, facts(visible=False, status=None, image_ref=None))
+    assert hidden.value.extensions == {"node": "shake", "model": "alice/shake:1"}
+    assert "you may not see it (it may be private or deleted)" in str(hidden.value.detail)
+    with pytest.raises(SolutionNodeNotReady) as failed:
+        _usable_nodes(document, facts(status="failed", failure_reason="pip: no numpy==99"))
+    assert failed.value.detail == (
+        "node shake (alice/shake:1) is 'failed', not ready: pip: no numpy==99; a solution is "
+        "made of ready versions (wait for it, or pick another version)"
+    )

@@ -175,7 +175,7 @@ def _usable_nodes(
             raise SolutionNodeNotReady(
                 f"node {node.label()} is {facts.status!r}, not ready{why}; a solution is made "
                 "of ready versions (wait for it, or pick another version)",
-                extensions={**extensions, "status": facts.status},
+                extensions={**extensions, "node_status": facts.status},
             )
         usable[node_id] = facts
     return usable
