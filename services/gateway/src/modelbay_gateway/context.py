@@ -6,16 +6,20 @@ Routes read it through the typed dependency `ContextDep`, so every router is a m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, cast
 
+import httpx
 from fastapi import Depends, Request
 from modelbay_common.blob import BlobStore
 from modelbay_common.db import SessionFactory
 
 from modelbay_gateway.events_hub import EventHub
+from modelbay_gateway.service_models import catalog_access_lookup
 from modelbay_gateway.settings import GatewaySettings
 from modelbay_gateway.upstream import Upstreams
+from modelbay_gateway.visibility import VisibilityCache
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,30 @@ class GatewayContext:
     upstreams: Upstreams
     blob_store: BlobStore
     hub: EventHub
+
+    @classmethod
+    def build(
+        cls,
+        settings: GatewaySettings,
+        sessions: SessionFactory,
+        blob_store: BlobStore,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> GatewayContext:
+        """The internal clients and the SSE hub, whose filter asks the catalog who may see what.
+
+        `transports` maps "onboarding", "catalog", "builder" to in-process transports (the
+        embedded mode); otherwise the clients call the configured URLs.
+        """
+        upstreams = Upstreams(settings, transports)
+        lookup = catalog_access_lookup(upstreams)
+        visibility = VisibilityCache(lookup, settings.visibility_cache_seconds)
+        hub = EventHub(visibility, settings.sse_replay_events)
+        return cls(settings, sessions, upstreams, blob_store, hub)
+
+    async def close(self) -> None:
+        """End the SSE streams, then close the internal HTTP clients."""
+        self.hub.close()
+        await self.upstreams.aclose()
 
 
 def context_of(request: Request) -> GatewayContext:
