@@ -241,6 +241,7 @@ def banner(platform: EmbeddedPlatform) -> str:
     return "\n".join(
         [
             f"Modelbay is running at {platform.url}  (embedded mode, data in {config.data_dir})",
+            f"  web UI:      {platform.url}/   (sign in as the admin user with its token)",
             f"  API docs:    {platform.url}/v1/docs",
             f"  admin user:  {config.admin_username}",
             f"  admin token: {platform.token}   (kept in {config.data_dir / ADMIN_TOKEN_FILE})",

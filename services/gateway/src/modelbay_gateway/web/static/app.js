@@ -50,31 +50,43 @@ function enableCopyButtons(root) {
 }
 
 // A version that is still in the pipeline: listen to its events and re-render the section on
-// each one (the server renders status, stage times and a failure's reason).
+// each one (the server renders status, stage times and a failure's reason). The gateway hears
+// an event at the same moment as the catalog, which may not have recorded it yet, so each event
+// re-renders now and twice more shortly after; a slow poll covers events lost in a reconnect.
+const RERENDER_AFTER_EVENT_MS = [0, 1500, 5000];
+const FALLBACK_POLL_MS = 30000;
+
 function followPipeline() {
   const section = document.getElementById("pipeline");
   if (!section || !section.dataset.eventsUrl || !window.EventSource) return;
   const source = new EventSource(section.dataset.eventsUrl);
-  const refresh = () => {
+  let lastStatus = "";
+  const render = () => {
     const current = document.getElementById("pipeline");
-    if (!current || !current.dataset.fragmentUrl) {
-      source.close();
-      return;
-    }
+    if (!current || !current.dataset.fragmentUrl) return;
     window.htmx.ajax("GET", current.dataset.fragmentUrl, { target: "#pipeline", swap: "outerHTML" })
       .then(() => {
         const updated = document.getElementById("pipeline");
         const status = document.getElementById("version-status");
-        if (status) announce("Status: " + status.textContent.trim());
-        if (!updated || !updated.dataset.eventsUrl) source.close();
+        const text = status ? status.textContent.trim() : "";
+        if (text && text !== lastStatus) {
+          lastStatus = text;
+          announce("Status: " + text);
+        }
+        if (!updated || !updated.dataset.eventsUrl) {
+          source.close();  // ready or failed: nothing more will happen
+          window.clearInterval(poll);
+        }
       });
   };
-  source.onmessage = refresh;
+  const onEvent = () => RERENDER_AFTER_EVENT_MS.forEach((ms) => window.setTimeout(render, ms));
+  const poll = window.setInterval(render, FALLBACK_POLL_MS);
+  source.onmessage = onEvent;
   // Events carry their CloudEvents type as the SSE event name; the page lists the types.
   (section.dataset.eventTypes || "").split(" ").filter(Boolean)
-    .forEach((type) => source.addEventListener(type, refresh));
+    .forEach((type) => source.addEventListener(type, onEvent));
   // Events that happened before the stream opened: render once now.
-  source.onopen = refresh;
+  source.onopen = render;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
