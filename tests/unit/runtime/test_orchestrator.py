@@ -179,16 +179,25 @@ async def test_unavailable_nodes_are_retried_then_named(
             httpx.Response(503, json={"title": "Model is loading"}) if calls["shake"] == 1 else None
         )
 
+    async def loading(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"title": "Model is loading"})
+
     async def unreachable(request: httpx.Request) -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     async with fig5_running(bundles, fig5) as (client, network):
         network.hooks = {"shake": busy_once}
         recovered = await client.post("/model/methods/assess", json=SAMPLE._asdict())
+        network.hooks = {"shake": loading}
+        still_loading = await client.post("/model/methods/assess", json=SAMPLE._asdict())
         network.hooks = {"shake": unreachable}
         failed = await client.post("/model/methods/assess", json=SAMPLE._asdict())
     assert recovered.status_code == 200
     assert calls["shake"] == 2
+    assert still_loading.status_code == 503
+    assert still_loading.headers["retry-after"] == "1"
+    assert still_loading.json()["type"].endswith("/node-unavailable")
+    assert still_loading.json()["attempts"] == 3
     assert failed.status_code == 502
     problem = failed.json()
     assert problem["type"].endswith("/node-unreachable")

@@ -64,6 +64,8 @@ def create_orchestrator_from_env() -> OrchestratorServer:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO: one line per node call would cost more than the call.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     dirs = [d for d in os.environ.get(BUNDLE_DIRS_VARIABLE, "").split(os.pathsep) if d]
     return create_orchestrator(
         dirs or [settings.bundle_dir], max_body_bytes=settings.max_body_bytes

@@ -82,6 +82,16 @@ def node_problem(failure: NodeFailure, document: SolutionDocument) -> ProblemErr
             field=field,
             extra=extra,
         )
+    if failure.kind == "unavailable":
+        # The node says "not now" (still loading, overloaded): so does the solution.
+        return ProblemError(
+            503,
+            "node-unavailable",
+            "A node of the solution is not available yet",
+            str(failure),
+            headers={"retry-after": "1"},
+            extra=extra,
+        )
     status, kind, title = {
         "timeout": (504, "node-timeout", "A node of the solution did not answer in time"),
         "unreachable": (502, "node-unreachable", "A node of the solution cannot be reached"),

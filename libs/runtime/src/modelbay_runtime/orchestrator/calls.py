@@ -31,8 +31,9 @@ MAX_BACKOFF_SECONDS = 1.0
 
 @dataclass
 class NodeFailure(Exception):
-    """A node did not answer with its output. `kind`: `refused` (4xx), `failed` (5xx),
-    `unreachable` (no connection) or `timeout`."""
+    """A node did not answer with its output. `kind`: `refused` (4xx), `failed` (500 and other
+    5xx), `unavailable` (502/503/504 on every attempt: loading, overloaded), `unreachable` (no
+    connection) or `timeout`."""
 
     node: SolutionNode
     kind: str
@@ -90,6 +91,8 @@ def _answer_failure(node: SolutionNode, response: httpx.Response, attempt: int) 
             str(problem[key]) for key in ("title", "detail") if problem.get(key)
         )
     kind = "refused" if response.status_code < 500 else "failed"
+    if response.status_code in RETRIED_STATUSES:
+        kind = "unavailable"
     detail = f"answered HTTP {response.status_code}{said}"
     return NodeFailure(node, kind, detail, attempt, response.status_code, problem)
 

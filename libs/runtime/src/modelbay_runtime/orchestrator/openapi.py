@@ -14,6 +14,7 @@ from modelbay_runtime.types import TypeSpec
 
 _NODE_ERRORS = {
     "502": "A node failed, refused its input or cannot be reached; `node` names it",
+    "503": "The solution is loading, or a node is not available yet (Retry-After); `node`",
     "504": "A node did not answer within its timeout; `node` names it",
 }
 

@@ -1,0 +1,1 @@
+"""Orchestrator overhead benchmark (docs/benchmarks.md, "Solutions")."""
