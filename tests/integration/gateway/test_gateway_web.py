@@ -1,0 +1,176 @@
+"""The web UI's rules over HTTP, on the gateway with the real catalog and onboarding (Postgres):
+sessions and their cookie, CSRF, the one 404 page, the publish form's field errors, safe model
+cards. The browser flows are in tests/e2e/web/."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from gateway_stack import Stack
+from modelbay_embedded.inprocess import InProcessTransport
+
+HOSTILE = "<script>alert(1)</script> [x](javascript:alert(2)) [ok](https://example.org)"
+
+
+def browser(stack: Stack) -> httpx.AsyncClient:
+    """A cookie-keeping client without a bearer token, like a browser."""
+    return httpx.AsyncClient(
+        transport=InProcessTransport(stack.gateway_app),
+        base_url="http://gateway",
+        timeout=60,
+        follow_redirects=False,
+    )
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, token: str) -> httpx.Response:
+    form = await client.get("/signin")
+    assert form.status_code == 200
+    return await client.post(
+        "/signin",
+        data={"csrf_token": csrf_of(form.text), "username": username, "token": token},
+    )
+
+
+async def test_sign_in_sets_a_session_cookie_and_sign_out_revokes_it(stack: Stack) -> None:
+    token = await stack.new_user("webber")
+    async with browser(stack) as client:
+        signed_in = await sign_in(client, "webber", token)
+        assert signed_in.status_code == 303
+        cookie = next(
+            value
+            for value in signed_in.headers.get_list("set-cookie")
+            if value.startswith("modelbay_session=")
+        )
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie
+        assert token not in cookie  # the browser gets a session of its own
+        home = await client.get("/")
+        assert "Signed in as <strong>webber</strong>" in home.text
+        assert "default-src 'self'" in home.headers["content-security-policy"]
+
+        async with stack.client(token) as api:
+            tokens = (await api.get("/v1/tokens")).json()
+        assert [t["name"] for t in tokens if t["revoked_at"] is None] == ["default", "web session"]
+
+        signed_out = await client.post("/signout", data={"csrf_token": csrf_of(home.text)})
+        assert signed_out.status_code == 303
+        client.cookies.set("modelbay_session", cookie.split(";")[0].split("=", 1)[1])
+        after = await client.get("/my")  # the old cookie no longer opens a session
+        assert after.status_code == 303
+        assert after.headers["location"] == "/signin?next=%2Fmy"
+        async with stack.client(token) as api:
+            tokens = (await api.get("/v1/tokens")).json()
+        assert [t["name"] for t in tokens if t["revoked_at"] is None] == ["default"]
+
+
+async def test_wrong_credentials_and_csrf(stack: Stack) -> None:
+    token = await stack.new_user("carefulcat")
+    await stack.new_user("othercat")
+    async with browser(stack) as client:
+        wrong_user = await sign_in(client, "othercat", token)
+        assert wrong_user.status_code == 400
+        assert "do not match an active account" in wrong_user.text
+        assert "modelbay_session" not in client.cookies
+        no_token = await client.post("/signin", data={"username": "carefulcat", "token": token})
+        assert no_token.status_code == 403
+        assert "Form not accepted" in no_token.text
+        forged = await client.post(
+            "/signin", data={"csrf_token": "forged", "username": "carefulcat", "token": token}
+        )
+        assert forged.status_code == 403
+        redirect = await client.post(
+            "/signin",
+            data={
+                "csrf_token": csrf_of((await client.get("/signin")).text),
+                "username": "carefulcat",
+                "token": token,
+                "next": "//evil.example/",
+            },
+        )
+        assert redirect.headers["location"] == "/"  # no open redirect
+        for data in ({}, {"csrf_token": "0" * 64}):
+            refused = await client.post("/signout", data=data)
+            assert refused.status_code == 403
+        assert (await client.get("/my")).status_code == 200  # still signed in
+
+
+async def test_private_model_page_is_the_same_404_as_a_missing_one(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    owner_token = await stack.new_user("hider")
+    other_token = await stack.new_user("seeker")
+    assert (await stack.push(owner_token, "hider", "secret", archive_bytes)).status_code == 202
+    await stack.wait_for_version(owner_token, "hider", "secret", 1)
+    async with browser(stack) as client:
+        await sign_in(client, "seeker", other_token)
+        for path in ("/models/hider/{}", "/models/hider/{}/versions/1"):
+            hidden = await client.get(path.format("secret"))
+            missing = await client.get(path.format("no-such-model"))
+            assert hidden.status_code == missing.status_code == 404
+            assert hidden.text == missing.text
+        for kind in ("proto", "bundle", "image"):
+            hidden_file = await client.get(f"/models/hider/secret/versions/1/files/{kind}")
+            assert hidden_file.status_code == 404
+        listed = await client.get("/", params={"q": "secret"})
+        assert "hider/secret" not in listed.text
+    async with browser(stack) as anonymous:
+        page = await anonymous.get("/models/hider/secret")
+        assert page.status_code == 303  # no session, no anonymous reads: sign in first
+        assert page.headers["location"].startswith("/signin?next=")
+
+
+async def test_publish_form_errors_then_published_card_is_inert(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    token = await stack.new_user("teller")
+    assert (await stack.push(token, "teller", "cards", archive_bytes)).status_code == 202
+    detail = await stack.wait_for_version(token, "teller", "cards", 1)
+    async with browser(stack) as client:
+        await sign_in(client, "teller", token)
+        form = await client.get("/models/teller/cards/publish")
+        csrf = csrf_of(form.text)
+        not_ready = await client.post(
+            "/models/teller/cards/publish",
+            data={"csrf_token": csrf, "visibility": "public", "description": "d",
+                  "category": "regression", "license": "MIT", "version": "1"},
+        )  # fmt: skip
+        assert not_ready.status_code == 422
+        assert 'id="version-error"' in not_ready.text
+        await stack.make_ready("teller", "cards", 1, detail["bundle"]["sha256"])
+        blank = await client.post(
+            "/models/teller/cards/publish",
+            data={"csrf_token": csrf, "visibility": "public", "description": " ",
+                  "category": "", "license": "", "tags": "Bad Tag!"},
+        )  # fmt: skip
+        assert blank.status_code == 422
+        for field in ("description", "category", "license"):
+            assert f'id="{field}-error"' in blank.text
+            assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', blank.text, re.S)
+        bad_tag = await client.post(
+            "/models/teller/cards/publish",
+            data={"csrf_token": csrf, "visibility": "public", "description": HOSTILE,
+                  "category": "regression", "license": "MIT", "tags": "Bad Tag!"},
+        )  # fmt: skip
+        assert bad_tag.status_code == 422  # the catalog's refusal, shown next to the field
+        assert 'id="tags-error"' in bad_tag.text
+        published = await client.post(
+            "/models/teller/cards/publish",
+            data={"csrf_token": csrf, "visibility": "public", "description": HOSTILE,
+                  "category": "regression", "license": "MIT", "tags": "demo"},
+        )  # fmt: skip
+        assert published.status_code == 303
+        assert published.headers["location"] == "/models/teller/cards?published=1"
+        page = await client.get("/models/teller/cards")
+        card = page.text.split('class="markdown">', 1)[1].split("</div>", 1)[0]
+        assert "<script" not in card
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card
+        assert 'href="javascript' not in card
+        assert '<a href="https://example.org" rel="nofollow noopener ugc">ok</a>' in card
+        assert "docker pull 127.0.0.1:5000/teller/cards:1" in page.text
