@@ -20,6 +20,7 @@ from typing import Any
 
 import docker
 import httpx
+import yaml
 from docker.errors import NotFound
 from e2e_client import Gateway, describe_failure, explain
 from e2e_models import dump_model, push_bundle
@@ -53,11 +54,20 @@ async def push_solution(gateway: Gateway, solution: Solution, name: str) -> Any:
     return await asyncio.to_thread(session.push, solution, f"{gateway.username}/{name}")
 
 
-async def refusal(gateway: Gateway, solution: Solution, name: str) -> dict[str, Any]:
-    """Push through `/v1` directly (the SDK would raise), returning the problem document."""
-    response = await gateway.http.post(
-        f"/v1/solutions/{gateway.username}/{name}/versions", json=solution.to_document()
-    )
+async def refusal(
+    gateway: Gateway, solution: Solution, name: str, *, as_yaml: bool = False
+) -> dict[str, Any]:
+    """Push through `/v1` directly (the SDK would raise), returning the problem document; the
+    document goes as JSON, or as YAML as a person would write it."""
+    path = f"/v1/solutions/{gateway.username}/{name}/versions"
+    if as_yaml:
+        response = await gateway.http.post(
+            path,
+            content=yaml.safe_dump(solution.to_document(), sort_keys=False),
+            headers={"content-type": "application/yaml"},
+        )
+    else:
+        response = await gateway.http.post(path, json=solution.to_document())
     assert response.status_code in (409, 422), explain(response)
     assert response.headers["content-type"].startswith("application/problem+json")
     problem: dict[str, Any] = response.json()
@@ -147,7 +157,9 @@ async def test_fig5_solution_composed_built_and_run(
     refs = await push_pieces(alice, tmp_path)
 
     # A type mismatch is refused with the field-by-field explanation.
-    mismatch = await refusal(alice, fig5(alice.username, heat_field="label"), "mismatched")
+    mismatch = await refusal(
+        alice, fig5(alice.username, heat_field="label"), "mismatched", as_yaml=True
+    )
     assert mismatch["type"].endswith("/incompatible-solution"), mismatch
     assert (
         "heat.Finding.label (string, field 2) → rule.Evidence.heat (double): types differ"
