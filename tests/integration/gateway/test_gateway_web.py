@@ -118,6 +118,12 @@ async def test_private_model_page_is_the_same_404_as_a_missing_one(
         for kind in ("proto", "bundle", "image"):
             hidden_file = await client.get(f"/models/hider/secret/versions/1/files/{kind}")
             assert hidden_file.status_code == 404
+        html = {"Accept": "text/html"}
+        unknown = await client.get("/models/hider/secret/no/such/page", headers=html)
+        assert unknown.status_code == 404
+        assert unknown.text == missing.text  # any address: the one 404 page
+        api = await client.get("/v1/no/such/route", headers=html)
+        assert api.headers["content-type"] == "application/problem+json"
         listed = await client.get("/", params={"q": "secret"})
         assert "hider/secret" not in listed.text
     async with browser(stack) as anonymous:

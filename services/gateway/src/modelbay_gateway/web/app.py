@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from modelbay_common.events import EVENT_CLASSES
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelbay_gateway.context import GatewayContext
 from modelbay_gateway.web import pages_account, pages_catalog, pages_model
+from modelbay_gateway.web.errors import error_page
 from modelbay_gateway.web.markdown import markdown_filters
 from modelbay_gateway.web.state import WebState
 from modelbay_gateway.web.views import format_bytes, format_seconds, format_time
@@ -67,6 +70,23 @@ def build_templates() -> Jinja2Templates:
     return templates
 
 
+def _html_for_browsers(app: FastAPI) -> None:
+    """An unknown address asked for by a browser gets the UI's 404 page; the API and programs
+    keep their problem+json (the handler installed before stays in charge of them)."""
+    previous = app.exception_handlers.get(StarletteHTTPException)
+    assert previous is not None, "install_problem_handlers must run first"
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if wants_html and exc.status_code == 404 and not request.url.path.startswith("/v1"):
+            return error_page(request, 404, "Not found", None)
+        answer = previous(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, handle)
+
+
 def install_web_ui(app: FastAPI, context: GatewayContext) -> None:
     """Pages at `/`, `/models/...`, `/my`, `/signin`; assets at `/static`. See docs/web.md."""
     app.state.web = WebState(context=context, templates=build_templates())
@@ -75,3 +95,4 @@ def install_web_ui(app: FastAPI, context: GatewayContext) -> None:
     app.include_router(pages_account.router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PageSecurityHeaders)
+    _html_for_browsers(app)
