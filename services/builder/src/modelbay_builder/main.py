@@ -13,7 +13,7 @@ import asyncio
 
 from modelbay_common.blob import BlobStore
 from modelbay_common.bus import Bus
-from modelbay_common.serving import Clients, ServiceHost, Step, Worker, run_service
+from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_builder.api import create_app
@@ -22,7 +22,7 @@ from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_h
 from modelbay_builder.images import ImageExporter
 from modelbay_builder.modes import ResolvedMode, choose_runner
 from modelbay_builder.orm import SCHEMA
-from modelbay_builder.served import ServedListener, ServedModels, ServesModels
+from modelbay_builder.served import ServedListener, ServedModels
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
 from modelbay_builder.worker import BuildWorker, Runner
 
@@ -55,22 +55,17 @@ def build_service(
     worker = BuildWorker(clients.sessions, chosen.runner, settings)
     consumer = settings.consumer_name
     handler = dependencies_resolved_handler(consumer, clients.sessions, worker)
-    # Stopped in reverse: the worker hands builds back, then the model servers stop, then Docker.
-    workers: list[Worker] = [Step(on_stop=lambda: asyncio.to_thread(docker.close))]
-    if isinstance(chosen.runner, Worker):
-        workers.append(chosen.runner)  # the local-process runner's model servers
     service = BuilderService(
         clients,
         schema=SCHEMA,
         app=create_app(clients.sessions, chosen.exporter, worker.liveness),
         consumers={consumer: (BUILD_EVENT_TYPES, handler)},
-        workers=[*workers, worker],  # the worker picks up builds queued before a restart, too
+        # Stopped in reverse: the worker hands builds back, the model servers stop, then Docker.
+        workers=[Step(on_stop=lambda: asyncio.to_thread(docker.close)), *chosen.managed, worker],
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )
     service.mode, service.runner, service.worker = chosen.mode, chosen.runner, worker
-    # With Docker nothing is served here (the image is the product): no one is ever told.
-    served = chosen.runner.served if isinstance(chosen.runner, ServesModels) else ServedModels()
-    service.served = served
+    service.served = chosen.served
     return service
 
 

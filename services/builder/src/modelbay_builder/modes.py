@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from modelbay_common.blob import BlobStore
+from modelbay_common.serving import Worker
 
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.images import DockerImageExporter, ImageExporter
@@ -21,6 +22,7 @@ from modelbay_builder.local.refs import LocalProcessExporter
 from modelbay_builder.pipeline import BuildRunner
 from modelbay_builder.registry import RegistryCredentials
 from modelbay_builder.runtime_wheel import RuntimeWheel
+from modelbay_builder.served import ServedModels, ServesModels
 from modelbay_builder.settings import BuilderSettings
 from modelbay_builder.worker import Runner
 
@@ -34,6 +36,16 @@ class RunnerChoice:
     mode: ResolvedMode
     runner: Runner
     exporter: ImageExporter
+
+    @property
+    def managed(self) -> tuple[Worker, ...]:
+        """The runner itself when it has processes to start and stop (the model servers)."""
+        return (self.runner,) if isinstance(self.runner, Worker) else ()
+
+    @property
+    def served(self) -> ServedModels:
+        """Who hears of each model served here; with Docker none is (the image is the product)."""
+        return self.runner.served if isinstance(self.runner, ServesModels) else ServedModels()
 
 
 def choose_runner(
