@@ -49,7 +49,7 @@ class OrchestratorServer:
         transport: httpx.AsyncBaseTransport | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
-        """`transport` replaces httpx's network transport (tests call in-process servers)."""
+        """`transport` replaces the pooled network transport (tests call in-process servers)."""
         self._load_solutions = load_solutions
         self._limits = limits or ClientLimits()
         self._transport = transport
@@ -58,7 +58,7 @@ class OrchestratorServer:
         self._solutions: dict[str, CompiledSolution] = {}
         self._primary: CompiledSolution | None = None
         self._failure: str | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._pool: httpx.AsyncBaseTransport | None = None
         self._caller: NodeCaller | None = None
         self.router = self._routes()
 
@@ -70,8 +70,8 @@ class OrchestratorServer:
             max_keepalive_connections=self._limits.max_keepalive_connections,
             keepalive_expiry=self._limits.keepalive_expiry_seconds,
         )
-        self._client = httpx.AsyncClient(limits=limits, transport=self._transport)
-        self._caller = NodeCaller(self._client)
+        self._pool = self._transport or httpx.AsyncHTTPTransport(limits=limits)
+        self._caller = NodeCaller(self._pool)
         try:
             solutions = await asyncio.to_thread(self._load_solutions)
         except Exception as exc:
@@ -87,8 +87,8 @@ class OrchestratorServer:
             log.info("solution %s ready: nodes %s", solution.name, solution.urls)
 
     async def shutdown(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        if self._pool is not None and self._transport is None:
+            await self._pool.aclose()  # an injected transport is its owner's to close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
