@@ -120,6 +120,8 @@ class BuildRunner:
             build_seconds=build_seconds,
             validation_seconds=validation_seconds,
             push_seconds=push_seconds,
+            idle_memory_bytes=report.idle_memory_bytes,
+            solution_nodes=solution_nodes(bundle.manifest),
         )
 
     async def _fetch_bundle(self, work: Path, request: BuildRequest, log: BuildLog) -> BundleFiles:
@@ -245,6 +247,17 @@ class BuildRunner:
         return image_reference(
             self._settings.registry, request.owner, request.name, request.version
         )
+
+
+def solution_nodes(manifest: dict[str, Any]) -> dict[str, str] | None:
+    """A solution bundle's `{node id: owner/name:version}` (its manifest's `nodes`); None for a
+    model. Deployment artifacts run these next to the solution's orchestrator."""
+    if manifest.get("kind") != "solution":
+        return None
+    nodes = manifest.get("nodes")
+    if not isinstance(nodes, dict):
+        return None
+    return {str(node_id): str(model) for node_id, model in nodes.items()}
 
 
 def _builder_version() -> str:

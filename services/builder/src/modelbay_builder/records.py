@@ -95,6 +95,10 @@ class BuildResult:
     build_seconds: float
     validation_seconds: float
     push_seconds: float
+    # Memory of the validated server after it became ready, before any sample (None when it
+    # could not be read); a solution's `{node id: owner/name:version}`.
+    idle_memory_bytes: int | None = None
+    solution_nodes: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class BuildView:
     validation_seconds: float | None
     push_seconds: float | None
     attempts: int
+    idle_memory_bytes: int | None
+    solution_nodes: dict[str, str] | None
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

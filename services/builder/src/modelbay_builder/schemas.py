@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from modelbay_builder.records import BuildView
 
@@ -27,6 +27,12 @@ class BuildOut(BaseModel):
     validation_seconds: float | None
     push_seconds: float | None
     attempts: int
+    idle_memory_bytes: int | None = Field(
+        description="memory of the validated server at rest (sizes deployments' requests)"
+    )
+    solution_nodes: dict[str, str] | None = Field(
+        description="a solution's nodes: `{node id: owner/name:version}`; null for a model"
+    )
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -51,6 +57,8 @@ class BuildOut(BaseModel):
             validation_seconds=view.validation_seconds,
             push_seconds=view.push_seconds,
             attempts=view.attempts,
+            idle_memory_bytes=view.idle_memory_bytes,
+            solution_nodes=view.solution_nodes,
             queued_at=view.queued_at,
             started_at=view.started_at,
             finished_at=view.finished_at,

@@ -179,6 +179,8 @@ class BuildStore:
                 build_seconds=result.build_seconds,
                 validation_seconds=result.validation_seconds,
                 push_seconds=result.push_seconds,
+                idle_memory_bytes=result.idle_memory_bytes,
+                solution_nodes=result.solution_nodes,
                 worker_id=None,
                 finished_at=_now(),
             )
@@ -229,6 +231,8 @@ def _view(row: BuildRow) -> BuildView:
         validation_seconds=row.validation_seconds,
         push_seconds=row.push_seconds,
         attempts=row.attempts,
+        idle_memory_bytes=row.idle_memory_bytes,
+        solution_nodes=row.solution_nodes,
         queued_at=row.queued_at,
         started_at=row.started_at,
         finished_at=row.finished_at,

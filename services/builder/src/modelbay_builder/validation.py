@@ -91,6 +91,7 @@ class ValidationLimits:
 class ValidationReport:
     samples_checked: int
     distributions: list[dict[str, str]]
+    idle_memory_bytes: int | None = None
 
 
 def validate_image(
@@ -105,9 +106,10 @@ def validate_image(
     container = _start(client, image_id, limits, label)
     try:
         _wait_until_ready(container, limits.ready_timeout)
+        idle_memory = idle_memory_bytes(container)  # loaded, before any sample
         checked = _check_samples(container, manifest, limits)
         distributions = _list_distributions(container)
-        return ValidationReport(samples_checked=checked, distributions=distributions)
+        return ValidationReport(checked, distributions, idle_memory)
     finally:
         _remove(container)
 
@@ -149,6 +151,22 @@ def _wait_until_ready(container: Container, timeout: float) -> None:
             reason = f"the model server did not become ready within {timeout:g} s"
             raise ImageValidationFailed(reason, log_tail=_logs(container))
         time.sleep(0.3)
+
+
+def idle_memory_bytes(container: Container) -> int | None:
+    """The container's memory in use, as `docker stats` shows it (usage less the inactive page
+    cache, which the kernel reclaims first); None when the engine does not report it."""
+    try:
+        stats: dict[str, Any] = container.stats(stream=False, one_shot=True)
+    except (DockerException, TypeError):
+        return None
+    memory = stats.get("memory_stats") or {}
+    usage = memory.get("usage")
+    if not isinstance(usage, int) or usage <= 0:
+        return None
+    details = memory.get("stats") or {}
+    inactive = details.get("inactive_file", details.get("total_inactive_file", 0))
+    return usage - inactive if isinstance(inactive, int) and inactive < usage else usage
 
 
 def _check_samples(
