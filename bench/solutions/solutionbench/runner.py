@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from modelbay import dump
 
 from solutionbench.models import models
@@ -90,7 +91,9 @@ def _documents() -> dict[str, dict[str, Any]]:
     }
 
 
-def _serve(command: list[str], env: dict[str, str], log: Path, stack: ExitStack) -> None:
+def _serve(
+    command: list[str], env: dict[str, str], log: Path, stack: ExitStack
+) -> subprocess.Popen[bytes]:
     handle = log.open("w")
     process = subprocess.Popen(
         command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
@@ -105,6 +108,7 @@ def _serve(command: list[str], env: dict[str, str], log: Path, stack: ExitStack)
         handle.close()
 
     stack.callback(stop)
+    return process
 
 
 def _wait_ready(url: str, bound: float = 120.0) -> None:
@@ -121,6 +125,7 @@ def _wait_ready(url: str, bound: float = 120.0) -> None:
 
 _LATENCY = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+_COUNT = re.compile(r"(\d+) requests in")
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -138,7 +143,14 @@ def _wrk(url: str, body: str, seconds: int, script_dir: Path) -> dict[str, float
     result = {f"p{p}_ms": float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
     rate = _RATE.search(output)
     result["req_per_s"] = float(rate.group(1)) if rate else 0.0
+    count = _COUNT.search(output)
+    result["requests"] = float(count.group(1)) if count else 0.0
     return result
+
+
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def main(argv: list[str]) -> int:
@@ -164,7 +176,7 @@ def main(argv: list[str]) -> int:
         env = {**base_env, "MODELBAY_SOLUTION_NODES": json.dumps(urls)}
         command = [python, "-m", "modelbay_runtime", "orchestrate", *solutions]
         command += ["--host", "127.0.0.1", "--port", orchestrator.rsplit(":", 1)[1]]
-        _serve(command, env, work / "orchestrator.log", stack)
+        orchestrator_process = _serve(command, env, work / "orchestrator.log", stack)
         for url in [*urls.values(), orchestrator]:
             _wait_ready(url)
         targets = {
@@ -192,7 +204,12 @@ def main(argv: list[str]) -> int:
         for label, (url, body, _) in targets.items():
             _wrk(url, body, WARMUP, work)
             load = os.getloadavg()[0]
-            results[label] = {**_wrk(url, body, DURATION, work), "load_before": load}
+            cpu = _cpu_seconds(orchestrator_process.pid)
+            cell = _wrk(url, body, DURATION, work)
+            spent = _cpu_seconds(orchestrator_process.pid) - cpu
+            if label.startswith("solution") and cell["requests"]:
+                cell["orchestrator_cpu_ms_per_req"] = round(1000 * spent / cell["requests"], 3)
+            results[label] = {**cell, "load_before": load}
         finished = datetime.now(UTC)
     summary = _summary(results)
     record = {
@@ -225,11 +242,16 @@ def _summary(cells: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def _cpu_text(cell: dict[str, Any]) -> str:
+    value = cell.get("orchestrator_cpu_ms_per_req")
+    return f"{value:.3f}" if value is not None else ""
+
+
 def _write_doc(doc: Path, record: dict[str, Any]) -> None:
     cells, summary = record["cells"], record["summary"]
     rows = "\n".join(
         f"| {label} | {c['p50_ms']:.2f} | {c['p90_ms']:.2f} | {c['p99_ms']:.2f} | "
-        f"{c['req_per_s']:.0f} | {c['load_before']:.1f} |"
+        f"{c['req_per_s']:.0f} | {_cpu_text(c)} | {c['load_before']:.1f} |"
         for label, c in cells.items()
     )
     section = f"""{MARK_BEGIN}
@@ -242,8 +264,8 @@ per cell after a warm-up, JSON from the client; model servers and the orchestrat
 protobuf with the orchestrator's pooled keep-alive client.
 Raw: `bench/solutions/results/latest.json`.
 
-| target | p50 ms | p90 ms | p99 ms | req/s | load |
-|---|---|---|---|---|---|
+| target | p50 ms | p90 ms | p99 ms | req/s | orchestrator CPU ms/req | load |
+|---|---|---|---|---|---|---|
 {rows}
 
 - Orchestrator overhead per hop, one node: **{summary["overhead_per_hop_1_node_ms"]:.2f} ms** p50
