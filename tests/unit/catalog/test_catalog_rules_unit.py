@@ -137,9 +137,9 @@ def test_libraries_come_from_requirement_names() -> None:
 
 def test_a_cursor_round_trips_and_rejects_tampering_and_other_searches() -> None:
     fingerprint = search_fingerprint({"q": "iris", "owner": None})
-    cursor = encode_cursor(SortKey(rank=0.25, model_id=42), fingerprint)
+    cursor = encode_cursor(SortKey(value=0.25, model_id=42), fingerprint)
 
-    assert decode_cursor(cursor, fingerprint) == SortKey(rank=0.25, model_id=42)
+    assert decode_cursor(cursor, fingerprint) == SortKey(value=0.25, model_id=42)
     other = search_fingerprint({"q": "house", "owner": None})
     with pytest.raises(InvalidCursor, match="other filters"):
         decode_cursor(cursor, other)

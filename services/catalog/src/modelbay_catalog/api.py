@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.errors import InvalidCallerHeader
 from modelbay_catalog.lifecycle import VersionStatus
-from modelbay_catalog.records import PublishRequest, SearchCriteria
+from modelbay_catalog.records import PublishRequest, SearchCriteria, SearchSort
 from modelbay_catalog.rules import Category
 from modelbay_catalog.schemas import (
     DownloadBody,
@@ -144,22 +144,33 @@ async def search(
     session: SessionDep,
     caller: CallerDep,
     limit: PageSize,
-    q: Annotated[str | None, Query(max_length=500, description="full text")] = None,
+    q: Annotated[
+        str | None, Query(max_length=500, description="free text; typos tolerated")
+    ] = None,
     category: Category | None = None,
     library: Annotated[str | None, Query(max_length=200)] = None,
+    license: Annotated[str | None, Query(max_length=200)] = None,
     owner: Annotated[str | None, Query(max_length=200)] = None,
     status: VersionStatus | None = None,
+    sort: Annotated[
+        SearchSort | None, Query(description="default: relevance with `q`, else recent")
+    ] = None,
+    facets: Annotated[bool, Query(description="also count the facets of all matches")] = False,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> SearchPage:
     criteria = SearchCriteria(
-        q=(q or "").strip() or None,
+        # Not stripped: a trailing space says the last word is finished (no prefix match).
+        q=q if q and q.strip() else None,
         category=category.value if category else None,
         library=library or None,
+        license=license or None,
         owner=owner or None,
         status=status.value if status else None,
+        sort=sort,
     )
-    page = await search_models(SearchStore(session), caller, criteria, limit, cursor)
-    return search_page(page.hits, page.next_cursor)
+    store = SearchStore(session)
+    page = await search_models(store, caller, criteria, limit, cursor, with_facets=facets)
+    return search_page(page.hits, page.next_cursor, criteria.effective_sort, page.facets)
 
 
 @router.get("/internal/models/{owner}/{name}", response_model=ModelDetail)

@@ -19,9 +19,10 @@ from modelbay_catalog.errors import InvalidCursor
 
 @dataclass(frozen=True)
 class SortKey:
-    """Rank (only when searching by text) and model id of the last row of a page."""
+    """The sort value (rank or downloads; None when sorting by id alone) and the model id of
+    the last row of a page. The sort itself is part of the fingerprint."""
 
-    rank: float | None
+    value: float | None
     model_id: int
 
 
@@ -31,7 +32,7 @@ def search_fingerprint(criteria: Mapping[str, object]) -> str:
 
 
 def encode_cursor(key: SortKey, fingerprint: str) -> str:
-    document = {"r": key.rank, "i": key.model_id, "f": fingerprint}
+    document = {"v": key.value, "i": key.model_id, "f": fingerprint}
     raw = json.dumps(document, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -41,14 +42,14 @@ def decode_cursor(cursor: str, fingerprint: str) -> SortKey:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         document = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        rank, model_id, found_fingerprint = document["r"], document["i"], document["f"]
+        value, model_id, found_fingerprint = document["v"], document["i"], document["f"]
     except (ValueError, TypeError, KeyError) as exc:
         raise InvalidCursor("The cursor is malformed; start again without one.") from exc
     if found_fingerprint != fingerprint:
         raise InvalidCursor(
             "The cursor belongs to a search with other filters; start again without one."
         )
-    valid_rank = rank is None or (isinstance(rank, int | float) and not isinstance(rank, bool))
-    if not isinstance(model_id, int) or isinstance(model_id, bool) or not valid_rank:
+    valid_value = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    if not isinstance(model_id, int) or isinstance(model_id, bool) or not valid_value:
         raise InvalidCursor("The cursor is malformed; start again without one.")
-    return SortKey(rank=None if rank is None else float(rank), model_id=model_id)
+    return SortKey(value=value, model_id=model_id)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Text,
     UniqueConstraint,
@@ -38,6 +39,15 @@ class ModelRow(Base):
         Index("models_search_idx", "search_vector", postgresql_using="gin"),
         Index("models_libraries_idx", "libraries", postgresql_using="gin"),
         Index("models_category_idx", "category"),
+        # Typo-tolerant matching of model names (`name % q`, pg_trgm).
+        Index(
+            "models_name_trgm_idx",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        # Keyset pages of `sort=downloads` (read backwards for DESC, DESC).
+        Index("models_downloads_idx", "downloads", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -58,6 +68,8 @@ class ModelRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_by: Mapped[str | None] = mapped_column(Text)
     search_vector: Mapped[Any] = mapped_column(TSVECTOR, server_default="")
+    # Every download of every version, kept here so that sorting by downloads needs no join.
+    downloads: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -100,8 +112,34 @@ class VersionRow(Base):
     uploaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The serialized FileDescriptorSet from ModelUploaded, kept to diff the next version with.
+    descriptor_set: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The interface diff to the nearest earlier version with a known descriptor set.
+    interface_compared_to: Mapped[int | None] = mapped_column(Integer)
+    interface_breaking: Mapped[bool | None] = mapped_column(Boolean)
+    interface_changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SearchWordRow(Base):
+    """A word of some model's searchable text: what a mistyped query word is corrected to.
+
+    Words are added when a model's search document changes and never removed (see
+    docs/catalog.md, "Search"): a stale word can only add an alternative that matches nothing.
+    """
+
+    __tablename__ = "search_words"
+    __table_args__ = (
+        Index(
+            "search_words_trgm_idx",
+            "word",
+            postgresql_using="gist",
+            postgresql_ops={"word": "gist_trgm_ops"},
+        ),
+    )
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class DownloadCountRow(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from modelbay_common.access import ModelAccess, Visibility
 
@@ -70,15 +71,48 @@ class Publication:
     published_by: str
 
 
+class SearchSort(StrEnum):
+    """The orders of a search; each is a keyset: (its value, model id), both descending."""
+
+    RELEVANCE = "relevance"  # needs `q`; without one it is `recent`
+    DOWNLOADS = "downloads"
+    RECENT = "recent"  # newest model first (the id only grows)
+
+
+class FacetName(StrEnum):
+    CATEGORY = "category"
+    LIBRARY = "library"
+    LICENSE = "license"
+    OWNER = "owner"
+    STATUS = "status"  # of the caller's own models only
+
+
 @dataclass(frozen=True)
 class SearchCriteria:
-    """A model search: `q` is full text (websearch syntax); the rest are exact filters."""
+    """A model search: `q` is free text (typos tolerated); the rest are exact filters."""
 
     q: str | None = None
     category: str | None = None
     library: str | None = None
     owner: str | None = None
     status: str | None = None
+    license: str | None = None
+    sort: SearchSort | None = None  # None: relevance with `q`, else recent
+
+    @property
+    def effective_sort(self) -> SearchSort:
+        if self.sort is None or (self.sort is SearchSort.RELEVANCE and not self.q):
+            return SearchSort.RELEVANCE if self.q else SearchSort.RECENT
+        return self.sort
+
+    def filter_value(self, facet: FacetName) -> str | None:
+        return {
+            FacetName.CATEGORY: self.category,
+            FacetName.LIBRARY: self.library,
+            FacetName.LICENSE: self.license,
+            FacetName.OWNER: self.owner,
+            FacetName.STATUS: self.status,
+        }[facet]
 
     def as_dict(self) -> dict[str, str | None]:
         return {
@@ -87,6 +121,8 @@ class SearchCriteria:
             "library": self.library,
             "owner": self.owner,
             "status": self.status,
+            "license": self.license,
+            "sort": self.effective_sort.value,
         }
 
 
@@ -94,3 +130,15 @@ class SearchCriteria:
 class SearchHit:
     model: ModelRecord
     rank: float | None
+    sort_value: float | None
+    """The value of the search's sort key for this row (rank, downloads; None for recent)."""
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str
+    count: int
+
+
+Facets = dict[FacetName, list[FacetCount]]
+"""Per facet, its values with how many matching models have each, most first."""

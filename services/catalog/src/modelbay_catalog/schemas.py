@@ -15,6 +15,7 @@ from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob.keys import openapi_key, proto_key
 from modelbay_common.contracts.catalog import (
     BundleInfo,
+    FacetValue,
     Failure,
     Image,
     Interface,
@@ -22,6 +23,7 @@ from modelbay_common.contracts.catalog import (
     ModelDetail,
     ModelSummary,
     ModelVisibility,
+    SearchFacets,
     SearchItem,
     SearchPage,
     Timings,
@@ -32,7 +34,7 @@ from modelbay_common.refs import is_local_process_ref
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from modelbay_catalog.lifecycle import VersionState
-from modelbay_catalog.records import ModelRecord, SearchHit, StoredVersion
+from modelbay_catalog.records import Facets, ModelRecord, SearchHit, SearchSort, StoredVersion
 from modelbay_catalog.rules import Category, normalize_tags
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -84,9 +86,25 @@ def model_summary(model: ModelRecord) -> ModelSummary:
     )
 
 
-def search_page(hits: list[SearchHit], next_cursor: str | None) -> SearchPage:
+def search_page(
+    hits: list[SearchHit], next_cursor: str | None, sort: SearchSort, facets: Facets | None
+) -> SearchPage:
     items = [SearchItem(**model_summary(hit.model).model_dump(), rank=hit.rank) for hit in hits]
-    return SearchPage(items=items, next_cursor=next_cursor)
+    return SearchPage(
+        items=items,
+        next_cursor=next_cursor,
+        sort=sort.value,
+        facets=None if facets is None else search_facets(facets),
+    )
+
+
+def search_facets(facets: Facets) -> SearchFacets:
+    return SearchFacets(
+        **{
+            facet.value: [FacetValue(value=found.value, count=found.count) for found in counts]
+            for facet, counts in facets.items()
+        }
+    )
 
 
 def version_summary(stored: StoredVersion) -> VersionSummary:

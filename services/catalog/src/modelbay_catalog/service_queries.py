@@ -8,7 +8,13 @@ from modelbay_common.access import Caller
 
 from modelbay_catalog.cursor import SortKey, decode_cursor, encode_cursor, search_fingerprint
 from modelbay_catalog.errors import ModelNotFound
-from modelbay_catalog.records import ModelRecord, SearchCriteria, SearchHit, StoredVersion
+from modelbay_catalog.records import (
+    Facets,
+    ModelRecord,
+    SearchCriteria,
+    SearchHit,
+    StoredVersion,
+)
 from modelbay_catalog.service import visible_model
 from modelbay_catalog.store import CatalogStore
 from modelbay_catalog.store_search import SearchStore
@@ -18,10 +24,17 @@ from modelbay_catalog.store_search import SearchStore
 class SearchPage:
     hits: list[SearchHit]
     next_cursor: str | None
+    facets: Facets | None
 
 
 async def search_models(
-    store: SearchStore, caller: Caller, criteria: SearchCriteria, limit: int, cursor: str | None
+    store: SearchStore,
+    caller: Caller,
+    criteria: SearchCriteria,
+    limit: int,
+    cursor: str | None,
+    *,
+    with_facets: bool = False,
 ) -> SearchPage:
     """One page of the models `caller` may see; `next_cursor` is None on the last page."""
     # The caller is part of the fingerprint: a cursor only continues its own user's search.
@@ -29,13 +42,15 @@ async def search_models(
         {**criteria.as_dict(), "user": caller.user, "org": caller.org, "admin": caller.admin}
     )
     after = decode_cursor(cursor, fingerprint) if cursor else None
+    match = await store.text_match(criteria.q) if criteria.q else None
     # One row more than asked tells whether another page exists without a count query.
-    hits = await store.search(criteria, caller, after, limit + 1)
+    hits = await store.search(criteria, caller, match, after, limit + 1)
+    facets = await store.facets(criteria, caller, match) if with_facets else None
     if len(hits) <= limit:
-        return SearchPage(hits=hits, next_cursor=None)
+        return SearchPage(hits=hits, next_cursor=None, facets=facets)
     last = hits[limit - 1]
-    key = SortKey(rank=last.rank, model_id=last.model.id)
-    return SearchPage(hits=hits[:limit], next_cursor=encode_cursor(key, fingerprint))
+    key = SortKey(value=last.sort_value, model_id=last.model.id)
+    return SearchPage(hits=hits[:limit], next_cursor=encode_cursor(key, fingerprint), facets=facets)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.lifecycle import VersionState, VersionStatus
-from modelbay_catalog.orm import DownloadCountRow, ModelRow, VersionRow
+from modelbay_catalog.orm import DownloadCountRow, ModelRow, SearchWordRow, VersionRow
 from modelbay_catalog.records import ModelRecord, Publication, StoredVersion
 from modelbay_catalog.rules import library_names
 
 # One text-search configuration for documents and queries, so both are stemmed alike.
 TEXT_SEARCH_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
+# Words as written, for the vocabulary of typo corrections and for prefixes being typed.
+SIMPLE_CONFIG: ColumnElement[Any] = literal_column("'simple'::regconfig")
+MIN_VOCABULARY_WORD, MAX_VOCABULARY_WORD = 3, 40
 _STATE_FIELDS = tuple(field.name for field in dataclasses.fields(VersionState))
 # Tuples in the record, arrays (lists) in the row; annotations are strings (PEP 563).
 _TUPLE_FIELDS = frozenset(
@@ -38,27 +41,34 @@ def _weighted(document: Any, weight: str) -> ColumnElement[Any]:
 
 
 def search_document() -> ColumnElement[Any]:
-    """Name and tags weigh most, then the description, then method and field names."""
+    """Name and tags weigh most, then the description, then method, field and library names,
+    then the owner (the migration that last changed it backfills the same expression)."""
     return (
         _weighted(ModelRow.name, "A")
         .op("||")(_weighted(func.array_to_string(ModelRow.tags, " "), "A"))
         .op("||")(_weighted(ModelRow.description, "B"))
         .op("||")(_weighted(ModelRow.interface_terms, "C"))
+        .op("||")(_weighted(func.array_to_string(ModelRow.libraries, " "), "C"))
         .op("||")(_weighted(ModelRow.owner, "D"))
     )
 
 
-def downloads_of_model() -> ColumnElement[int]:
-    """Total downloads of a model's versions, as a correlated subquery."""
-    return (
-        select(func.coalesce(func.sum(DownloadCountRow.count), 0))
-        .join(VersionRow, VersionRow.id == DownloadCountRow.version_id)
-        .where(VersionRow.model_id == ModelRow.id)
-        .scalar_subquery()
+def vocabulary_words() -> ColumnElement[Any]:
+    """The words of a model's searchable text as written (`simple`: lower-cased, not stemmed),
+    an array: what a mistyped query word may be corrected to (spelling.py)."""
+    text = func.concat_ws(
+        " ",
+        ModelRow.name,
+        func.array_to_string(ModelRow.tags, " "),
+        ModelRow.description,
+        ModelRow.interface_terms,
+        func.array_to_string(ModelRow.libraries, " "),
+        ModelRow.owner,
     )
+    return func.tsvector_to_array(func.to_tsvector(SIMPLE_CONFIG, text))
 
 
-def to_model_record(row: ModelRow, downloads: int = 0) -> ModelRecord:
+def to_model_record(row: ModelRow) -> ModelRecord:
     return ModelRecord(
         id=row.id,
         owner=row.owner,
@@ -77,7 +87,7 @@ def to_model_record(row: ModelRow, downloads: int = 0) -> ModelRecord:
         published_by=row.published_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        downloads=int(downloads),
+        downloads=int(row.downloads),
     )
 
 
@@ -125,11 +135,9 @@ class CatalogStore:
         return int((await self._session.execute(statement)).scalar_one())
 
     async def find_model(self, owner: str, name: str) -> ModelRecord | None:
-        statement = select(ModelRow, downloads_of_model()).where(
-            ModelRow.owner == owner, ModelRow.name == name
-        )
-        found = (await self._session.execute(statement)).first()
-        return None if found is None else to_model_record(found[0], found[1])
+        statement = select(ModelRow).where(ModelRow.owner == owner, ModelRow.name == name)
+        found = await self._session.scalar(statement)
+        return None if found is None else to_model_record(found)
 
     async def adopt_upload_metadata(
         self, model_id: int, owner_org: str | None, description: str | None, license: str | None
@@ -175,9 +183,23 @@ class CatalogStore:
 
     async def _refresh_search_vector(self, model_id: int) -> None:
         await self._session.flush()
-        await self._session.execute(
-            update(ModelRow).where(ModelRow.id == model_id).values(search_vector=search_document())
-        )
+        words = (
+            await self._session.execute(
+                update(ModelRow)
+                .where(ModelRow.id == model_id)
+                .values(search_vector=search_document())
+                .returning(vocabulary_words())
+            )
+        ).scalar_one()
+        await self.add_search_words(words)
+
+    async def add_search_words(self, words: Sequence[str]) -> None:
+        """Add words to the vocabulary of typo corrections (never removed; see SearchWordRow)."""
+        kept = sorted({w for w in words if MIN_VOCABULARY_WORD <= len(w) <= MAX_VOCABULARY_WORD})
+        if kept:
+            # Sorted, so that concurrent transactions take the key locks in one order.
+            statement = insert(SearchWordRow).values([{"word": word} for word in kept])
+            await self._session.execute(statement.on_conflict_do_nothing())
 
     # -- versions ----------------------------------------------------------------------------
 
@@ -243,6 +265,15 @@ class CatalogStore:
             set_={"count": DownloadCountRow.count + 1},
         )
         await self._session.execute(statement)
+        totals = (
+            update(ModelRow)
+            .where(
+                ModelRow.id
+                == select(VersionRow.model_id).where(VersionRow.id == version_id).scalar_subquery()
+            )
+            .values(downloads=ModelRow.downloads + 1)
+        )
+        await self._session.execute(totals)
 
     async def _download_counts(self, version_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         if not version_ids:

@@ -1,18 +1,84 @@
-"""The model search: full text, filters, visibility and keyset pagination in one query."""
+"""The model search: typo-tolerant full text, filters, visibility, sorts with keyset pages, and
+facet counts (docs/catalog.md, "Search").
+
+Matching (`text_match`): the words of `q` are looked up in the vocabulary (`search_words`);
+a word it does not know gets the known words within its allowed edits as alternatives
+(spelling.py), and the last word, while it may still be being typed, also matches as a prefix.
+A row matches when its weighted tsvector matches that query (GIN), or when its name is
+trigram-similar to `q` (`name % q`, GIN `gin_trgm_ops`). Rank = `ts_rank` + 1 when the row
+matches the words exactly as typed + the name's trigram similarity to `q`: exact words first,
+then corrections; every part depends on the row alone, so a row's rank never changes when other
+rows are added, which is what keeps relevance pages stable.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from modelbay_common.access import Caller, Visibility
-from sqlalchemy import Select, and_, false, func, literal, null, or_, select, true, tuple_
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from modelbay_catalog.cursor import SortKey
-from modelbay_catalog.orm import ModelRow
-from modelbay_catalog.records import SearchCriteria, SearchHit
+from modelbay_catalog.orm import SCHEMA, ModelRow
+from modelbay_catalog.records import (
+    FacetCount,
+    FacetName,
+    Facets,
+    SearchCriteria,
+    SearchHit,
+    SearchSort,
+)
 from modelbay_catalog.rules import normalize_package_name
-from modelbay_catalog.store import TEXT_SEARCH_CONFIG, downloads_of_model, to_model_record
+from modelbay_catalog.spelling import (
+    corrections,
+    query_words,
+    uses_websearch_syntax,
+    words_to_look_up,
+)
+from modelbay_catalog.store import SIMPLE_CONFIG, TEXT_SEARCH_CONFIG, to_model_record
+
+FACET_VALUES = 20  # the most frequent values of each facet; a page cannot show thousands
+MIN_PREFIX = 3  # a shorter prefix matches too much of the catalog to be worth ranking
+NEAREST_BY_TRIGRAM = 10
+
+# The words a query's words may mean: the ones the vocabulary holds among the words and their
+# one-edit variants (primary key), plus the trigram neighbours of the long words (GiST, `%`).
+_KNOWN_WORDS = text(
+    f"""
+    SELECT word FROM {SCHEMA}.search_words WHERE word = ANY(:exact)
+    UNION
+    SELECT near.word FROM unnest(CAST(:long_words AS text[])) AS typed(term)
+    CROSS JOIN LATERAL (
+        SELECT word FROM {SCHEMA}.search_words WHERE word % typed.term
+        ORDER BY word <-> typed.term LIMIT {NEAREST_BY_TRIGRAM}
+    ) AS near
+    """
+).bindparams(
+    bindparam("exact", type_=ARRAY(Text())),
+    bindparam("long_words", type_=ARRAY(Text())),
+)
 
 
 def visible_to(caller: Caller) -> ColumnElement[bool]:
@@ -33,17 +99,64 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
-def _filters(criteria: SearchCriteria) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class TextMatch:
+    """How rows are matched and ranked for one `q`."""
+
+    query: ColumnElement[Any]  # tsquery with corrections and the prefix
+    exact: ColumnElement[Any]  # tsquery of the words as typed
+    typed: str
+    similar_names: bool = True  # websearch syntax asks for exactly what it says
+
+    def condition(self) -> ColumnElement[bool]:
+        words = ModelRow.search_vector.op("@@")(self.query)
+        if not self.similar_names:
+            return words
+        return or_(words, ModelRow.name.op("%")(literal(self.typed)))
+
+    def rank(self) -> ColumnElement[float]:
+        exact_bonus = case((ModelRow.search_vector.op("@@")(self.exact), 1.0), else_=0.0)
+        # float8 throughout, so the rank written into a cursor compares exactly next time.
+        return (
+            func.ts_rank(ModelRow.search_vector, self.query).cast(DOUBLE_PRECISION)
+            + exact_bonus.cast(DOUBLE_PRECISION)
+            + func.similarity(ModelRow.name, literal(self.typed)).cast(DOUBLE_PRECISION)
+        )
+
+
+def _words_query(word: str, alternatives: Sequence[str], prefix: bool) -> ColumnElement[Any]:
+    parts = [func.plainto_tsquery(TEXT_SEARCH_CONFIG, term) for term in (word, *alternatives)]
+    if prefix:
+        # The word is [a-z0-9]+ (spelling.WORD), so `:*` cannot be confused with query syntax.
+        parts.append(func.to_tsquery(SIMPLE_CONFIG, f"{word}:*"))
+    return _combine(parts, "||")
+
+
+def _combine(parts: Sequence[ColumnElement[Any]], operator: str) -> ColumnElement[Any]:
+    """tsqueries joined with `||` (or) or `&&` (and)."""
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op(operator)(part)
+    return combined
+
+
+def _filter_conditions(
+    criteria: SearchCriteria, columns: Any, skip: FacetName | None = None
+) -> list[ColumnElement[bool]]:
+    """The exact filters on `columns` (the models table or the facets' matched rows), all but
+    the facet `skip` (a facet counts its values as if its own filter were not set)."""
     filters: list[ColumnElement[bool]] = []
-    if criteria.category:
-        filters.append(ModelRow.category == criteria.category)
-    if criteria.library:
+    if criteria.category and skip is not FacetName.CATEGORY:
+        filters.append(columns.category == criteria.category)
+    if criteria.library and skip is not FacetName.LIBRARY:
         # @> uses the GIN index on libraries.
-        filters.append(ModelRow.libraries.contains([normalize_package_name(criteria.library)]))
-    if criteria.owner:
-        filters.append(ModelRow.owner == criteria.owner)
-    if criteria.status:
-        filters.append(ModelRow.latest_status == criteria.status)
+        filters.append(columns.libraries.contains([normalize_package_name(criteria.library)]))
+    if criteria.license and skip is not FacetName.LICENSE:
+        filters.append(columns.license == criteria.license)
+    if criteria.owner and skip is not FacetName.OWNER:
+        filters.append(columns.owner == criteria.owner)
+    if criteria.status and skip is not FacetName.STATUS:
+        filters.append(columns.latest_status == criteria.status)
     return filters
 
 
@@ -51,47 +164,134 @@ class SearchStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def search(
-        self, criteria: SearchCriteria, caller: Caller, after: SortKey | None, limit: int
-    ) -> list[SearchHit]:
-        """Up to `limit` visible models matching `criteria`, strictly after `after`.
-
-        With a text query the order is rank (best first), then id (newest first); without
-        one it is id alone, newest first. The id never changes, so a page boundary is stable
-        while models are added or updated between requests.
-        """
-        statement = (
-            self._ranked(criteria, after) if criteria.q else self._by_newest(criteria, after)
+    async def text_match(self, typed: str) -> TextMatch:
+        """The tsquery of `typed`, with alternatives for the words the catalog does not know."""
+        if uses_websearch_syntax(typed):
+            query: ColumnElement[Any] = func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, typed)
+            return TextMatch(query=query, exact=query, typed=typed, similar_names=False)
+        parsed = query_words(typed)
+        exact: ColumnElement[Any] = func.plainto_tsquery(TEXT_SEARCH_CONFIG, " ".join(parsed.words))
+        if not parsed.words:
+            return TextMatch(query=exact, exact=exact, typed=typed)
+        lookup, long_words = words_to_look_up(parsed.words)
+        known = await self._session.scalars(
+            _KNOWN_WORDS, {"exact": lookup, "long_words": long_words}
         )
-        statement = statement.where(visible_to(caller), *_filters(criteria)).limit(limit)
-        rows = (await self._session.execute(statement)).all()
+        alternatives = corrections(parsed.words, known)
+        groups = [
+            _words_query(
+                word,
+                alternatives.get(word, ()),
+                prefix=word == parsed.prefix and len(word) >= MIN_PREFIX,
+            )
+            for word in parsed.words
+        ]
+        query = _combine(groups, "&&")
+        return TextMatch(query=query, exact=exact, typed=typed)
+
+    async def search(
+        self,
+        criteria: SearchCriteria,
+        caller: Caller,
+        match: TextMatch | None,
+        after: SortKey | None,
+        limit: int,
+    ) -> list[SearchHit]:
+        """Up to `limit` visible models matching, strictly after `after` in the search's order:
+        (sort value, id) descending. The id never changes and breaks every tie, so a page
+        boundary holds while models are added between requests."""
+        sort = criteria.effective_sort
+        key = self._sort_value(sort, match)
+        statement: Select[Any] = select(ModelRow, key).where(
+            visible_to(caller), *_filter_conditions(criteria, ModelRow)
+        )
+        if match is not None:
+            statement = statement.where(match.condition())
+        if sort is SearchSort.RECENT:
+            statement = statement.order_by(ModelRow.id.desc())
+            if after is not None:
+                statement = statement.where(ModelRow.id < after.model_id)
+        else:
+            statement = statement.order_by(key.desc(), ModelRow.id.desc())
+            if after is not None:
+                boundary = self._boundary(sort, after)
+                statement = statement.where(tuple_(key, ModelRow.id) < boundary)
+        rows = (await self._session.execute(statement.limit(limit))).all()
+        relevance = sort is SearchSort.RELEVANCE
         return [
-            SearchHit(model=to_model_record(row[0], row[1]), rank=row[2] if criteria.q else None)
+            SearchHit(
+                model=to_model_record(row[0]),
+                rank=float(row[1]) if relevance else None,
+                sort_value=None if row[1] is None else row[1],
+            )
             for row in rows
         ]
 
-    def _by_newest(
-        self, criteria: SearchCriteria, after: SortKey | None
-    ) -> Select[ModelRow, int, float]:
-        statement: Select[ModelRow, int, float] = select(
-            ModelRow, downloads_of_model(), null().cast(DOUBLE_PRECISION)
-        ).order_by(ModelRow.id.desc())
-        if after is not None:
-            statement = statement.where(ModelRow.id < after.model_id)
-        return statement
+    @staticmethod
+    def _sort_value(sort: SearchSort, match: TextMatch | None) -> ColumnElement[Any]:
+        if sort is SearchSort.RELEVANCE and match is not None:
+            return match.rank()
+        if sort is SearchSort.DOWNLOADS:
+            return ModelRow.downloads.expression
+        return null().cast(DOUBLE_PRECISION)
 
-    def _ranked(
-        self, criteria: SearchCriteria, after: SortKey | None
-    ) -> Select[ModelRow, int, float]:
-        query = func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, criteria.q)
-        # float8, so the rank written into the cursor compares exactly on the next page.
-        rank = func.ts_rank(ModelRow.search_vector, query).cast(DOUBLE_PRECISION)
-        statement: Select[ModelRow, int, float] = (
-            select(ModelRow, downloads_of_model(), rank)
-            .where(ModelRow.search_vector.op("@@")(query))
-            .order_by(rank.desc(), ModelRow.id.desc())
+    @staticmethod
+    def _boundary(sort: SearchSort, after: SortKey) -> ColumnElement[Any]:
+        if sort is SearchSort.DOWNLOADS:
+            value = literal(int(after.value or 0), BigInteger)
+        else:
+            value = literal(float(after.value or 0.0), DOUBLE_PRECISION)
+        return tuple_(value, literal(after.model_id, BigInteger))
+
+    async def facets(
+        self, criteria: SearchCriteria, caller: Caller, match: TextMatch | None
+    ) -> Facets:
+        """Every facet's values with their counts, in one statement over the visible matching
+        rows (one scan; the matched rows are materialised once and grouped per facet). A facet
+        ignores its own filter; `status` counts only the caller's own models."""
+        base = select(
+            ModelRow.category,
+            ModelRow.libraries,
+            ModelRow.license,
+            ModelRow.owner,
+            ModelRow.latest_status,
+        ).where(visible_to(caller))
+        if match is not None:
+            base = base.where(match.condition())
+        matched = base.cte("matched").prefix_with("MATERIALIZED")
+        branches = [
+            self._facet_branch(facet, matched, criteria, caller)
+            for facet in FacetName
+            if facet is not FacetName.STATUS or caller.user
+        ]
+        found: Facets = {facet: [] for facet in FacetName}
+        for facet, value, count in await self._session.execute(union_all(*branches)):
+            found[FacetName(facet)].append(FacetCount(value=value, count=int(count)))
+        return found
+
+    @staticmethod
+    def _facet_branch(
+        facet: FacetName, matched: Any, criteria: SearchCriteria, caller: Caller
+    ) -> Select[Any]:
+        conditions = _filter_conditions(criteria, matched.c, skip=facet)
+        if facet is FacetName.STATUS:
+            conditions.append(matched.c.owner == caller.user)
+        if facet is FacetName.LIBRARY:
+            values = (
+                select(func.unnest(matched.c.libraries).label("value"))
+                .where(*conditions)
+                .subquery()
+            )
+            column, source, conditions = values.c.value, values, []
+        else:
+            column = getattr(matched.c, "latest_status" if facet is FacetName.STATUS else facet)
+            source = matched
+        count = func.count().label("count")
+        return (
+            select(literal(facet.value).label("facet"), column.label("value"), count)
+            .select_from(source)
+            .where(column.is_not(None), *conditions)
+            .group_by(column)
+            .order_by(count.desc(), column)
+            .limit(FACET_VALUES)
         )
-        if after is not None:
-            boundary = tuple_(literal(after.rank or 0.0, DOUBLE_PRECISION), literal(after.model_id))
-            statement = statement.where(tuple_(rank, ModelRow.id) < boundary)
-        return statement

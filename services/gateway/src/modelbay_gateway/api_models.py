@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from modelbay_common.contracts.catalog import ModelDetail, SearchPage
+from modelbay_common.contracts.catalog import ModelDetail, SearchPage, SearchSortName
 
 from modelbay_gateway.auth import Reader, SignedIn
 from modelbay_gateway.context import ContextDep
@@ -59,21 +59,33 @@ async def push(
 async def search(
     principal: Reader,
     context: ContextDep,
-    q: Annotated[str | None, Query(max_length=500, description="words to search")] = None,
+    q: Annotated[
+        str | None, Query(max_length=500, description="words to search; typos tolerated")
+    ] = None,
     category: str | None = None,
     library: str | None = None,
+    license: str | None = None,
     owner: str | None = None,
     status: str | None = None,
+    sort: Annotated[
+        SearchSortName | None,
+        Query(description="relevance (needs q) | downloads | recent; default: relevance with q"),
+    ] = None,
+    facets: Annotated[bool, Query(description="also count category, library, ...")] = False,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> SearchPage:
-    """Models the caller may see, best match first when `q` is given (keyset pages)."""
+    """Models the caller may see, best match first when `q` is given (keyset pages), with
+    facet counts over every match on request (docs/api.md, "Search")."""
     given = {
         "q": q,
         "category": category,
         "library": library,
+        "license": license,
         "owner": owner,
         "status": status,
+        "sort": sort,
+        "facets": "true" if facets else None,
         "limit": limit,
         "cursor": cursor,
     }

@@ -17,16 +17,22 @@ from modelbay_common.access import Visibility
 
 __all__ = [
     "BundleInfo",
+    "FacetValue",
     "Failure",
     "Image",
     "Interface",
+    "InterfaceChangeItem",
+    "InterfaceDiffDetail",
+    "InterfaceDiffSummary",
     "InterfaceField",
     "InterfaceMethod",
     "ModelDetail",
     "ModelSummary",
     "ModelVisibility",
+    "SearchFacets",
     "SearchItem",
     "SearchPage",
+    "SearchSortName",
     "Timings",
     "VersionDetail",
     "VersionStatusName",
@@ -63,9 +69,59 @@ class SearchItem(ModelSummary):
     rank: float | None = Field(description="text-search relevance; null without `q`")
 
 
+class FacetValue(BaseModel):
+    value: str
+    count: int = Field(description="matching models the caller may see with this value")
+
+
+class SearchFacets(BaseModel):
+    """Counts over every model matching the search (not only the page), most frequent first
+    (at most 20 values each). Each facet ignores its own filter, so the other values of a
+    chosen facet stay visible with the count they would give."""
+
+    category: list[FacetValue] = []
+    library: list[FacetValue] = []
+    license: list[FacetValue] = []
+    owner: list[FacetValue] = []
+    status: list[FacetValue] = Field(
+        default=[], description="latest status of the caller's own models only"
+    )
+
+
+SearchSortName = Literal["relevance", "downloads", "recent"]
+
+
 class SearchPage(BaseModel):
     items: list[SearchItem]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+    sort: SearchSortName = Field(
+        default="recent", description="the order of this page (relevance needs `q`)"
+    )
+    facets: SearchFacets | None = Field(default=None, description="with `facets=true` only")
+
+
+class InterfaceChangeItem(BaseModel):
+    """One change of a version's interface (docs/interface-diff.md lists the kinds)."""
+
+    kind: str = Field(description="method_added, field_removed, field_retyped, ...")
+    classification: Literal["breaking", "additive"]
+    method: str
+    direction: Literal["input", "output"] | None
+    path: str | None = Field(description="the field's path: `detail.score`, `all[].label`")
+    before: str | None
+    after: str | None
+    message: str = Field(description="for people: `classify: input field x (double, 4) removed`")
+
+
+class InterfaceDiffSummary(BaseModel):
+    compared_to: int = Field(description="the earlier version the interface was compared with")
+    breaking: bool
+    breaking_changes: int
+    additive_changes: int
+
+
+class InterfaceDiffDetail(InterfaceDiffSummary):
+    changes: list[InterfaceChangeItem]
 
 
 class VersionSummary(BaseModel):
@@ -74,6 +130,11 @@ class VersionSummary(BaseModel):
     failure_reason: str | None
     image_ref: str | None
     image_digest: str | None
+    interface_diff: InterfaceDiffSummary | None = Field(
+        default=None,
+        description="what changed since the previous version with a known interface; null for "
+        "the first, or while the descriptor set is unknown",
+    )
     downloads: dict[str, int] = Field(description="downloads per artifact kind")
     created_at: datetime
     updated_at: datetime
@@ -161,6 +222,11 @@ class VersionDetail(BaseModel):
     description: str | None
     license: str | None
     timings: Timings
+    interface_diff: InterfaceDiffDetail | None = Field(
+        default=None,
+        description="every interface change since the previous version with a known interface, "
+        "each breaking or additive; null for the first version or an unknown descriptor set",
+    )
     downloads: dict[str, int] = Field(description="downloads per artifact kind")
     created_at: datetime
     updated_at: datetime
