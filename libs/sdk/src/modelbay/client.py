@@ -126,6 +126,20 @@ class ModelbayClient:
         raise_for_problem(response)
         return str(response.json()["token"])
 
+    def deployment_archive(
+        self, owner: str, name: str, version: int, kind: str, archive_format: str = "tar.gz"
+    ) -> bytes:
+        """The `kind` (compose, kustomize) deployment archive of a version, as bytes."""
+        path = f"/v1/models/{owner}/{name}/versions/{version}/deploy/{kind}"
+        try:
+            response = self._http.get(path, params={"format": archive_format})
+        except httpx.HTTPError as exc:
+            raise ApiError(f"cannot reach {self.url}", str(exc)) from exc
+        if response.status_code == 401 and not self._has_token:
+            raise ApiError("not signed in", f"set {TOKEN_ENV} or run `modelbay login`", 401)
+        raise_for_problem(response)
+        return response.content
+
     def publish(self, owner: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", f"/v1/models/{owner}/{name}/publish", json=body))
 

@@ -8,6 +8,8 @@ from sqlalchemy import text
 
 from modelbay_gateway import (
     api_accounts,
+    api_community,
+    api_deploy,
     api_downloads,
     api_events,
     api_models,
@@ -49,7 +51,16 @@ def create_app(context: GatewayContext) -> FastAPI:
     # Module-level routers read what they need from app.state (typed dependencies).
     app.state.context = context
     app.state.registry_tokens = context.settings.registry_tokens()
-    modules = (api_accounts, api_models, api_solutions, api_downloads, api_events, api_registry)
+    modules = (
+        api_accounts,
+        api_models,
+        api_community,
+        api_solutions,
+        api_downloads,
+        api_deploy,
+        api_events,
+        api_registry,
+    )
     for module in modules:
         app.include_router(module.router)
     app.include_router(health)

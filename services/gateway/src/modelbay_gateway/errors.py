@@ -197,3 +197,20 @@ class InvalidRegistryScope(BadRequest):
         super().__init__(
             f"{reason}; a scope is `repository:<owner>/<name>:pull`.",
         )
+
+
+# -- deployment artifacts (api_deploy.py) -------------------------------------------------------
+
+
+class DeploymentNotAvailable(Conflict):
+    """The version cannot be deployed from images (yet): not ready, no registry image, or a
+    solution node that is gone, private or has no image. The detail says which and why."""
+
+    type_slug = "deployment-not-available"
+    title = "Deployment artifacts not available"
+
+    def __init__(self, owner: str, name: str, version: int, why: str) -> None:
+        super().__init__(
+            f"{owner}/{name} version {version} cannot be deployed: {why}",
+            extensions={"owner": owner, "name": name, "version": version},
+        )
