@@ -86,3 +86,27 @@ def test_push_sends_the_document() -> None:
     assert seen[0].url.path == "/v1/solutions/alice/fig5/versions"
     assert seen[0].headers["authorization"] == "Bearer mb_token"
     assert json.loads(seen[0].content) == fig5().to_document()
+
+
+def test_the_cli_pushes_a_solution_document(tmp_path: Path) -> None:
+    from modelbay.cli import build_app
+    from typer.testing import CliRunner
+
+    document = tmp_path / "fig5.yaml"
+    document.write_text(
+        "spec: '1'\nnodes: {heat: {model: alice/heat:1, method: detect}}\n"
+        "edges: [{from: $input, to: heat}]\noutput: heat\n"
+    )
+    runner, app = CliRunner(), build_app()
+    unnamed = runner.invoke(app, ["push", str(document), "--url", "file:///tmp/x"])
+    assert unnamed.exit_code == 1
+    assert "needs --name" in unnamed.output
+    offline = runner.invoke(
+        app, ["push", str(document), "--name", "fig5", "--url", "file:///tmp/x"]
+    )
+    assert offline.exit_code == 1
+    assert "a solution is checked against its nodes by" in " ".join(offline.output.split())
+    document.write_text("spec: '1'\nnodes: {}\n")
+    invalid = runner.invoke(app, ["push", str(document), "--name", "fig5"])
+    assert invalid.exit_code == 1
+    assert "is not a valid solution" in invalid.output

@@ -1,4 +1,4 @@
-"""`modelbay push`: upload a bundle directory or archive."""
+"""`modelbay push`: upload a bundle directory or archive, or a solution document (.yaml/.json)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from modelbay.cli_common import console, user_errors
-from modelbay.session import Session
+from modelbay.session import PushError, Session
+from modelbay.solution import Solution, SolutionDocumentError
+
+SOLUTION_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +20,11 @@ def register(app: typer.Typer) -> None:
 
 def push(
     bundle: Annotated[
-        Path, typer.Argument(help="Bundle directory (from `modelbay dump`) or .tar.gz archive.")
+        Path,
+        typer.Argument(
+            help="Bundle directory (from `modelbay dump`), .tar.gz archive, or a solution "
+            "document (.yaml/.json, docs/solutions.md; needs --name)."
+        ),
     ],
     name: Annotated[
         str | None,
@@ -38,7 +45,16 @@ def push(
     with user_errors():
         if not bundle.exists():
             raise FileNotFoundError(f"{bundle} does not exist")
-        result = Session(url=url, token=token).push_bundle(bundle, name)
+        if bundle.is_file() and bundle.suffix.lower() in SOLUTION_SUFFIXES:
+            if not name:
+                raise PushError("a solution document needs --name NAME or OWNER/NAME")
+            try:
+                solution = Solution.from_file(bundle)
+            except SolutionDocumentError as exc:
+                raise PushError(f"{bundle} is not a valid solution", str(exc)) from None
+            result = Session(url=url, token=token).push(solution, name)
+        else:
+            result = Session(url=url, token=token).push_bundle(bundle, name)
     owner = f"{result.owner}/" if result.owner else ""
     console().print(
         f"Pushed [bold]{owner}{result.name}[/] version [bold]{result.version}[/] "
