@@ -12,7 +12,21 @@ from typing import Any, ClassVar, NoReturn
 from modelbay_catalog.handlers import LIFECYCLE_EVENT_TYPES, record_lifecycle_event
 from modelbay_catalog.lifecycle import TRANSITIONS, VersionState, apply_event, is_lifecycle_event
 from modelbay_common.bus import InProcessBus
-from modelbay_common.events import EVENT_CLASSES, Event, ModelUploaded, Published, envelope
+from modelbay_common.events import (
+    EVENT_CLASSES,
+    CommentDeleted,
+    CommentEdited,
+    CommentHidden,
+    CommentPosted,
+    Event,
+    ModelFavourited,
+    ModelRated,
+    ModelRatingRemoved,
+    ModelUnfavourited,
+    ModelUploaded,
+    Published,
+    envelope,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -48,8 +62,20 @@ def test_the_catalog_subscribes_to_exactly_its_transitions() -> None:
     assert set(LIFECYCLE_EVENT_TYPES) == {event_class.type for event_class in TRANSITIONS}
     assert Published.type not in LIFECYCLE_EVENT_TYPES
     assert ModelStarred.type not in LIFECYCLE_EVENT_TYPES
-    # Every lifecycle event of the registry is consumed; Published is the only one left out.
-    assert set(EVENT_CLASSES) - set(LIFECYCLE_EVENT_TYPES) == {Published.type}
+    # Every lifecycle event of the registry is consumed; the catalog's own events (Published
+    # and the community events of modelbay_catalog.social) are the ones left out.
+    produced = {
+        Published,
+        ModelRated,
+        ModelRatingRemoved,
+        CommentPosted,
+        CommentEdited,
+        CommentDeleted,
+        CommentHidden,
+        ModelFavourited,
+        ModelUnfavourited,
+    }
+    assert set(EVENT_CLASSES) - set(LIFECYCLE_EVENT_TYPES) == {cls.type for cls in produced}
 
 
 async def test_an_unknown_event_is_acknowledged_without_touching_the_database() -> None:

@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from modelbay_common.events import (
     EVENT_CLASSES,
+    CommentDeleted,
+    CommentEdited,
+    CommentHidden,
+    CommentPosted,
     DependenciesResolved,
     DependencyResolutionFailed,
     DependencyResolutionStarted,
@@ -17,6 +21,10 @@ from modelbay_common.events import (
     EventDecodeError,
     ImageBuildFailed,
     ImageBuilt,
+    ModelFavourited,
+    ModelRated,
+    ModelRatingRemoved,
+    ModelUnfavourited,
     ModelUploaded,
     Published,
     UnknownEventTypeError,
@@ -84,6 +92,26 @@ SAMPLES: list[Event] = [
         license="MIT",
         published_by="alice",
     ),
+    ModelRated(
+        **COMMON,
+        rated_by="bob",
+        stars=4,
+        previous_stars=2,
+        review="Fast since v3",
+        rating_count=7,
+        rating_average=3.86,
+    ),
+    ModelRatingRemoved(
+        **COMMON, rated_by="bob", stars=4, removed_by="root", rating_count=6, rating_average=3.83
+    ),
+    CommentPosted(**COMMON, comment_id=12, parent_id=10, author="bob", body="Thanks!"),
+    CommentEdited(**COMMON, comment_id=12, author="bob", body="Thanks a lot!"),
+    CommentDeleted(**COMMON, comment_id=12, author="bob", deleted_by="bob"),
+    CommentHidden(
+        **COMMON, comment_id=11, author="carol", hidden=True, moderator="root", reason="spam"
+    ),
+    ModelFavourited(**COMMON, favourited_by="bob", favourites=3),
+    ModelUnfavourited(**COMMON, favourited_by="bob", favourites=2),
 ]
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from modelbay_gateway import (
     api_accounts,
+    api_community,
     api_deploy,
     api_downloads,
     api_events,
@@ -53,6 +54,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     modules = (
         api_accounts,
         api_models,
+        api_community,
         api_solutions,
         api_downloads,
         api_deploy,
