@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +25,7 @@ import httpx
 import yaml
 from docker.errors import NotFound
 from e2e_client import Gateway, describe_failure, explain
-from e2e_models import dump_model, push_bundle
+from e2e_models import MODELBAY_CLI, dump_model, push_bundle
 from e2e_runtime import PROTOBUF, call_json, call_protobuf, compile_proto, wait_ready
 from e2e_stack import free_port
 from modelbay import Session, Solution
@@ -172,6 +174,7 @@ async def test_fig5_solution_composed_built_and_run(
     assert "you may not see it" in hidden["detail"]
     with contextlib.suppress(ApiError):  # the SDK raises with the same problem
         await push_solution(bob, fig5(alice.username), "borrowed")
+    await _cli_refuses_borrowed(bob, fig5(alice.username), tmp_path)
 
     pushed = await push_solution(alice, fig5(alice.username), "fig5")
     detail = await alice.follow(alice.username, "fig5", pushed.version)
@@ -220,6 +223,20 @@ async def _scores(
         answer = await http.post(f"{direct[node_id]}/model/methods/detect", json=reading)
         scores[node_id] = answer.json()["score"]
     return scores
+
+
+async def _cli_refuses_borrowed(bob: Gateway, solution: Solution, work: Path) -> None:
+    """`modelbay push fig5.yaml --name borrowed` as bob: exit 1, the node named."""
+    document = work / "borrowed.yaml"
+    document.write_text(yaml.safe_dump(solution.to_document(), sort_keys=False))
+    command = [str(MODELBAY_CLI), "push", str(document), "--name", "borrowed"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELBAY_")}
+    env |= {"MODELBAY_URL": bob.url, "MODELBAY_TOKEN": bob.token, "COLUMNS": "400"}
+    result = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "node heat" in result.stdout + result.stderr, result.stdout + result.stderr
 
 
 async def _failing_node_is_named(url: str) -> None:

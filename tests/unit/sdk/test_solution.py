@@ -110,3 +110,28 @@ def test_the_cli_pushes_a_solution_document(tmp_path: Path) -> None:
     invalid = runner.invoke(app, ["push", str(document), "--name", "fig5"])
     assert invalid.exit_code == 1
     assert "is not a valid solution" in invalid.output
+
+
+def test_the_cli_push_of_a_document_goes_through_session_push(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelbay.cli import build_app
+    from modelbay.session import PushResult
+    from typer.testing import CliRunner
+
+    pushed: list[tuple[Solution, str]] = []
+
+    def push(session: Session, solution: Solution, name: str) -> PushResult:
+        pushed.append((solution, name))
+        return PushResult("alice", "fig5", 1, "stored", "file:///tmp/fig5")
+
+    monkeypatch.setattr(Session, "push", push)
+    document = tmp_path / "fig5.json"
+    document.write_text(fig5().dumps())
+    result = CliRunner().invoke(
+        build_app(), ["push", str(document), "--name", "alice/fig5", "--url", "http://p.test"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Pushed alice/fig5 version 1" in result.output
+    assert pushed[0][0].to_document() == fig5().to_document()
+    assert pushed[0][1] == "alice/fig5"
