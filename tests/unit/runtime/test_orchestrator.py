@@ -285,3 +285,33 @@ async def test_several_solutions_in_one_process(
     assert second.json() == {"score": 0.625, "label": "hot"}
     assert first.json() == expected
     assert unknown.status_code == 404
+
+
+async def test_a_solution_can_be_a_node_of_another(
+    bundles: dict[str, Path], fig5: Path, tmp_path: Path
+) -> None:
+    outer_document = {
+        "spec": "1",
+        "nodes": {"inner": {"model": "alice/fig5:1", "method": "assess"}},
+        "edges": [{"from": "$input", "to": "inner"}],
+        "output": "inner",
+    }
+    outer = write_solution(tmp_path, "outer", outer_document, {"inner": fig5})
+    nodes = {"heat": bundles["heat"], "shake": bundles["shake"], "rule": bundles["rule"]}
+    async with model_servers(nodes) as network:
+        inner = create_orchestrator([str(fig5)], environ=ENV, transport=network)
+        await inner.startup()
+        network.servers["inner"] = httpx.ASGITransport(app=inner)
+        environ = {"MODELBAY_SOLUTION_NODES": json.dumps({"inner": "http://inner"})}
+        server = create_orchestrator([str(outer)], environ=environ, transport=network)
+        await server.startup()
+        try:
+            transport = httpx.ASGITransport(app=server)
+            async with httpx.AsyncClient(transport=transport, base_url="http://outer") as client:
+                response = await client.post("/model/methods/predict", json=SAMPLE._asdict())
+            expected = await call_by_hand(network, SAMPLE)
+        finally:
+            await server.shutdown()
+            await inner.shutdown()
+    assert response.status_code == 200, response.text
+    assert response.json() == expected
