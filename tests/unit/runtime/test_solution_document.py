@@ -17,9 +17,9 @@ from modelbay_runtime.solution import (
     ModelVersionRef,
     SolutionDocumentError,
     parse_document,
-    plan_feeds,
 )
 from modelbay_runtime.solution_bundle import SolutionBundle, SolutionBundleError, archive
+from modelbay_runtime.solution_feeds import plan_feeds
 from solution_fixtures import dump_models, fig5_document, write_solution
 
 

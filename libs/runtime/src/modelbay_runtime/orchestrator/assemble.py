@@ -15,7 +15,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from modelbay_runtime.solution import EdgeFeed
+from modelbay_runtime.solution_feeds import EdgeFeed
 
 Copy = Callable[[Message, Message], None]  # (producer message, consumer message)
 

@@ -21,8 +21,9 @@ from modelbay_runtime.orchestrator.assemble import EdgeCopier, assemble, compile
 from modelbay_runtime.orchestrator.calls import NodeCaller
 from modelbay_runtime.orchestrator.tracing import TraceContext
 from modelbay_runtime.server.protobuf_codec import MessageCatalog
-from modelbay_runtime.solution import INPUT, NodeFeed, SolutionDocument, plan_feeds
+from modelbay_runtime.solution import INPUT, SolutionDocument
 from modelbay_runtime.solution_bundle import SolutionBundle
+from modelbay_runtime.solution_feeds import NodeFeed, plan_feeds
 
 
 class SolutionLoadError(ValueError):

@@ -3,8 +3,8 @@
 Here rather than in `modelbay_common.interface` because it reads the solution document of
 `modelbay_runtime`, which libs/common must not import (docs/decisions.md).
 
-`plan_feeds` (`modelbay_runtime.solution`) decides which incoming edge feeds which input field of
-each node; this module checks every such connection with the rule of `compatibility`:
+`plan_feeds` (`modelbay_runtime.solution_feeds`) decides which incoming edge feeds which input
+field of each node; this module checks every such connection with the rule of `compatibility`:
 
 - a direct connection (one edge, no `map`) by the direct rule;
 - each edge of an assembled input (a `map`, or several producers merging into one node) as a
@@ -29,7 +29,8 @@ from modelbay_common.interface import (
     check_connection,
     describe_descriptor_set,
 )
-from modelbay_runtime.solution import INPUT, NodeFeed, SolutionDocument, plan_feeds
+from modelbay_runtime.solution import INPUT, SolutionDocument
+from modelbay_runtime.solution_feeds import NodeFeed, plan_feeds
 
 INPUT_LABEL = "input"
 
