@@ -86,6 +86,10 @@ def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
     app.state.sessions, app.state.settings = sessions, settings
     install_problem_handlers(app)
     app.include_router(router)
+    # Imported here: the social routes use this module's typed dependencies.
+    from modelbay_catalog.social.api import router as social_router
+
+    app.include_router(social_router)
     return app
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -68,6 +69,15 @@ class ModelRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_by: Mapped[str | None] = mapped_column(Text)
     search_vector: Mapped[Any] = mapped_column(TSVECTOR, server_default="")
+    # Community counters, kept here (like `downloads`) so that cards and sorts need no join;
+    # each changes in the transaction of the rating, star or view (modelbay_catalog.social).
+    rating_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rating_total: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rating_histogram: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), server_default="{0,0,0,0,0}"
+    )
+    favourites: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    views: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # Every download of every version, kept here so that sorting by downloads needs no join.
     downloads: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -109,6 +119,7 @@ class VersionRow(Base):
     dependency_layer_cached: Mapped[bool | None] = mapped_column(Boolean)
     build_seconds: Mapped[float | None] = mapped_column(Float)
     validation_seconds: Mapped[float | None] = mapped_column(Float)
+    views: Mapped[int] = mapped_column(BigInteger, server_default="0")
     uploaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -152,3 +163,64 @@ class DownloadCountRow(Base):
     )
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class RatingRow(Base):
+    """One user's rating of a model (one per user and model; rating again edits it)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("model_id", "username", name="ratings_model_user_key"),
+        Index("ratings_model_page_idx", "model_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(Text)
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    review: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CommentRow(Base):
+    """A comment on a version; replies point at their parent and at the thread's first comment.
+
+    Deleting keeps the row (its text cleared) so that replies keep their place in the thread.
+    """
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("comments_version_page_idx", "version_id", "id"),
+        Index("comments_thread_idx", "root_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey(f"{SCHEMA}.versions.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey(f"{SCHEMA}.comments.id"))
+    root_id: Mapped[int | None] = mapped_column(ForeignKey(f"{SCHEMA}.comments.id"))
+    depth: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    author: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(Text)
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hidden_by: Mapped[str | None] = mapped_column(Text)
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FavouriteRow(Base):
+    """A user's star on a model."""
+
+    __tablename__ = "favourites"
+    __table_args__ = (Index("favourites_user_idx", "username", "created_at"),)
+
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"), primary_key=True
+    )
+    username: Mapped[str] = mapped_column(Text, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
