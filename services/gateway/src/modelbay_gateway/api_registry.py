@@ -21,7 +21,7 @@ from modelbay_common.db import transaction
 from modelbay_common.registry_auth import InvalidScope, RegistryTokenIssuer, requested_scopes
 from pydantic import BaseModel, Field
 
-from modelbay_gateway.context import GatewayContext
+from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import (
     InvalidRegistryScope,
     InvalidToken,
@@ -47,10 +47,6 @@ class RegistryTokenOut(BaseModel):
     issued_at: str = Field(description="RFC 3339 time the token was issued.")
 
 
-def _context(request: Request) -> GatewayContext:
-    return cast(GatewayContext, request.app.state.context)
-
-
 def _issuer(request: Request) -> RegistryTokenIssuer:
     issuer = cast(RegistryTokenIssuer | None, request.app.state.registry_tokens)
     if issuer is None:
@@ -58,7 +54,6 @@ def _issuer(request: Request) -> RegistryTokenIssuer:
     return issuer
 
 
-Context = Annotated[GatewayContext, Depends(_context)]
 Issuer = Annotated[RegistryTokenIssuer, Depends(_issuer)]
 
 
@@ -108,7 +103,7 @@ async def _principal(context: GatewayContext, authorization: str | None) -> Prin
 )
 async def registry_token(
     request: Request,
-    context: Context,
+    context: ContextDep,
     issuer: Issuer,
     service: Annotated[str | None, Query(description="The registry's service name.")] = None,
     scope: Annotated[
