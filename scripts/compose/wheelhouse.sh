@@ -51,8 +51,14 @@ for service in "${SERVICES[@]}"; do
   "$UV" export --project "$SOURCE" --quiet --frozen --no-dev --no-emit-workspace --no-header \
     --package "modelbay-$service" -o "$requirements.tmp"
   mv "$requirements.tmp" "$requirements"
+  # pip asks the index about every pin even when the wheel is already here (~15 s a service):
+  # skip a service whose pins were all downloaded before.
+  if cmp -s "$requirements" "$requirements.downloaded"; then
+    continue
+  fi
   say "downloading $service's $(grep -c '==' "$requirements") pinned distributions"
   pip_download --require-hashes -r "$requirements" -d "$OUT/third-party"
+  cp "$requirements" "$requirements.downloaded"
 done
 
 # A member is rebuilt when the hash of its source files differs from the one its wheel was
@@ -76,7 +82,12 @@ done
 # moto for the S3 stand-in of deploy/docker-compose.local.yml: the version the host's services
 # run (scripts/services/s3.sh), with the extras its S3 and IAM back-ends import.
 moto_version=$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("moto"))')
-echo "moto[server,s3,iam]==$moto_version" >"$OUT/s3.txt"
-say "downloading moto $moto_version for the S3 stand-in"
-pip_download -r "$OUT/s3.txt" -d "$OUT/s3"
+echo "moto[server,s3,iam]==$moto_version" >"$OUT/s3.txt.new"
+if ! cmp -s "$OUT/s3.txt.new" "$OUT/s3.txt" || [[ ! -f $OUT/s3.downloaded ]]; then
+  say "downloading moto $moto_version for the S3 stand-in"
+  mv "$OUT/s3.txt.new" "$OUT/s3.txt"
+  pip_download -r "$OUT/s3.txt" -d "$OUT/s3"
+  touch "$OUT/s3.downloaded"
+fi
+rm -f "$OUT/s3.txt.new"
 say "ready in ${OUT#"$ROOT"/}"
