@@ -65,6 +65,14 @@ async def test_one_rating_per_user_the_second_edits_and_the_tally_follows(
 
     stats = (await catalog.client.get(f"{MODEL}/stats", headers=headers("bob"))).json()
     assert stats["ratings"] == summary
+    # Cards show the summary too: the model and every search result carry it.
+    model = (await catalog.model("alice", "iris", user="erin")).json()
+    assert (model["rating_average"], model["rating_count"]) == (3.0, 3)
+    found = await catalog.client.get("/internal/models", params={"q": "iris"}, headers=headers())
+    assert (
+        found.json()["items"][0]["rating_average"],
+        found.json()["items"][0]["rating_count"],
+    ) == (3.0, 3)
     assert stats["my_rating"]["stars"] == 5
 
     events = await outbox_events(catalog, "modelbay.model.rated")
@@ -191,6 +199,7 @@ async def test_favourites_are_idempotent_counted_and_listed_while_visible(
     await catalog.client.put(f"{MODEL}/favourite", headers=headers("carol"))
     stats = (await catalog.client.get(f"{MODEL}/stats", headers=headers("bob"))).json()
     assert (stats["favourites"], stats["favourited"]) == (2, True)
+    assert (await catalog.model("alice", "iris")).json()["favourites"] == 2
 
     mine = await catalog.client.get("/internal/favourites", headers=headers("bob"))
     assert [model["name"] for model in mine.json()] == ["wine", "iris"]
@@ -232,3 +241,4 @@ async def test_views_count_per_model_and_per_version(catalog: RunningCatalog) ->
     problem(missing, 404, "version-not-found")
     stats = (await catalog.client.get(f"{MODEL}/stats", headers=headers())).json()
     assert stats["views"] == 3
+    assert (await catalog.model("alice", "iris")).json()["views"] == 3

@@ -31,6 +31,11 @@ class ModelRecord:
     created_at: datetime
     updated_at: datetime
     downloads: int = 0
+    # Community counters, kept on the model row by modelbay_catalog.social.
+    rating_count: int = 0
+    rating_total: int = 0
+    favourites: int = 0
+    views: int = 0
 
     @property
     def access(self) -> ModelAccess:

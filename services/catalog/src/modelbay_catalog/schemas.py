@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from modelbay_catalog.lifecycle import VersionState
 from modelbay_catalog.records import Facets, ModelRecord, SearchHit, SearchSort, StoredVersion
 from modelbay_catalog.rules import Category, normalize_tags
+from modelbay_catalog.social.rules import RatingTally
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -81,6 +82,10 @@ def model_summary(model: ModelRecord) -> ModelSummary:
         published_at=model.published_at,
         published_by=model.published_by,
         downloads=model.downloads,
+        rating_average=RatingTally(model.rating_count, model.rating_total).average,
+        rating_count=model.rating_count,
+        favourites=model.favourites,
+        views=model.views,
         created_at=model.created_at,
         updated_at=model.updated_at,
     )

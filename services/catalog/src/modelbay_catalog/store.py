@@ -88,6 +88,10 @@ def to_model_record(row: ModelRow) -> ModelRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         downloads=int(row.downloads),
+        rating_count=int(row.rating_count),
+        rating_total=int(row.rating_total),
+        favourites=int(row.favourites),
+        views=int(row.views),
     )
 
 

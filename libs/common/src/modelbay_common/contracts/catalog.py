@@ -61,6 +61,12 @@ class ModelSummary(BaseModel):
     published_at: datetime | None
     published_by: str | None
     downloads: int = Field(description="downloads of every version and kind")
+    rating_average: float | None = Field(
+        default=None, description="mean stars (1 to 5), 2 decimals; null without ratings"
+    )
+    rating_count: int = Field(default=0, description="how many users rated it")
+    favourites: int = Field(default=0, description="how many users starred it")
+    views: int = Field(default=0, description="views of its page")
     created_at: datetime
     updated_at: datetime
 
