@@ -66,10 +66,14 @@ class SolutionService:
     ) -> AcceptedUpload:
         document = _parsed(submission.document)
         facts = _usable_nodes(document, submission.versions)
-        interfaces = {
-            node_id: await self._node_interface(node_id, document, facts[node_id])
-            for node_id in document.nodes
-        }
+        interfaces: dict[str, NodeInterface] = {}
+        by_version: dict[str, NodeInterface] = {}  # nodes of one version read its bundle once
+        for node_id, node in document.nodes.items():
+            known = by_version.get(str(node.model))
+            if known is None:
+                known = await self._node_interface(node_id, document, facts[node_id])
+                by_version[str(node.model)] = known
+            interfaces[node_id] = known
         check = check_solution(
             document, {node_id: i.descriptor_set for node_id, i in interfaces.items()}
         )
