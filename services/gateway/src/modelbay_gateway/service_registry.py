@@ -18,9 +18,7 @@ from collections.abc import Sequence
 
 from modelbay_common.registry_auth import PULL, REPOSITORY, Access, repository_access
 
-from modelbay_gateway.errors import UpstreamProblem
-from modelbay_gateway.service_models import get_model
-from modelbay_gateway.upstream import Caller, Upstreams
+from modelbay_gateway.upstream import CATALOG, Caller, Upstreams, model_path, raise_for_upstream
 
 NOT_FOUND = 404
 
@@ -29,12 +27,12 @@ async def _may_see(upstreams: Upstreams, caller: Caller, repository: str) -> boo
     owner, _, name = repository.partition("/")
     if not owner or not name or "/" in name:
         return False  # every model image is <owner>/<name>; nothing else is ours to grant
-    try:
-        await get_model(upstreams, caller, owner, name)
-    except UpstreamProblem as exc:
-        if exc.status == NOT_FOUND:
-            return False
-        raise
+    # The model read of the API, as the caller: its answer is the rule; the body is not needed.
+    path = f"/internal/models/{model_path(owner, name)}"
+    response = await upstreams.request(CATALOG, "GET", path, caller)
+    if response.status_code == NOT_FOUND:
+        return False
+    raise_for_upstream(response, CATALOG)  # another 4xx is relayed, a 5xx is a 502
     return True
 
 
