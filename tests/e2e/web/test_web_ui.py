@@ -12,6 +12,7 @@ one before through the `published` / `ready` fixtures, so one can also run alone
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +120,9 @@ async def test_version_page_follows_the_pipeline_live(
     # A marker on the window survives only if the page is never reloaded: the change must
     # arrive over SSE and be swapped in place.
     await page.evaluate("window.__sameDocument = true")
-    await expect(status).to_have_text("ready", timeout=PIPELINE_BOUND_MS)
+    await expect(status).to_have_text(re.compile("ready|failed"), timeout=PIPELINE_BOUND_MS)
+    reason = await page.locator(".failure").all_inner_texts()
+    assert await status.inner_text() == "ready", f"the version failed: {reason}"
     assert await page.evaluate("window.__sameDocument === true")
     assert first_status != "ready", "the version was ready before the page opened"
     stages = page.locator(".stage")

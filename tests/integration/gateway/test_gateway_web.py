@@ -180,3 +180,11 @@ async def test_publish_form_errors_then_published_card_is_inert(
         assert 'href="javascript' not in card
         assert '<a href="https://example.org" rel="nofollow noopener ugc">ok</a>' in card
         assert "docker pull 127.0.0.1:5000/teller/cards:1" in page.text
+
+        htmx = {"HX-Request": "true"}
+        typed = await client.get("/my", params={"q": "cards"}, headers=htmx)
+        assert typed.text.lstrip().startswith('<section id="results"')  # the list alone
+        assert "/models/teller/cards" in typed.text
+        assert typed.headers["vary"] == "HX-Request"
+        back = await client.get("/my", headers={**htmx, "HX-History-Restore-Request": "true"})
+        assert back.text.lstrip().startswith("<!doctype html>")  # back button: the whole page

@@ -74,9 +74,10 @@ async def _listing(
     }
     if is_htmx(request):
         # Another page of results replaces the "more" link; a new search replaces the list.
-        fragment = "_cards.html" if cursor else "_results.html"
-        return state.templates.TemplateResponse(request, fragment, values)
-    return state.templates.TemplateResponse(request, template, values)
+        template = "_cards.html" if cursor else "_results.html"
+    response = state.templates.TemplateResponse(request, template, values)
+    response.headers["Vary"] = "HX-Request"  # one URL, two bodies: caches must keep both
+    return response
 
 
 @router.get("/")

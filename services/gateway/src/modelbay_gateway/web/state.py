@@ -27,5 +27,7 @@ State = Annotated[WebState, Depends(web_state)]
 
 
 def is_htmx(request: Request) -> bool:
-    """htmx sends `HX-Request: true`; such a request wants a fragment, not a whole page."""
-    return request.headers.get("hx-request") == "true"
+    """htmx sends `HX-Request: true`; such a request wants a fragment, not a whole page. Except
+    when it restores a page from history (back button): then it wants the whole page."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and not headers.get("hx-history-restore-request")
