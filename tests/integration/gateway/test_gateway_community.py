@@ -4,14 +4,16 @@ token, every change an event in the catalog's outbox, and the OpenAPI document s
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
-from gateway_stack import ADMIN_TOKEN, Stack
+from gateway_stack import ADMIN_TOKEN, Stack, sse_events
 from modelbay_common.db import create_engine
 from sqlalchemy import text
 
 PROBLEM = "application/problem+json"
+GUARD_SECONDS = 60  # only so that a broken stream fails the test instead of hanging it
 MODEL = "/v1/models/owl/perch"
 
 
@@ -174,3 +176,36 @@ async def test_the_openapi_document_shows_the_community_routes_and_their_problem
     comments = document["paths"]["/v1/models/{owner}/{name}/versions/{version}/comments"]
     assert set(comments) == {"get", "post"}
     assert "histogram" in schemas["RatingSummary"]["properties"]
+
+
+async def test_followers_of_a_model_see_its_community_events_live(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    kite = await stack.new_user("kite")
+    swift = await stack.new_user("swift")
+    await published_model(stack, archive_bytes, kite, "kite", "glide")
+
+    async with (
+        stack.client(swift) as client,
+        client.stream("GET", "/v1/events", params={"owner": "kite"}) as stream,
+    ):
+        assert stream.status_code == 200
+        lines = stream.aiter_lines()
+        async for line in lines:
+            if line == ": connected":  # the hub has registered the subscriber
+                break
+        events = sse_events(lines)
+        rated = await client.put("/v1/models/kite/glide/rating", json={"stars": 5})
+        assert rated.status_code == 201
+        posted = await client.post(
+            "/v1/models/kite/glide/versions/1/comments", json={"body": "Smooth"}
+        )
+        assert posted.status_code == 201
+        async with asyncio.timeout(GUARD_SECONDS):
+            first, second = await anext(events), await anext(events)
+    assert (first["event"], first["data"]["data"]["stars"]) == ("modelbay.model.rated.v1", 5)
+    assert (second["event"], second["data"]["data"]["body"]) == (
+        "modelbay.model.comment_posted.v1",
+        "Smooth",
+    )
+    assert second["data"]["source"] == "/modelbay/catalog"
