@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 from modelbay_common.bus.port import EVENTS_EXCHANGE
-from modelbay_common.events import EVENT_CLASSES, Event
+from modelbay_common.events import EVENT_CLASSES, EventPayload
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
 EXCHANGE = EVENTS_EXCHANGE
@@ -57,7 +57,7 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         "time": {"type": "string", "format": "date-time", "description": "RFC 3339, UTC"},
         "subject": {
             "type": "string",
-            "description": "owner/name/version",
+            "description": "owner/name/version (a model's events) or orgs/<org>",
             "examples": ["alice/iris/3"],
         },
         "datacontenttype": {"type": "string", "const": "application/json"},
@@ -66,12 +66,12 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
 }
 
 
-def _channel_id(event_class: type[Event]) -> str:
+def _channel_id(event_class: type[EventPayload]) -> str:
     name = event_class.__name__
     return name[0].lower() + name[1:]
 
 
-def _summary(event_class: type[Event]) -> str:
+def _summary(event_class: type[EventPayload]) -> str:
     doc = inspect.getdoc(event_class) or ""
     return doc.split("\n\n", 1)[0].replace("\n", " ")
 
@@ -92,7 +92,7 @@ def _rewrite_refs(node: Any) -> Any:
     return node
 
 
-def _payload_schemas(event_class: type[Event]) -> dict[str, Any]:
+def _payload_schemas(event_class: type[EventPayload]) -> dict[str, Any]:
     schema = _rewrite_refs(event_class.model_json_schema(mode="serialization"))
     schemas: dict[str, Any] = dict(schema.pop("$defs", {}))
     schema.pop("title", None)
@@ -101,7 +101,7 @@ def _payload_schemas(event_class: type[Event]) -> dict[str, Any]:
     return schemas
 
 
-def _message(event_class: type[Event]) -> dict[str, Any]:
+def _message(event_class: type[EventPayload]) -> dict[str, Any]:
     name = event_class.__name__
     return {
         "name": name,

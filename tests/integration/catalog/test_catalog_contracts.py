@@ -14,14 +14,29 @@ from modelbay_catalog.handlers import lifecycle_handler
 from modelbay_catalog.orm import ModelRow, VersionRow
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_catalog.store_search import visible_to
-from modelbay_common.access import Caller, ModelAccess, Visibility, can_see
+from modelbay_common.access import (
+    Caller,
+    Membership,
+    ModelAccess,
+    OrgRole,
+    Visibility,
+    can_see,
+)
 from modelbay_common.db import SessionFactory, create_engine, session_factory, transaction
 from modelbay_common.events import Event, Published
 from sqlalchemy import func, select, update
 
 CONSUMER = CatalogSettings.model_fields["consumer_name"].default  # the fixture's catalog
-OWNERS = {"alice": "acme", "erin": None}  # an owner with an organisation and one without
+# An owner with an organisation, one without, and models the organisations own (one whose
+# organisation the catalog recorded, one without).
+OWNERS = {"alice": "acme", "erin": None, "acme": "acme", "globex": None}
 CALLERS = [
+    *(
+        Caller(user="mia", memberships=(Membership(org, role),))
+        for org, role in itertools.product(("acme", "globex"), OrgRole)
+    ),
+    Caller(user="mia", org="globex", memberships=(Membership("acme", OrgRole.READER),)),
+    Caller(user="pat", publisher=True),
     Caller(),
     Caller(org="acme"),
     Caller(user="alice"),

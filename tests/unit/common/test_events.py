@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from modelbay_common.events import (
     EVENT_CLASSES,
+    AliasMoved,
+    AliasRemoved,
     CommentDeleted,
     CommentEdited,
     CommentHidden,
@@ -17,8 +19,8 @@ from modelbay_common.events import (
     DependencyResolutionFailed,
     DependencyResolutionStarted,
     Envelope,
-    Event,
     EventDecodeError,
+    EventPayload,
     ImageBuildFailed,
     ImageBuilt,
     ModelFavourited,
@@ -26,7 +28,14 @@ from modelbay_common.events import (
     ModelRatingRemoved,
     ModelUnfavourited,
     ModelUploaded,
+    OrgCreated,
+    OrgMemberAdded,
+    OrgMemberRemoved,
+    OrgMemberRoleChanged,
+    PublishApproved,
+    PublishDeclined,
     Published,
+    PublishRequested,
     UnknownEventTypeError,
     ValidationFailed,
     envelope,
@@ -38,7 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 SHA = "ab" * 32
 COMMON = {"owner": "alice", "name": "iris", "version": 3}
 
-SAMPLES: list[Event] = [
+SAMPLES: list[EventPayload] = [
     ModelUploaded(
         **COMMON,
         upload_id="up-1",
@@ -112,19 +121,31 @@ SAMPLES: list[Event] = [
     ),
     ModelFavourited(**COMMON, favourited_by="bob", favourites=3),
     ModelUnfavourited(**COMMON, favourited_by="bob", favourites=2),
+    AliasMoved(**COMMON, alias="stable", previous_version=2, moved_by="alice"),
+    AliasRemoved(**COMMON, alias="stable", removed_by="alice"),
+    PublishRequested(**COMMON, request_id=1, visibility="public", requested_by="alice"),
+    PublishApproved(**COMMON, request_id=1, requested_by="alice", approved_by="pat", comment="ok"),
+    PublishDeclined(**COMMON, request_id=2, requested_by="alice", declined_by="pat", comment="no"),
+    OrgCreated(org="acme", created_by="alice"),
+    OrgMemberAdded(org="acme", member="bob", role="reader", added_by="alice"),
+    OrgMemberRoleChanged(
+        org="acme", member="bob", role="maintainer", previous_role="reader", changed_by="alice"
+    ),
+    OrgMemberRemoved(org="acme", member="bob", role="maintainer", removed_by="alice"),
 ]
 
 
 def test_every_event_class_has_a_sample_a_docstring_and_a_versioned_type() -> None:
     assert {type(sample) for sample in SAMPLES} == set(EVENT_CLASSES.values())
     for event_type, event_class in EVENT_CLASSES.items():
-        assert event_type.startswith("modelbay.model.")
+        # A model's events, and an organisation's (subject `orgs/<org>`).
+        assert event_type.startswith(("modelbay.model.", "modelbay.org."))
         assert event_type.endswith(".v1")
         assert "Sent by" in (event_class.__doc__ or "")
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)
-def test_envelope_round_trips_through_json(event: Event) -> None:
+def test_envelope_round_trips_through_json(event: EventPayload) -> None:
     wrapped = envelope(event, source="/modelbay/test")
 
     parsed = parse_event(wrapped.to_json())

@@ -36,6 +36,8 @@ from pydantic import (
 __all__ = [
     "EVENT_CLASSES",
     "MAX_EVENT_DESCRIPTOR_SET_BYTES",
+    "AliasMoved",
+    "AliasRemoved",
     "CommentDeleted",
     "CommentEdited",
     "CommentHidden",
@@ -46,6 +48,7 @@ __all__ = [
     "Envelope",
     "Event",
     "EventDecodeError",
+    "EventPayload",
     "ImageBuildFailed",
     "ImageBuilt",
     "InterfaceField",
@@ -55,6 +58,14 @@ __all__ = [
     "ModelRatingRemoved",
     "ModelUnfavourited",
     "ModelUploaded",
+    "OrgCreated",
+    "OrgEvent",
+    "OrgMemberAdded",
+    "OrgMemberRemoved",
+    "OrgMemberRoleChanged",
+    "PublishApproved",
+    "PublishDeclined",
+    "PublishRequested",
     "Published",
     "UnknownEventTypeError",
     "ValidationFailed",
@@ -67,7 +78,7 @@ CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 # A model's descriptor set is a few kilobytes; one this large is not worth carrying in an event.
 MAX_EVENT_DESCRIPTOR_SET_BYTES = 256 * 1024
 
-E = TypeVar("E", bound="Event")
+E = TypeVar("E", bound="EventPayload")
 
 
 class EventDecodeError(ValueError):
@@ -83,12 +94,21 @@ class UnknownEventTypeError(EventDecodeError):
         self.event_type = event_type
 
 
-class Event(BaseModel):
-    """Base of every event payload: which model version the event is about."""
+class EventPayload(BaseModel):
+    """Base of every event payload: a model's (`Event`) or an organisation's (`OrgEvent`)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     type: ClassVar[str]
+
+    @property
+    def subject(self) -> str:
+        """The CloudEvents `subject`: what the event is about."""
+        raise NotImplementedError
+
+
+class Event(EventPayload):
+    """Base of the payloads about a model: which model version the event is about."""
 
     owner: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -373,7 +393,122 @@ class ModelUnfavourited(Event):
     favourites: int = Field(ge=0)
 
 
-EVENT_CLASSES: Mapping[str, type[Event]] = {
+# -- curation: aliases and publish approval (docs/events.md, "Curation events") ---------------
+
+
+class AliasMoved(Event):
+    """Sent by the catalog when a maintainer points an alias (`stable`, ...) at a version.
+
+    `version` is the version the alias names now, `previous_version` the one it named before
+    (null when the alias is new). `latest` is never sent: it always names the newest ready
+    version by itself.
+    """
+
+    type: ClassVar[str] = "modelbay.model.alias_moved.v1"
+
+    alias: str = Field(min_length=1)
+    previous_version: int | None = Field(default=None, ge=1)
+    moved_by: str
+
+
+class AliasRemoved(Event):
+    """Sent by the catalog when a maintainer removes an alias; `version` is the one it named."""
+
+    type: ClassVar[str] = "modelbay.model.alias_removed.v1"
+
+    alias: str = Field(min_length=1)
+    removed_by: str
+
+
+class PublishRequested(Event):
+    """Sent by the catalog when a publication to `public` waits for a publisher's approval
+    (the catalog's `PUBLISH_APPROVAL=required`); `version` is the version to publish."""
+
+    type: ClassVar[str] = "modelbay.model.publish_requested.v1"
+
+    request_id: int = Field(ge=1)
+    visibility: Literal["public", "org", "private"]
+    requested_by: str
+
+
+class PublishApproved(Event):
+    """Sent by the catalog when a publisher approves a publish request; `Published` follows in
+    the same transaction."""
+
+    type: ClassVar[str] = "modelbay.model.publish_approved.v1"
+
+    request_id: int = Field(ge=1)
+    requested_by: str
+    approved_by: str
+    comment: str | None = None
+
+
+class PublishDeclined(Event):
+    """Sent by the catalog when a publisher declines a publish request, saying why."""
+
+    type: ClassVar[str] = "modelbay.model.publish_declined.v1"
+
+    request_id: int = Field(ge=1)
+    requested_by: str
+    declined_by: str
+    comment: str
+
+
+# -- organisations (docs/events.md, "Organisation events") -------------------------------------
+
+
+class OrgEvent(EventPayload):
+    """Base of the payloads about an organisation (the gateway keeps them); no model version."""
+
+    org: str = Field(min_length=1)
+
+    @property
+    def subject(self) -> str:
+        """The CloudEvents `subject`: `orgs/<org>`."""
+        return f"orgs/{self.org}"
+
+
+class OrgCreated(OrgEvent):
+    """Sent by the gateway when a user creates an organisation (they become its first owner)."""
+
+    type: ClassVar[str] = "modelbay.org.created.v1"
+
+    created_by: str
+
+
+class OrgMemberAdded(OrgEvent):
+    """Sent by the gateway when an owner of the organisation (or an administrator) adds a
+    member with a role."""
+
+    type: ClassVar[str] = "modelbay.org.member_added.v1"
+
+    member: str
+    role: Literal["owner", "maintainer", "reader"]
+    added_by: str
+
+
+class OrgMemberRoleChanged(OrgEvent):
+    """Sent by the gateway when a member's role in the organisation changes."""
+
+    type: ClassVar[str] = "modelbay.org.member_role_changed.v1"
+
+    member: str
+    role: Literal["owner", "maintainer", "reader"]
+    previous_role: Literal["owner", "maintainer", "reader"]
+    changed_by: str
+
+
+class OrgMemberRemoved(OrgEvent):
+    """Sent by the gateway when a member leaves the organisation or is removed by an owner."""
+
+    type: ClassVar[str] = "modelbay.org.member_removed.v1"
+
+    member: str
+    role: Literal["owner", "maintainer", "reader"]
+    removed_by: str
+
+
+EVENT_CLASSES: Mapping[str, type[EventPayload]] = {
     cls.type: cls
     for cls in (
         ModelUploaded,
@@ -392,11 +527,20 @@ EVENT_CLASSES: Mapping[str, type[Event]] = {
         CommentHidden,
         ModelFavourited,
         ModelUnfavourited,
+        AliasMoved,
+        AliasRemoved,
+        PublishRequested,
+        PublishApproved,
+        PublishDeclined,
+        OrgCreated,
+        OrgMemberAdded,
+        OrgMemberRoleChanged,
+        OrgMemberRemoved,
     )
 }
 
 
-def event_class_for(event_type: str) -> type[Event]:
+def event_class_for(event_type: str) -> type[EventPayload]:
     """The payload class of `event_type`; raises UnknownEventTypeError for anything else."""
     try:
         return EVENT_CLASSES[event_type]
@@ -420,7 +564,7 @@ class Envelope(BaseModel):
     time: datetime
     subject: str
     datacontenttype: Literal["application/json"] = "application/json"
-    data: SerializeAsAny[Event]
+    data: SerializeAsAny[EventPayload]
 
     @model_validator(mode="before")
     @classmethod
@@ -458,7 +602,7 @@ class Envelope(BaseModel):
 
 
 def envelope(
-    event: Event,
+    event: EventPayload,
     *,
     source: str,
     event_id: str | None = None,

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from modelbay_common.bus.port import Bus
 from modelbay_common.db import SessionFactory, transaction
-from modelbay_common.events import Envelope, Event, EventDecodeError, envelope, parse_event
+from modelbay_common.events import Envelope, EventDecodeError, EventPayload, envelope, parse_event
 
 __all__ = ["EventEmitter", "OutboxRelay", "add_to_outbox", "notify_channel", "outbox_table"]
 
@@ -102,7 +102,7 @@ class EventEmitter:
     source: str
     schema: str
 
-    async def __call__(self, session: AsyncSession, event: Event) -> Envelope:
+    async def __call__(self, session: AsyncSession, event: EventPayload) -> Envelope:
         """Wrap `event` in a new envelope and add it to the outbox; the caller commits."""
         wrapped = envelope(event, source=self.source)
         await add_to_outbox(session, wrapped, schema=self.schema)

@@ -12,7 +12,7 @@ import logging
 
 from modelbay_common.bus.port import Handler
 from modelbay_common.db import SessionFactory
-from modelbay_common.events import Envelope
+from modelbay_common.events import Envelope, Event
 from modelbay_common.inbox import idempotent
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 async def record_lifecycle_event(session: AsyncSession, event: Envelope) -> None:
-    if not is_lifecycle_event(event.data):
+    if not isinstance(event.data, Event) or not is_lifecycle_event(event.data):
         log.info(
             "event %s of type %s is not one the catalog consumes; ignored", event.id, event.type
         )

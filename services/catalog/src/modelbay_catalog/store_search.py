@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modelbay_common.access import Caller, Visibility
+from modelbay_common.access import Caller, Visibility, acts_for
 from sqlalchemy import (
     BigInteger,
     Select,
@@ -90,12 +90,17 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     if caller.admin:
         return true()
     conditions: list[ColumnElement[bool]] = [ModelRow.visibility == Visibility.PUBLIC.value]
+    member_of = sorted(m.org for m in caller.memberships) if caller.user else []
     if caller.user:
-        conditions.append(ModelRow.owner == caller.user)
-    if caller.org:
-        conditions.append(
-            and_(ModelRow.visibility == Visibility.ORG.value, ModelRow.owner_org == caller.org)
-        )
+        # The caller's own namespace and the organisations they maintain (`owns`).
+        managed = [m.org for m in caller.memberships if acts_for(caller, m.org)]
+        conditions.append(ModelRow.owner.in_([caller.user, *managed]))
+    orgs = sorted({*member_of, *([caller.org] if caller.org else [])})
+    if orgs:
+        org_wide: ColumnElement[bool] = ModelRow.owner_org.in_(orgs)
+        if member_of:
+            org_wide = or_(org_wide, ModelRow.owner.in_(member_of))
+        conditions.append(and_(ModelRow.visibility == Visibility.ORG.value, org_wide))
     return or_(*conditions) if conditions else false()
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from modelbay_common.access import Caller, ModelAccess, Visibility, can_see
-from modelbay_common.events import Envelope, ModelUploaded, Published
+from modelbay_common.events import Envelope, Event, ModelUploaded, Published
 
 from modelbay_gateway.visibility import VisibilityCache
 
@@ -88,6 +88,8 @@ class EventHub:
         """The bus handler: remember the event and pass it to every subscriber who may see it."""
         if envelope.id in self._recent:
             return  # redelivered (at-least-once); subscribers already have it
+        if not isinstance(envelope.data, Event):
+            return  # not about a model (an organisation's event): the stream is of models
         event = await self._sent_event(envelope)
         self._remember(event)
         for subscription in list(self._subscribers):
@@ -137,6 +139,7 @@ class EventHub:
 
     async def _sent_event(self, envelope: Envelope) -> SentEvent:
         data = envelope.data
+        assert isinstance(data, Event)  # deliver() passes only the events about a model
         if isinstance(data, Published):
             # The event is the newest word on visibility; the organisation comes from the catalog.
             known = await self._visibility.access(data.owner, data.name)
