@@ -14,17 +14,19 @@ from modelbay_catalog.lifecycle import TRANSITIONS, VersionState, apply_event, i
 from modelbay_common.bus import InProcessBus
 from modelbay_common.events import (
     EVENT_CLASSES,
-    CommentDeleted,
-    CommentEdited,
     CommentHidden,
     CommentPosted,
+    DependenciesResolved,
+    DependencyResolutionFailed,
+    DependencyResolutionStarted,
     Event,
+    ImageBuildFailed,
+    ImageBuilt,
     ModelFavourited,
     ModelRated,
-    ModelRatingRemoved,
-    ModelUnfavourited,
     ModelUploaded,
     Published,
+    ValidationFailed,
     envelope,
 )
 
@@ -62,20 +64,22 @@ def test_the_catalog_subscribes_to_exactly_its_transitions() -> None:
     assert set(LIFECYCLE_EVENT_TYPES) == {event_class.type for event_class in TRANSITIONS}
     assert Published.type not in LIFECYCLE_EVENT_TYPES
     assert ModelStarred.type not in LIFECYCLE_EVENT_TYPES
-    # Every lifecycle event of the registry is consumed; the catalog's own events (Published
-    # and the community events of modelbay_catalog.social) are the ones left out.
-    produced = {
-        Published,
-        ModelRated,
-        ModelRatingRemoved,
-        CommentPosted,
-        CommentEdited,
-        CommentDeleted,
-        CommentHidden,
-        ModelFavourited,
-        ModelUnfavourited,
+    # The catalog consumes exactly the events of a version's build, each of them; everything
+    # else in the registry (its own Published and community events, aliases, publication
+    # requests, organisations) is left out, so a new non-pipeline event needs no change here.
+    pipeline = {
+        ModelUploaded,
+        DependencyResolutionStarted,
+        DependenciesResolved,
+        DependencyResolutionFailed,
+        ImageBuilt,
+        ImageBuildFailed,
+        ValidationFailed,
     }
-    assert set(EVENT_CLASSES) - set(LIFECYCLE_EVENT_TYPES) == {cls.type for cls in produced}
+    assert set(LIFECYCLE_EVENT_TYPES) == {cls.type for cls in pipeline}
+    assert set(LIFECYCLE_EVENT_TYPES) <= set(EVENT_CLASSES)
+    for community in (ModelRated, CommentPosted, ModelFavourited, CommentHidden):
+        assert community.type not in LIFECYCLE_EVENT_TYPES
 
 
 async def test_an_unknown_event_is_acknowledged_without_touching_the_database() -> None:
