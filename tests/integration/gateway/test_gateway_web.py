@@ -188,3 +188,87 @@ async def test_publish_form_errors_then_published_card_is_inert(
         assert typed.headers["vary"] == "HX-Request"
         back = await client.get("/my", headers={**htmx, "HX-History-Restore-Request": "true"})
         assert back.text.lstrip().startswith("<!doctype html>")  # back button: the whole page
+
+
+async def _public_model(stack: Stack, archive_bytes: bytes, owner: str, name: str) -> str:
+    token = await stack.new_user(owner)
+    assert (await stack.push(token, owner, name, archive_bytes)).status_code == 202
+    detail = await stack.wait_for_version(token, owner, name, 1)
+    await stack.make_ready(owner, name, 1, detail["bundle"]["sha256"])
+    async with stack.client(token) as api:
+        published = await api.post(
+            f"/v1/models/{owner}/{name}/publish",
+            json={"description": "x", "category": "regression", "license": "MIT"},
+        )
+    assert published.status_code == 200, published.text
+    return token
+
+
+async def test_rate_review_star_and_comment_from_the_model_page(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    owner_token = await _public_model(stack, archive_bytes, "maker", "talked")
+    fan_token = await stack.new_user("fan")
+    page_path = "/models/maker/talked"
+    async with browser(stack) as owner:
+        await sign_in(owner, "maker", owner_token)
+        own_page = await owner.get(page_path)
+        assert 'action="/models/maker/talked/rating"' not in own_page.text  # no self-rating
+    async with browser(stack) as fan:
+        await sign_in(fan, "fan", fan_token)
+        page = await fan.get(page_path)
+        csrf = csrf_of(page.text)
+        assert "No ratings yet." in page.text
+
+        forged = await fan.post(f"{page_path}/rating", data={"stars": "5"})
+        assert forged.status_code == 403
+        too_many = await fan.post(f"{page_path}/rating", data={"csrf_token": csrf, "stars": "9"})
+        assert too_many.status_code == 422
+        assert 'id="rating_stars-error"' in too_many.text
+        rated = await fan.post(
+            f"{page_path}/rating",
+            data={"csrf_token": csrf, "stars": "4", "review": "Good <script>x()</script>"},
+        )
+        assert rated.status_code == 303
+        assert rated.headers["location"] == f"{page_path}#ratings"
+
+        starred = await fan.post(
+            f"{page_path}/favourite", data={"csrf_token": csrf, "starred": "true"}
+        )
+        assert starred.status_code == 303
+
+        blank = await fan.post(
+            f"{page_path}/versions/1/comments", data={"csrf_token": csrf, "body": "  "}
+        )
+        assert blank.status_code == 422
+        assert 'id="comment_body-error"' in blank.text
+        posted = await fan.post(
+            f"{page_path}/versions/1/comments",
+            data={"csrf_token": csrf, "body": "Which **iris** data?"},
+        )
+        assert posted.status_code == 303
+        comment_id = int(posted.headers["location"].rsplit("-", 1)[1])
+
+        page = await fan.get(page_path)
+        assert "4.00</strong> out of 5, from 1 rating" in page.text
+        assert "Good &lt;script&gt;x()&lt;/script&gt;" in page.text
+        assert "★ Starred" in page.text
+        assert f'id="comment-{comment_id}"' in page.text
+        assert "Which <strong>iris</strong> data?" in page.text
+    async with browser(stack) as owner:
+        await sign_in(owner, "maker", owner_token)
+        own_page = await owner.get(page_path)
+        reply = await owner.post(
+            f"{page_path}/versions/1/comments",
+            data={"csrf_token": csrf_of(own_page.text), "body": "The classic one.",
+                  "parent_id": str(comment_id)},
+        )  # fmt: skip
+        assert reply.status_code == 303
+        others = await owner.post(
+            f"{page_path}/versions/1/comments/{comment_id}/delete",
+            data={"csrf_token": csrf_of(own_page.text)},
+        )
+        assert others.status_code == 403  # the owner may not delete someone else's comment
+        page = await owner.get(page_path)
+        thread = page.text.split(f'id="comment-{comment_id}"', 1)[1]
+        assert "The classic one." in thread  # the reply sits inside the thread

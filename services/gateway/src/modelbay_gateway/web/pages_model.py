@@ -21,9 +21,10 @@ from modelbay_gateway.downloads import open_blob_download, open_image_download
 from modelbay_gateway.events_hub import EventFilter, format_sse
 from modelbay_gateway.upstream import Caller, Upstreams
 from modelbay_gateway.web.catalog_answers import get_model, get_version
+from modelbay_gateway.web.community import community_values
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.pages_catalog import must_sign_in, signin_redirect
-from modelbay_gateway.web.session import CurrentVisitor
+from modelbay_gateway.web.session import CurrentVisitor, Visitor
 from modelbay_gateway.web.snippets import DEFAULT_MODEL_URL, snippets_for
 from modelbay_gateway.web.state import State
 from modelbay_gateway.web.views import (
@@ -70,6 +71,22 @@ async def model_page(
 ) -> Response:
     if must_sign_in(state, visitor):
         return signin_redirect(request)
+    return await render_model_page(request, state, visitor, owner, name, version, count_view=True)
+
+
+async def render_model_page(
+    request: Request,
+    state: State,
+    visitor: Visitor,
+    owner: str,
+    name: str,
+    version: int | None,
+    *,
+    count_view: bool = False,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The model page; a community form that was refused comes back with its errors (422)."""
     upstreams, caller = state.context.upstreams, visitor.caller
     model = await get_model(upstreams, caller, owner, name)
     details = await _version_details(upstreams, caller, owner, name, model)
@@ -79,6 +96,7 @@ async def model_page(
         detail = await get_version(upstreams, caller, owner, name, shown)
     methods = ((detail or {}).get("interface") or {}).get("methods") or []
     base_url = _base_url(detail or {})
+    community = await community_values(upstreams, caller, owner, name, shown, count_view)
     values = {
         "visitor": visitor,
         "model": model,
@@ -91,8 +109,12 @@ async def model_page(
         "is_owner": visitor.username == owner
         or (visitor.principal is not None and visitor.principal.user.is_admin),
         "stages": pipeline_stages(detail) if detail else [],
+        "form": form or {},
+        "errors": errors or {},
+        **community,
     }
-    return state.templates.TemplateResponse(request, "model.html", values)
+    status = 422 if errors else 200
+    return state.templates.TemplateResponse(request, "model.html", values, status_code=status)
 
 
 async def _version_values(
