@@ -34,6 +34,7 @@ import httpx
 import psutil
 from modelbay import dump
 
+from solutionbench.inprocess import measure
 from solutionbench.models import models
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -211,7 +212,9 @@ def main(argv: list[str]) -> int:
                 cell["orchestrator_cpu_ms_per_req"] = round(1000 * spent / cell["requests"], 3)
             results[label] = {**cell, "load_before": load}
         finished = datetime.now(UTC)
+        in_process = measure(solutions)
     summary = _summary(results)
+    summary["in_process_cpu_ms_per_request"] = in_process
     record = {
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
@@ -228,7 +231,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _summary(cells: dict[str, Any]) -> dict[str, float]:
+def _summary(cells: dict[str, Any]) -> dict[str, Any]:
     direct = cells["direct instant"]["p50_ms"]
     return {
         "overhead_per_hop_1_node_ms": round(cells["solution 1 node"]["p50_ms"] - direct, 3),
@@ -261,7 +264,7 @@ Measured {record["started"]} – {record["finished"]} on {record["machine"]["cpu
 before each cell in the table). wrk, 1 thread, 1 connection, closed loop, {record["duration_s"]} s
 per cell after a warm-up, JSON from the client; model servers and the orchestrator are
 `python -m modelbay_runtime serve|orchestrate` processes on loopback; nodes are called over
-protobuf with the orchestrator's pooled keep-alive client.
+protobuf through the orchestrator's pooled keep-alive httpx transport.
 Raw: `bench/solutions/results/latest.json`.
 
 | target | p50 ms | p90 ms | p99 ms | req/s | orchestrator CPU ms/req | load |
@@ -271,6 +274,11 @@ Raw: `bench/solutions/results/latest.json`.
 - Orchestrator overhead per hop, one node: **{summary["overhead_per_hop_1_node_ms"]:.2f} ms** p50
   (solution of one node − the same model called directly); chain of three:
   **{summary["overhead_per_hop_chain_ms"]:.2f} ms** per hop (target ≤ 1 ms).
+- The orchestrator's own work, without sockets (its ASGI app called directly, nodes answered
+  at once in memory; CPU time, which the machine's load moves little): one node
+  {summary["in_process_cpu_ms_per_request"]["one"]:.3f} ms, chain of three
+  {summary["in_process_cpu_ms_per_request"]["chain"]:.3f} ms, fan-out and merge
+  {summary["in_process_cpu_ms_per_request"]["fanout"]:.3f} ms per request.
 - Fan-out of two 5 ms models and a merge: **{summary["fanout_p50_ms"]:.2f} ms** p50 (target
   ≤ 7 ms; calling the three one after the other costs
   {summary["fanout_sequential_floor_ms"]:.2f} ms).
