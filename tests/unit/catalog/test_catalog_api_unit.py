@@ -87,3 +87,22 @@ def test_build_service_closes_only_the_clients_it_opened() -> None:
     assert service.bus is bus
     assert (service.clients.owns_engine, service.clients.owns_bus) == (True, False)
     assert service.clients.blob_store_or_none is None  # the catalog keeps no blobs
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/internal/models/alice/iris/versions/2147483648",
+        "/internal/models/alice/iris/versions/0",
+    ],
+)
+def test_a_version_number_out_of_range_is_a_422_before_any_query(
+    client: TestClient, path: str
+) -> None:
+    # Issue 11, defect 7: 2**31 reached asyncpg (an int32 column), a 500 here and a 502 at the
+    # gateway. The database is unreachable, so a 422 proves nothing was queried.
+    response = client.get(path, headers=ALICE)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [error["field"] for error in response.json()["errors"]] == ["path.version"]

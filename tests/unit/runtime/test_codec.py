@@ -214,6 +214,9 @@ def test_dataframes_decode_from_columns_or_records_and_encode_back() -> None:
     assert to_json(rows, frame) == {"age": [30, 41], "score": [0.5, 1.0], "city": ["a", "b"]}
     error = input_error(frame_type, {"age": [1, 2], "score": [1.0], "city": ["a", "b"]})
     assert "equal lengths" in error.message
+    # An empty table is the caller's mistake, not a model failure (issue 11, defect 7).
+    empty = input_error(frame_type, {"age": [], "score": [], "city": []})
+    assert "no rows" in empty.message
 
 
 # --- calling methods -------------------------------------------------------------------------

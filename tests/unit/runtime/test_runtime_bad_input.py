@@ -193,3 +193,20 @@ async def test_row_wise_method_refuses_ragged_columns_in_both_encodings() -> Non
         body = assert_problem(response, 422, "invalid-input")
         assert body["field"] == "sepal_width"
         assert "one value per row" in body["detail"]
+
+
+@pytest.mark.parametrize("protocol", ["rest", "oip"])
+async def test_an_empty_batch_is_422_not_a_model_error(protocol: str) -> None:
+    # Issue 11, defect 7: zero rows reached the model, which raised, and the caller got a 500
+    # `model-error`. A row-wise method needs at least one row (docs/runtime.md, "Empty batches").
+    async with serve_fake() as (_, client, _fake):
+        if protocol == "rest":
+            response = await client.post("/model/methods/classify", json=iris_payload([]))
+        else:
+            inputs = [
+                {"name": name, "shape": [0], "datatype": "FP64", "data": []}
+                for name in iris_payload([])
+            ]
+            response = await client.post("/v2/models/iris.classify/infer", json={"inputs": inputs})
+    body = assert_problem(response, 422, "invalid-input")
+    assert "no rows" in body["detail"]

@@ -91,6 +91,9 @@ def dataframe_decoder(
         lengths = {name: len(column) for name, column in decoded.items()}
         if len(set(lengths.values())) > 1:
             raise InputError("", f"columns must have equal lengths, got {lengths}")
+        if lengths and not any(lengths.values()):
+            # Zero rows make most models raise (a 500 `model-error`); it is the request's fault.
+            raise InputError("", "the table has no rows; send at least one row")
         data = {n: pd.Series(c, dtype=dtypes[n]) if dtypes[n] else c for n, c in decoded.items()}
         return pd.DataFrame(data)
 

@@ -13,6 +13,7 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from modelbay_common.api_params import VersionNumber
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob.keys import IMAGE_TARBALL_ROUTE
 from modelbay_common.db import SessionFactory, transaction
@@ -29,7 +30,7 @@ from modelbay_builder.service import build_status
 
 Owner = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Name = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
-Version = Annotated[int, Path(ge=1)]
+Version = VersionNumber
 READINESS_TIMEOUT_SECONDS = 3.0
 
 

@@ -12,25 +12,33 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from modelbay_common.access import (
     ADMIN_HEADER,
+    MEMBERSHIPS_HEADER,
     ORG_HEADER,
+    PUBLISHER_HEADER,
     USER_HEADER,
     Caller,
     InvalidCallerHeaderError,
     caller_from_headers,
 )
+from modelbay_common.api_params import VersionNumber
 from modelbay_common.contracts.catalog import (
     ModelDetail,
     ModelVisibility,
     SearchPage,
     VersionDetail,
 )
+from modelbay_common.contracts.curation import PublishRequest as PublishRequestContract
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import install_problem_handlers
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_catalog.curation.schemas import request_out
+from modelbay_catalog.curation.service import Stores, publish_or_request
+from modelbay_catalog.curation.store import CurationStore
 from modelbay_catalog.errors import InvalidCallerHeader
 from modelbay_catalog.lifecycle import VersionStatus
 from modelbay_catalog.records import PublishRequest, SearchCriteria, SearchSort
@@ -43,7 +51,7 @@ from modelbay_catalog.schemas import (
     search_page,
     version_detail,
 )
-from modelbay_catalog.service import count_download, publish_model, visible_version
+from modelbay_catalog.service import count_download, visible_version
 from modelbay_catalog.service_queries import (
     model_for_event_filter,
     model_with_versions,
@@ -58,6 +66,10 @@ def request_caller(
     x_modelbay_user: Annotated[str | None, Header()] = None,
     x_modelbay_org: Annotated[str | None, Header()] = None,
     x_modelbay_admin: Annotated[str | None, Header()] = None,
+    x_modelbay_publisher: Annotated[str | None, Header()] = None,
+    x_modelbay_orgs: Annotated[
+        str | None, Header(description="memberships: `org=role,...` (owner, maintainer, reader)")
+    ] = None,
 ) -> Caller:
     """The gateway's word on who is calling (modelbay_common.access); no user is anonymous."""
     # Declared one by one so the internal OpenAPI lists the headers; decoded by the shared rule.
@@ -65,6 +77,8 @@ def request_caller(
         USER_HEADER: x_modelbay_user,
         ORG_HEADER: x_modelbay_org,
         ADMIN_HEADER: x_modelbay_admin,
+        PUBLISHER_HEADER: x_modelbay_publisher,
+        MEMBERSHIPS_HEADER: x_modelbay_orgs,
     }
     try:
         return caller_from_headers(
@@ -90,6 +104,9 @@ def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
     from modelbay_catalog.social.api import router as social_router
 
     app.include_router(social_router)
+    from modelbay_catalog.curation.api import router as curation_router
+
+    app.include_router(curation_router)
     return app
 
 
@@ -185,16 +202,25 @@ async def get_model(session: SessionDep, caller: CallerDep, owner: str, name: st
 
 @router.get("/internal/models/{owner}/{name}/versions/{version}", response_model=VersionDetail)
 async def get_version(
-    session: SessionDep, caller: CallerDep, owner: str, name: str, version: int
+    session: SessionDep, caller: CallerDep, owner: str, name: str, version: VersionNumber
 ) -> VersionDetail:
     model, stored = await visible_version(CatalogStore(session), caller, owner, name, version)
     return version_detail(model, stored)
 
 
-@router.post("/internal/models/{owner}/{name}/publish", response_model=VersionDetail)
+@router.post(
+    "/internal/models/{owner}/{name}/publish",
+    response_model=VersionDetail,
+    responses={202: {"model": PublishRequestContract, "description": "waits for approval"}},
+)
 async def publish(
-    session: SessionDep, caller: CallerDep, owner: str, name: str, body: PublishBody
-) -> VersionDetail:
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    owner: str,
+    name: str,
+    body: PublishBody,
+) -> VersionDetail | JSONResponse:
     store = CatalogStore(session)
     request = PublishRequest(
         version=body.version,
@@ -204,8 +230,21 @@ async def publish(
         license=body.license,
         tags=None if body.tags is None else tuple(body.tags),
     )
-    published = await publish_model(store, caller, owner, name, request)
-    model, stored = await visible_version(store, caller, owner, name, published.state.version)
+    # PUBLISH_APPROVAL=required turns a publication to `public` into a request (202).
+    outcome = await publish_or_request(
+        Stores(store, CurationStore(session)),
+        caller,
+        owner,
+        name,
+        request,
+        approval_required=settings.publish_approval == "required",
+    )
+    if outcome.request is not None:
+        body_out = request_out(outcome.request).model_dump(mode="json")
+        return JSONResponse(body_out, status_code=202)
+    assert outcome.published is not None
+    number = outcome.published.state.version
+    model, stored = await visible_version(store, caller, owner, name, number)
     return version_detail(model, stored)
 
 
@@ -218,7 +257,7 @@ async def record_download(
     caller: CallerDep,
     owner: str,
     name: str,
-    version: int,
+    version: VersionNumber,
     body: DownloadBody,
 ) -> VersionDetail:
     store = CatalogStore(session)

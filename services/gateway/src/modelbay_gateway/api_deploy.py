@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from modelbay_common.api_params import VersionNumber
 from modelbay_common.deployment import ArchiveFormat, DeployKind
 
 from modelbay_gateway.auth import Reader
@@ -43,7 +44,7 @@ _KINDS = "; ".join(f"`{kind}`: {kind.description}" for kind in DeployKind)
 async def download_deployment(
     owner: str,
     name: str,
-    version: int,
+    version: VersionNumber,
     kind: DeployKind,
     principal: Reader,
     context: ContextDep,

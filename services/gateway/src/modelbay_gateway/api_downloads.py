@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from modelbay_common.api_params import VersionNumber
 from modelbay_common.artifacts import ArtifactKind
 from starlette.background import BackgroundTask
 
@@ -38,7 +39,7 @@ router = APIRouter(prefix="/v1/models/{owner}/{name}/versions/{version}", tags=[
 
 def _add_route(kind: ArtifactKind) -> None:
     async def download(
-        owner: str, name: str, version: int, principal: Reader, context: ContextDep
+        owner: str, name: str, version: VersionNumber, principal: Reader, context: ContextDep
     ) -> StreamingResponse:
         caller = caller_of(principal)
         if kind.in_blob_store:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
+from modelbay_common.api_params import OptionalVersionQuery
 
 from modelbay_gateway.auth import Reader
 from modelbay_gateway.context import ContextDep
@@ -43,7 +44,7 @@ async def events(
     context: ContextDep,
     owner: Annotated[str | None, Query(description="only this owner's models")] = None,
     name: Annotated[str | None, Query(description="only models of this name")] = None,
-    version: Annotated[int | None, Query(ge=1, description="only this version")] = None,
+    version: OptionalVersionQuery = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Pipeline events (CloudEvents JSON in `data:`), only for models the caller may see.

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from modelbay_common.api_params import VersionNumber
 from modelbay_common.contracts.catalog import ModelDetail, SearchPage, SearchSortName
 
 from modelbay_gateway.auth import Reader, SignedIn
@@ -101,7 +102,7 @@ async def model(owner: str, name: str, principal: Reader, context: ContextDep) -
 
 @router.get("/{owner}/{name}/versions/{version}", response_model=VersionOut)
 async def version(
-    owner: str, name: str, version: int, principal: Reader, context: ContextDep
+    owner: str, name: str, version: VersionNumber, principal: Reader, context: ContextDep
 ) -> VersionOut:
     """Status (with the reason of a failure), image, `docker pull` line and interface."""
     detail = await get_version(context.upstreams, caller_of(principal), owner, name, version)

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
+from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.contracts.catalog import VersionDetail
 from modelbay_common.refs import is_local_process_ref, served_url
@@ -103,7 +104,9 @@ class PublishIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, description="default: newest ready version")
+    version: int | None = Field(
+        default=None, ge=1, le=INT32_MAX, description="default: newest ready version"
+    )
     visibility: str = Field(default="public", description="public, org or private")
     description: str = Field(min_length=1, max_length=10_000)
     category: str = Field(

@@ -104,7 +104,7 @@ class ColumnLayout:
         return rows
 
     def check_rows(self, payload: dict[str, Any]) -> None:
-        """Reject input that cannot be rows: a missing column, or columns of unequal length.
+        """Reject input that cannot be rows: a missing column, unequal columns, or no rows.
 
         Row-wise methods take one entry per row in every column, so such input is the caller's
         mistake (422 naming the column), not something for the model to trip over. Values that
@@ -127,6 +127,12 @@ class ColumnLayout:
                     f"has {len(values)} values but '{first[0]}' has {first[1]}; "
                     "every column needs one value per row",
                 )
+        if first is not None and first[1] == 0:
+            # An empty batch: models (scikit-learn, torch, ...) raise on zero rows, which read
+            # as a 500 `model-error`; it is the caller's request that has nothing to predict.
+            raise invalid_input(
+                first[0], "has no rows; send at least one row (an empty batch has no answer)"
+            )
 
     def merge(self, payloads: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return {name: [v for p in payloads for v in p[name]] for name, _ in self.inputs}

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.refs import served_url
 from starlette.background import BackgroundTask
@@ -40,7 +41,7 @@ router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 VERSIONS_WITH_TIMES = 10
 SSE_KEEPALIVE_SECONDS = 15.0
 FileKind = ArtifactKind
-VersionNumber = Annotated[int, Path(ge=1)]
+VersionNumber = Annotated[int, Path(ge=1, le=INT32_MAX)]
 
 
 async def _version_details(
@@ -67,7 +68,7 @@ async def model_page(
     visitor: CurrentVisitor,
     owner: str,
     name: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
 ) -> Response:
     if must_sign_in(state, visitor):
         return signin_redirect(request)
