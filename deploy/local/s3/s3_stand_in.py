@@ -29,7 +29,7 @@ S3_FULL_ACCESS = {
 
 def seed(access_key: str, secret_key: str, bucket: str) -> None:
     """An IAM user with S3 rights whose only key is (access_key, secret_key); the bucket."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.iam.models import iam_backends
     from moto.s3.models import s3_backends
 
