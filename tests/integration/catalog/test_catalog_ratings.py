@@ -241,4 +241,8 @@ async def test_views_count_per_model_and_per_version(catalog: RunningCatalog) ->
     problem(missing, 404, "version-not-found")
     stats = (await catalog.client.get(f"{MODEL}/stats", headers=headers())).json()
     assert stats["views"] == 3
+    assert stats["versions"] == [
+        {"version": 1, "views": 0, "downloads": 0},
+        {"version": 2, "views": 2, "downloads": 0},
+    ]
     assert (await catalog.model("alice", "iris")).json()["views"] == 3

@@ -31,6 +31,7 @@ __all__ = [
     "RatingBody",
     "RatingPage",
     "RatingSummary",
+    "VersionCounts",
     "ViewBody",
     "ViewCounts",
 ]
@@ -122,7 +123,7 @@ class Rating(BaseModel):
 
 class RatingPage(BaseModel):
     summary: RatingSummary
-    items: list[Rating] = Field(description="most recently changed first")
+    items: list[Rating] = Field(description="newest first (by when each user first rated)")
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
 
 
@@ -137,6 +138,12 @@ class ViewCounts(BaseModel):
     version_views: int | None
 
 
+class VersionCounts(BaseModel):
+    version: int
+    views: int
+    downloads: int = Field(description="downloads of every kind of this version")
+
+
 class ModelStats(BaseModel):
     """What the model page shows beside the card: ratings, stars, views, downloads, and the
     caller's own rating and star."""
@@ -149,6 +156,7 @@ class ModelStats(BaseModel):
     downloads: int = Field(description="downloads of every version and kind")
     my_rating: Rating | None = Field(description="the caller's rating; null when none")
     favourited: bool = Field(description="whether the caller has starred the model")
+    versions: list[VersionCounts] = Field(default=[], description="views and downloads per version")
 
 
 class Comment(BaseModel):

@@ -11,6 +11,7 @@ from modelbay_common.contracts.social import (
     Rating,
     RatingPage,
     RatingSummary,
+    VersionCounts,
 )
 
 from modelbay_catalog.social.comments import ThreadsPage
@@ -69,6 +70,10 @@ def model_stats(view: ModelStatsView) -> ModelStats:
         downloads=counters.downloads,
         my_rating=None if view.my_rating is None else rating(view.my_rating),
         favourited=view.favourited,
+        versions=[
+            VersionCounts(version=number, views=views, downloads=downloads)
+            for number, views, downloads in view.versions
+        ],
     )
 
 

@@ -55,6 +55,7 @@ class ModelStatsView:
     counters: Counters
     my_rating: RatingRecord | None
     favourited: bool
+    versions: list[tuple[int, int, int]]  # (version, views, downloads)
 
 
 async def model_stats(stores: Stores, caller: Caller, owner: str, name: str) -> ModelStatsView:
@@ -67,6 +68,7 @@ async def model_stats(stores: Stores, caller: Caller, owner: str, name: str) -> 
         counters=await stores.social.counters(model.id),
         my_rating=mine,
         favourited=await stores.social.is_favourite(model.id, caller.user),
+        versions=await stores.social.version_counts(model.id),
     )
 
 

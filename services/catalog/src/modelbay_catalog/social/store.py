@@ -1,7 +1,7 @@
 """Queries of ratings, comments, favourites and views. They flush, never commit.
 
 Counters live on the model row (`rating_*`, `favourites`, `views`) and the version row
-(`views`). A rating changes under the model row's lock (`lock_counters`), so the tally written
+(`views`). A rating changes under the model row's lock (`counters(lock=True)`), so the tally written
 back is computed from the tally read; stars and views are atomic increments.
 """
 
@@ -14,7 +14,14 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_catalog.orm import CommentRow, FavouriteRow, ModelRow, RatingRow, VersionRow
+from modelbay_catalog.orm import (
+    CommentRow,
+    DownloadCountRow,
+    FavouriteRow,
+    ModelRow,
+    RatingRow,
+    VersionRow,
+)
 from modelbay_catalog.records import ModelRecord
 from modelbay_catalog.social.records import CommentRecord, Counters, RatingRecord
 from modelbay_catalog.social.rules import RatingTally
@@ -106,6 +113,22 @@ class SocialStore:
         )
         # A model exists because a version was uploaded, so there is always one.
         return int(found or 1)
+
+    async def version_counts(self, model_id: int) -> list[tuple[int, int, int]]:
+        """(version, views, downloads of every kind) of each version, oldest first."""
+        statement = (
+            select(
+                VersionRow.version,
+                VersionRow.views,
+                func.coalesce(func.sum(DownloadCountRow.count), 0),
+            )
+            .outerjoin(DownloadCountRow, DownloadCountRow.version_id == VersionRow.id)
+            .where(VersionRow.model_id == model_id)
+            .group_by(VersionRow.id)
+            .order_by(VersionRow.version)
+        )
+        rows = await self._session.execute(statement)
+        return [(int(number), int(views), int(downloads)) for number, views, downloads in rows]
 
     # -- ratings -----------------------------------------------------------------------------
 
