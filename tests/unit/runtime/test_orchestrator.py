@@ -315,3 +315,38 @@ async def test_a_solution_can_be_a_node_of_another(
             await inner.shutdown()
     assert response.status_code == 200, response.text
     assert response.json() == expected
+
+
+async def test_a_node_refusing_the_callers_input_is_the_callers_422(
+    bundles: dict[str, Path], fig5: Path
+) -> None:
+    async def refuses(request: httpx.Request) -> httpx.Response:
+        problem = {
+            "title": "Invalid input",
+            "detail": "field 'vibration': too big",
+            "field": "vibration",
+        }
+        return httpx.Response(
+            422, json=problem, headers={"content-type": "application/problem+json"}
+        )
+
+    async def refuses_internal(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"title": "Invalid input", "detail": "field 'heat'"})
+
+    async with fig5_running(bundles, fig5) as (client, network):
+        network.hooks = {"shake": refuses}
+        by_entry = await client.post("/model/methods/assess", json=SAMPLE._asdict())
+        network.hooks = {"rule": refuses_internal}
+        by_merge = await client.post("/model/methods/assess", json=SAMPLE._asdict())
+    assert by_entry.status_code == 422
+    problem = by_entry.json()
+    assert problem["type"].endswith("/invalid-input")
+    assert (problem["node"], problem["field"]) == ("shake", "vibration")
+    assert (
+        problem["detail"]
+        == "node shake (alice/shake:1) refused the input: field 'vibration': too big"
+    )
+    # The rule node is fed by the pipeline, not by the caller: the pipeline's fault, a 502.
+    assert by_merge.status_code == 502
+    assert by_merge.json()["type"].endswith("/node-refused")
+    assert by_merge.json()["node"] == "rule"
