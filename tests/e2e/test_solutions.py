@@ -22,6 +22,7 @@ from typing import Any
 
 import docker
 import httpx
+import pytest
 import yaml
 from docker.errors import NotFound
 from e2e_client import Gateway, describe_failure, explain
@@ -30,6 +31,8 @@ from e2e_runtime import PROTOBUF, call_json, call_protobuf, compile_proto, wait_
 from e2e_stack import free_port
 from modelbay import Session, Solution
 from modelbay.errors import ApiError
+
+pytestmark = pytest.mark.slow  # builds four images (make test runs it, make test-fast does not)
 
 READINGS = [
     {"temperature": 85.0, "vibration": 3.0},
