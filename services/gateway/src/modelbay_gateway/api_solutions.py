@@ -47,12 +47,12 @@ async def push_solution(
     accept it as the next version of `owner/name`; its orchestrator image is built from here.
     Refusals: 422 `invalid-solution`, `incompatible-solution` (field by field),
     `solution-node-unavailable`; 409 `solution-node-not-ready`."""
-    body = b""
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_DOCUMENT_BYTES:
             raise PayloadTooLarge(f"a solution document is at most {MAX_DOCUMENT_BYTES} bytes")
-    document = parse_solution_body(body, request.headers.get("content-type"))
+    document = parse_solution_body(bytes(body), request.headers.get("content-type"))
     accepted = await submit_solution(context.upstreams, principal, owner, name, document)
     out = PushAcceptedOut.model_validate(accepted)
     return JSONResponse(out.model_dump(), status_code=202, headers={"Location": out.status_url})
