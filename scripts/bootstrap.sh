@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv make git curl ca-certificates procps
   postgresql rabbitmq-server docker.io docker-registry docker-compose debootstrap wrk
-  chromium)  # chromium: the web UI's browser tests (Playwright drives /usr/bin/chromium)
+  chromium  # chromium: the web UI's browser tests (Playwright drives /usr/bin/chromium)
+  buildah skopeo)  # the builder's daemonless backend: buildah builds, skopeo pushes with a token
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -5,7 +5,7 @@
     modelbay deploy alice/iris:3 --down                 # stop what --local started, only that
 
 Everything comes from the platform's `/v1` (`GET .../versions/{v}/deploy/{kind}`); nothing of
-the server side is imported. docs/deploy.md shows each command.
+the server side is imported. docs/deploy-models.md shows each command.
 """
 
 from __future__ import annotations

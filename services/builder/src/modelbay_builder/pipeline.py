@@ -19,6 +19,7 @@ from docker.errors import DockerException
 from modelbay_common.blob import BlobStore
 
 from modelbay_builder.build_log import BuildLog
+from modelbay_builder.buildah_build import BuildahBackend, BuildahConfig
 from modelbay_builder.compare import Tolerance
 from modelbay_builder.context import ContextInputs, write_context
 from modelbay_builder.docker_build import build_image
@@ -73,6 +74,12 @@ class BuildRunner:
         self._runtime_wheel = runtime_wheel
         self._credentials = RegistryCredentials(
             settings.registry_tokens(), push_ttl_seconds=settings.docker_timeout_seconds + 60
+        )
+        # The daemonless backend builds and pushes; the engine still validates (buildah_build.py).
+        self._buildah = (
+            BuildahBackend(_buildah_config(settings), self._credentials)
+            if settings.backend == "buildah"
+            else None
         )
 
     async def run(
@@ -159,15 +166,25 @@ class BuildRunner:
             ),
         )
         log.line(f"building {self._reference(request)} FROM {self._settings.base_image}")
-        built = await asyncio.to_thread(
-            build_image,
-            self._connection.client,
-            context_tar,
-            tag=self._reference(request),
-            labels=labels,
-            log=log,
-            timeout=self._settings.docker_timeout_seconds,
-        )
+        if self._buildah is not None:
+            built = await asyncio.to_thread(
+                self._buildah.build,
+                context_tar,
+                base_image=self._settings.base_image,
+                tag=self._reference(request),
+                labels=labels,
+                log=log,
+            )
+        else:
+            built = await asyncio.to_thread(
+                build_image,
+                self._connection.client,
+                context_tar,
+                tag=self._reference(request),
+                labels=labels,
+                log=log,
+                timeout=self._settings.docker_timeout_seconds,
+            )
         log.line(f"dependency layer from cache: {built.dependency_layer_cached}")
         return _Image(built.image_id, built.dependency_layer_cached, adopted_digest=None)
 
@@ -204,6 +221,8 @@ class BuildRunner:
     async def _push(self, request: BuildRequest, log: BuildLog) -> str:
         repository = image_repository(self._settings.registry, request.owner, request.name)
         log.line(f"pushing {repository}:{request.version}")
+        if self._buildah is not None:
+            return await asyncio.to_thread(self._buildah.push, self._reference(request), log)
         return await asyncio.to_thread(
             push_image,
             self._connection.client,
@@ -247,6 +266,19 @@ class BuildRunner:
         return image_reference(
             self._settings.registry, request.owner, request.name, request.version
         )
+
+
+def _buildah_config(settings: BuilderSettings) -> BuildahConfig:
+    root = settings.buildah_root or settings.work_dir / "buildah" / "storage"
+    return BuildahConfig(
+        root=root,
+        runroot=root.parent / "run",
+        storage_driver=settings.buildah_storage_driver,
+        isolation=settings.buildah_isolation,
+        docker_host=settings.docker_host,
+        registry_insecure=settings.registry_insecure,
+        timeout_seconds=settings.docker_timeout_seconds,
+    )
 
 
 def solution_nodes(manifest: dict[str, Any]) -> dict[str, str] | None:

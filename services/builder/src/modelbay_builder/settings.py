@@ -18,6 +18,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 BuilderMode = Literal["docker", "local-process", "auto"]
+ImageBackend = Literal["docker", "buildah"]
 
 SERVICE_NAME = "builder"
 EVENT_SOURCE = "/modelbay/builder"
@@ -106,6 +107,23 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings):
         default="auto",
         description="`docker` (build, validate, push images), `local-process` (serve each "
         "version from a venv) or `auto` (`docker` when the engine answers at start-up)",
+    )
+    backend: ImageBackend = Field(
+        default="docker",
+        description="What builds and pushes images in `docker` mode: `docker` (the engine's "
+        "build API) or `buildah` (daemonless: `buildah bud`, pushed with `skopeo`; validation "
+        "still runs on the Docker engine). docs/builder.md",
+    )
+    buildah_root: Path | None = Field(
+        default=None,
+        description="buildah's storage root (default `WORK_DIR/buildah/storage`)",
+    )
+    buildah_storage_driver: str = Field(
+        default="vfs", description="buildah's storage driver (`vfs` needs no kernel support)"
+    )
+    buildah_isolation: Literal["oci", "chroot"] = Field(
+        default="oci",
+        description="How buildah isolates RUN steps (`chroot` inside unprivileged pods)",
     )
     local_python: str | None = Field(
         default=None,

@@ -3,7 +3,7 @@
 Pure functions over a version's facts (`facts.py`): the gateway builds the facts from the
 catalog and the builder and serves the archives (`/v1/models/{owner}/{name}/versions/{v}/deploy/
 {kind}`); `modelbay deploy` fetches them from there (the SDK imports nothing of this package).
-docs/deploy.md describes the files.
+docs/deploy-models.md describes the files.
 """
 
 from modelbay_common.deployment.archive import (
