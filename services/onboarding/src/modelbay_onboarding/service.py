@@ -68,7 +68,6 @@ class UploadService:
                 max_expansion_ratio=settings.max_expansion_ratio,
                 expansion_ratio_floor_bytes=settings.expansion_ratio_floor_bytes,
                 max_metadata_file_bytes=settings.max_metadata_file_bytes,
-                max_header_bytes=settings.max_archive_header_bytes,
             ),
             supported_python=tuple(settings.supported_python_versions),
             require_samples=settings.require_samples,
