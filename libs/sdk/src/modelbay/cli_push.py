@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from modelbay.cli_common import console, user_errors
+from modelbay.interface_report import InterfaceReport, wait_for_interface_report
 from modelbay.session import PushError, Session
 from modelbay.solution import Solution, SolutionDocumentError
 
@@ -40,24 +41,53 @@ def push(
     token: Annotated[
         str | None, typer.Option("--token", help="API token (default: MODELBAY_TOKEN, then login).")
     ] = None,
+    interface_wait: Annotated[
+        float,
+        typer.Option(
+            "--interface-wait",
+            min=0,
+            help="Seconds to wait for the catalog's interface diff to the previous version "
+            "(0: do not wait).",
+        ),
+    ] = 10.0,
 ) -> None:
     """Upload a bundle; prints the new version and where to follow its status."""
     with user_errors():
         if not bundle.exists():
             raise FileNotFoundError(f"{bundle} does not exist")
-        if bundle.is_file() and bundle.suffix.lower() in SOLUTION_SUFFIXES:
+        is_solution = bundle.is_file() and bundle.suffix.lower() in SOLUTION_SUFFIXES
+        if is_solution:
             if not name:
                 raise PushError("a solution document needs --name NAME or OWNER/NAME")
             try:
                 solution = Solution.from_file(bundle)
             except SolutionDocumentError as exc:
                 raise PushError(f"{bundle} is not a valid solution", str(exc)) from None
-            result = Session(url=url, token=token).push(solution, name)
+            session = Session(url=url, token=token)
+            result = session.push(solution, name)
         else:
-            result = Session(url=url, token=token).push_bundle(bundle, name)
+            session = Session(url=url, token=token)
+            result = session.push_bundle(bundle, name)
     owner = f"{result.owner}/" if result.owner else ""
     console().print(
         f"Pushed [bold]{owner}{result.name}[/] version [bold]{result.version}[/] "
         f"({result.status}); status: {result.status_url}",
         highlight=False,
     )
+    # A solution's own interface is its entry node's: the diff is reported for model bundles.
+    if interface_wait > 0 and result.status != "stored" and not is_solution:
+        with user_errors():
+            report = wait_for_interface_report(session, result, timeout=interface_wait)
+        print_interface_report(report, result.status_url)
+
+
+def print_interface_report(report: InterfaceReport, status_url: str) -> None:
+    """Say when a push changed the interface, loudly when it breaks callers."""
+    if not report.recorded:
+        console().print(
+            f"The interface diff is not known yet; see interface_diff at {status_url}",
+            highlight=False,
+        )
+    elif report.diff is not None:
+        style = "bold yellow" if report.diff.breaking else "green"
+        console().print(f"[{style}]{report.diff.summary()}[/]", highlight=False, soft_wrap=True)

@@ -126,6 +126,19 @@ class Session:
                 raise PushError(f"cannot reach {self.url}", str(exc)) from exc
         return _push_result(response, self.url)
 
+    def version(self, owner: str, name: str, version: int) -> dict[str, Any] | None:
+        """`GET /v1/models/{owner}/{name}/versions/{version}`: the version as the platform
+        records it, or None while it is not recorded (or not visible to this token)."""
+        with self._client() as client:
+            try:
+                response = client.get(f"/v1/models/{owner}/{name}/versions/{version}")
+            except httpx.HTTPError as exc:
+                raise PushError(f"cannot reach {self.url}", str(exc)) from exc
+        if response.status_code == 404:
+            return None
+        raise_for_problem(response, PushError)
+        return dict(response.json())
+
     def _upload(self, archive: Path, owner: str | None, name: str) -> PushResult:
         if self.url.startswith("file:"):
             return _store_in_directory(_directory_of(self.url), archive, owner, name)

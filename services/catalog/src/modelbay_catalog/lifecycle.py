@@ -94,6 +94,7 @@ class VersionState:
     uploaded_by: str | None = None
     description: str | None = None
     license: str | None = None
+    descriptor_set: bytes | None = None  # serialized FileDescriptorSet, for interface diffs
     # from DependenciesResolved
     lock: tuple[str, ...] = ()
     lock_hash: str | None = None
@@ -173,6 +174,7 @@ def _with_upload(state: VersionState, event: ModelUploaded, at: datetime) -> Ver
         uploaded_by=event.uploaded_by,
         description=event.description,
         license=event.license,
+        descriptor_set=event.descriptor_set_bytes,
         uploaded_at=at,
     )
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from modelbay_common.access import ModelAccess, Visibility
+from modelbay_common.interface import InterfaceDiff
 
 from modelbay_catalog.lifecycle import VersionState
 
@@ -43,6 +44,14 @@ class ModelRecord:
 
 
 @dataclass(frozen=True)
+class RecordedInterfaceDiff:
+    """A version's interface changes since `compared_to` (interface_history.py says which)."""
+
+    compared_to: int
+    diff: InterfaceDiff
+
+
+@dataclass(frozen=True)
 class StoredVersion:
     """A version's state with its row id, timestamps and download counts by kind."""
 
@@ -51,6 +60,7 @@ class StoredVersion:
     created_at: datetime
     updated_at: datetime
     downloads: dict[str, int]
+    interface_diff: RecordedInterfaceDiff | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated
 
 from modelbay_common.access import Visibility
-from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob.keys import openapi_key, proto_key
 from modelbay_common.contracts.catalog import (
@@ -20,6 +19,9 @@ from modelbay_common.contracts.catalog import (
     Failure,
     Image,
     Interface,
+    InterfaceChangeItem,
+    InterfaceDiffDetail,
+    InterfaceDiffSummary,
     InterfaceMethod,
     ModelDetail,
     ModelSummary,
@@ -35,7 +37,14 @@ from modelbay_common.refs import is_local_process_ref
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from modelbay_catalog.lifecycle import VersionState
-from modelbay_catalog.records import Facets, ModelRecord, SearchHit, SearchSort, StoredVersion
+from modelbay_catalog.records import (
+    Facets,
+    ModelRecord,
+    RecordedInterfaceDiff,
+    SearchHit,
+    SearchSort,
+    StoredVersion,
+)
 from modelbay_catalog.rules import Category, normalize_tags
 from modelbay_catalog.social.rules import RatingTally
 
@@ -47,9 +56,7 @@ class PublishBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(
-        default=None, ge=1, le=INT32_MAX, description="default: newest ready version"
-    )
+    version: int | None = Field(default=None, ge=1, description="default: newest ready version")
     visibility: Visibility = Visibility.PUBLIC
     description: Annotated[NonBlank, StringConstraints(max_length=10_000)]
     category: Category
@@ -115,13 +122,34 @@ def search_facets(facets: Facets) -> SearchFacets:
     )
 
 
+def interface_diff_summary(recorded: RecordedInterfaceDiff) -> InterfaceDiffSummary:
+    return InterfaceDiffSummary(
+        compared_to=recorded.compared_to,
+        breaking=recorded.diff.breaking,
+        breaking_changes=recorded.diff.breaking_changes,
+        additive_changes=recorded.diff.additive_changes,
+    )
+
+
+def interface_diff_detail(recorded: RecordedInterfaceDiff) -> InterfaceDiffDetail:
+    return InterfaceDiffDetail(
+        **interface_diff_summary(recorded).model_dump(),
+        changes=[
+            InterfaceChangeItem.model_validate(change.model_dump())
+            for change in recorded.diff.changes
+        ],
+    )
+
+
 def version_summary(stored: StoredVersion) -> VersionSummary:
+    recorded = stored.interface_diff
     return VersionSummary(
         version=stored.state.version,
         status=stored.state.status,
         failure_reason=stored.state.failure_reason,
         image_ref=stored.state.image_ref,
         image_digest=stored.state.image_digest,
+        interface_diff=None if recorded is None else interface_diff_summary(recorded),
         downloads=stored.downloads,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
@@ -211,6 +239,9 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
             validation_seconds=state.validation_seconds,
             total_seconds=seconds_between(state.uploaded_at, state.finished_at),
         ),
+        interface_diff=None
+        if stored.interface_diff is None
+        else interface_diff_detail(stored.interface_diff),
         downloads=stored.downloads,
         created_at=stored.created_at,
         updated_at=stored.updated_at,

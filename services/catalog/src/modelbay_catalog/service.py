@@ -14,6 +14,7 @@ from modelbay_common.events import ModelUploaded, Published
 from modelbay_common.outbox import EventEmitter
 
 from modelbay_catalog.errors import ModelNotFound, VersionNotFound
+from modelbay_catalog.interface_history import updates_after_known
 from modelbay_catalog.lifecycle import VersionState, apply_event
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.publishing import version_to_publish
@@ -36,11 +37,28 @@ async def record_pipeline_event(store: CatalogStore, event: PipelineEvent, at: d
         log.info("version %s: %s -> %s", event.subject, before.status.value, after.status.value)
     if after != before:
         await store.save_version(model_id, after)
+    if after.descriptor_set is not None and (before is None or before.descriptor_set is None):
+        await _record_interface_diffs(store, model_id, event.version)
     if isinstance(event, ModelUploaded):
         await store.adopt_upload_metadata(
             model_id, event.owner_org, event.description, event.license
         )
     await store.refresh_model_summary(model_id)
+
+
+async def _record_interface_diffs(store: CatalogStore, model_id: int, version: int) -> None:
+    """The version's interface diff, and its successor's if it arrived first (the model row is
+    locked, so no other event of this model runs meanwhile)."""
+    for update in updates_after_known(await store.descriptor_sets(model_id), version):
+        await store.save_interface_diff(model_id, update)
+        if update.diff is not None and update.diff.breaking:
+            log.info(
+                "version %d of model %d breaks the interface of version %s: %s",
+                update.version,
+                model_id,
+                update.compared_to,
+                "; ".join(update.diff.lines()),
+            )
 
 
 async def visible_model(store: CatalogStore, caller: Caller, owner: str, name: str) -> ModelRecord:
@@ -83,9 +101,17 @@ async def publish_model(
         tags=request.tags,
         published_by=caller.user or "admin",
     )
+    await announce_publication(store, model, version, publication)
+    return version
+
+
+async def announce_publication(
+    store: CatalogStore, model: ModelRecord, version: StoredVersion, publication: Publication
+) -> None:
+    """Apply the publication to the model and put `Published` in the outbox (also the end of
+    an approved publish request, modelbay_catalog.curation)."""
     await store.publish(model.id, publication)
     await emit(store.session, _published_event(model, version, publication))
-    return version
 
 
 def _published_event(

@@ -12,13 +12,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelbay_common.access import Visibility
+from modelbay_common.interface import InterfaceChange, InterfaceDiff
 from sqlalchemy import ColumnElement, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_catalog.interface_history import InterfaceDiffUpdate
 from modelbay_catalog.lifecycle import VersionState, VersionStatus
 from modelbay_catalog.orm import DownloadCountRow, ModelRow, SearchWordRow, VersionRow
-from modelbay_catalog.records import ModelRecord, Publication, StoredVersion
+from modelbay_catalog.records import (
+    ModelRecord,
+    Publication,
+    RecordedInterfaceDiff,
+    StoredVersion,
+)
 from modelbay_catalog.rules import library_names
 
 # One text-search configuration for documents and queries, so both are stemmed alike.
@@ -252,6 +259,27 @@ class CatalogStore:
         counts = await self._download_counts([row.id])
         return _to_stored(row, counts.get(row.id, {}))
 
+    async def descriptor_sets(self, model_id: int) -> dict[int, bytes]:
+        """Every version of the model whose descriptor set is known, by number."""
+        statement = select(VersionRow.version, VersionRow.descriptor_set).where(
+            VersionRow.model_id == model_id, VersionRow.descriptor_set.is_not(None)
+        )
+        rows = await self._session.execute(statement)
+        return {int(number): bytes(raw) for number, raw in rows if raw is not None}
+
+    async def save_interface_diff(self, model_id: int, update_: InterfaceDiffUpdate) -> None:
+        diff = update_.diff
+        statement = (
+            update(VersionRow)
+            .where(VersionRow.model_id == model_id, VersionRow.version == update_.version)
+            .values(
+                interface_compared_to=None if diff is None else update_.compared_to,
+                interface_breaking=None if diff is None else diff.breaking,
+                interface_changes=None if diff is None else diff.to_dict()["changes"],
+            )
+        )
+        await self._session.execute(statement)
+
     async def version_statuses(self, model_id: int) -> dict[int, VersionStatus]:
         statement = select(VersionRow.version, VersionRow.status).where(
             VersionRow.model_id == model_id
@@ -298,6 +326,16 @@ def _to_stored(row: VersionRow, downloads: dict[str, int]) -> StoredVersion:
         created_at=row.created_at,
         updated_at=row.updated_at,
         downloads=downloads,
+        interface_diff=_recorded_diff(row),
+    )
+
+
+def _recorded_diff(row: VersionRow) -> RecordedInterfaceDiff | None:
+    if row.interface_compared_to is None or row.interface_changes is None:
+        return None
+    changes = [InterfaceChange.model_validate(change) for change in row.interface_changes]
+    return RecordedInterfaceDiff(
+        compared_to=row.interface_compared_to, diff=InterfaceDiff.of(changes)
     )
 
 

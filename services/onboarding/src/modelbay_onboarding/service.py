@@ -9,6 +9,7 @@ row and the event are written in one transaction, so a failure there takes no nu
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import logging
@@ -20,7 +21,7 @@ from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobStore, BlobStoreUnavailableError
 from modelbay_common.blob.keys import bundle_key, openapi_key, proto_key
 from modelbay_common.errors import BadRequest, ServiceUnavailable
-from modelbay_common.events import ModelUploaded
+from modelbay_common.events import MAX_EVENT_DESCRIPTOR_SET_BYTES, ModelUploaded
 from modelbay_common.outbox import EventEmitter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -182,4 +183,19 @@ class UploadService:
             license=bundle.manifest.license,
             owner_org=caller.org,
             interface=method_signatures(bundle),
+            descriptor_set=_descriptor_set_for_event(bundle, f"{owner}/{name}/{version}"),
         )
+
+
+def _descriptor_set_for_event(bundle: ValidatedBundle, subject: str) -> str | None:
+    """The descriptor set travels in the event so the catalog can diff interfaces without
+    reading the blob store (docs/decisions.md); an oversized one is left out, and said so."""
+    if len(bundle.descriptor_set) > MAX_EVENT_DESCRIPTOR_SET_BYTES:
+        log.warning(
+            "%s: descriptor set of %d bytes is over %d; the catalog will not diff its interface",
+            subject,
+            len(bundle.descriptor_set),
+            MAX_EVENT_DESCRIPTOR_SET_BYTES,
+        )
+        return None
+    return base64.b64encode(bundle.descriptor_set).decode()

@@ -40,7 +40,15 @@ class OnboardingSettings(ServiceSettings):
         default=8 * GIB, gt=0, description="Zip-bomb guard: total size of the unpacked files"
     )
     max_archive_files: int = Field(
-        default=10_000, gt=0, description="Zip-bomb guard: files in one archive"
+        default=10_000,
+        gt=0,
+        description="Zip-bomb guard: entries in one archive, files and directories",
+    )
+    max_archive_header_bytes: int = Field(
+        default=1 * MIB,
+        gt=0,
+        description="Largest extended tar header record (PAX, GNU long name), refused from its "
+        "size field before it is read; global PAX records add up against it",
     )
     max_expansion_ratio: float = Field(
         default=100.0, gt=1, description="Zip-bomb guard: unpacked bytes / archive bytes"

@@ -8,6 +8,10 @@ ever written out, so a hostile archive has nothing to overwrite.
 
 Decompressed bytes are counted under tarfile itself (`_CappedReader`), so the caps hold even
 for headers tarfile reads on its own (PAX records, GNU long names) and for lying size fields.
+Those header records are also bounded one by one (`max_header_bytes`, checked from the size field
+before tarfile reads the record whole: a 150 MB PAX record once cost +459 MB before the 422), and
+every entry counts against the file limit, directories included (1.5 M directory entries in a
+10.5 MB upload once passed and cost +720 MB: tarfile keeps every member's header in memory).
 """
 
 from __future__ import annotations
@@ -24,6 +28,18 @@ from typing import Protocol
 from modelbay_onboarding.errors import CorruptArchive, InvalidBundle, UnsafeArchive
 
 _READ_CHUNK = 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES = 1024 * 1024
+
+# Members whose body tarfile reads whole, into memory, as the header of the next member.
+_EXTENDED_HEADER_TYPES = frozenset(
+    {
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,8 @@ class ArchiveLimits:
     max_expansion_ratio: float
     expansion_ratio_floor_bytes: int
     max_metadata_file_bytes: int
+    # One PAX record or GNU long name; global PAX records also add up against it (they persist).
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
 
 
 @dataclass(frozen=True)
@@ -99,13 +117,45 @@ def read_archive(path: Path, keep: frozenset[str], limits: ArchiveLimits) -> Arc
     try:
         with gzip.open(path, "rb") as decompressed:
             capped = _CappedReader(decompressed, compressed_size, limits)
-            with tarfile.open(fileobj=capped, mode="r|") as tar:  # type: ignore[call-overload]
+            with tarfile.open(  # type: ignore[call-overload]
+                fileobj=capped, mode="r|", tarinfo=_bounded_tarinfo(limits.max_header_bytes)
+            ) as tar:
                 return _index_members(tar, keep, limits)
     except (gzip.BadGzipFile, tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise CorruptArchive(
             f"the upload is not a readable gzip-compressed tar archive ({exc}); create it with "
             "`modelbay bundle` or the SDK's write_archive",
         ) from None
+
+
+def _bounded_tarinfo(max_header_bytes: int) -> type[tarfile.TarInfo]:
+    """A TarInfo that refuses an oversized extended header from its size field, before reading it.
+
+    tarfile reads a PAX record or GNU long name whole (`fileobj.read(size)`) the moment it meets
+    one, so no cap below it can stop the allocation; the size is known from the 512-byte header
+    block, which is where this check sits (tarfile's `_proc_member` hook, the dispatch point of
+    every member type since Python 3.0).
+    """
+    global_bytes = 0
+
+    class BoundedTarInfo(tarfile.TarInfo):
+        def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+            nonlocal global_bytes
+            if self.type in _EXTENDED_HEADER_TYPES:
+                total = self.size + (global_bytes if self.type == tarfile.XGLTYPE else 0)
+                if total > max_header_bytes:
+                    raise UnsafeArchive(
+                        f"the archive has an extended header record of {self.size} bytes "
+                        f"(PAX or GNU long name), more than the {max_header_bytes} allowed; "
+                        "bundles written by the SDK have none this large",
+                        extensions={"limit_header_bytes": max_header_bytes},
+                    )
+                if self.type == tarfile.XGLTYPE:
+                    global_bytes = total
+            member: tarfile.TarInfo = super()._proc_member(tarfile_)  # type: ignore[misc]
+            return member
+
+    return BoundedTarInfo
 
 
 def _index_members(
@@ -122,13 +172,15 @@ def _index_members(
                 extensions={"member": name},
             )
         seen.add(name)
-        if member.isdir():
-            continue
-        if len(contents.files) >= limits.max_files:
+        # Directories count too: each entry costs tarfile a header kept in memory.
+        if len(seen) > limits.max_files:
             raise UnsafeArchive(
-                f"the archive has more than {limits.max_files} files; bundle fewer files",
+                f"the archive has more than {limits.max_files} entries (files and "
+                "directories); bundle fewer files",
                 extensions={"limit_files": limits.max_files},
             )
+        if member.isdir():
+            continue
         contents.unpacked_bytes += member.size
         if contents.unpacked_bytes > limits.max_unpacked_bytes:
             raise UnsafeArchive(
