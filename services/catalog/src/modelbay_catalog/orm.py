@@ -217,7 +217,8 @@ class FavouriteRow(Base):
     """A user's star on a model."""
 
     __tablename__ = "favourites"
-    __table_args__ = (Index("favourites_user_idx", "username", "created_at"),)
+    # "My favourites", newest first, read in index order (the model id breaks ties).
+    __table_args__ = (Index("favourites_user_idx", "username", "created_at", "model_id"),)
 
     model_id: Mapped[int] = mapped_column(
         ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"), primary_key=True

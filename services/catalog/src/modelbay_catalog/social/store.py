@@ -218,7 +218,7 @@ class SocialStore:
             select(ModelRow)
             .join(FavouriteRow, FavouriteRow.model_id == ModelRow.id)
             .where(FavouriteRow.username == caller.user, visible_to(caller))
-            .order_by(FavouriteRow.created_at.desc(), ModelRow.id.desc())
+            .order_by(FavouriteRow.created_at.desc(), FavouriteRow.model_id.desc())
             .limit(limit)
         )
         return [to_model_record(row) for row in await self._session.scalars(statement)]

@@ -138,7 +138,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_id", "username", name="favourites_pkey"),
         schema=SCHEMA,
     )
-    op.create_index("favourites_user_idx", "favourites", ["username", "created_at"], schema=SCHEMA)
+    op.create_index(
+        "favourites_user_idx", "favourites", ["username", "created_at", "model_id"], schema=SCHEMA
+    )
 
 
 def downgrade() -> None:
