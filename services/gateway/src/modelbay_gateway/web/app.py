@@ -80,7 +80,7 @@ def _html_for_browsers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         wants_html = "text/html" in request.headers.get("accept", "")
         if wants_html and exc.status_code == 404 and not request.url.path.startswith("/v1"):
-            return error_page(request, 404, "Not found", None)
+            return await error_page(request, 404, "Not found", None)
         answer = previous(request, exc)
         return await answer if inspect.isawaitable(answer) else answer
 

@@ -28,17 +28,23 @@ NOT_FOUND_DETAIL = (
 )
 
 
-def error_page(request: Request, status: int, title: str, detail: str | None) -> Response:
-    from modelbay_gateway.web.state import web_state  # the state module imports no routes
+async def error_page(request: Request, status: int, title: str, detail: str | None) -> Response:
+    # Imported here: state and session import nothing of the routes, the routes import this.
+    from modelbay_gateway.web.session import current_visitor
+    from modelbay_gateway.web.state import web_state
 
     if status == 404:
         # One wording for every 404: "missing" and "not yours to see" must look the same.
         title, detail = NOT_FOUND_TITLE, NOT_FOUND_DETAIL
-    templates = web_state(request).templates
-    return templates.TemplateResponse(
+    state = web_state(request)
+    try:
+        visitor = await current_visitor(request, state)  # the header still says who is in
+    except Exception:
+        visitor = None  # the error page must render even when the database does not answer
+    return state.templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": title, "detail": detail, "visitor": None},
+        {"status": status, "title": title, "detail": detail, "visitor": visitor},
         status_code=status,
     )
 
@@ -58,13 +64,13 @@ class HtmlErrorRoute(APIRoute):
                 return await handle(request)
             except UpstreamProblem as exc:
                 title, detail = _problem_text(exc.problem)
-                return error_page(request, exc.status, title, detail)
+                return await error_page(request, exc.status, title, detail)
             except ModelbayError as exc:
                 if exc.status >= 500:
                     log.error("page %s failed: %s", request.url.path, exc, exc_info=exc)
-                return error_page(request, exc.status, exc.title, exc.detail)
+                return await error_page(request, exc.status, exc.title, exc.detail)
             except RequestValidationError:
                 # A malformed path or query (a version that is not a number): nothing is there.
-                return error_page(request, 404, NOT_FOUND_TITLE, None)
+                return await error_page(request, 404, NOT_FOUND_TITLE, None)
 
         return handle_as_page
