@@ -64,8 +64,9 @@ async def pushed(wendy: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Pu
     name = "iris_web"
     bundle = await dump_model("iris_described", name, tmp_path_factory.mktemp("web") / name)
     result = await push_bundle(wendy, bundle, f"{wendy.username}/{name}")
-    # Consonants only, so English stemming keeps the word as it is and only drops a plural s.
-    word = "flower" + "".join(random.choices("bcdfghjkmnpqrtvwxz", k=8))
+    # Consonants only, so English stemming keeps the word as it is; the last two differ, so
+    # swapping them is a typo.
+    word = "flower" + "".join(random.sample("bcdfghjkmnpqrtvwxz", k=8))
     return PushedModel(wendy, name, result.version, word)
 
 
@@ -191,15 +192,16 @@ async def test_search_open_model_copy_pull_line_and_inert_markdown(
     page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
     await page.goto("/")
     await page.evaluate("window.__sameDocument = true")
-    # Typed key by key: the list follows the typing (htmx, debounced), no page load. Search is
-    # full text with English stemming today: the plural finds the singular in the description.
-    await page.get_by_label("Search models").press_sequentially(published.word + "s", delay=40)
+    # Typed key by key, with a typo (two letters swapped): the list follows the typing (htmx,
+    # debounced, no page load) and the catalog forgives the typo.
+    typo = published.word[:-2] + published.word[-1] + published.word[-2]
+    await page.get_by_label("Search models").press_sequentially(typo, delay=40)
     card = page.locator("#results .card")
     await expect(card).to_have_count(1)
     await expect(card).to_contain_text(f"{published.owner.username}/{published.name}")
     assert await page.evaluate("window.__sameDocument === true")
     # The search is in the address, so it can be shared or bookmarked.
-    await expect(page).to_have_url(re.compile(f"q={published.word}s"))
+    await expect(page).to_have_url(re.compile(f"q={typo}"))
     await shoot(page, screenshots, "catalog-search")
 
     await card.get_by_role("link").click()

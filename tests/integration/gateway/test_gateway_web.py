@@ -181,6 +181,11 @@ async def test_publish_form_errors_then_published_card_is_inert(
         assert '<a href="https://example.org" rel="nofollow noopener ugc">ok</a>' in card
         assert "docker pull 127.0.0.1:5000/teller/cards:1" in page.text
 
+        faceted = await client.get("/", params={"owner": "teller", "sort": "downloads"})
+        assert '<option value="teller" selected>teller (1)</option>' in faceted.text
+        assert '<option value="regression" >regression (1)</option>' in faceted.text
+        assert '<option value="downloads" selected>Most downloaded</option>' in faceted.text
+
         htmx = {"HX-Request": "true"}
         typed = await client.get("/my", params={"q": "cards"}, headers=htmx)
         assert typed.text.lstrip().startswith('<section id="results"')  # the list alone

@@ -15,12 +15,11 @@ from modelbay_gateway.web.catalog_answers import search_models
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.session import CurrentVisitor, Visitor
 from modelbay_gateway.web.state import State, is_htmx
-from modelbay_gateway.web.views import CATEGORIES, STATUSES
+from modelbay_gateway.web.views import CATEGORIES, SORTS, STATUSES
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
 PAGE_SIZE = 20
-FILTERS = ("q", "category", "library", "owner", "status")
 Text = Annotated[str, Query(max_length=500)]
 
 
@@ -38,9 +37,13 @@ async def _search(
     state: State, visitor: Visitor, filters: dict[str, str], cursor: str
 ) -> dict[str, Any]:
     params: dict[str, str | int] = {key: value for key, value in filters.items() if value}
+    if params.get("sort") == "relevance" and not filters.get("q"):
+        del params["sort"]  # relevance needs words; without them the API's order applies
     params["limit"] = PAGE_SIZE
     if cursor:
         params["cursor"] = cursor
+    else:
+        params["facets"] = "true"  # counts for the filters, once per search (not per page)
     return await search_models(state.context.upstreams, visitor.caller, params)
 
 
@@ -64,7 +67,10 @@ async def _listing(
     values = {
         "visitor": visitor,
         "filters": filters,
-        "filtered": any(filters.values()),
+        "filtered": any(value for key, value in filters.items() if key != "sort"),
+        "facets": page.get("facets") or {},
+        "sort": page.get("sort"),
+        "sorts": SORTS,
         "items": page["items"],
         "next_link": _next_link(request.url.path, filters, page.get("next_cursor")),
         "categories": CATEGORIES,
@@ -88,14 +94,16 @@ async def catalog(
     q: Text = "",
     category: Text = "",
     library: Text = "",
+    license: Text = "",
     owner: Text = "",
     status: Text = "",
+    sort: Text = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     if must_sign_in(state, visitor):
         return signin_redirect(request)
     filters = {"q": q.strip(), "category": category, "library": library.strip()}
-    filters |= {"owner": owner.strip(), "status": status}
+    filters |= {"license": license, "owner": owner.strip(), "status": status, "sort": sort}
     return await _listing(request, state, visitor, filters, cursor, "catalog.html")
 
 
@@ -105,10 +113,13 @@ async def my_models(
     state: State,
     visitor: CurrentVisitor,
     q: Text = "",
+    category: Text = "",
     status: Text = "",
+    sort: Text = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     if visitor.username is None:
         return signin_redirect(request)
-    filters = {"q": q.strip(), "status": status, "owner": visitor.username}
+    filters = {"q": q.strip(), "category": category, "status": status, "sort": sort}
+    filters["owner"] = visitor.username
     return await _listing(request, state, visitor, filters, cursor, "my_models.html")

@@ -27,6 +27,8 @@ VISIBILITIES = (
     ("org", "Organisation: members of your organisation"),
     ("private", "Private: only you and administrators"),
 )
+# The API's orders (`sort`); relevance needs words to rank by.
+SORTS = (("", "Best match, or newest"), ("downloads", "Most downloaded"), ("recent", "Newest"))
 STATUSES = ("uploaded", "resolving", "building", "ready", "failed")
 TERMINAL_STATUSES = frozenset({"ready", "failed"})
 DOWNLOAD_KINDS = (
