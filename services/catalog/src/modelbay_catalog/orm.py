@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -225,3 +226,53 @@ class FavouriteRow(Base):
     )
     username: Mapped[str] = mapped_column(Text, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AliasRow(Base):
+    """A name (`stable`, ...) for one version of a model, moved by its maintainers.
+
+    `latest` is never stored: it is the newest ready version, computed when asked.
+    """
+
+    __tablename__ = "aliases"
+
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    moved_by: Mapped[str] = mapped_column(Text)
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PublishRequestRow(Base):
+    """A publication to `public` waiting for a publisher (PUBLISH_APPROVAL=required), and how
+    it was decided. At most one request of a model is pending (a partial unique index)."""
+
+    __tablename__ = "publish_requests"
+    __table_args__ = (
+        Index(
+            "publish_requests_one_pending_idx",
+            "model_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("publish_requests_status_idx", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    visibility: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text)
+    license: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    requested_by: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str | None] = mapped_column(Text)

@@ -8,6 +8,8 @@ documentation: the table in docs/services.md is generated from it by
 
 from __future__ import annotations
 
+from typing import Literal
+
 from modelbay_common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -41,4 +43,9 @@ class CatalogSettings(ServiceSettings):
     )
     outbox_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often the outbox relay looks when no NOTIFY woke it"
+    )
+    publish_approval: Literal["required", "off"] = Field(
+        default="off",
+        description="`required`: a publication to `public` becomes a request that a publisher "
+        "(or an administrator) other than the model's owners approves or declines",
     )
