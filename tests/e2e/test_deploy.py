@@ -28,6 +28,7 @@ from pathlib import Path
 
 import docker
 import httpx
+import pytest
 import yaml
 from e2e_client import Gateway, describe_failure
 from e2e_models import MODELBAY_CLI, dump_model, push_bundle
@@ -178,6 +179,7 @@ async def test_modelbay_deploy_output_local_and_down(
     other.remove(force=True)
 
 
+@pytest.mark.slow  # builds four images, like test_solutions.py
 async def test_solution_deploys_locally_as_its_nodes_and_orchestrator(
     alice: Gateway, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
