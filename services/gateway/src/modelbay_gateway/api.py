@@ -9,10 +9,12 @@ from sqlalchemy import text
 from modelbay_gateway import (
     api_accounts,
     api_community,
+    api_curation,
     api_deploy,
     api_downloads,
     api_events,
     api_models,
+    api_orgs,
     api_registry,
     api_solutions,
 )
@@ -53,7 +55,9 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.state.registry_tokens = context.settings.registry_tokens()
     modules = (
         api_accounts,
+        api_orgs,
         api_models,
+        api_curation,
         api_community,
         api_solutions,
         api_downloads,

@@ -10,6 +10,7 @@ from modelbay_gateway.context import ContextDep
 from modelbay_gateway.errors import UserExists
 from modelbay_gateway.schemas import (
     IssuedTokenOut,
+    MembershipOut,
     MeOut,
     TokenIn,
     TokenOut,
@@ -26,7 +27,8 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 @router.get("/me", response_model=MeOut)
 async def me(principal: SignedIn) -> MeOut:
     """Who the token belongs to."""
-    return MeOut(**UserOut.of(principal.user).model_dump(), token_id=principal.token_id)
+    orgs = [MembershipOut(org=m.org, role=m.role) for m in principal.memberships]
+    return MeOut(**UserOut.of(principal.user).model_dump(), token_id=principal.token_id, orgs=orgs)
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=201)
@@ -41,6 +43,7 @@ async def new_user(principal: SignedIn, body: UserIn, context: ContextDep) -> Us
                 org=body.org,
                 is_admin=body.is_admin,
                 token_name=body.token_name,
+                is_publisher=body.is_publisher,
             )
     except IntegrityError:  # created concurrently by another request
         raise UserExists(body.username) from None

@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from modelbay_common.api_params import VersionNumber
 from modelbay_common.deployment import ArchiveFormat, DeployKind
 
 from modelbay_gateway.auth import Reader
 from modelbay_gateway.context import ContextDep
 from modelbay_gateway.service_deploy import open_deployment_download
 from modelbay_gateway.service_models import caller_of
+from modelbay_gateway.version_ref import ResolvedVersion
 
 router = APIRouter(prefix="/v1/models/{owner}/{name}/versions/{version}", tags=["deployment"])
 
@@ -44,7 +44,7 @@ _KINDS = "; ".join(f"`{kind}`: {kind.description}" for kind in DeployKind)
 async def download_deployment(
     owner: str,
     name: str,
-    version: VersionNumber,
+    version: ResolvedVersion,
     kind: DeployKind,
     principal: Reader,
     context: ContextDep,

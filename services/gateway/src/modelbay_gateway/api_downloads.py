@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from modelbay_common.api_params import VersionNumber
 from modelbay_common.artifacts import ArtifactKind
 from starlette.background import BackgroundTask
 
@@ -17,6 +16,7 @@ from modelbay_gateway.auth import Reader
 from modelbay_gateway.context import ContextDep
 from modelbay_gateway.downloads import Download, open_blob_download, open_image_download
 from modelbay_gateway.service_models import caller_of
+from modelbay_gateway.version_ref import ResolvedVersion
 
 
 def _binary(kind: ArtifactKind) -> dict[int | str, dict[str, Any]]:
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/v1/models/{owner}/{name}/versions/{version}", tags=[
 
 def _add_route(kind: ArtifactKind) -> None:
     async def download(
-        owner: str, name: str, version: VersionNumber, principal: Reader, context: ContextDep
+        owner: str, name: str, version: ResolvedVersion, principal: Reader, context: ContextDep
     ) -> StreamingResponse:
         caller = caller_of(principal)
         if kind.in_blob_store:

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from modelbay_common.api_params import VersionNumber
 from modelbay_common.contracts.catalog import ModelDetail, SearchPage, SearchSortName
+from modelbay_common.contracts.curation import PublishRequest
 
 from modelbay_gateway.auth import Reader, SignedIn
 from modelbay_gateway.context import ContextDep
@@ -20,6 +20,7 @@ from modelbay_gateway.service_models import (
     search_models,
     version_path,
 )
+from modelbay_gateway.version_ref import ResolvedVersion
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -102,19 +103,29 @@ async def model(owner: str, name: str, principal: Reader, context: ContextDep) -
 
 @router.get("/{owner}/{name}/versions/{version}", response_model=VersionOut)
 async def version(
-    owner: str, name: str, version: VersionNumber, principal: Reader, context: ContextDep
+    owner: str, name: str, version: ResolvedVersion, principal: Reader, context: ContextDep
 ) -> VersionOut:
-    """Status (with the reason of a failure), image, `docker pull` line and interface."""
+    """Status (with the reason of a failure), image, `docker pull` line and interface.
+    `{version}` is a number or an alias (`stable`, `latest`)."""
     detail = await get_version(context.upstreams, caller_of(principal), owner, name, version)
     return VersionOut.of(detail, version_path(owner, name, version))
 
 
-@router.post("/{owner}/{name}/publish", response_model=VersionOut)
+@router.post(
+    "/{owner}/{name}/publish",
+    response_model=VersionOut,
+    responses={202: {"model": PublishRequest, "description": "waits for a publisher"}},
+)
 async def publish(
     owner: str, name: str, body: PublishIn, principal: SignedIn, context: ContextDep
-) -> VersionOut:
-    """Make a ready version discoverable (owner or administrator)."""
-    detail = await publish_model(
+) -> VersionOut | JSONResponse:
+    """Make a ready version discoverable (the owner, maintainers of an owning organisation, or
+    an administrator). With publish approval on, `public` answers 202 with a publish request."""
+    outcome = await publish_model(
         context.upstreams, caller_of(principal), owner, name, body.model_dump(exclude_none=True)
     )
-    return VersionOut.of(detail, version_path(owner, name, detail.version))
+    if isinstance(outcome, PublishRequest):
+        location = f"/v1/publish-requests/{outcome.id}"
+        content = outcome.model_dump(mode="json")
+        return JSONResponse(content, status_code=202, headers={"Location": location})
+    return VersionOut.of(outcome, version_path(owner, name, outcome.version))

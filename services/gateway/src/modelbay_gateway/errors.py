@@ -57,8 +57,8 @@ class NotYourNamespace(Forbidden):
 
     def __init__(self, owner: str, username: str) -> None:
         super().__init__(
-            f"You are signed in as {username!r} and may only push models as {username}/<name>, "
-            f"not into {owner!r}.",
+            f"You are signed in as {username!r} and may only push models as {username}/<name> "
+            f"or into an organisation you own or maintain, not into {owner!r}.",
             extensions={"owner": owner},
         )
 
@@ -213,4 +213,74 @@ class DeploymentNotAvailable(Conflict):
         super().__init__(
             f"{owner}/{name} version {version} cannot be deployed: {why}",
             extensions={"owner": owner, "name": name, "version": version},
+        )
+
+
+class OrgNotFound(NotFound):
+    """No organisation of this name that the caller belongs to (administrators see all)."""
+
+    type_slug = "org-not-found"
+    title = "Organisation not found"
+
+    def __init__(self, org: str) -> None:
+        super().__init__(
+            f"There is no organisation {org!r}, or you are not a member of it.",
+            extensions={"org": org},
+        )
+
+
+class NamespaceTaken(Conflict):
+    """Users and organisations share one namespace: a model's owner names exactly one."""
+
+    type_slug = "namespace-taken"
+    title = "Name taken"
+
+    def __init__(self, name: str, by: str) -> None:
+        super().__init__(
+            f"The name {name!r} is already used by {by}; users and organisations share one "
+            "namespace (it is the owner part of a model's name).",
+            extensions={"name": name},
+        )
+
+
+class OrgOwnerRequired(Forbidden):
+    type_slug = "org-owner-required"
+    title = "Organisation owner required"
+
+    def __init__(self, org: str) -> None:
+        super().__init__(
+            f"Only an owner of {org!r} (or an administrator) may manage its members.",
+            extensions={"org": org},
+        )
+
+
+class UnknownUser(NotFound):
+    type_slug = "user-not-found"
+    title = "User not found"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"There is no user {username!r}.", extensions={"username": username})
+
+
+class MemberNotFound(NotFound):
+    type_slug = "member-not-found"
+    title = "Member not found"
+
+    def __init__(self, org: str, username: str) -> None:
+        super().__init__(
+            f"{username!r} is not a member of {org!r}.",
+            extensions={"org": org, "username": username},
+        )
+
+
+class LastOwner(Conflict):
+    """An organisation always keeps an owner, or nobody could manage it again."""
+
+    type_slug = "last-owner"
+    title = "Last owner"
+
+    def __init__(self, org: str, username: str) -> None:
+        super().__init__(
+            f"{username!r} is the last owner of {org!r}; make another member an owner first.",
+            extensions={"org": org, "username": username},
         )

@@ -1,10 +1,11 @@
 """Composition root of the gateway: what it is made of, handed to the shared host.
 
-Schema `gateway` (users, tokens); consumes every model event to fan it out over SSE; serves the
-public `/v1` API; no outbox. One extra step: the bootstrap administrator at start-up, and closing
-the SSE streams and internal HTTP clients at stop. The embedded mode injects `engine`, `bus`,
-`blob_store` and in-process `transports` to the other services' apps. The start/stop order is
-the host's (`modelbay_common.serving`).
+Schema `gateway` (users, tokens, organisations); consumes every model event to fan it out over
+SSE; serves the public `/v1` API; relays the organisation events from its outbox. One extra
+step: the bootstrap administrator at start-up, and closing the SSE streams and internal HTTP
+clients at stop. The embedded mode injects `engine`, `bus`, `blob_store` and in-process
+`transports` to the other services' apps. The start/stop order is the host's
+(`modelbay_common.serving`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def build_service(
         schema=SCHEMA,
         app=create_app(context),
         consumers={settings.consumer_name: (EVERY_MODEL_EVENT, context.hub.deliver)},
+        outbox_poll_seconds=settings.outbox_poll_seconds,
         workers=[
             Step(
                 on_start=lambda: bootstrap_admin(clients.sessions, settings), on_stop=context.close

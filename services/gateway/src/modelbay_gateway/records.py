@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from modelbay_common.access import Membership, OrgRole
+
 
 @dataclass(frozen=True)
 class User:
@@ -14,6 +16,7 @@ class User:
     org: str | None
     is_admin: bool
     created_at: datetime
+    is_publisher: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class Principal:
 
     user: User
     token_id: uuid.UUID
+    # The user's organisations and roles, read with the token (they travel to the internal
+    # services in the caller headers).
+    memberships: tuple[Membership, ...] = ()
 
     @property
     def username(self) -> str:
@@ -45,3 +51,19 @@ class IssuedToken:
 
     info: TokenInfo
     secret: str
+
+
+@dataclass(frozen=True)
+class Org:
+    id: uuid.UUID
+    name: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OrgMember:
+    username: str
+    role: OrgRole
+    added_by: str
+    added_at: datetime

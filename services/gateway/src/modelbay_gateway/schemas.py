@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
+from modelbay_common.access import OrgRole
 from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.contracts.catalog import VersionDetail
@@ -32,6 +33,7 @@ class UserIn(BaseModel):
     username: Name = Field(description="namespace of the user's models: lowercase, digits, . _ -")
     org: Name | None = Field(default=None, description="organisation, for `org` visibility")
     is_admin: bool = False
+    is_publisher: bool = Field(default=False, description="may decide publish requests")
     token_name: TokenName = "default"
 
 
@@ -39,17 +41,28 @@ class UserOut(BaseModel):
     username: str
     org: str | None
     is_admin: bool
+    is_publisher: bool = False
     created_at: datetime
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(
-            username=user.username, org=user.org, is_admin=user.is_admin, created_at=user.created_at
+            username=user.username,
+            org=user.org,
+            is_admin=user.is_admin,
+            is_publisher=user.is_publisher,
+            created_at=user.created_at,
         )
+
+
+class MembershipOut(BaseModel):
+    org: str
+    role: OrgRole
 
 
 class MeOut(UserOut):
     token_id: uuid.UUID = Field(description="the token this request was made with")
+    orgs: list[MembershipOut] = Field(default=[], description="organisations and roles")
 
 
 class TokenIn(BaseModel):

@@ -9,7 +9,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from modelbay_gateway.errors import AdminRequired, InvalidToken, TokenNotFound, UserExists
+from modelbay_gateway.errors import (
+    AdminRequired,
+    InvalidToken,
+    NamespaceTaken,
+    TokenNotFound,
+    UserExists,
+)
 from modelbay_gateway.records import IssuedToken, Principal, TokenInfo, User
 from modelbay_gateway.store import UserStore
 from modelbay_gateway.tokens import display_prefix, new_token, token_sha256
@@ -33,7 +39,7 @@ async def authenticate(store: UserStore, secret: str) -> Principal:
     now = _now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
         await store.touch_token(token.id, now)
-    return Principal(user=user, token_id=token.id)
+    return Principal(user=user, token_id=token.id, memberships=await store.memberships_of(user.id))
 
 
 async def issue_token(store: UserStore, user: User, name: str) -> IssuedToken:
@@ -50,13 +56,17 @@ async def create_user(
     org: str | None,
     is_admin: bool,
     token_name: str,
+    is_publisher: bool = False,
 ) -> tuple[User, IssuedToken]:
     """An administrator creates an account; its first token is returned (shown once)."""
     if not caller.user.is_admin:
         raise AdminRequired("create users")
+    await store.lock_namespace(username)  # users and organisations share one namespace
     if await store.user_by_name(username) is not None:
         raise UserExists(username)
-    user = await store.add_user(username, org, is_admin)
+    if await store.org_exists(username):
+        raise NamespaceTaken(username, "an organisation")
+    user = await store.add_user(username, org, is_admin, is_publisher)
     return user, await issue_token(store, user, token_name)
 
 

@@ -7,15 +7,17 @@ caller may not see is the catalog's 404, exactly like one that does not exist.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from dataclasses import replace
 from typing import Any
 
-from modelbay_common.access import ANONYMOUS, Caller, ModelAccess
+from modelbay_common.access import ANONYMOUS, Caller, ModelAccess, acts_for
 from modelbay_common.contracts.catalog import (
     ModelDetail,
     ModelVisibility,
     SearchPage,
     VersionDetail,
 )
+from modelbay_common.contracts.curation import PublishRequest
 
 from modelbay_gateway.errors import NotYourNamespace, UploadTooLarge
 from modelbay_gateway.records import Principal
@@ -34,7 +36,13 @@ def caller_of(principal: Principal | None) -> Caller:
     if principal is None:
         return ANONYMOUS
     user = principal.user
-    return Caller(user=user.username, org=user.org, admin=user.is_admin)
+    return Caller(
+        user=user.username,
+        org=user.org,
+        admin=user.is_admin,
+        publisher=user.is_publisher,
+        memberships=principal.memberships,
+    )
 
 
 def version_path(owner: str, name: str, version: int) -> str:
@@ -75,8 +83,14 @@ async def push_version(
     max_bytes: int,
 ) -> dict[str, Any]:
     """Stream the archive to onboarding; never holds more than one chunk of it in memory."""
-    if owner != principal.username and not principal.user.is_admin:
+    caller = caller_of(principal)
+    # Your own namespace, an organisation you own or maintain, or any as an administrator.
+    if not (caller.admin or acts_for(caller, owner)):
         raise NotYourNamespace(owner, principal.username)
+    if caller.role_in(owner) is not None:
+        # An organisation's model belongs to that organisation: onboarding records the org it
+        # is sent (`ModelUploaded.owner_org`), which decides who sees it with `org` visibility.
+        caller = replace(caller, org=owner)
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise UploadTooLarge(max_bytes)  # refused before a single byte is read
@@ -91,7 +105,7 @@ async def push_version(
             ONBOARDING,
             "POST",
             f"/internal/uploads/{model_path(owner, name)}",
-            caller_of(principal),
+            caller,
             content=limited,
             headers=forwarded,
         )
@@ -133,9 +147,12 @@ async def get_version(
 
 async def publish_model(
     upstreams: Upstreams, caller: Caller, owner: str, name: str, body: Mapping[str, Any]
-) -> VersionDetail:
+) -> VersionDetail | PublishRequest:
+    """The published version, or (publish approval on, `public` asked) the request filed."""
     path = f"/internal/models/{model_path(owner, name)}/publish"
     response = await upstreams.request(CATALOG, "POST", path, caller, json=dict(body))
+    if response.status_code == 202:
+        return parsed(response, CATALOG, PublishRequest)
     return parsed(response, CATALOG, VersionDetail)
 
 

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 SERVICE_NAME = "gateway"
+EVENT_SOURCE = "/modelbay/gateway"
 GIB = 1024**3
 MIN_ADMIN_TOKEN_LENGTH = 24
 
@@ -64,6 +65,11 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings):
     )
     visibility_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long the SSE filter trusts a model's visibility"
+    )
+    outbox_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the outbox relay (organisation events) looks when no NOTIFY woke it",
     )
 
     @field_validator("admin_token")

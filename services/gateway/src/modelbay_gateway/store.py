@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from modelbay_common.access import Membership, OrgRole
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_gateway.orm import ApiTokenRow, UserRow
+from modelbay_gateway.orm import ApiTokenRow, OrgMemberRow, OrgRow, UserRow
 from modelbay_gateway.records import TokenInfo, User
 
 
@@ -19,6 +20,7 @@ def _user(row: UserRow) -> User:
         org=row.org,
         is_admin=row.is_admin,
         created_at=row.created_at,
+        is_publisher=row.is_publisher,
     )
 
 
@@ -42,8 +44,16 @@ class UserStore:
         row = await self._session.scalar(select(UserRow).where(UserRow.username == username))
         return None if row is None else _user(row)
 
-    async def add_user(self, username: str, org: str | None, is_admin: bool) -> User:
-        row = UserRow(id=uuid.uuid4(), username=username, org=org, is_admin=is_admin)
+    async def add_user(
+        self, username: str, org: str | None, is_admin: bool, is_publisher: bool = False
+    ) -> User:
+        row = UserRow(
+            id=uuid.uuid4(),
+            username=username,
+            org=org,
+            is_admin=is_admin,
+            is_publisher=is_publisher,
+        )
         self._session.add(row)
         await self._session.flush()
         await self._session.refresh(row)
@@ -53,6 +63,27 @@ class UserStore:
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id).values(org=org, is_admin=is_admin)
         )
+
+    async def lock_namespace(self, name: str) -> None:
+        """Serialise the creation of a user or an organisation named `name` (one namespace for
+        both, two tables: a transaction-scoped advisory lock on the name closes the race)."""
+        await self._session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+
+    async def org_exists(self, name: str) -> bool:
+        return await self._session.scalar(select(OrgRow.id).where(OrgRow.name == name)) is not None
+
+    async def set_publisher(self, user_id: uuid.UUID, is_publisher: bool) -> None:
+        await self._session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(is_publisher=is_publisher)
+        )
+
+    async def memberships_of(self, user_id: uuid.UUID) -> tuple[Membership, ...]:
+        rows = await self._session.execute(
+            select(OrgRow.name, OrgMemberRow.role)
+            .join(OrgRow, OrgRow.id == OrgMemberRow.org_id)
+            .where(OrgMemberRow.user_id == user_id)
+        )
+        return tuple(Membership(name, OrgRole(role)) for name, role in rows)
 
     async def add_token(self, user_id: uuid.UUID, name: str, sha256: str, prefix: str) -> TokenInfo:
         row = ApiTokenRow(
