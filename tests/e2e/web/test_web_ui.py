@@ -235,6 +235,36 @@ async def test_search_open_model_copy_pull_line_and_inert_markdown(
     await page.context.close()
 
 
+async def test_rate_star_and_comment(
+    browser: Browser, published: PushedModel, victor: Gateway, screenshots: Path
+) -> None:
+    page = await signed_in_page(browser, victor)
+    await page.goto(_model_path(published))
+    ratings = page.locator("#ratings")
+    await ratings.get_by_label("4 ★").check()
+    await ratings.get_by_label("Review (optional, Markdown)").fill("Works **well** on my data.")
+    await ratings.get_by_role("button", name="Rate").click()
+    await expect(ratings).to_contain_text("4.00 out of 5, from 1 rating")
+    await expect(ratings.locator(".review strong").last).to_have_text("well")
+    await page.locator("#favourite").get_by_role("button", name="☆ Star").click()
+    await expect(page.locator("#favourite")).to_contain_text("1 person has starred")
+    comments = page.locator("#comments")
+    await comments.get_by_label("New comment (Markdown)").fill("Which iris data set?")
+    await comments.get_by_role("button", name="Comment").click()
+    await expect(comments.locator(".comment")).to_contain_text("Which iris data set?")
+    await shoot(page, screenshots, "model-community")
+    await page.context.close()
+
+    owner_page = await signed_in_page(browser, published.owner)
+    await owner_page.goto(_model_path(published))
+    first = owner_page.locator("#comments .comment").first
+    await first.locator("summary").first.click()
+    await first.get_by_label(f"Your reply to {victor.username}").fill("The classic Fisher set.")
+    await first.locator("details form button[type=submit]").first.click()
+    await expect(owner_page.locator("#comments .thread .thread")).to_contain_text("Fisher set")
+    await owner_page.context.close()
+
+
 async def test_forms_without_their_csrf_token_are_refused(
     browser: Browser, published: PushedModel, screenshots: Path
 ) -> None:
