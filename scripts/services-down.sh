@@ -35,10 +35,18 @@ stop_marked() {
   rm -f "$RUN_DIR/$name.started"
 }
 
+# stop_moto: stop the moto this checkout started and forget its keys (moto forgets them when it
+# stops). Without a pid file another checkout started moto: its keys in s3.env stay valid, and
+# deleting them made the next services-up fail on moto's two-access-keys limit.
+stop_moto() {
+  [[ -f "$RUN_DIR/moto.pid" ]] || return 0
+  stop_pid moto
+  rm -f "$RUN_DIR/s3.env"
+}
+
 main() {
   hold_lock services 900 # never stop services while a services-up run is starting them
-  stop_pid moto
-  rm -f "$RUN_DIR/s3.env" # moto forgets its keys when it stops
+  stop_moto
   stop_pid registry
   stop_pid dockerd
   stop_marked rabbitmq rabbitmqctl -q stop

@@ -246,3 +246,25 @@ async def test_views_count_per_model_and_per_version(catalog: RunningCatalog) ->
         {"version": 2, "views": 2, "downloads": 0},
     ]
     assert (await catalog.model("alice", "iris")).json()["views"] == 3
+
+
+async def test_a_summary_written_around_the_use_cases_is_recounted_by_the_next_change(
+    catalog: RunningCatalog,
+) -> None:
+    await public_model(catalog, "alice", "iris")
+    async with catalog.service.sessions() as session, session.begin():
+        # What a seeder might do: rating rows without the counters on the model row.
+        await session.execute(
+            text(
+                "INSERT INTO catalog.ratings (model_id, username, stars) "
+                "SELECT id, 'seeded' || n, 1 + n % 5 FROM catalog.models, generate_series(0, 9) n"
+            )
+        )
+
+    status, _ = await rate(catalog, "seeded3", 5)  # an edit of a rating the tally never held
+
+    assert status == 200
+    stats = (await catalog.client.get(f"{MODEL}/stats", headers=headers())).json()
+    recount = tally_of(await stars_in_rows(catalog))
+    assert stats["ratings"]["count"] == recount.count == 10
+    assert stats["ratings"]["histogram"] == recount.histogram_by_star()

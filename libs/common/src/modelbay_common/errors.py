@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_TYPE_BASE = "https://modelbay.dev/problems/"
@@ -247,10 +248,45 @@ def _internal_error_problem(instance: str | None) -> dict[str, Any]:
     )
 
 
+def client_went_away(exc: BaseException) -> bool:
+    """The request failed because the client disconnected (mid-body, or before the answer).
+
+    Not a server fault: it is logged at INFO, never as `ERROR unhandled error` (issue 11,
+    defect 9). The disconnect may arrive wrapped (an upstream relay fails because the body it
+    was streaming ended), so the cause chain is searched too.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ClientDisconnect):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _client_disconnected_problem(instance: str | None) -> dict[str, Any]:
+    # Nobody reads it (the client is gone); it only completes the ASGI exchange.
+    return build_problem(
+        type_uri=problem_type_uri("client-disconnected"),
+        title="Client disconnected",
+        status=400,
+        detail="The client closed the connection before the request was complete.",
+        instance=instance,
+    )
+
+
+def _unexpected_error_response(exc: Exception, path: str) -> ProblemResponse:
+    if client_went_away(exc):
+        _logger.info("client disconnected", extra={"path": path})
+        return ProblemResponse(_client_disconnected_problem(path or None), status_code=400)
+    _logger.error("unhandled error", exc_info=exc, extra={"path": path})
+    return ProblemResponse(_internal_error_problem(path or None), status_code=500)
+
+
 async def _handle_unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     # Reached only for errors raised outside UnhandledErrorMiddleware (outer middlewares).
-    _logger.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-    return ProblemResponse(_internal_error_problem(_instance_of(request)), status_code=500)
+    return _unexpected_error_response(exc, request.url.path)
 
 
 class UnhandledErrorMiddleware:
@@ -281,9 +317,7 @@ class UnhandledErrorMiddleware:
         except Exception as exc:
             if response_started:
                 raise
-            path = str(scope.get("path", ""))
-            _logger.error("unhandled error", exc_info=exc, extra={"path": path})
-            response = ProblemResponse(_internal_error_problem(path or None), status_code=500)
+            response = _unexpected_error_response(exc, str(scope.get("path", "")))
             await response(scope, receive, send)
 
 

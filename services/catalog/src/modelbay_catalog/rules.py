@@ -7,22 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from enum import StrEnum
 
+from modelbay_common.contracts.catalog import Category
 
-class Category(StrEnum):
-    """A fixed list, so that browsing by category means something; `other` catches the rest."""
-
-    CLASSIFICATION = "classification"
-    REGRESSION = "regression"
-    CLUSTERING = "clustering"
-    NLP = "nlp"
-    VISION = "vision"
-    AUDIO = "audio"
-    TIME_SERIES = "time-series"
-    RECOMMENDATION = "recommendation"
-    ANOMALY_DETECTION = "anomaly-detection"
-    OTHER = "other"
+__all__ = ["Category", "library_names", "normalize_package_name", "normalize_tags"]
 
 
 MAX_TAGS = 20

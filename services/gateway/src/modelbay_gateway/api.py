@@ -20,6 +20,7 @@ from modelbay_gateway import (
 )
 from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import UpstreamProblem
+from modelbay_gateway.openapi_problems import document_problems
 from modelbay_gateway.web import install_web_ui
 
 DESCRIPTION = """\
@@ -69,6 +70,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         app.include_router(module.router)
     app.include_router(health)
     install_web_ui(app, context)  # pages at /, assets at /static (docs/web.md)
+    document_problems(app)  # 401/404/409/422/502/503 as problem+json in the OpenAPI
     return app
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from modelbay_common.contracts.catalog import ModelDetail, SearchPage, SearchSortName
+from modelbay_common.contracts.catalog import Category, ModelDetail, SearchPage, SearchSortName
 from modelbay_common.contracts.curation import PublishRequest
 
 from modelbay_gateway.auth import Reader, SignedIn
@@ -64,7 +64,7 @@ async def search(
     q: Annotated[
         str | None, Query(max_length=500, description="words to search; typos tolerated")
     ] = None,
-    category: str | None = None,
+    category: Category | None = None,
     library: str | None = None,
     license: str | None = None,
     owner: str | None = None,

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Annotated
 
 from modelbay_common.access import OrgRole
+from modelbay_common.access import Visibility
 from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
-from modelbay_common.contracts.catalog import VersionDetail
+from modelbay_common.contracts.catalog import Category, VersionDetail
 from modelbay_common.refs import is_local_process_ref, served_url
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -120,12 +121,9 @@ class PublishIn(BaseModel):
     version: int | None = Field(
         default=None, ge=1, le=INT32_MAX, description="default: newest ready version"
     )
-    visibility: str = Field(default="public", description="public, org or private")
+    visibility: Visibility = Field(default=Visibility.PUBLIC, description="who may see it")
     description: str = Field(min_length=1, max_length=10_000)
-    category: str = Field(
-        description="classification, regression, clustering, nlp, vision, audio, time-series, "
-        "recommendation, anomaly-detection or other"
-    )
+    category: Category = Field(description="browsing by category; `other` catches the rest")
     license: str = Field(min_length=1, max_length=200, description="e.g. MIT or Apache-2.0")
     tags: list[str] | None = Field(default=None, description="replaces the tags; omit to keep")
 

@@ -9,14 +9,32 @@ gateway is harmless.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelbay_common.access import Visibility
 
+
+class Category(StrEnum):
+    """A model's category: a fixed list, so that browsing by category means something; `other`
+    catches the rest. Shared so the gateway's OpenAPI shows the enum the catalog enforces."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+    CLUSTERING = "clustering"
+    NLP = "nlp"
+    VISION = "vision"
+    AUDIO = "audio"
+    TIME_SERIES = "time-series"
+    RECOMMENDATION = "recommendation"
+    ANOMALY_DETECTION = "anomaly-detection"
+    OTHER = "other"
+
 __all__ = [
     "BundleInfo",
+    "Category",
     "FacetValue",
     "Failure",
     "Image",
@@ -94,7 +112,7 @@ class SearchFacets(BaseModel):
     )
 
 
-SearchSortName = Literal["relevance", "downloads", "recent"]
+SearchSortName = Literal["relevance", "downloads", "rating", "recent"]
 
 
 class SearchPage(BaseModel):

@@ -7,6 +7,7 @@ state emits its event into the outbox of the same transaction; views are counter
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from modelbay_common.access import Caller
@@ -22,9 +23,11 @@ from modelbay_catalog.records import ModelRecord
 from modelbay_catalog.service import emit, visible_model
 from modelbay_catalog.social.errors import NotRatingAuthor, OwnModelRating, RatingNotFound
 from modelbay_catalog.social.records import Counters, RatingRecord
-from modelbay_catalog.social.rules import RatingTally
+from modelbay_catalog.social.rules import RatingTally, tally_of
 from modelbay_catalog.social.store import SocialStore
 from modelbay_catalog.store import CatalogStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,25 @@ def signed_in_user(caller: Caller) -> str:
     if caller.user is None:
         raise CallerRequired()
     return caller.user
+
+
+async def _moved_tally(
+    stores: Stores, model: ModelRecord, tally: RatingTally, before: int | None, after: int | None
+) -> RatingTally:
+    """The tally once one rating went from `before` to `after` (the row already changed).
+
+    A tally that cannot hold the change (counters written around the use cases, e.g. by a
+    seeder) is recounted from the rows instead: the model row is locked, so the count is exact.
+    """
+    try:
+        return tally.changed(before, after)
+    except ValueError:
+        log.warning(
+            "the rating summary of %s/%s disagreed with its rows; recounted",
+            model.owner,
+            model.name,
+        )
+        return tally_of(await stores.social.recount_stars(model.id))
 
 
 def tally_of_counters(counters: Counters) -> RatingTally:
@@ -102,7 +124,9 @@ async def rate_model(
     tally = tally_of_counters(await stores.social.counters(model.id, lock=True))
     before = await stores.social.find_rating(model.id, user)
     rating = await stores.social.save_rating(model.id, user, stars, review, version)
-    tally = tally.changed(None if before is None else before.stars, stars)
+    tally = await _moved_tally(
+        stores, model, tally, None if before is None else before.stars, stars
+    )
     await stores.social.save_tally(model.id, tally)
     await emit(
         stores.catalog.session,
@@ -144,7 +168,7 @@ async def remove_rating(
     if found is None:
         raise RatingNotFound(owner, name, user)
     await stores.social.delete_rating(model.id, user)
-    tally = tally.changed(found.stars, None)
+    tally = await _moved_tally(stores, model, tally, found.stars, None)
     await stores.social.save_tally(model.id, tally)
     await emit(
         stores.catalog.session,
