@@ -47,6 +47,7 @@ async def test_one_rating_per_user_the_second_edits_and_the_tally_follows(
     assert (await rate(catalog, "carol", 3))[0] == 201
     assert (await rate(catalog, "dave", 4))[0] == 201
     assert (await rate(catalog, "dave", 1))[0] == 200
+    assert (await rate(catalog, "dave", 1))[0] == 200  # a repeat: no change, no event
 
     page = (await catalog.client.get(f"{MODEL}/ratings", headers=headers("erin"))).json()
     assert [item["user"] for item in page["items"]] == ["dave", "carol", "bob"]

@@ -111,7 +111,9 @@ async def rate_model(
     review: str | None,
     version: int | None,
 ) -> RatingChange:
-    """The caller's rating, created or replaced; the tally moves in the same transaction."""
+    """The caller's rating, created or replaced (a PUT: an omitted review removes the earlier
+    one); the tally moves in the same transaction. Sending the same rating again changes
+    nothing and sends no event."""
     user = signed_in_user(caller)
     model = await visible_model(stores.catalog, caller, owner, name)
     if user == model.owner:
@@ -123,6 +125,12 @@ async def rate_model(
     # The lock first: two ratings of one model (even by one user) are applied one at a time.
     tally = tally_of_counters(await stores.social.counters(model.id, lock=True))
     before = await stores.social.find_rating(model.id, user)
+    if before is not None and (before.stars, before.review, before.version) == (
+        stars,
+        review,
+        version,
+    ):
+        return RatingChange(rating=before, created=False, tally=tally)  # a repeat: no event
     rating = await stores.social.save_rating(model.id, user, stars, review, version)
     tally = await _moved_tally(
         stores, model, tally, None if before is None else before.stars, stars
