@@ -54,6 +54,10 @@ async def test_comments_nest_and_their_authors_edit_and_delete_them(
         "Very nice model",
         True,
     )
+    same = await catalog.client.patch(
+        f"{COMMENTS}/{other['id']}", json={"body": "Very nice model"}, headers=headers("carol")
+    )
+    assert same.json() == edited.json()  # nothing changed, and no second event below
     page = await threads(catalog, user="dave")
     assert shape(page["items"]) == [
         (

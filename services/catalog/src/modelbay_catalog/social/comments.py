@@ -107,6 +107,8 @@ async def edit_comment(
         raise errors.NotCommentAuthor(comment_id, "edit")
     if comment.deleted:
         raise errors.CommentDeleted(comment_id, "edited")
+    if comment.body == body:
+        return comment  # nothing changed: no `edited_at`, no event
     await stores.social.edit_comment(comment_id, body)
     await emit(
         stores.catalog.session,
