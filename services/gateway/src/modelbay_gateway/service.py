@@ -6,6 +6,7 @@ dependency or the start-up routine) owns the transaction.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,8 @@ from modelbay_gateway.errors import (
 from modelbay_gateway.records import IssuedToken, Principal, TokenInfo, User
 from modelbay_gateway.store import UserStore
 from modelbay_gateway.tokens import display_prefix, new_token, token_sha256
+
+log = logging.getLogger(__name__)
 
 BOOTSTRAP_TOKEN_NAME = "bootstrap"
 # Recording every use would turn each read request into a write; a minute is precise enough to
@@ -88,7 +91,9 @@ async def ensure_bootstrap_admin(store: UserStore, username: str, secret: str | 
     """Create or update the configured administrator and make `secret` one of its tokens.
 
     A changed ADMIN_TOKEN replaces the previous bootstrap token (revoked), so rotating the
-    secret in the configuration and restarting is enough.
+    secret in the configuration and restarting is enough. The configuration is the source of
+    truth: a bootstrap token revoked through the API comes back at the next start while it is
+    still the configured one (issue 11, defect 8); to retire it, change or unset ADMIN_TOKEN.
     """
     user = await store.user_by_name(username)
     if user is None:
@@ -100,5 +105,7 @@ async def ensure_bootstrap_admin(store: UserStore, username: str, secret: str | 
     digest = token_sha256(secret)
     if not await store.token_exists(digest):
         await store.add_token(user.id, BOOTSTRAP_TOKEN_NAME, digest, display_prefix(secret))
+    elif await store.restore_named_token(user.id, BOOTSTRAP_TOKEN_NAME, digest):
+        log.warning("the revoked bootstrap token of %r is restored (it is ADMIN_TOKEN)", username)
     await store.revoke_named_tokens_except(user.id, BOOTSTRAP_TOKEN_NAME, digest, _now())
     return user

@@ -109,6 +109,21 @@ class UserStore:
         )
         return found is not None
 
+    async def restore_named_token(self, user_id: uuid.UUID, name: str, sha256: str) -> bool:
+        """Un-revoke the user's token `name` with this hash; False when there is none to restore."""
+        result = await self._session.execute(
+            update(ApiTokenRow)
+            .where(
+                ApiTokenRow.user_id == user_id,
+                ApiTokenRow.name == name,
+                ApiTokenRow.token_sha256 == sha256,
+                ApiTokenRow.revoked_at.is_not(None),
+            )
+            .values(revoked_at=None)
+            .returning(ApiTokenRow.id)
+        )
+        return result.first() is not None
+
     async def touch_token(self, token_id: uuid.UUID, when: datetime) -> None:
         await self._session.execute(
             update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=when)
