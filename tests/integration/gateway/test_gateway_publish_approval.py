@@ -1,0 +1,193 @@
+"""Publish approval through `/v1` on real Postgres (the catalog's PUBLISH_APPROVAL=required):
+a publication to `public` becomes a request; a publisher approves or declines it with a comment
+and never their own model; the model stays unseen until approved; each step is an event."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from gateway_curation import (
+    assert_problem,
+    grant_publisher,
+    new_org,
+    outbox_events,
+    pushed_version,
+    ready_version,
+)
+from gateway_limits import GATEWAY_MAX_UPLOAD
+from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
+from modelbay_catalog.main import build_service as build_catalog
+from modelbay_catalog.settings import CatalogSettings
+from modelbay_common.blob import open_blob_store
+from modelbay_common.bus import InProcessBus, RetryPolicy
+from modelbay_common.db import create_engine
+from modelbay_embedded.inprocess import InProcessTransport
+from modelbay_gateway.main import build_service as build_gateway
+from modelbay_gateway.settings import GatewaySettings
+from modelbay_onboarding.main import build_service as build_onboarding
+from modelbay_onboarding.settings import OnboardingSettings
+
+PUBLISH = {"description": "Counts birds", "category": "vision", "license": "MIT"}
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """The conftest's stack, with the catalog requiring approval of public publications."""
+    blob_dir: Path = tmp_path_factory.mktemp("blobs")
+    shared = {
+        "database_url": module_database_url,
+        "bus_url": "memory://",
+        "blob_url": blob_dir.as_uri(),
+        "log_json": False,
+    }
+    engine = create_engine(module_database_url)
+    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
+    blob_store = open_blob_store(blob_dir.as_uri())
+    catalog = build_catalog(
+        CatalogSettings(**shared, publish_approval="required"), engine=engine, bus=bus
+    )
+    onboarding = build_onboarding(
+        OnboardingSettings(**shared, resolver_enabled=False),
+        engine=engine,
+        bus=bus,
+        blob_store=blob_store,
+    )
+    gateway = build_gateway(
+        GatewaySettings(
+            **shared,
+            admin_username=ADMIN,
+            admin_token=ADMIN_TOKEN,
+            max_upload_bytes=GATEWAY_MAX_UPLOAD,
+        ),
+        engine=engine,
+        bus=bus,
+        blob_store=blob_store,
+        transports={
+            "catalog": InProcessTransport(catalog.app),
+            "onboarding": InProcessTransport(onboarding.app),
+        },
+    )
+    await blob_store.ensure_ready()
+    await bus.start()
+    for service in (catalog, onboarding, gateway):
+        await service.start()
+    yield Stack(gateway.app, bus, module_database_url, blob_dir)
+    for service in (gateway, onboarding, catalog):
+        await service.stop()
+    await bus.close()
+    await engine.dispose()
+
+
+async def test_a_public_publication_waits_for_another_publisher(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    alice, pat, bob = [await stack.new_user(name) for name in ("alice", "pat", "bob")]
+    await grant_publisher(stack, "pat")
+    await grant_publisher(stack, "alice")  # a publisher too, which does not let her self-approve
+    version = await pushed_version(stack, alice, "alice", "birds", archive_bytes)
+    await ready_version(stack, alice, "alice", "birds", version)
+    model = "/v1/models/alice/birds"
+
+    async with stack.client(alice) as client:
+        asked = await client.post(f"{model}/publish", json={**PUBLISH, "visibility": "public"})
+        assert asked.status_code == 202, asked.text
+        request = asked.json()
+        assert asked.headers["location"] == f"/v1/publish-requests/{request['id']}"
+        assert (request["status"], request["requested_by"]) == ("pending", "alice")
+        assert (request["version"], request["visibility"]) == (version, "public")
+        again = await client.post(f"{model}/publish", json={**PUBLISH, "visibility": "public"})
+        assert_problem(again, 409, "publish-request-pending")
+        own = await client.post(f"/v1/publish-requests/{request['id']}/approve", json={})
+        assert_problem(own, 403, "own-publication")
+        mine = (await client.get("/v1/publish-requests")).json()["items"]
+        assert [item["id"] for item in mine] == [request["id"]]
+    async with stack.client(bob) as client:  # nothing public yet, nothing to decide for bob
+        assert_problem(await client.get(model), 404, "model-not-found")
+        assert (await client.get("/v1/publish-requests")).json()["items"] == []
+        refused = await client.post(f"/v1/publish-requests/{request['id']}/approve", json={})
+        assert_problem(refused, 404, "publish-request-not-found")
+
+    async with stack.client(pat) as client:
+        pending = (await client.get("/v1/publish-requests")).json()["items"]
+        assert request["id"] in [item["id"] for item in pending]
+        silent = await client.post(f"/v1/publish-requests/{request['id']}/decline", json={})
+        assert_problem(silent, 400, "comment-required")
+        approved = await client.post(
+            f"/v1/publish-requests/{request['id']}/approve", json={"comment": "Looks good"}
+        )
+        assert approved.status_code == 200, approved.text
+        decided = approved.json()
+        assert (decided["status"], decided["decided_by"]) == ("approved", "pat")
+        assert decided["comment"] == "Looks good"
+        twice = await client.post(f"/v1/publish-requests/{request['id']}/approve", json={})
+        assert_problem(twice, 409, "publish-request-decided")
+    async with stack.client(bob) as client:  # published: everyone sees it now
+        seen = await client.get(model)
+        assert seen.status_code == 200
+        assert seen.json()["visibility"] == "public"
+        refused = await client.post(f"/v1/publish-requests/{request['id']}/approve", json={})
+        assert_problem(refused, 403, "publisher-required")
+
+    types = Counter(e["type"] for e in await outbox_events(stack, "catalog", "alice/birds/"))
+    assert types["modelbay.model.publish_requested.v1"] == 1
+    assert types["modelbay.model.publish_approved.v1"] == 1
+    assert types["modelbay.model.published.v1"] == 1
+
+
+async def test_declined_with_a_comment_and_org_publications_need_no_approval(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    owen, mia, quinn = [await stack.new_user(name) for name in ("owen", "mia", "quinn")]
+    await grant_publisher(stack, "quinn")
+    await grant_publisher(stack, "mia")
+    await new_org(stack, owen, "herons", {"mia": "maintainer"})
+    version = await pushed_version(stack, mia, "herons", "counter", archive_bytes)
+    await ready_version(stack, mia, "herons", "counter", version)
+    model = "/v1/models/herons/counter"
+
+    async with stack.client(mia) as client:
+        # `org` (and `private`) publications are the maintainers' own decision.
+        direct = await client.post(f"{model}/publish", json={**PUBLISH, "visibility": "org"})
+        assert direct.status_code == 200, direct.text
+        asked = await client.post(f"{model}/publish", json={**PUBLISH, "visibility": "public"})
+        assert asked.status_code == 202, asked.text
+        request_id = asked.json()["id"]
+    async with stack.client(owen) as client:
+        # An owner of the organisation that owns the model is not a publisher: refused. (Were
+        # he one, the model would still be his own.)
+        refused = await client.post(f"/v1/publish-requests/{request_id}/approve", json={})
+        assert_problem(refused, 403, "publisher-required")
+    async with stack.client(mia) as client:  # a publisher who maintains the model
+        own = await client.post(f"/v1/publish-requests/{request_id}/approve", json={})
+        assert_problem(own, 403, "own-publication")
+    async with stack.client(quinn) as client:
+        declined = await client.post(
+            f"/v1/publish-requests/{request_id}/decline",
+            json={"comment": "The model card says nothing about the training data."},
+        )
+        assert declined.status_code == 200, declined.text
+        assert declined.json()["status"] == "declined"
+        history = (await client.get("/v1/publish-requests", params={"status": "declined"})).json()
+        assert request_id in [item["id"] for item in history["items"]]
+        assert (await client.get(model)).status_code == 404  # still the organisation's only
+    async with stack.client(mia) as client:
+        seen = (await client.get(model)).json()
+        assert seen["visibility"] == "org"
+        # Declined is final for that request; a new one may be filed.
+        again = await client.post(f"{model}/publish", json={**PUBLISH, "visibility": "public"})
+        assert again.status_code == 202
+
+    declines = [
+        e
+        for e in await outbox_events(stack, "catalog", "herons/counter/")
+        if e["type"] == "modelbay.model.publish_declined.v1"
+    ]
+    assert [(e["data"]["declined_by"], e["data"]["requested_by"]) for e in declines] == [
+        ("quinn", "mia")
+    ]
+    assert declines[0]["data"]["comment"].startswith("The model card")
