@@ -117,7 +117,9 @@ def _outcome(detail: dict[str, Any]) -> None:
 
 
 def status(
-    model: Annotated[str, typer.Argument(help="OWNER/NAME[:VERSION] (default: newest version)")],
+    model: Annotated[
+        str, typer.Argument(help="OWNER/NAME[:VERSION] or OWNER/NAME@ALIAS (default: newest)")
+    ],
     follow: Annotated[bool, typer.Option(help="Keep watching until ready or failed.")] = True,
     url: Url = None,
     token: Token = None,
@@ -196,17 +198,25 @@ def publish(
     """Share a ready version: sets its description, category, license and visibility."""
     with _user_errors(), ModelbayClient(url, token) as client:
         ref = ModelRef.parse(model)
+        ref = client.pin(ref)  # `@stable` → the version it names now
         body: dict[str, Any] = {
             "description": description,
             "category": category,
             "license": license,
             "visibility": visibility,
         }
-        if version is not None:
-            body["version"] = version
+        if version is not None or ref.version is not None:
+            body["version"] = version if version is not None else ref.version
         if tag:
             body["tags"] = tag
         detail = client.publish(ref.owner, ref.name, body)
+    if detail.get("status") == "pending":  # the platform requires a publisher's approval
+        console().print(
+            f"Publish request {detail['id']} for {ref.owner}/{ref.name} version "
+            f"{detail['version']} waits for a publisher's approval "
+            f"(GET /v1/publish-requests/{detail['id']})."
+        )
+        return
     console().print(
         f"Published {ref.owner}/{ref.name} version {detail['version']} ({visibility}). "
         f"Others find it with `modelbay search {ref.name}`."
@@ -254,6 +264,7 @@ def pull(
     """`docker pull` the image of a ready version, by the digest the catalog recorded."""
     with _user_errors(), ModelbayClient(url, token) as client:
         ref = ModelRef.parse(model, version_required=True)
+        ref = client.pin(ref)  # `@stable` → the version it names now
         image = pull_verified(client, _ready_version(client, ref))
     console().print(f"Pulled {image.reference} ({image.digest}). Next: `modelbay run {ref}`")
 
@@ -307,6 +318,7 @@ def run(
     """Pull a ready version's image, run it in Docker and wait until it answers."""
     with _user_errors(), ModelbayClient(url, token) as client:
         ref = ModelRef.parse(model, version_required=True)
+        ref = client.pin(ref)  # `@stable` → the version it names now
         assert ref.version is not None
         detail = _ready_version(client, ref)
         image = pull_verified(client, detail).pinned  # run exactly what the platform validated

@@ -10,6 +10,7 @@ the platform (its RFC 9457 problem+json) raises `ApiError` with the problem's ti
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,27 +26,51 @@ FINAL_STATUSES = frozenset({"ready", "failed"})
 
 @dataclass(frozen=True)
 class ModelRef:
-    """`owner/name[:version]` as typed on the command line."""
+    """`owner/name[:version]` or `owner/name@alias` as typed on the command line.
+
+    An alias (`stable`, `latest`, ...) names a version the platform resolves:
+    `ModelbayClient.pin` turns the reference into the version number it names now.
+    """
 
     owner: str
     name: str
     version: int | None = None
+    alias: str | None = None
 
     @classmethod
     def parse(cls, text: str, *, version_required: bool = False) -> ModelRef:
+        expected = f"expected OWNER/NAME[:VERSION] or OWNER/NAME@ALIAS, got {text!r}"
+        reference, at, alias = text.partition("@")
+        if at:
+            if ":" in text or not _ALIAS.match(alias):
+                raise ApiError("bad model reference", expected)
+            owner, name = _owner_and_name(reference, expected)
+            return cls(owner, name, alias=alias)
         reference, _, version_text = text.partition(":")
-        owner, slash, name = reference.partition("/")
-        if not slash or not owner or not name or "/" in name:
-            raise ApiError("bad model reference", f"expected OWNER/NAME[:VERSION], got {text!r}")
+        owner, name = _owner_and_name(reference, expected)
         if version_text and not version_text.isdigit():
             raise ApiError("bad model reference", f"the version must be a number, got {text!r}")
         if version_required and not version_text:
-            raise ApiError("bad model reference", f"give a version: {owner}/{name}:VERSION")
+            raise ApiError(
+                "bad model reference", f"give a version: {owner}/{name}:VERSION or @ALIAS"
+            )
         return cls(owner, name, int(version_text) if version_text else None)
 
     def __str__(self) -> str:
+        if self.version is None and self.alias is not None:
+            return f"{self.owner}/{self.name}@{self.alias}"
         suffix = f":{self.version}" if self.version is not None else ""
         return f"{self.owner}/{self.name}{suffix}"
+
+
+_ALIAS = re.compile(r"^[a-z][a-z0-9._-]{0,39}$")
+
+
+def _owner_and_name(reference: str, expected: str) -> tuple[str, str]:
+    owner, slash, name = reference.partition("/")
+    if not slash or not owner or not name or "/" in name:
+        raise ApiError("bad model reference", expected)
+    return owner, name
 
 
 class ModelbayClient:
@@ -104,8 +129,21 @@ class ModelbayClient:
     def version(self, owner: str, name: str, version: int) -> dict[str, Any]:
         return dict(self._request("GET", f"/v1/models/{owner}/{name}/versions/{version}"))
 
+    def alias(self, owner: str, name: str, alias: str) -> dict[str, Any]:
+        """The alias and the version it names (`latest`: the newest ready version)."""
+        return dict(self._request("GET", f"/v1/models/{owner}/{name}/aliases/{alias}"))
+
+    def pin(self, ref: ModelRef) -> ModelRef:
+        """`ref` with the version number its alias names now (unchanged without an alias)."""
+        if ref.version is not None or ref.alias is None:
+            return ref
+        return ModelRef(
+            ref.owner, ref.name, int(self.alias(ref.owner, ref.name, ref.alias)["version"])
+        )
+
     def resolve_version(self, ref: ModelRef) -> int:
-        """The version `ref` names, or the model's newest one."""
+        """The version `ref` names (a number or an alias), or the model's newest one."""
+        ref = self.pin(ref)
         if ref.version is not None:
             return ref.version
         latest = self.model(ref.owner, ref.name).get("latest_version")
