@@ -219,3 +219,27 @@ async def test_sort_and_facets_refuse_bad_input_and_cursors_of_another_sort(
     assert other_sort.status_code == 400
     # relevance without words falls back to the newest first, and says so
     assert (await search(catalog, reader, sort="relevance")).json()["sort"] == "recent"
+
+
+async def rate(catalog: RunningCatalog, owner: str, name: str, *stars: int) -> None:
+    for index, given in enumerate(stars):
+        response = await catalog.client.put(
+            f"/internal/models/{owner}/{name}/rating",
+            json={"stars": given},
+            headers=headers(f"rater{index}"),
+        )
+        assert response.status_code in (200, 201), response.text
+
+
+async def test_sort_by_rating_damps_few_votes_and_puts_unrated_models_last(
+    catalog: RunningCatalog,
+) -> None:
+    ratings = {"one-five": (5,), "many-good": (5, 5, 5, 5, 4, 5, 5, 5), "poor": (1, 2), "none": ()}
+    for name, stars in ratings.items():
+        await shared_model(catalog, "alice", name, "rated model")
+        await rate(catalog, "alice", name, *stars)
+    reader = headers("bob")
+
+    listing = await collect_pages(catalog, reader, sort="rating", q="rated")
+    assert listing == ["alice/many-good", "alice/one-five", "alice/poor", "alice/none"]
+    assert (await search(catalog, reader, sort="rating")).json()["sort"] == "rating"

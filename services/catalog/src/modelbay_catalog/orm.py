@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     DateTime,
+    Double,
     Float,
     ForeignKey,
     Identity,
@@ -50,6 +52,8 @@ class ModelRow(Base):
         ),
         # Keyset pages of `sort=downloads` (read backwards for DESC, DESC).
         Index("models_downloads_idx", "downloads", "id"),
+        # Keyset pages of `sort=rating` (migration 0006).
+        Index("models_rating_idx", "rating_score", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -76,6 +80,16 @@ class ModelRow(Base):
     rating_total: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rating_histogram: Mapped[list[int]] = mapped_column(
         ARRAY(BigInteger), server_default="{0,0,0,0,0}"
+    )
+    # What `sort=rating` orders by, kept by Postgres from the two counters above: the mean of
+    # the stars damped towards 3 by five imaginary votes; 0 (last) without ratings.
+    rating_score: Mapped[float] = mapped_column(
+        Double,
+        Computed(
+            "CASE WHEN rating_count = 0 THEN 0::double precision "
+            "ELSE (rating_total + 15)::double precision / (rating_count + 5) END",
+            persisted=True,
+        ),
     )
     favourites: Mapped[int] = mapped_column(BigInteger, server_default="0")
     views: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -91,6 +91,7 @@ class SearchSort(StrEnum):
 
     RELEVANCE = "relevance"  # needs `q`; without one it is `recent`
     DOWNLOADS = "downloads"
+    RATING = "rating"  # a damped mean of the stars, unrated models last (store_search.py)
     RECENT = "recent"  # newest model first (the id only grows)
 
 

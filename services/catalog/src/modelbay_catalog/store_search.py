@@ -238,6 +238,9 @@ class SearchStore:
             return match.rank()
         if sort is SearchSort.DOWNLOADS:
             return ModelRow.downloads.expression
+        if sort is SearchSort.RATING:
+            # A generated column (migration 0006): the stars' mean damped towards 3.
+            return ModelRow.rating_score.expression
         return null().cast(DOUBLE_PRECISION)
 
     @staticmethod

@@ -71,7 +71,10 @@ async def search(
     status: str | None = None,
     sort: Annotated[
         SearchSortName | None,
-        Query(description="relevance (needs q) | downloads | recent; default: relevance with q"),
+        Query(
+            description="relevance (needs q) | downloads | rating | recent; default: relevance "
+            "with q, else recent"
+        ),
     ] = None,
     facets: Annotated[bool, Query(description="also count category, library, ...")] = False,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
