@@ -148,3 +148,36 @@ def test_a_tampered_bundle_is_refused(tmp_path: Path) -> None:
 def test_archives_are_deterministic() -> None:
     files = {"b.txt": b"2", "a/x.json": b"{}"}
     assert archive(files) == archive(dict(reversed(list(files.items()))))
+
+
+def test_node_urls_in_order_of_precedence() -> None:
+    from modelbay_runtime.orchestrator.settings import node_urls
+    from modelbay_runtime.solution import ResolvedNode
+
+    raw = fig5_document()
+    raw["nodes"]["detect_x"] = {"model": "alice/heat:1", "method": "detect"}
+    raw["edges"] += [{"from": "$input", "to": "detect_x"}, {"from": "detect_x", "to": "rule"}]
+    raw["edges"][2]["map"] = {"heat": "score"}
+    document = parse_document(raw)
+    local = ResolvedNode(
+        "local-process://127.0.0.1:9001/alice/rule/1",
+        None,
+        "a.In",
+        "a.Out",
+        served_url="http://127.0.0.1:9001",
+    )
+    document = document.with_resolved({"rule": local})
+    urls = node_urls(
+        document,
+        {
+            "MODELBAY_NODE_HEAT_URL": "http://10.0.0.5:8080",
+            "MODELBAY_SOLUTION_NODES": '{"heat": "http://ignored", "shake": "http://s:1"}',
+        },
+    )
+    assert urls == {
+        "heat": "http://10.0.0.5:8080",  # its own variable first
+        "shake": "http://s:1",  # then the JSON map
+        "rule": "http://127.0.0.1:9001",  # then where the platform serves it (no image)
+        "detect_x": "http://detect-x:8080",  # else its id as a host name
+    }
+    assert parse_document(document.to_dict()).nodes["rule"].resolved == local

@@ -88,6 +88,9 @@ class ResolvedNode:
     image_digest: str | None
     input_message: str
     output_message: str
+    # Where the node already answers when it is served without an image (the builder's
+    # local-process mode: `modelbay_common.refs.served_url` of its ref); None for an image.
+    served_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ def _node_dict(node: SolutionNode) -> dict[str, Any]:
             "input_message": node.resolved.input_message,
             "output_message": node.resolved.output_message,
         }
+        if node.resolved.served_url:
+            out["resolved"]["served_url"] = node.resolved.served_url
     return out
 
 
@@ -297,12 +302,13 @@ def _parse_resolved(raw: Any, where: str, problems: list[tuple[str, str]]) -> Re
             (f"{where}.resolved", f"must carry {', '.join(keys)} (written by the platform)")
         )
         return None
-    digest = raw.get("image_digest")
+    digest, served = raw.get("image_digest"), raw.get("served_url")
     return ResolvedNode(
         str(raw["image_ref"]),
         str(digest) if digest else None,
         str(raw["input_message"]),
         str(raw["output_message"]),
+        str(served) if served else None,
     )
 
 

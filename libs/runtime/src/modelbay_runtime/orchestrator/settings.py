@@ -5,8 +5,10 @@ solution: a node `detect_a` is called at, in order of precedence,
 
 1. `MODELBAY_NODE_DETECT_A_URL` (one variable per node id, upper-cased);
 2. the `detect_a` key of `MODELBAY_SOLUTION_NODES`, a JSON object `{node id: base URL}`;
-3. `http://detect-a:8080`: the node id (`_` → `-`, a valid host name) as a host on the same
-   network, the model image's port. `modelbay deploy` names each node's container that way.
+3. the URL the node is already served at, for a node served as a local process (no image:
+   the builder's local-process mode, embedded without Docker), as the platform resolved it;
+4. `http://detect-a:8080`: the node id (`_` → `-`, a valid host name) as a host on the same
+   network, the model image's port.
 
 The server's own settings (host, port, body limit, log level) are the model server's
 `MODELBAY_RUNTIME_*` variables, so `python -m modelbay_runtime serve` runs both alike.
@@ -64,5 +66,11 @@ def node_urls(
     urls = {}
     for node_id in document.nodes:
         variable = f"MODELBAY_NODE_{node_id.upper()}_URL"
-        urls[node_id] = env.get(variable) or shared.get(node_id) or default_node_url(node_id)
+        served = document.nodes[node_id].resolved
+        urls[node_id] = (
+            env.get(variable)
+            or shared.get(node_id)
+            or (served.served_url if served is not None else None)
+            or default_node_url(node_id)
+        )
     return urls

@@ -21,6 +21,7 @@ from modelbay_common.access import Caller
 from modelbay_common.blob import BlobNotFoundError, BlobStore
 from modelbay_common.contracts.solutions import NodeVersionFacts, SolutionSubmission
 from modelbay_common.db import SessionFactory, transaction
+from modelbay_common.refs import served_url
 from modelbay_runtime.loader import DESCRIPTOR_SET, MANIFEST, SCHEMAS
 from modelbay_runtime.solution import (
     ResolvedNode,
@@ -198,6 +199,7 @@ def _resolved(
             image_digest=facts[node_id].image_digest,
             input_message=str(method["input_message"]),
             output_message=str(method["output_message"]),
+            served_url=served_url(facts[node_id].image_ref),
         )
     return resolved
 
