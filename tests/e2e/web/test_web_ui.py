@@ -207,7 +207,7 @@ async def test_search_open_model_copy_pull_line_and_inert_markdown(
     await card.get_by_role("link").click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text(published.name)
     card_html = page.locator(".markdown")
-    await expect(card_html.locator("h1")).to_contain_text("Iris")
+    await expect(card_html.locator("h3")).to_contain_text("Iris")
     await expect(card_html).to_contain_text('<script>window.__injected = "script tag";</script>')
     assert await card_html.locator("script, img").count() == 0
     assert await card_html.locator("a[href^='javascript']").count() == 0

@@ -70,6 +70,9 @@ class HtmlErrorRoute(APIRoute):
                     log.error("page %s failed: %s", request.url.path, exc, exc_info=exc)
                 return await error_page(request, exc.status, exc.title, exc.detail)
             except RequestValidationError:
+                if request.method == "POST":
+                    detail = "A field of the form is too long or malformed; go back and check it."
+                    return await error_page(request, 422, "Form not readable", detail)
                 # A malformed path or query (a version that is not a number): nothing is there.
                 return await error_page(request, 404, NOT_FOUND_TITLE, None)
 

@@ -5,7 +5,8 @@ onerror>`, `<a href=javascript:>`) is escaped and shown as text. Links and image
 allowlist of schemes (http, https, mailto, and relative or fragment links); anything else
 (`javascript:`, `vbscript:`, `data:`, `file:`, obfuscated forms of them) is not turned into a
 link at all, so the text stays visible and inert. Links get `rel="nofollow noopener ugc"`: they are
-the contributor's, not ours. The result is marked safe for Jinja only here.
+the contributor's, not ours. Headings move down two levels (the page has its own h1 and h2). The
+result is marked safe for Jinja only here.
 """
 
 from __future__ import annotations
@@ -52,12 +53,30 @@ def _render_link_open(
     return renderer.renderToken(tokens, idx, options, env)
 
 
+# A card sits under the page's own h1 and the section's h2: its headings start at h3.
+HEADING_OFFSET = 2
+
+
+def _render_heading(
+    renderer: RendererHTML,
+    tokens: Sequence[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    level = int(tokens[idx].tag[1:])
+    tokens[idx].tag = f"h{min(level + HEADING_OFFSET, 6)}"
+    return renderer.renderToken(tokens, idx, options, env)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     parser.enable(["table", "strikethrough"])
     parser.validateLink = is_safe_link  # type: ignore[method-assign]
     parser.add_render_rule("link_open", _render_link_open)
+    parser.add_render_rule("heading_open", _render_heading)
+    parser.add_render_rule("heading_close", _render_heading)
     return parser
 
 
