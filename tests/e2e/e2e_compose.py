@@ -96,6 +96,8 @@ class ComposeStack:
         self.ports = {name: free_port() for name in PUBLISHED_PORTS}
         lines = [f"{name}={port}" for name, port in self.ports.items()]
         lines.append(f"MODELBAY_ADMIN_TOKEN={self.admin_token}")
+        # Shared by the services to authenticate internal calls, where the compose file asks.
+        lines.append(f"MODELBAY_INTERNAL_SECRET={secrets.token_urlsafe(32)}")
         lines.append(f"MODELBAY_BASE_IMAGE={self.base_image}")
         path = self.work_dir / "compose.env"
         path.write_text("\n".join(lines) + "\n")
@@ -136,5 +138,27 @@ class ComposeStack:
             return str(exc)
 
     def down(self) -> None:
-        """`down -v`: containers, network and volumes of this project only."""
-        self.compose("down", "-v", "--remove-orphans", bound=DOWN_BOUND_SECONDS)
+        """`down -v`: containers, network and volumes of this project only.
+
+        When compose itself cannot (e.g. the compose file changed under a running test in a
+        shared checkout and now needs a variable this run did not set), the project's objects
+        are removed by the label compose puts on each, so nothing is left running either way."""
+        try:
+            self.compose("down", "-v", "--remove-orphans", bound=DOWN_BOUND_SECONDS)
+        except ComposeError as exc:
+            print(f"compose down failed, removing the project's objects by label: {exc}")
+            remove_project_objects(self.project)
+
+
+def remove_project_objects(project: str) -> None:
+    """Containers, then volumes and networks, labelled with compose's project name."""
+    label = f"label=com.docker.compose.project={project}"
+    for kind, remove in (
+        ("container", ["docker", "rm", "-f", "-v"]),
+        ("volume", ["docker", "volume", "rm", "-f"]),
+        ("network", ["docker", "network", "rm"]),
+    ):
+        ls = ["docker", "ps", "-aq"] if kind == "container" else ["docker", kind, "ls", "-q"]
+        found = run([*ls, "--filter", label], bound=60).split()
+        if found:
+            run([*remove, *found], bound=DOWN_BOUND_SECONDS)
