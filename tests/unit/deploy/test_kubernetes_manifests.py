@@ -159,6 +159,9 @@ def test_the_base_holds_no_secret_only_references_to_secrets() -> None:
                 assert not variable["name"].endswith(SECRET_NAMES), f"{name}: {variable['name']}"
             refs = [source.get("secretRef", {}).get("name") for source in container["envFrom"]]
             assert "modelbay-backends" in refs, f"{name}/{container['name']}"
+        # Every service signs or verifies internal calls with the one shared secret.
+        (main,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert {"secretRef": {"name": "modelbay-internal"}} in main["envFrom"], name
     config = next(o for o in objects if o["kind"] == "ConfigMap")
     assert not [key for key in config["data"] if key.endswith(SECRET_NAMES)]
 
