@@ -16,6 +16,7 @@ if [[ ! -f $ENV_FILE ]]; then
   umask 077
   cat >"$ENV_FILE" <<ENV
 MODELBAY_ADMIN_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+MODELBAY_INTERNAL_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
 MODELBAY_BASE_IMAGE=$(<var/base-image)
 POSTGRES_PORT=25432
 RABBITMQ_PORT=35672
@@ -25,6 +26,10 @@ MINIO_CONSOLE_PORT=29001
 REGISTRY_PORT=25000
 GATEWAY_PORT=28000
 ENV
+fi
+# Env files written before internal calls were signed (docs/trust.md) get their secret now.
+if ! grep -q '^MODELBAY_INTERNAL_SECRET=' "$ENV_FILE"; then
+  echo "MODELBAY_INTERNAL_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$ENV_FILE"
 fi
 bash scripts/compose/compose.sh --env-file "$ENV_FILE" -p "$PROJECT" \
   -f deploy/docker-compose.yml -f deploy/docker-compose.local.yml up --build -d

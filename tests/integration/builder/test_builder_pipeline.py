@@ -19,6 +19,7 @@ from modelbay_builder.records import BuildStatus, BuildView
 from modelbay_builder.store import BuildStore
 from modelbay_common.db import transaction
 from modelbay_common.events import Envelope, ImageBuilt, ValidationFailed
+from modelbay_common.internal_auth import InternalAuth
 from modelbay_common.registry_auth import RegistryTokenIssuer, repository_access
 
 pytestmark = pytest.mark.slow
@@ -186,7 +187,9 @@ async def test_internal_api_shows_builds_and_streams_the_image_tarball(
     builder: Any, built_v1: Envelope
 ) -> None:
     transport = httpx.ASGITransport(app=builder.service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://builder") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://builder", auth=InternalAuth()
+    ) as client:
         answer = await client.get(f"/internal/builds/{builder.owner}/iris/1")
         assert answer.status_code == 200
         body = answer.json()
@@ -216,7 +219,9 @@ async def test_internal_api_shows_builds_and_streams_the_image_tarball(
 
 async def test_tarball_of_a_failed_build_is_a_conflict(builder: Any) -> None:
     transport = httpx.ASGITransport(app=builder.service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://builder") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://builder", auth=InternalAuth()
+    ) as client:
         view = await wait_for_build(builder, "iris", 3)
         assert view.status is BuildStatus.FAILED
         answer = await client.get(f"/internal/images/{builder.owner}/iris/3/tarball")

@@ -34,6 +34,7 @@ from modelbay_common.events import (
     ValidationFailed,
     envelope,
 )
+from modelbay_common.internal_auth import InternalAuth
 from sqlalchemy import text
 
 SAFETY_TIMEOUT = 60.0
@@ -340,7 +341,10 @@ async def test_builds_of_a_dead_predecessor_on_this_host_are_taken_over_at_once(
 
 async def test_internal_api_reports_an_unknown_build_as_problem_json(harness: Harness) -> None:
     transport = httpx.ASGITransport(app=harness.service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://builder") as client:
+    signed = InternalAuth()
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://builder", auth=signed
+    ) as client:
         missing = await client.get("/internal/builds/alice/iris/5")
         bad = await client.get("/internal/builds/alice/iris/zero")
     assert missing.status_code == 404

@@ -20,6 +20,7 @@ from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.bus import InProcessBus, RetryPolicy
 from modelbay_common.db import create_engine
+from modelbay_common.internal_auth import InternalAuth
 from modelbay_common.migrations import VERSION_TABLE, upgrade
 from sqlalchemy import text
 
@@ -63,7 +64,9 @@ async def catalog(catalog_database_url: str) -> AsyncIterator[RunningCatalog]:
     await service.start()
     await bus.start()
     transport = httpx.ASGITransport(app=service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://catalog", auth=InternalAuth()
+    ) as client:
         yield RunningCatalog(service=service, client=client, bus=bus)
     await service.stop()
     await bus.close()

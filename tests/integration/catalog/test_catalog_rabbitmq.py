@@ -17,6 +17,7 @@ from modelbay_common.bus import RetryPolicy
 from modelbay_common.bus.rabbitmq import RabbitMqBus
 from modelbay_common.bus.rabbitmq_topology import dead_letter_queue_name, retry_queue_name
 from modelbay_common.events import Envelope, Published
+from modelbay_common.internal_auth import InternalAuth
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ async def test_rabbitmq_events_drive_a_version_to_ready_and_published_goes_out_o
     await other_services.subscribe(watcher, [Published.type], watch)
     await other_services.start()
     transport = httpx.ASGITransport(app=stack_catalog.app)
-    client = httpx.AsyncClient(transport=transport, base_url="http://catalog")
+    client = httpx.AsyncClient(transport=transport, base_url="http://catalog", auth=InternalAuth())
     try:
 
         async def status_is(expected: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from modelbay_common.events import Envelope
+from modelbay_common.internal_auth import InternalAuth
 from modelbay_onboarding.main import build_service
 from modelbay_onboarding.settings import OnboardingSettings
 from onboarding_harness import Onboarding, OnboardingFactory
@@ -54,7 +55,9 @@ async def onboarding_factory(
             return sorted(str(o.object_name)[len(prefix) + 1 :] for o in found)
 
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=service.app), base_url="http://onboarding"
+            transport=httpx.ASGITransport(app=service.app),
+            base_url="http://onboarding",
+            auth=InternalAuth(),
         )
         onboarding = Onboarding(service, client, prefix, list_objects)
 

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from modelbay_catalog.main import build_service
 from modelbay_catalog.settings import CatalogSettings
+from modelbay_common.internal_auth import InternalAuth
 
 # Never connected: every request below must be refused before the first query.
 UNREACHABLE = "postgresql+asyncpg://nobody:nothing@127.0.0.1:9/none"
@@ -21,6 +22,7 @@ def client() -> Iterator[TestClient]:
     settings = CatalogSettings(database_url=UNREACHABLE, bus_url="memory://")
     service = build_service(settings)
     with TestClient(service.app) as test_client:
+        test_client.auth = InternalAuth()  # signed like the gateway's calls
         yield test_client
 
 

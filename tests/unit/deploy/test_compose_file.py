@@ -243,9 +243,16 @@ def test_the_gateway_needs_an_admin_token_from_the_operator(
 
 
 def test_docker_compose_config_refuses_to_run_without_an_admin_token(tmp_path: Path) -> None:
-    result = compose_config(tmp_path, "")
+    result = compose_config(tmp_path, f"MODELBAY_INTERNAL_SECRET={'s' * 32}\n")
     assert result.returncode != 0
     assert "MODELBAY_ADMIN_TOKEN" in result.stderr
+
+
+def test_docker_compose_config_refuses_to_run_without_an_internal_secret(tmp_path: Path) -> None:
+    # Without it each service would sign and verify with a secret of its own (issue 11, defect 8).
+    result = compose_config(tmp_path, f"MODELBAY_ADMIN_TOKEN={'t' * 32}\n")
+    assert result.returncode != 0
+    assert "MODELBAY_INTERNAL_SECRET" in result.stderr
 
 
 def compose_config(tmp_path: Path, env_text: str) -> subprocess.CompletedProcess[str]:
@@ -269,7 +276,8 @@ def compose_config(tmp_path: Path, env_text: str) -> subprocess.CompletedProcess
 
 
 def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
-    result = compose_config(tmp_path, f"MODELBAY_ADMIN_TOKEN={'t' * 32}\n")
+    secrets = f"MODELBAY_ADMIN_TOKEN={'t' * 32}\nMODELBAY_INTERNAL_SECRET={'s' * 32}\n"
+    result = compose_config(tmp_path, secrets)
     assert result.returncode == 0, result.stderr
     rendered = yaml.safe_load(result.stdout)
     assert set(rendered["services"]) == INFRASTRUCTURE | set(APP_PORTS)

@@ -33,7 +33,7 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     if executable is None:
         pytest.fail("docker-compose is not installed; run `make setup` (apt package)")
     env_file = tmp_path_factory.mktemp("compose") / "test.env"
-    env_file.write_text(f"MODELBAY_ADMIN_TOKEN={'t' * 32}\n")
+    env_file.write_text(f"MODELBAY_ADMIN_TOKEN={'t' * 32}\nMODELBAY_INTERNAL_SECRET={'s' * 32}\n")
     command = [executable, "--env-file", str(env_file)]
     for path in COMPOSE_FILES:
         command += ["-f", str(path)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from modelbay_common.bus import InProcessBus
+from modelbay_common.internal_auth import InternalAuth
 from modelbay_onboarding.main import Service, build_service
 from modelbay_onboarding.settings import OnboardingSettings
 from onboarding_bundles import archive, edit_manifest, make_bundle_dir, regular, tar_gz
@@ -37,7 +38,9 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
 @pytest.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=service.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://onboarding") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://onboarding", auth=InternalAuth()
+    ) as client:
         yield client
 
 

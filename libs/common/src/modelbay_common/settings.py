@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -75,6 +75,13 @@ class ServiceSettings(BaseSettings):
     )
     http_port: int = Field(
         default=8000, description="Port `python -m modelbay_<service>` listens on"
+    )
+    internal_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret the gateway signs internal calls with and the internal "
+        "services verify (HMAC, docs/trust.md); the same in every service. Unset: a random "
+        "secret per process (right for the embedded mode; separate processes then refuse "
+        "each other)",
     )
     events_exchange: str = Field(
         default=EVENTS_EXCHANGE,

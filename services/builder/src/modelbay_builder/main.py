@@ -13,6 +13,7 @@ import asyncio
 
 from modelbay_common.blob import BlobStore
 from modelbay_common.bus import Bus
+from modelbay_common.internal_auth import internal_app
 from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,7 +59,9 @@ def build_service(
     service = BuilderService(
         clients,
         schema=SCHEMA,
-        app=create_app(clients.sessions, chosen.exporter, worker.liveness),
+        app=internal_app(
+            create_app(clients.sessions, chosen.exporter, worker.liveness), settings.internal_secret
+        ),
         consumers={consumer: (BUILD_EVENT_TYPES, handler)},
         # Stopped in reverse: the worker hands builds back, the model servers stop, then Docker.
         workers=[Step(on_stop=lambda: asyncio.to_thread(docker.close)), *chosen.managed, worker],

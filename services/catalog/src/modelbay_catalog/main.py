@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelbay_common.bus import Bus
+from modelbay_common.internal_auth import internal_app
 from modelbay_common.serving import Clients, ServiceHost, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,7 +37,7 @@ def build_service(
     return ServiceHost(
         clients,
         schema=SCHEMA,
-        app=create_app(clients.sessions, settings),
+        app=internal_app(create_app(clients.sessions, settings), settings.internal_secret),
         consumers={consumer: (LIFECYCLE_EVENT_TYPES, handler)},
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )

@@ -19,6 +19,7 @@ import httpx
 # Re-exported: the gateway's modules take the caller from here or from modelbay_common.access.
 from modelbay_common.access import Caller as Caller
 from modelbay_common.access import caller_headers
+from modelbay_common.internal_auth import InternalAuth
 from pydantic import BaseModel, ValidationError
 
 from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem, UpstreamUnavailable
@@ -112,7 +113,11 @@ class Upstreams:
         }
         self.clients = {
             service: httpx.AsyncClient(
-                base_url=url, timeout=timeout, transport=transports.get(service)
+                base_url=url,
+                timeout=timeout,
+                transport=transports.get(service),
+                # Every internal call is signed (modelbay_common.internal_auth).
+                auth=InternalAuth(settings.internal_secret),
             )
             for service, url in bases.items()
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from modelbay_common.blob import BlobStore
 from modelbay_common.bus import Bus
 from modelbay_common.events import ModelUploaded
+from modelbay_common.internal_auth import internal_app
 from modelbay_common.serving import Clients, ConsumerTable, ServiceHost, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,7 +44,9 @@ def build_service(
     return ServiceHost(
         clients,
         schema=SCHEMA,
-        app=create_app(settings, uploads, clients.sessions, solutions),
+        app=internal_app(
+            create_app(settings, uploads, clients.sessions, solutions), settings.internal_secret
+        ),
         consumers=consumers,
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )
