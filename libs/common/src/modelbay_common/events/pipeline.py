@@ -1,0 +1,175 @@
+"""Events of a version's way through the pipeline: upload, resolution, build, validation,
+publication (docs/events.md, "Types")."""
+
+from __future__ import annotations
+
+import base64
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from modelbay_common.events.base import Event
+
+# A model's descriptor set is a few kilobytes; one this large is not worth carrying in an event.
+MAX_EVENT_DESCRIPTOR_SET_BYTES = 256 * 1024
+
+
+class InterfaceField(BaseModel):
+    """One field of a method's input or output message, as the catalog shows and searches it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=1)
+    type: str = ""  # human-readable, e.g. "float", "list[float]", "IrisIn"
+
+
+class MethodInterface(BaseModel):
+    """The signature of one model method (from the bundle manifest), without the samples."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    input_message: str = ""
+    output_message: str = ""
+    inputs: tuple[InterfaceField, ...] = ()
+    outputs: tuple[InterfaceField, ...] = ()
+
+
+class ModelUploaded(Event):
+    """Sent by onboarding once a bundle was validated and stored, and a version number assigned.
+
+    Starts the pipeline: the dependency resolver locks `requirements`; the catalog records the
+    version as `uploaded` with its description and license.
+    """
+
+    type: ClassVar[str] = "modelbay.model.uploaded.v1"
+
+    upload_id: str
+    bundle_uri: str
+    bundle_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bundle_size: int = Field(ge=0)
+    python_version: str
+    requirements: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    uploaded_by: str
+    description: str | None = None
+    license: str | None = None
+    # The uploader's organisation (the gateway's X-Modelbay-Org); the catalog stores it on a new
+    # model so that `org` visibility knows whose colleagues may see it.
+    owner_org: str | None = None
+    # Method signatures with their input/output field names: the catalog searches and shows them.
+    interface: tuple[MethodInterface, ...] = ()
+    # The bundle's serialized FileDescriptorSet, base64: the catalog diffs it with the previous
+    # version's (docs/interface-diff.md). Omitted when larger than MAX_EVENT_DESCRIPTOR_SET_BYTES.
+    descriptor_set: str | None = Field(
+        default=None, max_length=4 * (MAX_EVENT_DESCRIPTOR_SET_BYTES // 3 + 1)
+    )
+
+    @property
+    def descriptor_set_bytes(self) -> bytes | None:
+        return None if self.descriptor_set is None else base64.b64decode(self.descriptor_set)
+
+
+class DependencyResolutionStarted(Event):
+    """Sent by the onboarding resolver when it starts locking a version's requirements.
+
+    The catalog moves the version from `uploaded` to `resolving`; nothing else depends on it.
+    """
+
+    type: ClassVar[str] = "modelbay.model.dependency_resolution_started.v1"
+
+
+class DependenciesResolved(Event):
+    """Sent by the onboarding resolver once the requirements are locked and a wheelhouse stored.
+
+    The builder consumes it to build the image; `wheelhouse_reused` says whether a wheelhouse with
+    the same `lock_hash` already existed (no download happened).
+    """
+
+    type: ClassVar[str] = "modelbay.model.dependencies_resolved.v1"
+
+    bundle_uri: str
+    bundle_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    python_version: str
+    lock: tuple[str, ...]
+    lock_hash: str
+    wheelhouse_uri: str
+    wheelhouse_reused: bool = False
+
+
+class DependencyResolutionFailed(Event):
+    """Sent by the onboarding resolver when the requirements cannot be locked or downloaded.
+
+    Terminal: the catalog marks the version `failed` and shows `reason` and `detail`.
+    """
+
+    type: ClassVar[str] = "modelbay.model.dependency_resolution_failed.v1"
+
+    reason: str
+    detail: str = ""
+
+
+class ImageBuilt(Event):
+    """Sent by the builder once the image was built, validated against the samples and pushed.
+
+    The catalog records the image and marks the version `ready`.
+    """
+
+    type: ClassVar[str] = "modelbay.model.image_built.v1"
+
+    image_ref: str
+    image_digest: str
+    image_size: int = Field(ge=0)
+    sbom_uri: str | None = None
+    dependency_layer_cached: bool = False
+    build_seconds: float = Field(ge=0)
+    validation_seconds: float = Field(ge=0)
+
+
+class ImageBuildFailed(Event):
+    """Sent by the builder when `docker build` or the registry push fails.
+
+    Terminal: the catalog marks the version `failed`; `log_tail` holds the last build output lines.
+    """
+
+    type: ClassVar[str] = "modelbay.model.image_build_failed.v1"
+
+    reason: str
+    log_tail: str = ""
+
+
+class ValidationFailed(Event):
+    """Sent by the builder when the built image does not start or answers a sample wrongly.
+
+    Terminal: the catalog marks the version `failed`. When a sample mismatched, `method`,
+    `sample_index`, `expected` and `actual` say which one and how; `log_tail` holds the
+    container's last log lines when it did not start or failed on a sample.
+    """
+
+    type: ClassVar[str] = "modelbay.model.validation_failed.v1"
+
+    reason: str
+    method: str | None = None
+    sample_index: int | None = None
+    expected: JsonValue = None
+    actual: JsonValue = None
+    # When the image did not start (or a sample made the server fail): the container's last
+    # log lines, so the contributor sees the traceback.
+    log_tail: str = ""
+
+
+class Published(Event):
+    """Sent by the catalog when the owner publishes a ready version (it becomes discoverable).
+
+    External subscribers (webhooks, other platforms) use it to learn about new models.
+    """
+
+    type: ClassVar[str] = "modelbay.model.published.v1"
+
+    visibility: Literal["public", "org", "private"]
+    image_ref: str
+    description: str = ""
+    category: str = ""
+    license: str | None = None
+    published_by: str
