@@ -62,7 +62,6 @@ def snippets_for(method: dict[str, Any], base_url: str = DEFAULT_MODEL_URL) -> S
     name = str(method.get("name", "METHOD"))
     url = f"{base_url.rstrip('/')}/model/methods/{name}"
     body = json.dumps(example_body(method))
-    pretty = json.dumps(example_body(method), indent=2)
     literal = pprint.pformat(example_body(method), sort_dicts=False, width=60)
     curl = f"curl -s -X POST {url} \\\n  -H 'Content-Type: application/json' \\\n  -d '{body}'"
     python = (
@@ -74,7 +73,7 @@ def snippets_for(method: dict[str, Any], base_url: str = DEFAULT_MODEL_URL) -> S
         f'const response = await fetch("{url}", {{\n'
         '  method: "POST",\n'
         '  headers: { "Content-Type": "application/json" },\n'
-        f"  body: JSON.stringify({_indent(pretty, 2)}),\n"
+        f"  body: JSON.stringify({body}),\n"
         "});\n"
         "if (!response.ok) throw new Error(await response.text());\n"
         "console.log(await response.json());"

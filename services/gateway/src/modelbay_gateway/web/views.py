@@ -28,7 +28,7 @@ VISIBILITIES = (
     ("private", "Private: only you and administrators"),
 )
 # The API's orders (`sort`); relevance needs words to rank by.
-SORTS = (("", "Best match, or newest"), ("downloads", "Most downloaded"), ("recent", "Newest"))
+SORTS = (("", "Best match"), ("recent", "Newest"), ("downloads", "Most downloaded"))
 STATUSES = ("uploaded", "resolving", "building", "ready", "failed")
 TERMINAL_STATUSES = frozenset({"ready", "failed"})
 DOWNLOAD_KINDS = (
