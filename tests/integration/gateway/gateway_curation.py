@@ -66,3 +66,17 @@ async def outbox_events(stack: Stack, schema: str, subject_prefix: str) -> list[
             return [dict(row[0]) for row in rows]
     finally:
         await engine.dispose()
+
+
+async def unsent_outbox_rows(stack: Stack, schema: str) -> int:
+    """How many events of `schema`'s outbox the relay has not sent yet."""
+    assert schema in ("catalog", "gateway")
+    engine = create_engine(stack.database_url)
+    try:
+        async with engine.connect() as connection:
+            count = await connection.scalar(
+                text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")
+            )
+            return int(count or 0)
+    finally:
+        await engine.dispose()

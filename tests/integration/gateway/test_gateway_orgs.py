@@ -4,6 +4,7 @@ every change of an organisation is an event in the gateway's outbox."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 from gateway_curation import (
@@ -12,6 +13,7 @@ from gateway_curation import (
     outbox_events,
     pushed_version,
     ready_version,
+    unsent_outbox_rows,
 )
 from gateway_stack import ADMIN_TOKEN, Stack
 
@@ -75,6 +77,12 @@ async def test_roles_decide_pushing_seeing_and_publishing(
     added = {e["data"]["member"]: e["data"]["role"] for e in events if "added" in e["type"]}
     assert added == {"olga": "owner", "mark": "maintainer", "rita": "reader"}
     assert all(event["source"] == "/modelbay/gateway" for event in events)
+    # The gateway's outbox relay sends them (an organisation's events go nowhere else).
+    for _ in range(200):
+        if await unsent_outbox_rows(stack, "gateway") == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await unsent_outbox_rows(stack, "gateway") == 0
 
 
 async def test_members_are_managed_by_owners_with_problems_that_name_the_refusal(
