@@ -16,11 +16,12 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
-_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
-_OWN_PID_NAMESPACE = "/proc/self/ns/pid"
+# The identity checks are shared with the sweeping of scratch files (one copy of the rule).
+from modelbay_common.scratch import pid_namespace as _pid_namespace
+from modelbay_common.scratch import process_is_gone
+
+__all__ = ["Claimant", "RecordedClaim", "process_is_gone", "this_process"]
 
 
 @dataclass(frozen=True)
@@ -47,30 +48,3 @@ class RecordedClaim:
 
 def this_process() -> Claimant:
     return Claimant(host=socket.gethostname(), pid=os.getpid(), pid_namespace=_pid_namespace())
-
-
-@cache
-def _pid_namespace() -> str | None:
-    try:
-        boot_id = _BOOT_ID.read_text().strip()
-        namespace = os.readlink(_OWN_PID_NAMESPACE)  # e.g. "pid:[4026531836]"
-    except OSError:
-        return None
-    return f"{boot_id}/{namespace}" if boot_id else None
-
-
-def process_is_gone(pid: int) -> bool:
-    """True when no process has this pid in our namespace, or only its unreaped zombie does."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, owned by another user
-    try:
-        # The state is the first field after the parenthesised command name.
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    state = stat.rpartition(")")[2].split()
-    return bool(state) and state[0] in {"Z", "X"}

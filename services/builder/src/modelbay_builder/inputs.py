@@ -19,8 +19,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from modelbay_common.blob import BlobNotFoundError, BlobStore, BlobStoreError
+from modelbay_common.scratch import owned_prefix
 
 from modelbay_builder.build_log import BuildLog
+from modelbay_builder.debris import SCRATCH_BASE, builds_directory
 from modelbay_builder.errors import BuildStepFailed
 from modelbay_builder.records import BuildRequest
 
@@ -60,7 +62,9 @@ async def fetch_verified(blobs: BlobStore, uri: str, target: Path) -> str:
 @contextlib.asynccontextmanager
 async def scratch_directory(work_dir: Path, request: BuildRequest) -> AsyncIterator[Path]:
     """A fresh directory for one build's downloads and context, removed whatever happens."""
-    work = work_dir / "builds" / f"{request.subject_slug}-{uuid.uuid4().hex[:8]}"
+    # Named after this process, so a successor sweeps it if this builder is killed (debris.py).
+    name = f"{owned_prefix(SCRATCH_BASE)}{request.subject_slug}-{uuid.uuid4().hex[:8]}"
+    work = builds_directory(work_dir) / name
     work.mkdir(parents=True, exist_ok=True)
     try:
         yield work

@@ -18,6 +18,7 @@ from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_builder.api import create_app
+from modelbay_builder.debris import debris_sweeper
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
 from modelbay_builder.images import ImageExporter
@@ -64,7 +65,17 @@ def build_service(
         ),
         consumers={consumer: (BUILD_EVENT_TYPES, handler)},
         # Stopped in reverse: the worker hands builds back, the model servers stop, then Docker.
-        workers=[Step(on_stop=lambda: asyncio.to_thread(docker.close)), *chosen.managed, worker],
+        # The sweep comes before the worker: a dead predecessor's debris goes before new builds.
+        workers=[
+            Step(on_stop=lambda: asyncio.to_thread(docker.close)),
+            *chosen.managed,
+            debris_sweeper(
+                settings.work_dir,
+                docker if chosen.mode == "docker" else None,
+                settings.debris_sweep_seconds,
+            ),
+            worker,
+        ],
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )
     service.mode, service.runner, service.worker = chosen.mode, chosen.runner, worker

@@ -255,6 +255,7 @@ class BuildRunner:
         settings = self._settings
         return ValidationLimits(
             memory=settings.validation_memory_limit,
+            cpus=settings.validation_cpus,
             ready_timeout=settings.validation_ready_timeout_seconds,
             sample_timeout=settings.validation_sample_timeout_seconds,
             tolerance=Tolerance(

@@ -55,6 +55,17 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings):
     validation_memory_limit: str = Field(
         default="1g", description="Memory limit of the validation container"
     )
+    validation_cpus: float = Field(
+        default=1.0,
+        gt=0,
+        description="CPUs the validation container may use (Docker `--cpus`; fractions allowed)",
+    )
+    debris_sweep_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="How often validation containers and scratch directories of dead builders "
+        "on this host are swept (also at start; 0: only at start)",
+    )
     validation_ready_timeout_seconds: float = Field(
         default=180.0, gt=0, description="How long a model server may take to become ready"
     )

@@ -1,6 +1,6 @@
 """Validating a built image: start it locked down, wait for readiness, replay every sample.
 
-The container runs with no network, a memory limit, a read-only root (plus a tmpfs on /tmp),
+The container runs with no network, memory and CPU limits, a read-only root (plus a tmpfs on /tmp),
 no capabilities and no privilege escalation. Because it has no network, the probes and sample
 calls are small Python scripts run *inside* it with `docker exec`, talking to the server on the
 container's own loopback. The samples' inputs are read from the bundle in the image
@@ -21,9 +21,11 @@ from typing import Any
 import docker
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
+from modelbay_common.scratch import owner_tag
 
 from modelbay_builder.compare import Tolerance, check_sample_answer
 from modelbay_builder.context import MODEL_DIR, SERVER_PORT, VENV
+from modelbay_builder.debris import OWNER_LABEL, VALIDATION_LABEL
 from modelbay_builder.errors import ImageValidationFailed
 
 PYTHON = f"{VENV}/bin/python"
@@ -82,6 +84,7 @@ print(json.dumps([found[key] for key in sorted(found)]))
 @dataclass(frozen=True)
 class ValidationLimits:
     memory: str
+    cpus: float
     ready_timeout: float
     sample_timeout: float
     tolerance: Tolerance
@@ -125,12 +128,14 @@ def _start(
             network_mode="none",
             mem_limit=limits.memory,
             memswap_limit=limits.memory,  # the same value: no swap on top of the limit
+            nano_cpus=int(limits.cpus * 1e9),  # a model spinning at load cannot take the host
             read_only=True,
             tmpfs={"/tmp": "rw,nosuid,nodev,size=256m"},
             pids_limit=512,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            labels={"dev.modelbay.validation": label},
+            # The owner tag lets the next builder on this host remove it if this one is killed.
+            labels={VALIDATION_LABEL: label, OWNER_LABEL: owner_tag()},
         )
     except DockerException as exc:
         raise ImageValidationFailed(f"the image could not be started: {exc}") from exc

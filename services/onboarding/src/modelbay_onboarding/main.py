@@ -16,6 +16,7 @@ from modelbay_common.serving import Clients, ConsumerTable, ServiceHost, run_ser
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_onboarding.api import create_app
+from modelbay_onboarding.debris import debris_sweeper
 from modelbay_onboarding.handlers import resolve_dependencies_handler
 from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.resolver import Resolver
@@ -48,6 +49,7 @@ def build_service(
             create_app(settings, uploads, clients.sessions, solutions), settings.internal_secret
         ),
         consumers=consumers,
+        workers=[debris_sweeper(settings)],  # spool and resolve debris of dead predecessors
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )
 

@@ -38,8 +38,10 @@ from modelbay_common.events import (
     ModelUploaded,
 )
 from modelbay_common.inbox import idempotent, was_handled
+from modelbay_common.scratch import owned_prefix
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_onboarding.debris import RESOLVE_BASE
 from modelbay_onboarding.errors import ResolutionError
 from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.pip_runner import PipOptions, download_wheels, runtime_server_requirements
@@ -157,7 +159,7 @@ class Resolver:
                 return Failed(inputs, exc.reason, exc.detail)
 
     async def _download_and_store(self, subject: str, inputs: ResolutionInputs) -> Resolved:
-        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="modelbay-resolve-"))
+        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=owned_prefix(RESOLVE_BASE)))
         try:
             wheels = workdir / "wheels"
             wheels.mkdir()

@@ -65,6 +65,12 @@ class OnboardingSettings(ServiceSettings):
         default=None,
         description="Where uploads are spooled while they are checked (system temp dir)",
     )
+    debris_sweep_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="How often spool files and resolve directories of dead onboarding processes "
+        "on this host are swept (also at start; 0: only at start)",
+    )
     require_samples: bool = Field(
         default=False,
         description="Refuse a bundle with a method that has no sample (otherwise the answer "

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from modelbay_common.scratch import owned_prefix
+
+from modelbay_onboarding.debris import UPLOAD_BASE
 from modelbay_onboarding.errors import CorruptArchive, UploadTooLarge
 
 # Writes are batched to ~1 MiB so a body of small ASGI chunks does not cost a thread hop each.
@@ -54,7 +57,7 @@ async def spooled(
     handle = await asyncio.to_thread(
         tempfile.NamedTemporaryFile,
         "wb",
-        prefix="upload-",
+        prefix=owned_prefix(UPLOAD_BASE),  # swept by a successor if this process dies
         suffix=".tar.gz",
         dir=directory,
         delete=False,

@@ -22,6 +22,7 @@ from modelbay_common.blob import BlobNotFoundError, BlobStore
 from modelbay_common.contracts.solutions import NodeVersionFacts, SolutionSubmission
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.refs import served_url
+from modelbay_common.scratch import owned_prefix
 from modelbay_runtime.loader import DESCRIPTOR_SET, MANIFEST, SCHEMAS
 from modelbay_runtime.solution import (
     ResolvedNode,
@@ -31,6 +32,7 @@ from modelbay_runtime.solution import (
 )
 from modelbay_runtime.solution_bundle import NodeInterface, archive, build_solution_files
 
+from modelbay_onboarding.debris import SOLUTION_BASE
 from modelbay_onboarding.service import AcceptedUpload, UploadService
 from modelbay_onboarding.settings import OnboardingSettings
 from modelbay_onboarding.solutions.check import check_solution
@@ -96,7 +98,9 @@ class SolutionService:
             descriptor_set=files[DESCRIPTOR_SET],
             schemas=json.loads(files[SCHEMAS]),
         )
-        with tempfile.TemporaryDirectory(dir=self._settings.spool_dir) as work:
+        with tempfile.TemporaryDirectory(
+            prefix=owned_prefix(SOLUTION_BASE), dir=self._settings.spool_dir
+        ) as work:
             upload = _spooled(Path(work) / "solution.tar.gz", archive(files))
             stored_key = await self._uploads.store_bundle(upload)
             async with transaction(sessions) as session:
@@ -121,7 +125,9 @@ class SolutionService:
                 f"node {node.label()}: the catalog knows no bundle of this version",
                 extensions={"node": node_id, "model": str(node.model)},
             )
-        with tempfile.TemporaryDirectory(dir=self._settings.spool_dir) as work:
+        with tempfile.TemporaryDirectory(
+            prefix=owned_prefix(SOLUTION_BASE), dir=self._settings.spool_dir
+        ) as work:
             target = Path(work) / "node.tar.gz"
             try:
                 info = await self._blobs.get_to_path(facts.bundle_uri, target)
