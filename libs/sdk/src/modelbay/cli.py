@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from modelbay import cli_auth, cli_bundle, cli_deploy, cli_push, cli_server
+from modelbay import cli_admin, cli_auth, cli_bundle, cli_deploy, cli_push, cli_server
 
 
 def build_app() -> typer.Typer:
@@ -20,7 +20,7 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    for group in (cli_auth, cli_bundle, cli_push, cli_server, cli_deploy):
+    for group in (cli_auth, cli_bundle, cli_push, cli_server, cli_deploy, cli_admin):
         group.register(app)
     return app
 

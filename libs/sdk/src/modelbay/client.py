@@ -178,6 +178,16 @@ class ModelbayClient:
         raise_for_problem(response)
         return response.content
 
+    def dead_letters(self, limit: int = 20) -> dict[str, Any]:
+        """Every known consumer's dead-letter queue and its first letters (administrators)."""
+        return dict(self._request("GET", "/v1/admin/dead-letters", params={"limit": limit}))
+
+    def replay_dead_letters(self, consumer: str, limit: int | None = None) -> int:
+        """Move `consumer`'s dead letters back to its queue; how many moved (administrators)."""
+        params = {} if limit is None else {"limit": limit}
+        path = f"/v1/admin/dead-letters/{consumer}/replay"
+        return int(self._request("POST", path, params=params)["replayed"])
+
     def publish(self, owner: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", f"/v1/models/{owner}/{name}/publish", json=body))
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from modelbay_gateway import (
     api_accounts,
+    api_admin,
     api_community,
     api_curation,
     api_deploy,
@@ -65,6 +66,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_deploy,
         api_events,
         api_registry,
+        api_admin,
     )
     for module in modules:
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from typing import Annotated, cast
 import httpx
 from fastapi import Depends, Request
 from modelbay_common.blob import BlobStore
+from modelbay_common.bus import DeadLetterAdmin
 from modelbay_common.db import SessionFactory
 
 from modelbay_gateway.events_hub import EventHub
@@ -29,6 +30,8 @@ class GatewayContext:
     upstreams: Upstreams
     blob_store: BlobStore
     hub: EventHub
+    # The bus's operator view (`/v1/admin/dead-letters`); None when the bus has none.
+    dead_letters: DeadLetterAdmin | None = None
 
     @classmethod
     def build(
@@ -37,6 +40,7 @@ class GatewayContext:
         sessions: SessionFactory,
         blob_store: BlobStore,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        dead_letters: DeadLetterAdmin | None = None,
     ) -> GatewayContext:
         """The internal clients and the SSE hub, whose filter asks the catalog who may see what.
 
@@ -47,7 +51,7 @@ class GatewayContext:
         lookup = catalog_access_lookup(upstreams)
         visibility = VisibilityCache(lookup, settings.visibility_cache_seconds)
         hub = EventHub(visibility, settings.sse_replay_events)
-        return cls(settings, sessions, upstreams, blob_store, hub)
+        return cls(settings, sessions, upstreams, blob_store, hub, dead_letters)
 
     async def close(self) -> None:
         """End the SSE streams, then close the internal HTTP clients."""

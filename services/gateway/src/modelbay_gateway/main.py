@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import httpx
 from modelbay_common.blob import BlobStore
-from modelbay_common.bus import Bus
+from modelbay_common.bus import Bus, DeadLetterAdmin
 from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,7 +37,10 @@ def build_service(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> ServiceHost:
     clients = Clients.open(settings, SERVICE_NAME, engine=engine, bus=bus, blob_store=blob_store)
-    context = GatewayContext.build(settings, clients.sessions, clients.blob_store, transports)
+    dead_letters = clients.bus if isinstance(clients.bus, DeadLetterAdmin) else None
+    context = GatewayContext.build(
+        settings, clients.sessions, clients.blob_store, transports, dead_letters
+    )
     return ServiceHost(
         clients,
         schema=SCHEMA,

@@ -66,6 +66,11 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings):
     visibility_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long the SSE filter trusts a model's visibility"
     )
+    dead_letter_consumers: list[str] = Field(
+        default=["onboarding.resolver", "builder.builds", "catalog.versions"],
+        description="Consumers whose dead-letter queues `modelbay admin dlq` lists and replays "
+        "(JSON list; the gateway's own `consumer_name` is always added)",
+    )
     outbox_poll_seconds: float = Field(
         default=1.0,
         gt=0,

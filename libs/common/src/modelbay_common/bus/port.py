@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from modelbay_common.events import Envelope
 
@@ -108,6 +108,7 @@ class Bus(Protocol):
         """
 
 
+@runtime_checkable
 class DeadLetterAdmin(Protocol):
     """Operator view of dead-lettered events (both adapters implement it)."""
 
