@@ -27,6 +27,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,24 +88,40 @@ class BuildahBackend:
         return env
 
     def _run(self, command: Sequence[str], log: BuildLog, what: str) -> str:
-        log.line(f"$ {' '.join(command[:2])} … ({what})")
+        """Run `command`, streaming its output into the build log line by line (the API shows
+        the log tail while a long vfs build runs); its output. The whole command is bounded by
+        the timeout: a hung step is killed, not waited for."""
+        log.line(f"$ {' '.join(command[:2])} … ({what})")  # never the arguments: a token
         try:
-            result = subprocess.run(
+            process = subprocess.Popen(
                 list(command),
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 text=True,
                 env=self._env(),
-                timeout=self._config.timeout_seconds,
-                check=False,
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+        except OSError as exc:
             raise BuildStepFailed(f"{what} failed: {exc}", log.tail(50)) from exc
-        for line in (result.stdout + result.stderr).splitlines():
-            log.line(line)
-        if result.returncode != 0:
-            tail = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
-            raise BuildStepFailed(f"{what} failed: {tail[0]}", log.tail(50))
-        return result.stdout
+        killer = threading.Timer(self._config.timeout_seconds, process.kill)
+        killer.start()
+        lines: list[str] = []
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line.rstrip("\n"))
+                log.line(lines[-1])
+            code = process.wait()
+        finally:
+            timed_out = not killer.is_alive()
+            killer.cancel()
+        if code != 0:
+            why = (
+                f"timed out after {self._config.timeout_seconds} s"
+                if timed_out
+                else (lines[-1] if lines else f"exit code {code}")
+            )
+            raise BuildStepFailed(f"{what} failed: {why}", log.tail(50))
+        return "\n".join(lines)
 
     def ensure_base(self, base_image: str, log: BuildLog) -> None:
         """Put `base_image` in buildah's store (from the Docker engine when it has it)."""

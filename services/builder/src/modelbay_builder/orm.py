@@ -64,8 +64,8 @@ class BuildRow(Base):
     build_seconds: Mapped[float | None] = mapped_column(Float)
     validation_seconds: Mapped[float | None] = mapped_column(Float)
     push_seconds: Mapped[float | None] = mapped_column(Float)
-    # For deployment artifacts (docs/deploy-models.md): memory of the validated server at rest, and a
-    # solution's nodes (`{node id: owner/name:version}` from its manifest).
+    # For deployment artifacts (docs/deploy-models.md): memory of the validated server at
+    # rest, and a solution's nodes (`{node id: owner/name:version}` from its manifest).
     idle_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     solution_nodes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -278,7 +278,7 @@ def _buildah_config(settings: BuilderSettings) -> BuildahConfig:
         isolation=settings.buildah_isolation,
         docker_host=settings.docker_host,
         registry_insecure=settings.registry_insecure,
-        timeout_seconds=settings.docker_timeout_seconds,
+        timeout_seconds=settings.buildah_timeout_seconds,
     )
 
 

@@ -132,6 +132,12 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings):
     buildah_storage_driver: str = Field(
         default="vfs", description="buildah's storage driver (`vfs` needs no kernel support)"
     )
+    buildah_timeout_seconds: int = Field(
+        default=1800,
+        ge=10,
+        description="Bound on each buildah/skopeo command (vfs copies the file system per step, "
+        "so builds are slower than Docker's)",
+    )
     buildah_isolation: Literal["oci", "chroot"] = Field(
         default="oci",
         description="How buildah isolates RUN steps (`chroot` inside unprivileged pods)",
