@@ -6,7 +6,7 @@ UV := $(CURDIR)/.tools/bin/uv
 RUN := $(UV) run --frozen
 PYTEST := $(RUN) pytest
 
-.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e demo bench-serve bench-pipeline compose-up compose-down
+.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e demo bench-serve bench-pipeline bench-catalog compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -48,6 +48,9 @@ bench-serve: setup ## serving benchmark against MLflow, BentoML, MLServer and a 
 
 bench-pipeline: services-up ## push→ready benchmark, cold and warm, embedded and stack (bench/pipeline)
 	@bash bench/pipeline/run.sh
+
+bench-catalog: services-up ## search at 100,000 models through the gateway, 8 clients; query plans (bench/catalog)
+	@bash bench/catalog/run.sh
 
 compose-up: services-up ## the docker-compose stack with local stand-ins (docs/deploy.md); settings in var/compose/compose.env
 	@bash scripts/compose/up-local.sh

@@ -43,13 +43,6 @@ class ModelRow(Base):
         Index("models_search_idx", "search_vector", postgresql_using="gin"),
         Index("models_libraries_idx", "libraries", postgresql_using="gin"),
         Index("models_category_idx", "category"),
-        # Typo-tolerant matching of model names (`name % q`, pg_trgm).
-        Index(
-            "models_name_trgm_idx",
-            "name",
-            postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
-        ),
         # Keyset pages of `sort=downloads` (read backwards for DESC, DESC).
         Index("models_downloads_idx", "downloads", "id"),
         # Keyset pages of `sort=rating` (migration 0006).

@@ -4,11 +4,12 @@ facet counts (docs/catalog.md, "Search").
 Matching (`text_match`): the words of `q` are looked up in the vocabulary (`search_words`);
 a word it does not know gets the known words within its allowed edits as alternatives
 (spelling.py), and the last word, while it may still be being typed, also matches as a prefix.
-A row matches when its weighted tsvector matches that query (GIN), or when its name is
-trigram-similar to `q` (`name % q`, GIN `gin_trgm_ops`). Rank = `ts_rank` + 1 when the row
-matches the words exactly as typed + the name's trigram similarity to `q`: exact words first,
-then corrections; every part depends on the row alone, so a row's rank never changes when other
-rows are added, which is what keeps relevance pages stable.
+A row matches when its weighted tsvector matches that query (GIN). Rank = `ts_rank` + 1 when
+the row matches the words exactly as typed: exact words first, then corrections; both parts
+depend on the row alone, so a row's rank never changes when other rows are added, which is what
+keeps relevance pages stable. (Matching names by trigram similarity as well was dropped in
+migration 0007: the vocabulary already corrects the words of names, hyphenated ones included,
+and rechecking `name % q` cost more than the rest of a query at 100,000 models.)
 """
 
 from __future__ import annotations
@@ -111,22 +112,16 @@ class TextMatch:
     query: ColumnElement[Any]  # tsquery with corrections and the prefix
     exact: ColumnElement[Any]  # tsquery of the words as typed
     typed: str
-    similar_names: bool = True  # websearch syntax asks for exactly what it says
 
     def condition(self) -> ColumnElement[bool]:
-        words = ModelRow.search_vector.op("@@")(self.query)
-        if not self.similar_names:
-            return words
-        return or_(words, ModelRow.name.op("%")(literal(self.typed)))
+        return ModelRow.search_vector.op("@@")(self.query)
 
     def rank(self) -> ColumnElement[float]:
         exact_bonus = case((ModelRow.search_vector.op("@@")(self.exact), 1.0), else_=0.0)
         # float8 throughout, so the rank written into a cursor compares exactly next time.
-        return (
-            func.ts_rank(ModelRow.search_vector, self.query).cast(DOUBLE_PRECISION)
-            + exact_bonus.cast(DOUBLE_PRECISION)
-            + func.similarity(ModelRow.name, literal(self.typed)).cast(DOUBLE_PRECISION)
-        )
+        return func.ts_rank(ModelRow.search_vector, self.query).cast(
+            DOUBLE_PRECISION
+        ) + exact_bonus.cast(DOUBLE_PRECISION)
 
 
 def _words_query(word: str, alternatives: Sequence[str], prefix: bool) -> ColumnElement[Any]:
@@ -173,7 +168,7 @@ class SearchStore:
         """The tsquery of `typed`, with alternatives for the words the catalog does not know."""
         if uses_websearch_syntax(typed):
             query: ColumnElement[Any] = func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, typed)
-            return TextMatch(query=query, exact=query, typed=typed, similar_names=False)
+            return TextMatch(query=query, exact=query, typed=typed)
         parsed = query_words(typed)
         exact: ColumnElement[Any] = func.plainto_tsquery(TEXT_SEARCH_CONFIG, " ".join(parsed.words))
         if not parsed.words:

@@ -1,0 +1,115 @@
+"""Closed-loop load with `wrk`: N connections, each sending the next request of a scenario's
+list as soon as the previous answer arrived, for a fixed time after a warm-up. wrk (C, one
+thread) leaves the two cores to the gateway, the catalog and Postgres, where a Python load
+generator would compete with them. A Lua script cycles through the request paths, sends the
+bearer token, and prints the latency percentiles and the count of HTTP errors as JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCRIPT = r"""
+local paths = {}
+local index = 0
+for line in io.lines(os.getenv("CATALOGBENCH_PATHS")) do paths[#paths + 1] = line end
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("CATALOGBENCH_TOKEN")
+wrk.headers["Accept"] = "application/json"
+
+request = function()
+  index = index % #paths + 1
+  return wrk.format("GET", paths[index])
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "seconds": %f, "p50_us": %d, "p95_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "mean_us": %f, "status_errors": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.max, latency.mean, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class CellResult:
+    scenario: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    status_errors: int
+    socket_errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def valid(self) -> bool:
+        return self.requests > 0 and self.status_errors == 0 and self.socket_errors == 0
+
+
+def run_cell(
+    scenario: str,
+    base_url: str,
+    paths: list[str],
+    token: str,
+    *,
+    connections: int,
+    seconds: float,
+    warmup: float,
+) -> CellResult:
+    with tempfile.TemporaryDirectory(prefix="catalogbench-") as work:
+        script = Path(work) / "paths.lua"
+        script.write_text(_SCRIPT)
+        listing = Path(work) / "paths.txt"
+        listing.write_text("\n".join(paths) + "\n")
+        env = {"CATALOGBENCH_PATHS": str(listing), "CATALOGBENCH_TOKEN": token, "PATH": "/usr/bin"}
+        if warmup > 0:
+            _wrk(base_url, script, env, connections, warmup)
+        found = _wrk(base_url, script, env, connections, seconds)
+    return CellResult(
+        scenario=scenario,
+        requests=int(found["requests"]),
+        seconds=float(found["seconds"]),
+        p50_ms=found["p50_us"] / 1000,
+        p95_ms=found["p95_us"] / 1000,
+        p99_ms=found["p99_us"] / 1000,
+        max_ms=found["max_us"] / 1000,
+        status_errors=int(found["status_errors"]),
+        socket_errors=int(found["socket_errors"]),
+    )
+
+
+def _wrk(
+    base_url: str, script: Path, env: dict[str, str], connections: int, seconds: float
+) -> dict[str, float]:
+    command = [
+        "wrk",
+        "--threads",
+        "1",
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "--script",
+        str(script),
+        base_url,
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
+    return dict(json.loads(last))
+
+
+def wrk_version() -> str:
+    done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return (done.stdout or done.stderr).splitlines()[0].strip()
