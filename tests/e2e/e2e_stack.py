@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -190,6 +191,9 @@ class Stack:
     admin_token: str
     work_dir: Path
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    # Shared by the services of this stack: the gateway signs its internal calls with it and
+    # the others verify (modelbay_common.internal_auth); unset, each process would pick its own.
+    internal_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def gateway_url(self) -> str:
@@ -223,6 +227,7 @@ def service_env(
         "MODELBAY_BUS_URL": stack.bus_url,
         "MODELBAY_BLOB_URL": stack.blob_url,
         "MODELBAY_LOG_JSON": "false",  # people read these logs when a test fails
+        "MODELBAY_INTERNAL_SECRET": stack.internal_secret,
         "MODELBAY_HTTP_HOST": "127.0.0.1",
         prefix + "HTTP_PORT": str(port),
         "PYTHONUNBUFFERED": "1",
