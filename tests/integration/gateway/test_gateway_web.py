@@ -4,11 +4,15 @@ cards. The browser flows are in tests/e2e/web/."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
-from gateway_stack import Stack
+from gateway_stack import Stack, sse_events
+from modelbay_common.events import ImageBuildFailed, envelope
 from modelbay_embedded.inprocess import InProcessTransport
+
+GUARD_SECONDS = 60  # only stops a hung stream; never a speed assertion
 
 HOSTILE = "<script>alert(1)</script> [x](javascript:alert(2)) [ok](https://example.org)"
 
@@ -277,3 +281,41 @@ async def test_rate_review_star_and_comment_from_the_model_page(
         page = await owner.get(page_path)
         thread = page.text.split(f'id="comment-{comment_id}"', 1)[1]
         assert "The classic one." in thread  # the reply sits inside the thread
+
+
+async def test_version_page_streams_events_and_shows_a_failure_with_its_log(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    token = await stack.new_user("breaker")
+    assert (await stack.push(token, "breaker", "broken", archive_bytes)).status_code == 202
+    await stack.wait_for_version(token, "breaker", "broken", 1)
+    path = "/models/breaker/broken/versions/1"
+    async with browser(stack) as client:
+        await sign_in(client, "breaker", token)
+        before = await client.get(path)
+        assert 'data-events-url="/models/breaker/broken/versions/1/events"' in before.text
+        async with client.stream("GET", f"{path}/events") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            async for line in lines:
+                if line == ": connected":
+                    break  # subscribed: what is published now reaches this stream
+            failed = ImageBuildFailed(
+                owner="breaker",
+                name="broken",
+                version=1,
+                reason="pip could not install numpy==0.0.1 (no such version)",
+                log_tail="Step 4/9 : RUN pip install\n<script>alert(1)</script>\nERROR: no",
+            )
+            await stack.bus.publish(envelope(failed, source="/modelbay/tests"))
+            await stack.bus.drain()
+            async with asyncio.timeout(GUARD_SECONDS):  # only stops a hung stream
+                event = await anext(sse_events(lines))
+        assert event["event"] == "modelbay.model.image_build_failed.v1"
+        after = await client.get(f"{path}/pipeline")  # what the page's script swaps in
+        assert 'class="badge status-failed"' in after.text
+        assert "data-events-url" not in after.text  # final: the page stops listening
+        assert "pip could not install numpy==0.0.1 (no such version)" in after.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in after.text  # the log is text
+        model = await client.get("/models/breaker/broken")
+        assert "pip could not install numpy==0.0.1" in model.text  # in the versions table
