@@ -350,3 +350,17 @@ async def test_a_node_refusing_the_callers_input_is_the_callers_422(
     assert by_merge.status_code == 502
     assert by_merge.json()["type"].endswith("/node-refused")
     assert by_merge.json()["node"] == "rule"
+
+
+async def test_a_solution_that_cannot_load_is_unhealthy(tmp_path: Path) -> None:
+    server = create_orchestrator([str(tmp_path / "missing")], environ={})
+    await server.startup()
+    transport = httpx.ASGITransport(app=server)
+    async with httpx.AsyncClient(transport=transport, base_url="http://solution") as client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+        call = await client.post("/model/methods/predict", json={})
+    await server.shutdown()
+    assert [health.status_code, ready.status_code, call.status_code] == [503, 503, 503]
+    assert health.json()["type"].endswith("/solution-failed")
+    assert health.json()["detail"] == "See the server log."

@@ -226,7 +226,9 @@ class OrchestratorServer:
 
     async def healthz(self, request: Request) -> Response:
         if self._failure is not None:
-            raise ProblemError(503, "solution-failed", "Solution failed to load", self._failure)
+            raise ProblemError(
+                503, "solution-failed", "Solution failed to load", "See the server log."
+            )
         return Response(200, b'{"status":"alive"}')
 
     async def readyz(self, request: Request) -> Response:
