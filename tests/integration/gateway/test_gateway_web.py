@@ -264,6 +264,21 @@ async def test_rate_review_star_and_comment_from_the_model_page(
         assert "★ Starred" in page.text
         assert f'id="comment-{comment_id}"' in page.text
         assert "Which <strong>iris</strong> data?" in page.text
+
+        edited = await fan.post(
+            f"{page_path}/versions/1/comments/{comment_id}/edit",
+            data={"csrf_token": csrf, "body": "Which iris data set, exactly?"},
+        )
+        assert edited.status_code == 303
+        emptied = await fan.post(
+            f"{page_path}/versions/1/comments/{comment_id}/edit",
+            data={"csrf_token": csrf, "body": ""},
+        )
+        assert emptied.status_code == 422
+        assert f'id="edit_{comment_id}-error"' in emptied.text
+        mine = await fan.get("/my")
+        starred = mine.text.split('id="starred-heading"', 1)[1]
+        assert "/models/maker/talked" in starred
     async with browser(stack) as owner:
         await sign_in(owner, "maker", owner_token)
         own_page = await owner.get(page_path)
@@ -280,7 +295,10 @@ async def test_rate_review_star_and_comment_from_the_model_page(
         assert others.status_code == 403  # the owner may not delete someone else's comment
         page = await owner.get(page_path)
         thread = page.text.split(f'id="comment-{comment_id}"', 1)[1]
+        assert "Which iris data set, exactly?" in thread
+        assert "edited" in thread
         assert "The classic one." in thread  # the reply sits inside the thread
+        assert f'comments/{comment_id}/edit"' not in page.text  # only its author edits it
 
 
 async def test_version_page_streams_events_and_shows_a_failure_with_its_log(

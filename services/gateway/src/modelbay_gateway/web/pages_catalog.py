@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from modelbay_gateway.service_community import my_favourites
 from modelbay_gateway.web.catalog_answers import search_models
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.session import CurrentVisitor, Visitor
@@ -122,4 +123,10 @@ async def my_models(
         return signin_redirect(request)
     filters = {"q": q.strip(), "category": category, "status": status, "sort": sort}
     filters["owner"] = visitor.username
-    return await _listing(request, state, visitor, filters, cursor, "my_models.html")
+    starred: list[dict[str, Any]] = []
+    if not is_htmx(request):
+        found = await my_favourites(state.context.upstreams, visitor.caller)
+        starred = [model.model_dump(mode="json") for model in found]
+    return await _listing(
+        request, state, visitor, filters, cursor, "my_models.html", starred=starred
+    )

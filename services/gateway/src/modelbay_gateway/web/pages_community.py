@@ -1,4 +1,5 @@
-"""The model page's community forms: rate and review, star, comment and reply, delete a comment.
+"""The model page's community forms: rate and review, star, comment and reply, edit or delete a
+comment.
 
 Each POST checks its CSRF token first, then calls the function behind the matching `/v1` route
 (`service_community`), and answers with a redirect back to the model page (post/redirect/get).
@@ -12,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
-from modelbay_common.contracts.social import CommentBody, RatingBody
+from modelbay_common.contracts.social import CommentBody, CommentEditBody, RatingBody
 from modelbay_common.errors import validation_error_entries
 from pydantic import BaseModel, ValidationError
 
@@ -129,6 +130,39 @@ async def comment(
         state.context.upstreams, visitor.caller, owner, name, version, checked
     )
     return _back(owner, name, f"comment-{posted.id}", version)
+
+
+@router.post("/models/{owner}/{name}/versions/{version}/comments/{comment_id}/edit")
+async def edit_comment(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: VersionNumber,
+    comment_id: Annotated[int, Path(ge=1)],
+    csrf_token: CsrfField = None,
+    body: LongText = "",
+) -> Response:
+    if not await _signed_in(request, visitor, csrf_token):
+        return signin_redirect(request)
+    checked, errors = _parsed(CommentEditBody, {"body": body}, "comment")
+    if errors:
+        key = f"edit_{comment_id}"
+        return await render_model_page(
+            request,
+            state,
+            visitor,
+            owner,
+            name,
+            version,
+            form={key: body},
+            errors={key: next(iter(errors.values()))},
+        )
+    await service_community.edit_comment(
+        state.context.upstreams, visitor.caller, owner, name, version, comment_id, checked
+    )
+    return _back(owner, name, f"comment-{comment_id}", version)
 
 
 @router.post("/models/{owner}/{name}/versions/{version}/comments/{comment_id}/delete")
