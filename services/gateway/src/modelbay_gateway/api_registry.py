@@ -21,6 +21,7 @@ from modelbay_common.db import transaction
 from modelbay_common.registry_auth import InvalidScope, RegistryTokenIssuer, requested_scopes
 from pydantic import BaseModel, Field
 
+from modelbay_gateway.auth_throttle import client_of, throttle_of
 from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import (
     InvalidRegistryScope,
@@ -99,6 +100,7 @@ async def _principal(context: GatewayContext, authorization: str | None) -> Prin
         400: {"description": "Malformed scope or a service this platform does not issue for."},
         401: {"description": "Credentials were sent but do not match a user and API token."},
         404: {"description": "The registry of this platform is not behind token auth."},
+        429: {"description": "Too many failed authentications from this address."},
     },
 )
 async def registry_token(
@@ -118,9 +120,15 @@ async def registry_token(
         requested = requested_scopes(scope or [])
     except InvalidScope as exc:
         raise InvalidRegistryScope(str(exc)) from None
-    principal = await _principal(context, request.headers.get("authorization"))
-    if account is not None and principal is not None and account != principal.username:
-        raise RegistryCredentialsRefused()
+    throttle, client = throttle_of(request), client_of(request)
+    throttle.check(client)
+    try:
+        principal = await _principal(context, request.headers.get("authorization"))
+        if account is not None and principal is not None and account != principal.username:
+            raise RegistryCredentialsRefused()
+    except RegistryCredentialsRefused:
+        throttle.failed(client)
+        raise
     if principal is None and not context.settings.anonymous_read:
         granted = []  # as on the API: without anonymous reads, nobody anonymous sees anything
     else:

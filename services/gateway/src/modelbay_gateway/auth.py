@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from modelbay_common.db import transaction
 
+from modelbay_gateway.auth_throttle import client_of, throttle_of
 from modelbay_gateway.context import ContextDep
 from modelbay_gateway.errors import InvalidToken, MissingToken
 from modelbay_gateway.records import Principal
@@ -27,12 +28,20 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 async def _principal_of(
     request: Request, credentials: Credentials, context: ContextDep
 ) -> Principal | None:
+    throttle, client = throttle_of(request), client_of(request)
     if credentials is None:
         if "authorization" in request.headers:
+            throttle.check(client)
+            throttle.failed(client)
             raise InvalidToken()  # present but not a bearer token
         return None
-    async with transaction(context.sessions) as session:
-        return await authenticate(UserStore(session), credentials.credentials)
+    throttle.check(client)  # before the lookup: a client at its limit costs no transaction
+    try:
+        async with transaction(context.sessions) as session:
+            return await authenticate(UserStore(session), credentials.credentials)
+    except InvalidToken:
+        throttle.failed(client)
+        raise
 
 
 async def required_principal(

@@ -52,6 +52,15 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings):
     upstream_timeout_seconds: float = Field(
         default=60.0, gt=0, description="Per network operation towards the internal services"
     )
+    auth_failure_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications (bearer token, web sign-in, registry token) one "
+        "client address may make per window before 429 (in memory, per process)",
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60.0, gt=0, description="The sliding window of AUTH_FAILURE_LIMIT"
+    )
     consumer_name: str = Field(
         default="gateway.sse",
         description="Queue of the events fanned out to `GET /v1/events`; every replica must see "

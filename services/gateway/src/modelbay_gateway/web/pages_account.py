@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from modelbay_common.errors import validation_error_entries
 from pydantic import ValidationError
 
+from modelbay_gateway.auth_throttle import client_of, throttle_of
 from modelbay_gateway.errors import UpstreamProblem
 from modelbay_gateway.schemas import PublishIn
 from modelbay_gateway.web.catalog_answers import get_model, publish_model
@@ -50,7 +51,12 @@ def safe_next(target: str | None) -> str:
 
 
 def _signin_page(
-    request: Request, state: State, next_path: str, errors: dict[str, str], username: str = ""
+    request: Request,
+    state: State,
+    next_path: str,
+    errors: dict[str, str],
+    username: str = "",
+    retry_after: int | None = None,
 ) -> Response:
     csrf = request.cookies.get("modelbay_signin_csrf") or new_signin_csrf()
     values = {
@@ -59,9 +65,11 @@ def _signin_page(
         "errors": errors,
         "username": username,
     }
-    status = 400 if errors else 200
+    status = 429 if retry_after is not None else 400 if errors else 200
     response = state.templates.TemplateResponse(request, "signin.html", values, status_code=status)
     set_signin_csrf_cookie(response, request, csrf)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -95,8 +103,14 @@ async def signin_submit(
         errors["token"] = "Enter one of your API tokens (it starts with mb_)."
     if errors:
         return _signin_page(request, state, safe_next(next), errors, username)
+    throttle, client = throttle_of(request), client_of(request)
+    wait = throttle.retry_after(client)  # checked before the lookup: no transaction then
+    if wait is not None:
+        message = f"Too many failed sign-ins from this address; try again in {wait} s."
+        return _signin_page(request, state, safe_next(next), {"token": message}, username, wait)
     secret = await sign_in(state, username, token)
     if secret is None:
+        throttle.failed(client)
         # One message for both: which of the two was wrong would help someone guessing.
         message = "This username and token do not match an active account."
         return _signin_page(request, state, safe_next(next), {"token": message}, username)
