@@ -110,6 +110,14 @@ async def test_members_are_managed_by_owners_with_problems_that_name_the_refusal
     async with stack.client(ADMIN_TOKEN) as admin:
         taken = await admin.post("/v1/users", json={"username": "beta-works"})
         assert_problem(taken, 409, "namespace-taken")
+    # An organisation named like the organisation attribute of existing users would see their
+    # `org` models: only an administrator may create it.
+    await stack.new_user("lena", org="gamma-lab")
+    async with stack.client(kim) as client:
+        claimed = await client.post("/v1/orgs", json={"name": "gamma-lab"})
+        assert_problem(claimed, 409, "namespace-taken")
+    async with stack.client(ADMIN_TOKEN) as admin:
+        assert (await admin.post("/v1/orgs", json={"name": "gamma-lab"})).status_code == 201
 
     async with stack.client(nora) as client:
         unknown_role = await client.put("/v1/orgs/beta-works/members/ivy", json={"role": "boss"})

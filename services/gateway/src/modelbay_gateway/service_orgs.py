@@ -53,6 +53,10 @@ async def create_org(stores: OrgStores, principal: Principal, name: str) -> OrgW
         raise NamespaceTaken(name, "a user")
     if await stores.orgs.org_by_name(name) is not None:
         raise NamespaceTaken(name, "an organisation")
+    if not principal.user.is_admin and await stores.users.org_attribute_in_use(name):
+        # Users whose organisation attribute is `name` share `org` models under it; whoever
+        # created an organisation of that name would see them. Only an administrator may.
+        raise NamespaceTaken(name, "the organisation attribute of existing users")
     org = await stores.orgs.add_org(name, principal.username)
     await stores.orgs.add_member(org.id, principal.user.id, OrgRole.OWNER, principal.username)
     session = stores.orgs.session

@@ -69,6 +69,11 @@ class UserStore:
         both, two tables: a transaction-scoped advisory lock on the name closes the race)."""
         await self._session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
 
+    async def org_attribute_in_use(self, org: str) -> bool:
+        """Some user's organisation attribute (`users.org`) is `org`."""
+        found = await self._session.scalar(select(UserRow.id).where(UserRow.org == org).limit(1))
+        return found is not None
+
     async def org_exists(self, name: str) -> bool:
         return await self._session.scalar(select(OrgRow.id).where(OrgRow.name == name)) is not None
 
