@@ -255,14 +255,16 @@ async def serve(service: RunnableService, settings: ServiceSettings) -> None:
     """Start `service`, serve its app on the configured host and port, then stop it."""
     import uvicorn  # only process entrypoints need the server, not embedded compositions
 
+    from modelbay_common.http_server import server_config
+
     await service.start()
     try:
-        config = uvicorn.Config(
+        config = server_config(
             service.app,
             host=settings.http_host,
             port=settings.http_port,
-            log_config=None,  # keep Modelbay's JSON logging, configured by run_service
-            lifespan="off",  # start/stop are ours, around serve()
+            header_timeout=settings.http_header_timeout_seconds,
+            keep_alive=settings.http_keep_alive_seconds,
         )
         await uvicorn.Server(config).serve()
     finally:

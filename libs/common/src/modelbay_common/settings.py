@@ -76,6 +76,15 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(
         default=8000, description="Port `python -m modelbay_<service>` listens on"
     )
+    http_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection whose request head (line and headers) is not complete this "
+        "long after it opened or after the previous answer is closed (slowloris)",
+    )
+    http_keep_alive_seconds: float = Field(
+        default=5.0, gt=0, description="An idle keep-alive connection is closed after this long"
+    )
     internal_secret: SecretStr | None = Field(
         default=None,
         description="Shared secret the gateway signs internal calls with and the internal "

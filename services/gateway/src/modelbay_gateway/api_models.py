@@ -52,6 +52,10 @@ async def push(
         request.stream(),
         headers=request.headers,
         max_bytes=context.settings.max_upload_bytes,
+        pacing=(
+            context.settings.upload_idle_timeout_seconds,
+            context.settings.upload_min_bytes_per_second,
+        ),
     )
     body = PushAcceptedOut.model_validate(accepted)
     return JSONResponse(body.model_dump(), status_code=202, headers={"Location": body.status_url})

@@ -21,6 +21,7 @@ from modelbay_common.contracts.curation import PublishRequest
 
 from modelbay_gateway.errors import NotYourNamespace, UploadTooLarge
 from modelbay_gateway.records import Principal
+from modelbay_gateway.upload_pacing import PacedBody
 from modelbay_gateway.upstream import (
     CATALOG,
     ONBOARDING,
@@ -81,8 +82,12 @@ async def push_version(
     *,
     headers: Mapping[str, str],
     max_bytes: int,
+    pacing: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
-    """Stream the archive to onboarding; never holds more than one chunk of it in memory."""
+    """Stream the archive to onboarding; never holds more than one chunk of it in memory.
+
+    `pacing` is (idle timeout, minimum bytes/s): a slower body is cut off with 408
+    (upload_pacing.py), so slow clients cannot hold the connection pool to onboarding."""
     caller = caller_of(principal)
     # Your own namespace, an organisation you own or maintain, or any as an administrator.
     if not (caller.admin or acts_for(caller, owner)):
@@ -94,7 +99,12 @@ async def push_version(
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise UploadTooLarge(max_bytes)  # refused before a single byte is read
-    limited = LimitedBody(body, max_bytes)
+    paced = (
+        None
+        if pacing is None
+        else PacedBody(body, idle_timeout=pacing[0], min_bytes_per_second=pacing[1])
+    )
+    limited = LimitedBody(body if paced is None else paced, max_bytes)
     forwarded = {
         name: value
         for name, value in headers.items()
@@ -112,6 +122,8 @@ async def push_version(
     except Exception:
         if limited.exceeded:
             raise UploadTooLarge(max_bytes) from None
+        if paced is not None and paced.too_slow is not None:
+            raise paced.too_slow from None
         raise
     if limited.exceeded:
         raise UploadTooLarge(max_bytes)

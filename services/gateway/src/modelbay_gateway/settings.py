@@ -52,6 +52,24 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings):
     upstream_timeout_seconds: float = Field(
         default=60.0, gt=0, description="Per network operation towards the internal services"
     )
+    upstream_max_connections: int = Field(
+        default=100,
+        ge=1,
+        description="Connections to each internal service at once (pushes in flight each hold "
+        "one to onboarding; see UPLOAD_MIN_BYTES_PER_SECOND)",
+    )
+    upload_idle_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A push whose body stalls this long is cut off with 408; also the grace "
+        "period before UPLOAD_MIN_BYTES_PER_SECOND applies",
+    )
+    upload_min_bytes_per_second: float = Field(
+        default=1024.0,
+        ge=0,
+        description="A push body arriving slower than this on average (after the grace period) "
+        "is cut off with 408, so slow clients cannot hold the connection pool to onboarding",
+    )
     auth_failure_limit: int = Field(
         default=10,
         ge=1,

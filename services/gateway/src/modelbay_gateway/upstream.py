@@ -106,6 +106,7 @@ class Upstreams:
     ) -> None:
         transports = transports or {}
         timeout = httpx.Timeout(settings.upstream_timeout_seconds)
+        limits = httpx.Limits(max_connections=settings.upstream_max_connections)
         bases = {
             ONBOARDING: settings.onboarding_url,
             CATALOG: settings.catalog_url,
@@ -116,6 +117,7 @@ class Upstreams:
                 base_url=url,
                 timeout=timeout,
                 transport=transports.get(service),
+                limits=limits,
                 # Every internal call is signed (modelbay_common.internal_auth).
                 auth=InternalAuth(settings.internal_secret),
             )
