@@ -24,6 +24,7 @@ TABLES = {
     "requirement_locks",
     "wheelhouses",
     "resolutions",
+    "pickle_allowances",
 }
 
 
@@ -59,7 +60,7 @@ def _differences(connection: Connection) -> list[Any]:
 
 async def test_migrations_are_reversible_and_match_the_models(fresh_database_url: str) -> None:
     await upgrade(SCHEMA, fresh_database_url)
-    assert await current(SCHEMA, fresh_database_url) == "0002"
+    assert await current(SCHEMA, fresh_database_url) == "0003"
     assert await _tables(fresh_database_url) == TABLES
 
     await downgrade(SCHEMA, fresh_database_url, "base")

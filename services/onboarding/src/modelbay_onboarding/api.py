@@ -22,6 +22,7 @@ from modelbay_common.access import (
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import BadRequest, UnsupportedMediaType, install_problem_handlers
 
+from modelbay_onboarding.api_pickles import router as pickle_allowances_router
 from modelbay_onboarding.names import check_model_name
 from modelbay_onboarding.schemas import Health, UploadAccepted
 from modelbay_onboarding.service import UploadService, signed_in_user
@@ -51,6 +52,7 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(router)
     app.include_router(solutions_router)
+    app.include_router(pickle_allowances_router)
     return app
 
 
@@ -123,6 +125,7 @@ async def upload_bundle(
         request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
     ) as upload:
         bundle = await uploads.validate(upload)
+        pickle_scan = await uploads.judge_pickle(sessions, owner, name, bundle)
         stored_key = await uploads.store_bundle(upload)
         async with transaction(sessions) as session:
             accepted = await uploads.record_upload(
@@ -133,6 +136,7 @@ async def upload_bundle(
                 upload=upload,
                 bundle=bundle,
                 stored_key=stored_key,
+                pickle_scan=pickle_scan,
             )
     return UploadAccepted(
         owner=accepted.owner,

@@ -38,6 +38,13 @@ class InvalidBundle(UnprocessableContent):
     type_slug = "invalid-bundle"
 
 
+class PickleBlocked(UnprocessableContent):
+    """The bundle's pickle imports a global that reaches the machine (docs/trust.md)."""
+
+    title = "Pickle imports a blocked global"
+    type_slug = "pickle-blocked"
+
+
 class ResolutionError(Exception):
     """pip could not lock or download the requirements; `reason` is for the contributor."""
 

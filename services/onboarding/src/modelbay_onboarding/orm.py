@@ -42,6 +42,23 @@ class UploadRow(Base):
     requirements: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     methods: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     uploaded_by: Mapped[str] = mapped_column(Text, nullable=False)
+    # The pickle scan's verdict (pickle_policy.PickleScanResult.as_json); null before scanning.
+    pickle_scan: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class PickleAllowanceRow(Base):
+    """A blocked pickle global an administrator allowed for one model (docs/trust.md)."""
+
+    __tablename__ = "pickle_allowances"
+
+    owner: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    global_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    allowed_by: Mapped[str] = mapped_column(Text, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

@@ -20,18 +20,26 @@ from modelbay_common.access import Caller
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobStore, BlobStoreUnavailableError
 from modelbay_common.blob.keys import bundle_key, openapi_key, proto_key
+from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import BadRequest, ServiceUnavailable
-from modelbay_common.events import MAX_EVENT_DESCRIPTOR_SET_BYTES, ModelUploaded
+from modelbay_common.events import MAX_EVENT_DESCRIPTOR_SET_BYTES, ModelUploaded, PickleScan
 from modelbay_common.outbox import EventEmitter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_onboarding.errors import PickleBlocked
 from modelbay_onboarding.interface import method_signatures, model_openapi
 from modelbay_onboarding.orm import SCHEMA
+from modelbay_onboarding.pickle_allowances import PickleAllowanceStore
 from modelbay_onboarding.settings import EVENT_SOURCE, OnboardingSettings
 from modelbay_onboarding.spool import SpooledUpload
 from modelbay_onboarding.store import NewUpload, OnboardingStore
 from modelbay_onboarding.validation.archive import ArchiveLimits
 from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, validate_bundle
+from modelbay_onboarding.validation.pickle_policy import (
+    PickleScanResult,
+    classify,
+    declared_modules,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,7 @@ class UploadService:
                 max_expansion_ratio=settings.max_expansion_ratio,
                 expansion_ratio_floor_bytes=settings.expansion_ratio_floor_bytes,
                 max_metadata_file_bytes=settings.max_metadata_file_bytes,
+                max_header_bytes=settings.max_archive_header_bytes,
             ),
             supported_python=tuple(settings.supported_python_versions),
             require_samples=settings.require_samples,
@@ -77,6 +86,33 @@ class UploadService:
     async def validate(self, upload: SpooledUpload) -> ValidatedBundle:
         """Every check of docs/onboarding.md, in a worker thread (it reads the whole archive)."""
         return await asyncio.to_thread(validate_bundle, upload.path, self._rules)
+
+    async def judge_pickle(
+        self, sessions: SessionFactory, owner: str, name: str, bundle: ValidatedBundle
+    ) -> PickleScanResult:
+        """The scan's verdict with this model's allowances; PickleBlocked (422) before anything
+        is stored when the pickle imports a blocked global nobody allowed."""
+        async with transaction(sessions) as session:
+            allowed = await PickleAllowanceStore(session).allowed_globals(owner, name)
+        verdict = classify(
+            bundle.pickle_globals, declared_modules(bundle.manifest.model_dump()), allowed
+        )
+        if verdict.status == "blocked":
+            log.warning(
+                "refused %s/%s: its pickle imports %s",
+                owner,
+                name,
+                ", ".join(verdict.blocked),
+                extra={"owner": owner, "model": name},
+            )
+            raise PickleBlocked(
+                f"model.pkl imports {', '.join(verdict.blocked)}, which can run commands, open "
+                "files or sockets, or import code when the model is loaded; nothing was stored. "
+                "Pickle only the model's functions and data (an administrator may allow a "
+                "global for this model after reading its code)",
+                extensions={"blocked": list(verdict.blocked), "globals": list(verdict.globals)},
+            )
+        return verdict
 
     async def store_bundle(self, upload: SpooledUpload) -> str:
         """Put the archive under its content address (once: equal bytes, equal key)."""
@@ -104,6 +140,7 @@ class UploadService:
         upload: SpooledUpload,
         bundle: ValidatedBundle,
         stored_key: str,
+        pickle_scan: PickleScanResult | None = None,
     ) -> AcceptedUpload:
         """Take the next version, store the interface files, record the upload, emit the event.
 
@@ -127,9 +164,14 @@ class UploadService:
                 requirements=bundle.requirements,
                 methods=bundle.methods,
                 uploaded_by=signed_in_user(caller),
+                pickle_scan=None if pickle_scan is None else pickle_scan.as_json(),
             ),
         )
         event = self._uploaded_event(owner, name, version, str(upload_id), caller, upload, bundle)
+        if pickle_scan is not None:
+            event = event.model_copy(
+                update={"pickle_scan": PickleScan.model_validate(pickle_scan.as_json())}
+            )
         await emit(session, event)
         log.info(
             "accepted %s/%s version %d (%d bytes, sha256 %s)",

@@ -35,6 +35,7 @@ class NewUpload:
     requirements: tuple[str, ...]
     methods: tuple[str, ...]
     uploaded_by: str
+    pickle_scan: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class OnboardingStore:
                 requirements=list(upload.requirements),
                 methods=list(upload.methods),
                 uploaded_by=upload.uploaded_by,
+                pickle_scan=upload.pickle_scan,
             )
         )
         await self._session.flush()

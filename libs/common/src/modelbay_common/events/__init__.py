@@ -66,6 +66,7 @@ from modelbay_common.events.pipeline import (
     InterfaceField,
     MethodInterface,
     ModelUploaded,
+    PickleScan,
     Published,
     ValidationFailed,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "OrgMemberAdded",
     "OrgMemberRemoved",
     "OrgMemberRoleChanged",
+    "PickleScan",
     "PublishApproved",
     "PublishDeclined",
     "PublishRequested",

@@ -36,6 +36,23 @@ class MethodInterface(BaseModel):
     outputs: tuple[InterfaceField, ...] = ()
 
 
+class PickleScan(BaseModel):
+    """What onboarding's scan of the bundle's pickle found, without unpickling (docs/trust.md).
+
+    `status`: `clean` (only the standard library's safe set, the platform and the declared
+    packages), `flagged` (something outside those, or a blocked global an administrator allowed
+    for this model: listed in `allowed`), `blocked` (never travels: such an upload is refused).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    status: Literal["clean", "flagged", "blocked"]
+    globals: tuple[str, ...] = ()  # every `module.name` the pickle imports (`module.*`: whole)
+    flagged: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+    allowed: tuple[str, ...] = ()
+
+
 class ModelUploaded(Event):
     """Sent by onboarding once a bundle was validated and stored, and a version number assigned.
 
@@ -65,6 +82,8 @@ class ModelUploaded(Event):
     descriptor_set: str | None = Field(
         default=None, max_length=4 * (MAX_EVENT_DESCRIPTOR_SET_BYTES // 3 + 1)
     )
+    # The scan of the bundle's pickle; None from producers that predate scanning.
+    pickle_scan: PickleScan | None = None
 
     @property
     def descriptor_set_bytes(self) -> bytes | None:

@@ -21,9 +21,10 @@ import hashlib
 import posixpath
 import tarfile
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from modelbay_onboarding.errors import CorruptArchive, InvalidBundle, UnsafeArchive
 
@@ -65,6 +66,7 @@ class ArchiveContents:
 
     files: dict[str, ArchiveFile] = field(default_factory=dict)
     kept: dict[str, bytes] = field(default_factory=dict)  # the metadata files' bytes
+    scanned: dict[str, object] = field(default_factory=dict)  # what each scanner returned
     unpacked_bytes: int = 0
 
 
@@ -108,8 +110,18 @@ class _CappedReader:
             )
 
 
-def read_archive(path: Path, keep: frozenset[str], limits: ArchiveLimits) -> ArchiveContents:
-    """Check and index the `.tar.gz` at `path`; keep the bytes of the members named in `keep`.
+# Reads a member as a stream (the pickle scanner); its answer lands in `ArchiveContents.scanned`.
+MemberScanner = Callable[[IO[bytes]], object]
+
+
+def read_archive(
+    path: Path,
+    keep: frozenset[str],
+    limits: ArchiveLimits,
+    scanners: Mapping[str, MemberScanner] | None = None,
+) -> ArchiveContents:
+    """Check and index the `.tar.gz` at `path`; keep the bytes of the members named in `keep`,
+    and stream the members named in `scanners` through their scanner in the same pass.
 
     Synchronous and CPU-bound: call it in a worker thread.
     """
@@ -120,7 +132,7 @@ def read_archive(path: Path, keep: frozenset[str], limits: ArchiveLimits) -> Arc
             with tarfile.open(  # type: ignore[call-overload]
                 fileobj=capped, mode="r|", tarinfo=_bounded_tarinfo(limits.max_header_bytes)
             ) as tar:
-                return _index_members(tar, keep, limits)
+                return _index_members(tar, keep, limits, scanners or {})
     except (gzip.BadGzipFile, tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise CorruptArchive(
             f"the upload is not a readable gzip-compressed tar archive ({exc}); create it with "
@@ -159,7 +171,10 @@ def _bounded_tarinfo(max_header_bytes: int) -> type[tarfile.TarInfo]:
 
 
 def _index_members(
-    tar: tarfile.TarFile, keep: frozenset[str], limits: ArchiveLimits
+    tar: tarfile.TarFile,
+    keep: frozenset[str],
+    limits: ArchiveLimits,
+    scanners: Mapping[str, MemberScanner],
 ) -> ArchiveContents:
     contents = ArchiveContents()
     seen: set[str] = set()
@@ -188,7 +203,9 @@ def _index_members(
                 "bytes; remove large data files from the bundle",
                 extensions={"limit_bytes": limits.max_unpacked_bytes},
             )
-        contents.files[name] = _read_member(tar, member, name, keep, contents, limits)
+        contents.files[name] = _read_member(
+            tar, member, name, keep, contents, limits, scanners.get(name)
+        )
     return contents
 
 
@@ -252,6 +269,7 @@ def _read_member(
     keep: frozenset[str],
     contents: ArchiveContents,
     limits: ArchiveLimits,
+    scanner: MemberScanner | None = None,
 ) -> ArchiveFile:
     keeping = name in keep
     if keeping and member.size > limits.max_metadata_file_bytes:
@@ -265,6 +283,10 @@ def _read_member(
         raise UnsafeArchive(f"member {name!r} has no content", extensions={"member": name})
     digest = hashlib.sha256()
     parts: list[bytes] = []
+    if scanner is not None:
+        # The scanner reads through the digest; what it leaves unread is hashed below.
+        hashing = _HashingReader(stream, digest)
+        contents.scanned[name] = scanner(hashing)  # type: ignore[arg-type]
     while chunk := stream.read(_READ_CHUNK):
         digest.update(chunk)
         if keeping:
@@ -272,3 +294,21 @@ def _read_member(
     if keeping:
         contents.kept[name] = b"".join(parts)
     return ArchiveFile(size=member.size, sha256=digest.hexdigest())
+
+
+class _HashingReader:
+    """A member's stream that feeds every byte it hands out to the member's SHA-256."""
+
+    def __init__(self, stream: IO[bytes], digest: hashlib._Hash) -> None:
+        self._stream = stream
+        self._digest = digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._digest.update(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self._stream.readline(size)
+        self._digest.update(data)
+        return data

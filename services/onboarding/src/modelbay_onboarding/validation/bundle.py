@@ -1,8 +1,9 @@
 """Validating a bundle archive before anything is stored (docs/onboarding.md, "Checks").
 
 Order: archive safety and readability (archive.py) → manifest schema and spec version →
-files and their checksums → Python version → requirements → descriptor set against the
-manifest → JSON Schemas and samples. The first two stop at the first problem (nothing after
+files and their checksums → Python version → requirements → the pickle's globals (scanned in the
+archive's one pass, never unpickled: pickle_scan.py) → descriptor set against the manifest →
+JSON Schemas and samples. The first two stop at the first problem (nothing after
 them can be trusted); the rest are collected so one answer names every problem at once.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from modelbay_runtime.loader import DESCRIPTOR_SET, MANIFEST, PICKLE, PROTO, SCHEMAS
 from modelbay_runtime.solution import SOLUTION_FILE
@@ -18,6 +19,11 @@ from modelbay_runtime.solution import SOLUTION_FILE
 from modelbay_onboarding.validation.archive import ArchiveContents, ArchiveLimits, read_archive
 from modelbay_onboarding.validation.descriptors import check_descriptor_set
 from modelbay_onboarding.validation.manifest import Manifest, check_requirements, parse_manifest
+from modelbay_onboarding.validation.pickle_scan import (
+    PickleGlobal,
+    UnreadablePickleError,
+    scan_pickle,
+)
 from modelbay_onboarding.validation.problems import BundleProblems
 from modelbay_onboarding.validation.samples import check_samples, parse_schemas
 
@@ -35,6 +41,9 @@ class ValidatedBundle:
     descriptor_set: bytes
     schemas: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    # What the pickle imports (never unpickled); the policy is applied by the upload use case,
+    # which knows the administrator's allowances for the model.
+    pickle_globals: tuple[PickleGlobal, ...] = ()
 
     @property
     def python_version(self) -> str:
@@ -57,7 +66,7 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
 
     Synchronous and CPU-bound: call it in a worker thread. Never unpickles anything.
     """
-    contents = read_archive(path, KEPT_FILES, rules.limits)
+    contents = read_archive(path, KEPT_FILES, rules.limits, {PICKLE: _scan_or_say_why})
     manifest = parse_manifest(contents.kept.get(MANIFEST))
     problems = BundleProblems()
     _refuse_solution(manifest, contents, problems)
@@ -65,6 +74,10 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
     _check_python(manifest, rules.supported_python, problems)
     requirements = check_requirements(manifest.requirements, problems)
     problems.raise_if_any()  # the files below are only trustworthy once their checksums match
+    scanned = contents.scanned.get(PICKLE, ())
+    pickle_globals: tuple[PickleGlobal, ...] = scanned if isinstance(scanned, tuple) else ()
+    if isinstance(scanned, str):
+        problems.add(PICKLE, f"is not a pickle stream ({scanned}); write it with the SDK")
     proto = contents.kept[PROTO]
     descriptor_set = contents.kept[DESCRIPTOR_SET]
     check_descriptor_set(descriptor_set, manifest, problems)
@@ -79,7 +92,16 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
         descriptor_set=descriptor_set,
         schemas=schemas,
         warnings=tuple(warnings),
+        pickle_globals=pickle_globals,
     )
+
+
+def _scan_or_say_why(stream: IO[bytes]) -> tuple[PickleGlobal, ...] | str:
+    """The pickle's globals, or why it could not be read (reported with the other problems)."""
+    try:
+        return scan_pickle(stream)
+    except UnreadablePickleError as exc:
+        return str(exc)
 
 
 def _check_files(manifest: Manifest, contents: ArchiveContents, problems: BundleProblems) -> None:
