@@ -7,8 +7,10 @@ bearer token, and prints the latency percentiles and the count of HTTP errors as
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,9 @@ class CellResult:
     max_ms: float
     status_errors: int
     socket_errors: int
+    cpu_ms_per_request: float | None = None
+    """CPU time (user + system) of the gateway, the catalog and their Postgres backends during
+    the cell, per request: it moves much less with other people's load than latency does."""
 
     @property
     def per_second(self) -> float:
@@ -65,6 +70,7 @@ def run_cell(
     connections: int,
     seconds: float,
     warmup: float,
+    cpu_seconds: Callable[[], float] | None = None,
 ) -> CellResult:
     with tempfile.TemporaryDirectory(prefix="catalogbench-") as work:
         script = Path(work) / "paths.lua"
@@ -74,10 +80,13 @@ def run_cell(
         env = {"CATALOGBENCH_PATHS": str(listing), "CATALOGBENCH_TOKEN": token, "PATH": "/usr/bin"}
         if warmup > 0:
             _wrk(base_url, script, env, connections, warmup)
+        cpu_before = cpu_seconds() if cpu_seconds else 0.0
         found = _wrk(base_url, script, env, connections, seconds)
+        cpu_used = (cpu_seconds() - cpu_before) if cpu_seconds else None
+    requests = int(found["requests"])
     return CellResult(
         scenario=scenario,
-        requests=int(found["requests"]),
+        requests=requests,
         seconds=float(found["seconds"]),
         p50_ms=found["p50_us"] / 1000,
         p95_ms=found["p95_us"] / 1000,
@@ -85,7 +94,21 @@ def run_cell(
         max_ms=found["max_us"] / 1000,
         status_errors=int(found["status_errors"]),
         socket_errors=int(found["socket_errors"]),
+        cpu_ms_per_request=None if cpu_used is None or not requests else cpu_used * 1000 / requests,
     )
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes (those that exited count as 0)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _wrk(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -85,6 +86,8 @@ def _environment(database_url: str, work_dir: Path) -> dict[str, str]:
         "MODELBAY_BLOB_URL": (work_dir / "blobs").as_uri(),
         "MODELBAY_LOG_LEVEL": "WARNING",
         "MODELBAY_HTTP_HOST": "127.0.0.1",
+        # The gateway signs its calls to the catalog (modelbay_common.internal_auth): one secret.
+        "MODELBAY_INTERNAL_SECRET": secrets.token_hex(32),
         "PYTHONUNBUFFERED": "1",
     }
 
