@@ -10,6 +10,8 @@ refusal cannot reveal a private model.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -45,7 +47,28 @@ def parse_solution_body(body: bytes, content_type: str | None) -> dict[str, Any]
         raise BadRequest(f"the body is not readable {media_type}: {exc}") from None
     if not isinstance(document, dict):
         raise BadRequest("the solution document must be an object (spec, nodes, edges, output)")
+    _require_json_values(document)
     return document
+
+
+def _require_json_values(document: dict[str, Any]) -> None:
+    """The document is forwarded to onboarding as JSON: a lone surrogate escape (`"\\ud800"`
+    is valid JSON but no UTF-8 text) or a YAML-only value (`!!binary`) cannot be, and was a 500
+    (found by the abuse suite's fuzzing)."""
+    try:
+        json.dumps(document, ensure_ascii=False, allow_nan=False, default=_json_scalar).encode()
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise BadRequest(
+            f"the solution document holds a value JSON cannot carry as UTF-8 text ({exc}); "
+            "send strings, numbers, booleans, null, lists and objects only"
+        ) from None
+
+
+def _json_scalar(value: object) -> str:
+    # YAML's timestamps are sent as ISO 8601 text, as pydantic's JSON mode would send them.
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
 def node_versions(document: Mapping[str, Any]) -> list[tuple[str, str, str, int]]:
