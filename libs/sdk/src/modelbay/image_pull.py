@@ -77,7 +77,7 @@ class CatalogImage:
         return f"{self.registry}/{self.repository}@{self.digest}"
 
 
-def _registry_base_url(registry: str) -> str:
+def registry_base_url(registry: str) -> str:
     # Docker talks plain HTTP to loopback registries without configuration; so do we.
     host = registry.rsplit(":", 1)[0].strip("[]")
     try:
@@ -89,7 +89,7 @@ def _registry_base_url(registry: str) -> str:
 
 def tag_digest(image: CatalogImage, token: str | None) -> str | None:
     """The digest the registry's tag points at now; None when the tag is gone."""
-    url = f"{_registry_base_url(image.registry)}/v2/{image.repository}/manifests/{image.tag}"
+    url = f"{registry_base_url(image.registry)}/v2/{image.repository}/manifests/{image.tag}"
     headers = {"Accept": MANIFEST_MEDIA_TYPES}
     if token:
         headers["Authorization"] = f"Bearer {token}"
