@@ -95,6 +95,7 @@ class VersionState:
     description: str | None = None
     license: str | None = None
     descriptor_set: bytes | None = None  # serialized FileDescriptorSet, for interface diffs
+    pickle_scan: dict[str, Any] | None = None  # onboarding's scan of the pickle (docs/trust.md)
     # from DependenciesResolved
     lock: tuple[str, ...] = ()
     lock_hash: str | None = None
@@ -175,6 +176,9 @@ def _with_upload(state: VersionState, event: ModelUploaded, at: datetime) -> Ver
         description=event.description,
         license=event.license,
         descriptor_set=event.descriptor_set_bytes,
+        pickle_scan=None
+        if event.pickle_scan is None
+        else event.pickle_scan.model_dump(mode="json"),
         uploaded_at=at,
     )
 

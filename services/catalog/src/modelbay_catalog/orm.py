@@ -133,6 +133,8 @@ class VersionRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The serialized FileDescriptorSet from ModelUploaded, kept to diff the next version with.
     descriptor_set: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Onboarding's scan of the bundle's pickle (ModelUploaded.pickle_scan), shown on the version.
+    pickle_scan: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # The interface diff to the nearest earlier version with a known descriptor set.
     interface_compared_to: Mapped[int | None] = mapped_column(Integer)
     interface_breaking: Mapped[bool | None] = mapped_column(Boolean)

@@ -26,6 +26,7 @@ from modelbay_common.contracts.catalog import (
     ModelDetail,
     ModelSummary,
     ModelVisibility,
+    PickleScanDetail,
     SearchFacets,
     SearchItem,
     SearchPage,
@@ -242,6 +243,9 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
         interface_diff=None
         if stored.interface_diff is None
         else interface_diff_detail(stored.interface_diff),
+        pickle_scan=None
+        if state.pickle_scan is None
+        else PickleScanDetail.model_validate(state.pickle_scan),
         downloads=stored.downloads,
         created_at=stored.created_at,
         updated_at=stored.updated_at,

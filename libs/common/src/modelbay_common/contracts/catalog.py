@@ -32,6 +32,7 @@ class Category(StrEnum):
     ANOMALY_DETECTION = "anomaly-detection"
     OTHER = "other"
 
+
 __all__ = [
     "BundleInfo",
     "Category",
@@ -226,6 +227,21 @@ class Timings(BaseModel):
     total_seconds: float | None = Field(description="from upload to ready/failed")
 
 
+class PickleScanDetail(BaseModel):
+    """What the scan of the bundle's pickle found at upload, without unpickling (docs/trust.md)."""
+
+    status: Literal["clean", "flagged", "blocked"] = Field(
+        description="clean: only the standard library's safe set, the platform and the declared "
+        "packages; flagged: something else, or a blocked global an administrator allowed"
+    )
+    globals: list[str] = Field(description="every `module.name` the pickle imports")
+    flagged: list[str] = Field(default_factory=list)
+    blocked: list[str] = Field(default_factory=list)
+    allowed: list[str] = Field(
+        default_factory=list, description="blocked globals an administrator allowed"
+    )
+
+
 class VersionDetail(BaseModel):
     """One version: its state, why it failed, its image, interface, lock and timings."""
 
@@ -250,6 +266,9 @@ class VersionDetail(BaseModel):
         default=None,
         description="every interface change since the previous version with a known interface, "
         "each breaking or additive; null for the first version or an unknown descriptor set",
+    )
+    pickle_scan: PickleScanDetail | None = Field(
+        default=None, description="the scan of the pickle at upload; null for a solution"
     )
     downloads: dict[str, int] = Field(description="downloads per artifact kind")
     created_at: datetime
