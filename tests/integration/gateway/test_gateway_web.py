@@ -337,3 +337,22 @@ async def test_version_page_streams_events_and_shows_a_failure_with_its_log(
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in after.text  # the log is text
         model = await client.get("/models/breaker/broken")
         assert "pip could not install numpy==0.0.1" in model.text  # in the versions table
+
+
+async def test_versions_show_their_interface_diff(stack: Stack, archive_bytes: bytes) -> None:
+    token = await stack.new_user("differ")
+    for version in (1, 2):
+        assert (await stack.push(token, "differ", "twice", archive_bytes)).status_code == 202
+        await stack.wait_for_version(token, "differ", "twice", version)
+    async with stack.client(token) as api:
+        diff = (await api.get("/v1/models/differ/twice/versions/2")).json()["interface_diff"]
+    # The same bundle twice: compared with v1, nothing changed.
+    assert diff["compared_to"] == 1
+    assert diff["changes"] == []
+    async with browser(stack) as client:
+        await sign_in(client, "differ", token)
+        version_page = await client.get("/models/differ/twice/versions/2")
+        assert "Interface changes in v2" in version_page.text
+        assert "The interface is the same as in v1: callers need no change." in version_page.text
+        model_page = await client.get("/models/differ/twice")
+        assert "same as v1" in model_page.text  # the versions table's interface column

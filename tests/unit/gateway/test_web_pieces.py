@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from modelbay_gateway.records import Principal, User
+from modelbay_gateway.web.app import build_templates
 from modelbay_gateway.web.markdown import first_paragraph, is_safe_link, render_markdown
 from modelbay_gateway.web.session import CsrfRejected, Visitor, check_csrf
 from modelbay_gateway.web.snippets import example_value, snippets_for
@@ -162,3 +163,25 @@ def test_signin_csrf_is_double_submit() -> None:
         check_csrf(visitor, "other")
     with pytest.raises(CsrfRejected):
         check_csrf(Visitor(None), "")  # no cookie: nothing can match
+
+
+def test_interface_diff_section_lists_breaking_and_additive_changes() -> None:
+    removed = "classify: input field x (double, 4) removed"
+    change = {"classification": "breaking", "message": removed}
+    added = {"classification": "additive", "message": "classify: output field p (double, 2) added"}
+    detail = {
+        "version": 3,
+        "interface_diff": {
+            "compared_to": 2,
+            "breaking": True,
+            "breaking_changes": 1,
+            "additive_changes": 1,
+            "changes": [change, added],
+        },
+    }
+    html = build_templates().env.get_template("sections/interface_diff.html").render(detail=detail)
+    assert "Interface changes in v3" in html
+    assert "since v2" in html
+    assert "1 change may break callers, 1 additive." in " ".join(html.split())
+    assert '<span class="badge status-failed">breaking</span>' in html
+    assert "classify: input field x (double, 4) removed" in html

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from modelbay_common.registry_auth import RegistryTokenSettings
 from modelbay_common.settings import ServiceSettings
+from modelbay_common.signing import SigningSettings
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -18,7 +19,7 @@ GIB = 1024**3
 MIN_ADMIN_TOKEN_LENGTH = 24
 
 
-class GatewaySettings(ServiceSettings, RegistryTokenSettings):
+class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
     """Configuration of the gateway; docs/services.md lists the variables."""
 
     model_config = SettingsConfigDict(env_prefix="MODELBAY_GATEWAY_", extra="ignore")
