@@ -42,6 +42,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import BaseModel, Field
 
 PRIVATE_KEY_FILE = "signing.key"
 PUBLIC_KEYS_DIR = "public"
@@ -254,3 +255,24 @@ def dsse_verify(envelope: Mapping[str, Any], keys: Iterable[TrustedKey]) -> byte
         if any(_verifies(key, signature, signed) for key in candidates):
             return payload
     raise SignatureInvalid("no trusted key verifies the envelope")
+
+
+class SigningSettings(BaseModel):
+    """Fields of a service that signs (the builder) or publishes the keys (the gateway): a mixin
+    next to `ServiceSettings`, so `MODELBAY_SIGNING_KEY_DIR` configures both at once."""
+
+    signing_key_dir: Path | None = Field(
+        default=None,
+        description="Directory of the image-signing key (`signing.key`, generated on first "
+        "start) and the published public keys (`public/*.pem`, served at /v1/keys); unset = "
+        "images are not signed. docs/trust.md",
+    )
+
+    def signing_key(self) -> SigningKey | None:
+        """The key (created on first call), or None when signing is not configured."""
+        if self.signing_key_dir is None:
+            return None
+        return load_or_create_signing_key(self.signing_key_dir)
+
+    def trusted_keys(self) -> list[TrustedKey]:
+        return [] if self.signing_key_dir is None else load_trusted_keys(self.signing_key_dir)

@@ -18,6 +18,7 @@ from typing import Any
 from docker.errors import DockerException
 from modelbay_common.blob import BlobStore
 
+from modelbay_builder.attestation import Attestation, BuildFacts, attest
 from modelbay_builder.build_log import BuildLog
 from modelbay_builder.buildah_build import BuildahBackend, BuildahConfig
 from modelbay_builder.compare import Tolerance
@@ -75,6 +76,8 @@ class BuildRunner:
         self._credentials = RegistryCredentials(
             settings.registry_tokens(), push_ttl_seconds=settings.docker_timeout_seconds + 60
         )
+        # Generated on first start when SIGNING_KEY_DIR names an empty directory.
+        self._signing_key = settings.signing_key()
         # The daemonless backend builds and pushes; the engine still validates (buildah_build.py).
         self._buildah = (
             BuildahBackend(_buildah_config(settings), self._credentials)
@@ -116,6 +119,7 @@ class BuildRunner:
         push_seconds = time.monotonic() - started
         size = await self._image_size(image.image_id)
         sbom_uri = await self._store_sbom(request, digest, report.distributions)
+        attestation = await self._attest(request, digest, image.image_id, sbom_uri, log)
         log.line(f"done: {self._reference(request)}@{digest} ({size} bytes)")
         return BuildResult(
             image_ref=self._reference(request),
@@ -129,7 +133,38 @@ class BuildRunner:
             push_seconds=push_seconds,
             idle_memory_bytes=report.idle_memory_bytes,
             solution_nodes=solution_nodes(bundle.manifest),
+            signing_seconds=attestation.seconds if attestation else None,
+            provenance_key=attestation.provenance_key if attestation else None,
+            provenance_sha256=attestation.provenance_sha256 if attestation else None,
         )
+
+    async def _attest(
+        self, request: BuildRequest, digest: str, image_id: str, sbom_key: str, log: BuildLog
+    ) -> Attestation | None:
+        """Sign the validated, pushed image and store its signed provenance (attestation.py)."""
+        if self._signing_key is None:
+            log.line("signing: skipped (no SIGNING_KEY_DIR configured)")
+            return None
+        facts = BuildFacts(
+            registry=self._settings.registry,
+            registry_insecure=self._settings.registry_insecure,
+            digest=digest,
+            base_image=self._settings.base_image,
+            base_image_id=await self._base_image_id(),
+            sbom_key=sbom_key,
+            builder_version=_builder_version(),
+            started=datetime.now(UTC),
+        )
+        return await attest(self._signing_key, self._blobs, self._credentials, request, facts, log)
+
+    async def _base_image_id(self) -> str | None:
+        try:
+            attrs: dict[str, Any] = await asyncio.to_thread(
+                self._connection.client.api.inspect_image, self._settings.base_image
+            )
+        except DockerException:
+            return None
+        return str(attrs.get("Id") or "") or None
 
     async def _fetch_bundle(self, work: Path, request: BuildRequest, log: BuildLog) -> BundleFiles:
         archive = await fetch_bundle_archive(self._blobs, request, work, log)

@@ -99,6 +99,10 @@ class BuildResult:
     # could not be read); a solution's `{node id: owner/name:version}`.
     idle_memory_bytes: int | None = None
     solution_nodes: dict[str, str] | None = None
+    # The signing stage (attestation.py); None when no signing key is configured.
+    signing_seconds: float | None = None
+    provenance_key: str | None = None
+    provenance_sha256: str | None = None
 
 
 @dataclass(frozen=True)

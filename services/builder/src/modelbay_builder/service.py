@@ -47,6 +47,11 @@ async def record_built(
         dependency_layer_cached=result.dependency_layer_cached,
         build_seconds=round(result.build_seconds, 3),
         validation_seconds=round(result.validation_seconds, 3),
+        provenance_uri=result.provenance_key,
+        provenance_sha256=result.provenance_sha256,
+        signing_seconds=(
+            round(result.signing_seconds, 3) if result.signing_seconds is not None else None
+        ),
     )
     await emit(session, event)
 

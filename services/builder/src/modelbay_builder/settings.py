@@ -14,6 +14,7 @@ from typing import Literal
 
 from modelbay_common.registry_auth import RegistryTokenSettings
 from modelbay_common.settings import ServiceSettings
+from modelbay_common.signing import SigningSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -28,7 +29,7 @@ def _default_work_dir() -> Path:
     return Path(tempfile.gettempdir()) / "modelbay-builder"
 
 
-class BuilderSettings(ServiceSettings, RegistryTokenSettings):
+class BuilderSettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
     """Configuration of the builder; docs/services.md lists the variables."""
 
     model_config = SettingsConfigDict(env_prefix="MODELBAY_BUILDER_", extra="ignore")

@@ -8,7 +8,9 @@ from a naming convention (docs/pipeline.md lists who writes what):
 - `interfaces/<owner>/<name>/<version>/model.proto` and `openapi.json`: written by onboarding;
   read by the builder (image labels), the catalog (version detail) and the gateway's download;
 - `wheelhouses/<lock_hash>.tar`: written by the onboarding resolver; read by the builder;
-- `sboms/<owner>/<name>/<version>.cdx.json`: written by the builder; read by the gateway.
+- `sboms/<owner>/<name>/<version>.cdx.json`: written by the builder; read by the gateway;
+- `provenance/<owner>/<name>/<version>.intoto.json`: the signed (DSSE) in-toto/SLSA provenance,
+  written by the builder; read by the gateway's download (docs/trust.md).
 
 The image itself is not a blob: it lives in the OCI registry, and its `docker save` tarball is
 streamed by the builder's internal API at `image_tarball_path(...)`.
@@ -30,6 +32,7 @@ __all__ = [
     "interface_prefix",
     "openapi_key",
     "proto_key",
+    "provenance_key",
     "sbom_key",
     "wheelhouse_key",
 ]
@@ -64,6 +67,11 @@ def wheelhouse_key(lock_hash: str) -> str:
 def sbom_key(owner: str, name: str, version: int) -> str:
     """The CycloneDX SBOM the builder writes once the image (or local process) is built."""
     return validate_key(f"sboms/{owner}/{name}/{version}.cdx.json")
+
+
+def provenance_key(owner: str, name: str, version: int) -> str:
+    """The DSSE envelope of the version's in-toto provenance statement (written by the builder)."""
+    return validate_key(f"provenance/{owner}/{name}/{version}.intoto.json")
 
 
 def image_tarball_path(owner: str, name: str, version: int) -> str:

@@ -144,6 +144,11 @@ class ImageBuilt(Event):
     dependency_layer_cached: bool = False
     build_seconds: float = Field(ge=0)
     validation_seconds: float = Field(ge=0)
+    # The signed (DSSE) in-toto provenance (`blob.keys.provenance_key`) and its SHA-256, and how
+    # long signing took; None when the builder has no signing key (docs/trust.md).
+    provenance_uri: str | None = None
+    provenance_sha256: str | None = None
+    signing_seconds: float | None = Field(default=None, ge=0)
 
 
 class ImageBuildFailed(Event):
