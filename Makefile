@@ -6,7 +6,7 @@ UV := $(CURDIR)/.tools/bin/uv
 RUN := $(UV) run --frozen
 PYTEST := $(RUN) pytest
 
-.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e demo bench-serve bench-pipeline bench-catalog compose-up compose-down
+.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e test-chaos fuzz demo bench-serve bench-pipeline bench-catalog compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -33,6 +33,12 @@ test-integration: services-up ## integration tier: real Postgres, RabbitMQ, S3, 
 
 test-e2e: services-up ## end-to-end tier: public API and real docker run
 	$(PYTEST) tests/e2e -q
+
+test-chaos: services-up ## fault suite, long form: the issue's 20 pushes while every process is killed once and the broker and database restart
+	MODELBAY_CHAOS_PUSHES=20 $(PYTEST) tests/chaos -q -s
+
+fuzz: services-up ## abuse suite, long form: schemathesis with 100 cases per operation and mode against the gateway and a model server
+	MODELBAY_FUZZ_EXAMPLES=100 $(PYTEST) tests/e2e/test_fuzz_gateway.py tests/integration/test_runtime_fuzz.py -q -s
 
 test: setup services-up check ## every tier, after all set-up
 	$(PYTEST) tests -q
