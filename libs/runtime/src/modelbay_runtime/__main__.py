@@ -16,16 +16,26 @@ bundle's requirements plus the bare runtime wheel. It is a subcommand here rathe
 Every `serve` option also has a `MODELBAY_RUNTIME_<NAME>` environment variable (flags win). The
 resolved settings are exported to the environment so uvicorn worker processes, which start
 fresh and each load the model themselves, see the same configuration.
+
+Exit status of `serve`: 0 after a normal stop, 3 when the model could not be loaded (the last
+line on stderr then reads `modelbay-runtime: the model could not be loaded: <Type>: <message>`,
+naming the innermost error), 2 for bad arguments (argparse).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelbay_runtime.server.settings import RuntimeSettings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +120,41 @@ def _serve(args: argparse.Namespace) -> int:
         # reports the whole server, whichever worker answers the scrape.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="modelbay-metrics-")
 
+    from modelbay_runtime.server import load_failure
+
+    failure_dir = tempfile.mkdtemp(prefix="modelbay-load-")
+    failure_record = os.path.join(failure_dir, "cause")
+    os.environ[load_failure.LOAD_FAILURE_FILE_ENV] = failure_record
+    os.environ[load_failure.SUPERVISOR_PID_ENV] = str(os.getpid())
+    # uvicorn re-raises the signal that stopped it once it has shut down; a handler of ours then
+    # turns it into an exception so a load failure can still be reported below.
+    signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        _run_uvicorn(factory, settings)
+    except _StoppedBySignal as stopped:
+        if load_failure.recorded_failure(failure_record) is None:
+            shutil.rmtree(failure_dir, ignore_errors=True)
+            signal.signal(stopped.signum, signal.SIG_DFL)
+            signal.raise_signal(stopped.signum)  # the usual death by signal (ignored as PID 1)
+    cause = load_failure.recorded_failure(failure_record)
+    shutil.rmtree(failure_dir, ignore_errors=True)
+    if cause is not None:
+        print(load_failure.LOAD_FAILURE_MARKER + cause, file=sys.stderr, flush=True)
+        return load_failure.EXIT_MODEL_LOAD_FAILED
+    return 0
+
+
+class _StoppedBySignal(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _StoppedBySignal(signum)
+
+
+def _run_uvicorn(factory: str, settings: RuntimeSettings) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -124,7 +169,6 @@ def _serve(args: argparse.Namespace) -> int:
         http="auto",  # httptools when installed
         lifespan="on",
     )
-    return 0
 
 
 if __name__ == "__main__":

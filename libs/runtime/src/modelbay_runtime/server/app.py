@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 from collections.abc import Callable
 from typing import Any
 
 from modelbay_runtime.server.asgi import Receive, Request, Response, Router, Scope, Send
 from modelbay_runtime.server.invoke import ModelRunner
+from modelbay_runtime.server.load_failure import report_and_stop, root_cause
 from modelbay_runtime.server.metrics import ServerMetrics
 from modelbay_runtime.server.model import ServableModel
 from modelbay_runtime.server.problem import PROBLEM_MEDIA_TYPE, ProblemError, internal_error
@@ -82,10 +81,11 @@ class ModelServer:
             if self.settings.warmup:
                 await self._warm_up(state)
         except Exception as exc:
-            self._failure = f"{type(exc).__name__}: {exc}"
+            self._failure = root_cause(exc)
             log.exception("the model could not be loaded")
             if self._exit_on_load_failure:
-                os.kill(os.getpid(), signal.SIGTERM)  # let the orchestrator restart/report us
+                # `python -m modelbay_runtime serve` then exits non-zero naming the root cause.
+                report_and_stop(self._failure)
             return
         self._state = state
         log.info("model %s ready (%d methods)", model.name, len(state.methods))
