@@ -17,13 +17,27 @@ from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.contracts.catalog import Category, VersionDetail
 from modelbay_common.refs import is_local_process_ref, served_url
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from modelbay_gateway.records import IssuedToken, TokenInfo, User
 
 NAME_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_length=64)]
-TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _printable(value: str) -> str:
+    # A NUL (Postgres refuses it in text) or a lone surrogate (not UTF-8) was a 500 at insert,
+    # found by the abuse suite's fuzzing; no control character belongs in a token's name.
+    if not value.isprintable():
+        raise ValueError("a token name holds printable characters only (no control characters)")
+    return value
+
+
+TokenName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_printable),
+]
 
 
 class UserIn(BaseModel):
