@@ -54,7 +54,14 @@ def test_a_key_cannot_escape_its_store() -> None:
 
 
 def test_every_artifact_kind_has_a_media_type_description_and_file_name() -> None:
-    assert [kind.value for kind in ArtifactKind] == ["bundle", "proto", "openapi", "sbom", "image"]
+    assert [kind.value for kind in ArtifactKind] == [
+        "bundle",
+        "proto",
+        "openapi",
+        "sbom",
+        "image",
+        "provenance",
+    ]
     for kind in ArtifactKind:
         assert kind.media_type and kind.description
         assert "3" in kind.filename("alice", "iris", 3)

@@ -29,6 +29,7 @@ class ArtifactKind(StrEnum):
     OPENAPI = "openapi"
     SBOM = "sbom"
     IMAGE = "image"
+    PROVENANCE = "provenance"
 
     @property
     def spec(self) -> ArtifactSpec:
@@ -80,5 +81,13 @@ _SPECS: dict[ArtifactKind, ArtifactSpec] = {
         "The image as a `docker save` tarball (`docker load -i` reads it), for air-gapped use.",
         False,
         "{owner}-{name}-{version}.tar",
+    ),
+    ArtifactKind.PROVENANCE: ArtifactSpec(
+        "application/vnd.dsse.envelope.v1+json",
+        "The image's provenance: an in-toto v1 statement with an SLSA v1 predicate (image, "
+        "bundle, lock, base image, builder, SBOM and proto digests) in a DSSE envelope signed "
+        "with the platform key (GET /v1/keys).",
+        True,
+        "{name}-{version}.intoto.json",
     ),
 }

@@ -106,6 +106,8 @@ class VersionState:
     image_digest: str | None = None
     image_size: int | None = None
     sbom_uri: str | None = None
+    provenance_uri: str | None = None  # the signed provenance (None: the builder does not sign)
+    provenance_sha256: str | None = None
     dependency_layer_cached: bool | None = None
     build_seconds: float | None = None
     validation_seconds: float | None = None
@@ -207,6 +209,8 @@ def _finish_ready(state: VersionState, event: ImageBuilt, at: datetime) -> Versi
         image_digest=event.image_digest,
         image_size=event.image_size,
         sbom_uri=event.sbom_uri,
+        provenance_uri=event.provenance_uri,
+        provenance_sha256=event.provenance_sha256,
         dependency_layer_cached=event.dependency_layer_cached,
         build_seconds=event.build_seconds,
         validation_seconds=event.validation_seconds,

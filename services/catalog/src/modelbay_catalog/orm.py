@@ -124,6 +124,8 @@ class VersionRow(Base):
     image_digest: Mapped[str | None] = mapped_column(Text)
     image_size: Mapped[int | None] = mapped_column(BigInteger)
     sbom_uri: Mapped[str | None] = mapped_column(Text)
+    provenance_uri: Mapped[str | None] = mapped_column(Text)
+    provenance_sha256: Mapped[str | None] = mapped_column(Text)
     dependency_layer_cached: Mapped[bool | None] = mapped_column(Boolean)
     build_seconds: Mapped[float | None] = mapped_column(Float)
     validation_seconds: Mapped[float | None] = mapped_column(Float)

@@ -198,6 +198,8 @@ def image_of(state: VersionState) -> Image | None:
         pinned_pull_command=pinned,
         sbom_uri=state.sbom_uri,
         dependency_layer_cached=state.dependency_layer_cached,
+        provenance_uri=state.provenance_uri,
+        provenance_sha256=state.provenance_sha256,
     )
 
 

@@ -14,6 +14,7 @@ from modelbay_gateway import (
     api_deploy,
     api_downloads,
     api_events,
+    api_keys,
     api_models,
     api_orgs,
     api_registry,
@@ -66,6 +67,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_deploy,
         api_events,
         api_registry,
+        api_keys,
         api_admin,
     )
     for module in modules:

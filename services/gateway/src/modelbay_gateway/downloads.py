@@ -85,6 +85,11 @@ def _stored_key(kind: ArtifactKind, detail: VersionDetail) -> tuple[str | None, 
         return detail.interface.proto_key or proto_key(owner, name, version), None
     if kind is ArtifactKind.OPENAPI:
         return detail.interface.openapi_key or openapi_key(owner, name, version), None
+    if kind is ArtifactKind.PROVENANCE:
+        recorded = detail.image.provenance_uri if detail.image else None
+        if recorded is None or not _is_key(recorded):
+            return None, None  # the builder signs nothing without a key: nothing to serve
+        return recorded, detail.image.provenance_sha256 if detail.image else None
     sbom_uri = detail.image.sbom_uri if detail.image else None
     return (sbom_uri if sbom_uri and _is_key(sbom_uri) else sbom_key(owner, name, version)), None
 
@@ -132,6 +137,8 @@ async def open_blob_download(
         why = (
             "the SBOM is written when the image is built"
             if kind is ArtifactKind.SBOM
+            else "the provenance is written when the image is built and signed"
+            if kind is ArtifactKind.PROVENANCE
             else "it is not in the blob store"
         )
         raise ArtifactNotAvailable(kind, owner, name, version, why)

@@ -187,6 +187,11 @@ class Image(BaseModel):
     pinned_pull_command: str | None = Field(description="pulls exactly the validated image")
     sbom_uri: str | None
     dependency_layer_cached: bool | None
+    provenance_uri: str | None = Field(
+        default=None,
+        description="blob key of the signed (DSSE) in-toto provenance; null when not signed",
+    )
+    provenance_sha256: str | None = Field(default=None, description="SHA-256 of that envelope")
 
 
 class InterfaceField(BaseModel):
