@@ -9,6 +9,7 @@ from sqlalchemy import text
 from modelbay_gateway import (
     api_accounts,
     api_admin,
+    api_audit,
     api_community,
     api_curation,
     api_deploy,
@@ -69,6 +70,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_registry,
         api_keys,
         api_admin,
+        api_audit,
     )
     for module in modules:
         app.include_router(module.router)

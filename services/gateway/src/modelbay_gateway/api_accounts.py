@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response
 from modelbay_common.db import transaction
 from sqlalchemy.exc import IntegrityError
 
+from modelbay_gateway.audit import AuditLog
 from modelbay_gateway.auth import SignedIn
 from modelbay_gateway.context import ContextDep
 from modelbay_gateway.errors import UserExists
@@ -45,6 +46,19 @@ async def new_user(principal: SignedIn, body: UserIn, context: ContextDep) -> Us
                 token_name=body.token_name,
                 is_publisher=body.is_publisher,
             )
+            audit = AuditLog(session)
+            await audit.record(
+                principal.user.username,
+                "user.created",
+                user.username,
+                {"org": user.org, "is_admin": user.is_admin, "is_publisher": user.is_publisher},
+            )
+            await audit.record(
+                principal.user.username,
+                "token.created",
+                f"token:{token.info.id}",
+                {"user": user.username, "name": token.info.name},
+            )
     except IntegrityError:  # created concurrently by another request
         raise UserExists(body.username) from None
     return UserCreatedOut(user=UserOut.of(user), token=IssuedTokenOut.issued(token))
@@ -63,6 +77,12 @@ async def new_token(principal: SignedIn, body: TokenIn, context: ContextDep) -> 
     """A new token for the caller; the secret is in this answer only."""
     async with transaction(context.sessions) as session:
         issued = await issue_token(UserStore(session), principal.user, body.name)
+        await AuditLog(session).record(
+            principal.user.username,
+            "token.created",
+            f"token:{issued.info.id}",
+            {"user": principal.user.username, "name": issued.info.name},
+        )
     return IssuedTokenOut.issued(issued)
 
 
@@ -71,4 +91,10 @@ async def delete_token(principal: SignedIn, token_id: str, context: ContextDep) 
     """Revoke one of the caller's tokens; it stops working at once."""
     async with transaction(context.sessions) as session:
         await revoke_token(UserStore(session), principal, token_id)
+        await AuditLog(session).record(
+            principal.user.username,
+            "token.revoked",
+            f"token:{token_id}",
+            {"user": principal.user.username},
+        )
     return Response(status_code=204)

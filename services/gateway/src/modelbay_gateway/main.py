@@ -19,6 +19,7 @@ from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_gateway.api import create_app
+from modelbay_gateway.audit import audit_events
 from modelbay_gateway.context import GatewayContext
 from modelbay_gateway.handlers import EVERY_MODEL_EVENT
 from modelbay_gateway.orm import SCHEMA
@@ -45,7 +46,12 @@ def build_service(
         clients,
         schema=SCHEMA,
         app=create_app(context),
-        consumers={settings.consumer_name: (EVERY_MODEL_EVENT, context.hub.deliver)},
+        consumers={
+            settings.consumer_name: (
+                EVERY_MODEL_EVENT,
+                audit_events(clients.sessions, context.hub.deliver),  # audit, then SSE
+            )
+        },
         outbox_poll_seconds=settings.outbox_poll_seconds,
         workers=[
             Step(

@@ -15,6 +15,7 @@ from modelbay_common.events import (
 )
 from modelbay_common.outbox import EventEmitter
 
+from modelbay_gateway.audit import audited_emitter
 from modelbay_gateway.errors import (
     AdminRequired,
     LastOwner,
@@ -31,7 +32,8 @@ from modelbay_gateway.settings import EVENT_SOURCE
 from modelbay_gateway.store import UserStore
 from modelbay_gateway.store_orgs import OrgStore
 
-emit = EventEmitter(source=EVENT_SOURCE, schema=SCHEMA)
+# Every organisation event is also an audit entry, in the same transaction (audit.py).
+emit = audited_emitter(EventEmitter(source=EVENT_SOURCE, schema=SCHEMA), "org")
 
 
 @dataclass(frozen=True)
