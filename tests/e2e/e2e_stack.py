@@ -241,6 +241,10 @@ def service_env(
         env[prefix + "BASE_IMAGE"] = stack.backends.base_image
         env[prefix + "DOCKER_HOST"] = stack.backends.docker_host
         env[prefix + "WORK_DIR"] = str(stack.work_dir / "builder")
+    if name in ("builder", "gateway"):
+        # The builder signs with the key it generates here; the gateway publishes it at
+        # /v1/keys, which `modelbay pull/run/deploy` verify against (docs/trust.md).
+        env[prefix + "SIGNING_KEY_DIR"] = str(stack.work_dir / "signing")
     if name in ("builder", "gateway") and stack.backends.registry_token_key_file:
         env[prefix + "REGISTRY_TOKEN_KEY_FILE"] = stack.backends.registry_token_key_file
     if name == "gateway":

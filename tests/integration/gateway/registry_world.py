@@ -13,9 +13,11 @@ from pathlib import Path
 import docker
 from gateway_stack import Stack
 from modelbay_builder.build_log import BuildLog
+from modelbay_builder.image_signing import sign_image
 from modelbay_builder.registry import RegistryCredentials, push_image
 from modelbay_common.events import DependenciesResolved, ImageBuilt, envelope
 from modelbay_common.registry_auth import RegistryTokenIssuer
+from modelbay_common.signing import SigningKey
 from registry_keys import RegistryKeys
 from token_registry import TokenRegistry
 
@@ -47,10 +49,30 @@ def build_tiny_image(client: docker.DockerClient, directory: Path, tag: str) -> 
 
 
 def push_as_the_builder(
-    client: docker.DockerClient, minter: RegistryTokenIssuer, reference: str
+    client: docker.DockerClient,
+    minter: RegistryTokenIssuer,
+    reference: str,
+    signing_key: SigningKey | None = None,
 ) -> str:
+    """Push as the builder does; with `signing_key`, sign it as the builder does too."""
     repository, _, tag = reference.rpartition(":")
-    return push_image(client, repository, tag, BuildLog(), RegistryCredentials(minter))
+    credentials = RegistryCredentials(minter)
+    digest = push_image(client, repository, tag, BuildLog(), credentials)
+    if signing_key is not None:
+        registry, _, path = repository.partition("/")
+        owner, _, name = path.partition("/")
+        sign_image(
+            registry=registry,
+            owner=owner,
+            name=name,
+            tag=tag,
+            digest=digest,
+            key=signing_key,
+            credentials=credentials,
+            insecure=True,
+            creator="registry-access test",
+        )
+    return digest
 
 
 async def make_ready(stack: Stack, owner: str, name: str, image_ref: str, digest: str) -> None:

@@ -31,6 +31,7 @@ from modelbay_common.registry_auth import (
     load_certificate_public_key,
     verify_registry_token,
 )
+from modelbay_common.signing import load_or_create_signing_key
 from modelbay_embedded.inprocess import InProcessTransport
 from modelbay_gateway.main import build_service as build_gateway
 from modelbay_gateway.settings import GatewaySettings
@@ -84,6 +85,9 @@ async def world(
     docker_client: docker.DockerClient,
 ) -> AsyncIterator[World]:
     blob_dir = tmp_path_factory.mktemp("blobs")
+    # The platform's signing key: the gateway publishes it, the "builder" below signs with it.
+    signing_dir = tmp_path_factory.mktemp("signing")
+    signing_key = load_or_create_signing_key(signing_dir)
     shared = {
         "database_url": module_database_url,
         "bus_url": "memory://",
@@ -106,6 +110,7 @@ async def world(
             admin_username=ADMIN,
             admin_token=ADMIN_TOKEN,
             registry_token_key_file=keys.key_file,
+            signing_key_dir=signing_dir,
         ),
         engine=engine,
         bus=bus,
@@ -141,7 +146,9 @@ async def world(
             reference = f"{registry.address}/alice/{name}:1"
             build_dir = tmp_path_factory.mktemp(f"image-{name}")
             await asyncio.to_thread(build_tiny_image, docker_client, build_dir, reference)
-            digest = await asyncio.to_thread(push_as_the_builder, docker_client, minter, reference)
+            digest = await asyncio.to_thread(
+                push_as_the_builder, docker_client, minter, reference, signing_key
+            )
             await asyncio.to_thread(docker_client.images.remove, reference, force=True)
             await make_ready(stack, "alice", name, reference, digest)
             images[name] = (reference, digest)

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from modelbay.cli_common import console
-from modelbay.cli_server import Token, Url, _user_errors
+from modelbay.cli_server import SkipVerify, Token, Url, _user_errors
 from modelbay.client import ModelbayClient, ModelRef
 from modelbay.deploy_local import deploy_local, down_local, extract
 
@@ -58,6 +58,7 @@ def deploy(
     ] = False,
     url: Url = None,
     token: Token = None,
+    insecure_skip_verify: SkipVerify = False,
 ) -> None:
     """Deployment artifacts of a ready version (--output DIR), or run it here (--local) and
     stop it again (--down). A solution runs as its nodes with the orchestrator in front, on
@@ -90,7 +91,9 @@ def deploy(
                     out.print(f"  {_NEXT[each]}".format(root=root), highlight=False)
                 return
             with out.status(f"deploying {ref}") as status:
-                deployment = deploy_local(client, ref, port, progress=status.update)
+                deployment = deploy_local(
+                    client, ref, port, progress=status.update, skip_verify=insecure_skip_verify
+                )
     out.print(f"{ref} is serving at [bold]{deployment.url}[/]")
     out.print(f"  containers: {', '.join(deployment.containers)} (network {deployment.network})")
     out.print(f"  OpenAPI: {deployment.url}/docs   metrics: {deployment.url}/metrics")

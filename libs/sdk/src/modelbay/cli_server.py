@@ -36,6 +36,13 @@ CONTAINER_PORT = 8080  # the model server's port inside every image
 
 Url = Annotated[str | None, typer.Option("--url", help="Platform URL (default: MODELBAY_URL).")]
 Token = Annotated[str | None, typer.Option("--token", help="API token (default: MODELBAY_TOKEN).")]
+SkipVerify = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-skip-verify",
+        help="Do not check the platform's signature of the image (warns; docs/trust.md).",
+    ),
+]
 
 
 _ERRORS: tuple[type[Exception], ...] = (ApiError, *USER_ERRORS)
@@ -260,12 +267,14 @@ def pull(
     model: Annotated[str, typer.Argument(help="OWNER/NAME:VERSION")],
     url: Url = None,
     token: Token = None,
+    insecure_skip_verify: SkipVerify = False,
 ) -> None:
-    """`docker pull` the image of a ready version, by the digest the catalog recorded."""
+    """`docker pull` the image of a ready version, by the digest the catalog recorded, once its
+    platform signature verified."""
     with _user_errors(), ModelbayClient(url, token) as client:
         ref = ModelRef.parse(model, version_required=True)
         ref = client.pin(ref)  # `@stable` → the version it names now
-        image = pull_verified(client, _ready_version(client, ref))
+        image = pull_verified(client, _ready_version(client, ref), skip_verify=insecure_skip_verify)
     console().print(f"Pulled {image.reference} ({image.digest}). Next: `modelbay run {ref}`")
 
 
@@ -314,14 +323,17 @@ def run(
     port: Annotated[int, typer.Option(help="Port on this machine.")] = 8080,
     url: Url = None,
     token: Token = None,
+    insecure_skip_verify: SkipVerify = False,
 ) -> None:
-    """Pull a ready version's image, run it in Docker and wait until it answers."""
+    """Pull a ready version's image (signature verified), run it in Docker and wait until it
+    answers."""
     with _user_errors(), ModelbayClient(url, token) as client:
         ref = ModelRef.parse(model, version_required=True)
         ref = client.pin(ref)  # `@stable` → the version it names now
         assert ref.version is not None
         detail = _ready_version(client, ref)
-        image = pull_verified(client, detail).pinned  # run exactly what the platform validated
+        # Run exactly what the platform validated and signed.
+        image = pull_verified(client, detail, skip_verify=insecure_skip_verify).pinned
         started = subprocess.run(
             [_docker(), "run", "-d", "-p", f"127.0.0.1:{port}:{CONTAINER_PORT}", image],
             capture_output=True,

@@ -164,6 +164,15 @@ class ModelbayClient:
         raise_for_problem(response)
         return str(response.json()["token"])
 
+    def signing_keys(self) -> list[str]:
+        """The PEM public keys the platform signs images and provenance with (`GET /v1/keys`)."""
+        try:
+            response = self._http.get("/v1/keys")
+        except httpx.HTTPError as exc:
+            raise ApiError(f"cannot reach {self.url}", str(exc)) from exc
+        raise_for_problem(response)
+        return [str(key["pem"]) for key in response.json().get("keys") or []]
+
     def deployment_archive(
         self, owner: str, name: str, version: int, kind: str, archive_format: str = "tar.gz"
     ) -> bytes:

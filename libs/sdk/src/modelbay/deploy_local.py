@@ -141,7 +141,12 @@ def _existing(reference: str) -> list[str]:
 
 
 def deploy_local(
-    client: ModelbayClient, ref: ModelRef, port: int, progress: Progress
+    client: ModelbayClient,
+    ref: ModelRef,
+    port: int,
+    progress: Progress,
+    *,
+    skip_verify: bool = False,
 ) -> LocalDeployment:
     assert ref.version is not None
     reference = str(ref)
@@ -155,7 +160,7 @@ def deploy_local(
     images = {}
     for container in containers:
         progress(f"pulling {container['model']} ({container['image_digest'][:19]}…)")
-        images[container["key"]] = pull_verified(client, container).pinned
+        images[container["key"]] = pull_verified(client, container, skip_verify=skip_verify).pinned
     prefix, network = names(reference)
     progress(f"creating the network {network}")
     _run("network", "create", "--label", f"{DEPLOYMENT_LABEL}={reference}", network)

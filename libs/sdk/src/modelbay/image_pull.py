@@ -7,7 +7,9 @@ can be moved (re-pushed) by anyone who can write to it, so `modelbay pull`/`run`
    the registry's realm; the user's API token authenticates the request);
 2. look the version's tag up in the registry and refuse when it points at another manifest than
    the recorded one (someone re-tagged the image: say so, instead of quietly running either);
-3. `docker pull <registry>/<owner>/<name>@<digest>` (Docker verifies the content against the
+3. verify the platform's signature over that digest and `registry/owner/name:tag` with the keys
+   at `GET /v1/keys` (`image_signature.py`; `--insecure-skip-verify` skips it, loudly);
+4. `docker pull <registry>/<owner>/<name>@<digest>` (Docker verifies the content against the
    digest), tag it `<registry>/<owner>/<name>:<version>` locally, and run it by digest.
 
 The token reaches the `docker` command line through a private, temporary `DOCKER_CONFIG`
@@ -22,6 +24,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -122,6 +125,16 @@ def check_tag(image: CatalogImage, found: str | None) -> None:
         )
 
 
+def warn_unverified(image: CatalogImage) -> None:
+    """--insecure-skip-verify: say loudly, on stderr, that nothing vouches for this image."""
+    sys.stderr.write(
+        f"WARNING: --insecure-skip-verify: NOT verifying the platform's signature of "
+        f"{image.pinned}. Anyone who could write to the registry may have replaced what you are "
+        "about to run. Only use this for a platform that does not sign images.\n"
+    )
+    sys.stderr.flush()
+
+
 def _user_docker_config() -> dict[str, Any]:
     directory = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
     try:
@@ -165,11 +178,27 @@ def _docker() -> str:
     return found
 
 
-def pull_verified(client: ModelbayClient, detail: Mapping[str, Any]) -> CatalogImage:
-    """Pull a ready version's image by its recorded digest (see the module docstring)."""
+def pull_verified(
+    client: ModelbayClient, detail: Mapping[str, Any], *, skip_verify: bool = False
+) -> CatalogImage:
+    """Pull a ready version's image by its recorded digest (see the module docstring), after
+    checking the platform's signature over that digest (`image_signature.py`)."""
     image = CatalogImage.from_version(detail)
     token = client.registry_token(image.repository)
     check_tag(image, tag_digest(image, token))
+    if skip_verify:
+        warn_unverified(image)
+    else:
+        from modelbay.image_signature import verify_image_signature_in_registry
+
+        verify_image_signature_in_registry(
+            image.registry,
+            image.repository,
+            image.tag,
+            image.digest,
+            trusted_pems=client.signing_keys(),
+            token=token,
+        )
     docker = _docker()
     with docker_env_with_token(image.registry, token) as env:
         pulled = subprocess.run([docker, "pull", image.pinned], env=env, check=False)
