@@ -27,6 +27,7 @@ from modelbay_builder.compare import Tolerance, check_sample_answer
 from modelbay_builder.context import MODEL_DIR, SERVER_PORT, VENV
 from modelbay_builder.debris import OWNER_LABEL, VALIDATION_LABEL
 from modelbay_builder.errors import ImageValidationFailed
+from modelbay_builder.failure_reason import server_exit_reason
 
 PYTHON = f"{VENV}/bin/python"
 LOG_TAIL_LINES = 50
@@ -148,8 +149,8 @@ def _wait_until_ready(container: Container, timeout: float) -> None:
         container.reload()
         if container.status in ("exited", "dead"):
             code = container.attrs.get("State", {}).get("ExitCode")
-            reason = f"the model server exited (code {code}) before it became ready"
-            raise ImageValidationFailed(reason, log_tail=_logs(container))
+            log_tail = _logs(container)
+            raise ImageValidationFailed(server_exit_reason(code, log_tail), log_tail=log_tail)
         if _exec(container, [PYTHON, "-c", READY_PROBE])[0] == 0:
             return
         if time.monotonic() > deadline:

@@ -28,6 +28,7 @@ import httpx
 
 from modelbay_builder.compare import Tolerance, check_sample_answer
 from modelbay_builder.errors import ImageValidationFailed
+from modelbay_builder.failure_reason import server_exit_reason
 from modelbay_builder.local.env import READY_MARKER, LocalEnvironment
 from modelbay_builder.local.refs import LOCAL_HOST
 
@@ -152,10 +153,9 @@ class ModelProcesses:
             while True:
                 code = process.process.poll()
                 if code is not None:
-                    raise ImageValidationFailed(
-                        f"the model server exited (code {code}) before it became ready",
-                        log_tail=process.log_tail(),
-                    )
+                    log_tail = process.log_tail()
+                    reason = server_exit_reason(code, log_tail)
+                    raise ImageValidationFailed(reason, log_tail=log_tail)
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get("/readyz")).status_code == 200:
                         return
