@@ -111,6 +111,7 @@ class VersionState:
     dependency_layer_cached: bool | None = None
     build_seconds: float | None = None
     validation_seconds: float | None = None
+    signing_seconds: float | None = None
     # event times (CloudEvents `time`)
     uploaded_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -214,6 +215,7 @@ def _finish_ready(state: VersionState, event: ImageBuilt, at: datetime) -> Versi
         dependency_layer_cached=event.dependency_layer_cached,
         build_seconds=event.build_seconds,
         validation_seconds=event.validation_seconds,
+        signing_seconds=event.signing_seconds,
         finished_at=at,
     )
 

@@ -129,6 +129,7 @@ class VersionRow(Base):
     dependency_layer_cached: Mapped[bool | None] = mapped_column(Boolean)
     build_seconds: Mapped[float | None] = mapped_column(Float)
     validation_seconds: Mapped[float | None] = mapped_column(Float)
+    signing_seconds: Mapped[float | None] = mapped_column(Float)
     views: Mapped[int] = mapped_column(BigInteger, server_default="0")
     uploaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -240,6 +240,7 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
             resolve_seconds=seconds_between(state.uploaded_at, state.resolved_at),
             build_seconds=state.build_seconds,
             validation_seconds=state.validation_seconds,
+            signing_seconds=state.signing_seconds,
             total_seconds=seconds_between(state.uploaded_at, state.finished_at),
         ),
         interface_diff=None

@@ -229,6 +229,9 @@ class Timings(BaseModel):
     resolve_seconds: float | None
     build_seconds: float | None
     validation_seconds: float | None
+    signing_seconds: float | None = Field(
+        default=None, description="signing the image and its provenance; null when not signed"
+    )
     total_seconds: float | None = Field(description="from upload to ready/failed")
 
 
