@@ -41,6 +41,8 @@ class RunResult:
     resolve_s: float | None
     build_s: float | None
     validation_s: float | None
+    # Signing the image and its provenance (issue 12); None where the builder has no key.
+    signing_s: float | None
     dependency_layer_cached: bool | None
     wheelhouse_reused: bool | None
     image_ref: str | None
@@ -122,6 +124,7 @@ async def push_once(
         resolve_s=timings.get("resolve_seconds"),
         build_s=timings.get("build_seconds"),
         validation_s=timings.get("validation_seconds"),
+        signing_s=timings.get("signing_seconds"),
         dependency_layer_cached=image.get("dependency_layer_cached"),
         wheelhouse_reused=detail.get("wheelhouse_reused"),
         image_ref=detail.get("image_ref"),
