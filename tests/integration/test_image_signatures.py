@@ -1,16 +1,19 @@
-"""Image signatures on the real registry, checked by Debian's skopeo with a `sigstoreSigned` policy.
+"""Image signatures on the real registry, checked with Debian's tools and with the SDK's verifier.
 
 A tiny image (FROM scratch, one file) is pushed to the shared registry (token auth) under a
-repository of its own, signed by the builder's `sign_image` with a fresh platform key, and copied
-by `skopeo copy` under a policy that trusts only that key and a registries.d entry with
-`use-sigstore-attachments: true` (how containers/image finds cosign's `sha256-<hex>.sig` tag).
-Then the registry is tampered with, as an attacker with push rights would:
+repository of its own and signed by the builder's `sign_image` with a fresh platform key. Debian's
+skopeo cannot evaluate a `sigstoreSigned` policy (its build has sigstore removed: "Debian-local
+change: sigstore disabled"; docs/trust.md), so the standard-tools check does what `cosign verify
+--key` does: `skopeo inspect` resolves the tag, `skopeo copy` fetches the `sha256-<hex>.sig`
+artifact, `openssl dgst -verify` checks the ECDSA signature over the payload, and the payload must
+name that digest and the exact `registry/repo:tag`. Then the registry is tampered with, as an
+attacker with push rights would:
 
-- a *modified* image (another file) pushed over the signed tag: no signature for its digest;
 - the signed image *re-tagged* as another version: the signature names `...:1`, not `...:2`;
+- a *modified* image (another file) pushed over the signed tag: no signature for its digest;
 
-and both skopeo and Modelbay's own verifier (`modelbay.image_signature`, what `modelbay pull`
-runs) refuse each, while both accept the signed original.
+and both the standard tools and Modelbay's own verifier (`modelbay.image_signature`, what
+`modelbay pull` runs) refuse each, while both accept the signed original.
 """
 
 from __future__ import annotations
