@@ -51,7 +51,8 @@ SERVICES: dict[str, tuple[Callable[[Path], ServiceHost], str, set[str], bool]] =
     "onboarding": (_onboarding, "onboarding.resolver", {ModelUploaded.type}, True),
     "catalog": (_catalog, "catalog.versions", set(LIFECYCLE_EVENT_TYPES), True),
     "builder": (_builder, "builder.builds", {DependenciesResolved.type}, True),
-    "gateway": (_gateway, "gateway.sse", set(EVERY_MODEL_EVENT), False),
+    # The gateway writes organisation events through its own outbox.
+    "gateway": (_gateway, "gateway.sse", set(EVERY_MODEL_EVENT), True),
 }
 
 
