@@ -9,9 +9,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 # `module.name` as the pickle scan reports it (`module.*` for a whole module).
-GlobalName = Annotated[
-    str, Field(min_length=3, max_length=300, pattern=r"^[A-Za-z_][\w.]*\.(\*|[A-Za-z_]\w*)$")
-]
+GLOBAL_NAME_PATTERN = r"^[A-Za-z_][\w.]*\.(\*|[A-Za-z_]\w*)$"
+GlobalName = Annotated[str, Field(min_length=3, max_length=300, pattern=GLOBAL_NAME_PATTERN)]
 
 
 class PickleAllowanceRequest(BaseModel):
