@@ -6,13 +6,18 @@ UV := $(CURDIR)/.tools/bin/uv
 RUN := $(UV) run --frozen
 PYTEST := $(RUN) pytest
 
-.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e test-chaos fuzz demo bench-serve bench-pipeline bench-catalog compose-up compose-down
+.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e test-chaos fuzz demo bench-serve bench-pipeline bench-catalog compose-up compose-down dist
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
 setup: ## install system packages, uv and the Python workspace (idempotent)
 	@bash scripts/bootstrap.sh
+
+dist: ## wheels of the SDK and the runtime in dist/ (pip install dist/modelbay-*.whl dist/modelbay_runtime-*.whl on Python 3.10-3.13)
+	@rm -f dist/modelbay-*.whl dist/modelbay_runtime-*.whl
+	$(UV) build --wheel --out-dir dist libs/runtime
+	$(UV) build --wheel --out-dir dist libs/sdk
 
 services-up: setup ## start Postgres, RabbitMQ, Docker, registry, S3 (moto) and the base image
 	@bash scripts/services-up.sh

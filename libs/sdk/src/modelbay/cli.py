@@ -19,6 +19,9 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        # Docstrings are wrapped at 100 columns in the source: markdown mode joins the lines of a
+        # paragraph and rewraps them to the terminal (rich mode kept the source's line breaks).
+        rich_markup_mode="markdown",
     )
     for group in (cli_auth, cli_bundle, cli_push, cli_server, cli_deploy, cli_admin):
         group.register(app)

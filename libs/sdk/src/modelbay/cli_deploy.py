@@ -10,7 +10,7 @@ the server side is imported. docs/deploy-models.md shows each command.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,13 +22,14 @@ from modelbay.client import ModelbayClient, ModelRef
 from modelbay.deploy_local import deploy_local, down_local, extract
 
 
-class Kind(StrEnum):
+# (str, Enum) rather than StrEnum: the SDK runs on Python 3.10 (docs/sdk.md).
+class Kind(str, Enum):
     ALL = "all"
     COMPOSE = "compose"
     KUSTOMIZE = "kustomize"
 
 
-class Format(StrEnum):
+class Format(str, Enum):
     TAR_GZ = "tar.gz"
     ZIP = "zip"
 

@@ -74,6 +74,13 @@ def push(
         f"({result.status}); status: {result.status_url}",
         highlight=False,
     )
+    if result.status != "stored":  # a file:// store has no pipeline to follow
+        console().print(
+            f"Follow it: modelbay status {owner}{result.name}:{result.version}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,  # one line, so the command can be copied whole
+        )
     # A solution's own interface is its entry node's: the diff is reported for model bundles.
     if interface_wait > 0 and result.status != "stored" and not is_solution:
         with user_errors():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -27,12 +26,12 @@ from rich.table import Table
 
 from modelbay.cli_common import USER_ERRORS, console, error_console
 from modelbay.client import FINAL_STATUSES, ModelbayClient, ModelRef
+from modelbay.docker_run import start_container
 from modelbay.errors import ApiError
 from modelbay.image_pull import pull_verified
 
 POLL_SECONDS = 1.0
 READY_WAIT_SECONDS = 180.0
-CONTAINER_PORT = 8080  # the model server's port inside every image
 
 Url = Annotated[str | None, typer.Option("--url", help="Platform URL (default: MODELBAY_URL).")]
 Token = Annotated[str | None, typer.Option("--token", help="API token (default: MODELBAY_TOKEN).")]
@@ -320,7 +319,10 @@ def _example_call(base_url: str, detail: dict[str, Any]) -> str:
 
 def run(
     model: Annotated[str, typer.Argument(help="OWNER/NAME:VERSION")],
-    port: Annotated[int, typer.Option(help="Port on this machine.")] = 8080,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port on this machine (default: a free one, printed)."),
+    ] = None,
     url: Url = None,
     token: Token = None,
     insecure_skip_verify: SkipVerify = False,
@@ -334,19 +336,13 @@ def run(
         detail = _ready_version(client, ref)
         # Run exactly what the platform validated and signed.
         image = pull_verified(client, detail, skip_verify=insecure_skip_verify).pinned
-        started = subprocess.run(
-            [_docker(), "run", "-d", "-p", f"127.0.0.1:{port}:{CONTAINER_PORT}", image],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if started.returncode != 0:
-            raise ApiError("docker run failed", started.stderr.strip())
-        container = started.stdout.strip()[:12]
-        base_url = f"http://127.0.0.1:{port}"
+        container, host_port = start_container(_docker(), image, port)
+        base_url = f"http://127.0.0.1:{host_port}"
         _wait_until_ready(base_url, container)
     out = console()
     out.print(f"{ref} is serving at [bold]{base_url}[/] (container {container})")
+    if port is None:
+        out.print(f"  port {host_port} was free; choose one with --port")
     out.print(f"  OpenAPI: {base_url}/docs   metrics: {base_url}/metrics")
     out.print("  try: " + _example_call(base_url, detail), highlight=False, markup=False)
     out.print(f"Stop it with `docker rm -f {container}`.")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -92,7 +92,7 @@ class ModelbayClient:
         )
         self._has_token = credentials.token is not None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> ModelbayClient:  # not typing.Self: the SDK runs on Python 3.10
         return self
 
     def __exit__(
