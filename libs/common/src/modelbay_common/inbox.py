@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelbay_common.bus.port import Handler
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.events import Envelope
+from modelbay_common.metrics import platform_metrics
 
 __all__ = ["TransactionalHandler", "idempotent", "inbox_table", "purge_inbox", "was_handled"]
 
@@ -78,6 +79,7 @@ def idempotent(
             )
             if first_time is None:
                 log.info("consumer %s already handled event %s, skipping", consumer, envelope.id)
+                platform_metrics().inbox_duplicates.labels(consumer).inc()
                 return
             await handler(session, envelope)
 

@@ -12,8 +12,9 @@ carries
   `X-Modelbay-*` header (names lower-cased, sorted), one per line.
 
 `InternalAuthMiddleware` refuses anything else with 401 problem+json before a route runs (health
-and readiness probes excepted): no signature, a wrong one (another secret, a changed header, path
-or method), or a timestamp more than `MAX_SKEW_SECONDS` away from now (a replayed old request).
+and readiness probes and Prometheus scrapes of `/metrics` excepted): no signature, a wrong one
+(another secret, a changed header, path or method), or a timestamp more than `MAX_SKEW_SECONDS`
+away from now (a replayed old request).
 A replay inside that window is possible; the window is short and the transport is the operator's
 private network (put TLS on it where that network is not trusted).
 
@@ -63,7 +64,7 @@ __all__ = [
 TIMESTAMP_HEADER = "X-Modelbay-Timestamp"
 SIGNATURE_HEADER = "X-Modelbay-Signature"
 MAX_SKEW_SECONDS = 30
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes
 _SCHEME = "v1="
 _SIGNED_PREFIX = "x-modelbay-"
 _OWN_HEADERS = frozenset({TIMESTAMP_HEADER.lower(), SIGNATURE_HEADER.lower()})

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from modelbay_common.bus.port import Bus
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.events import Envelope, EventDecodeError, EventPayload, envelope, parse_event
+from modelbay_common.metrics import platform_metrics
 
 __all__ = ["EventEmitter", "OutboxRelay", "add_to_outbox", "notify_channel", "outbox_table"]
 
@@ -154,6 +155,7 @@ class OutboxRelay:
     async def relay_once(self) -> BatchResult:
         """Claim up to `batch_size` unpublished rows, publish them, mark them published."""
         published: list[uuid.UUID] = []
+        published_types: list[str] = []
         broker_failed = False
         async with transaction(self._sessions) as session:
             rows = (await session.execute(self._claim_query())).all()
@@ -171,12 +173,17 @@ class OutboxRelay:
                     broker_failed = True
                     break  # the broker is the problem; keep the order and retry the batch later
                 published.append(row_id)
+                published_types.append(envelope.type)
             if published:
                 await session.execute(
                     update(self._table)
                     .where(self._table.c.id.in_(published))
                     .values(published_at=func.now())
                 )
+        # Counted after the commit: a batch whose marking rolled back is published again.
+        counter = platform_metrics().events_published
+        for event_type in published_types:
+            counter.labels(self._schema, event_type).inc()
         return BatchResult(claimed=len(rows), published=len(published), broker_failed=broker_failed)
 
     def _claim_query(self) -> Select[tuple[uuid.UUID, Any]]:

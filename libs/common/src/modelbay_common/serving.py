@@ -37,6 +37,13 @@ from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import Bus, Handler, create_bus
 from modelbay_common.db import SessionFactory, create_engine, session_factory
 from modelbay_common.logging import configure_logging
+from modelbay_common.metrics import Probe, scrape_probes
+from modelbay_common.observability import (
+    dead_letter_probe,
+    install_metrics,
+    instrumented,
+    outbox_probe,
+)
 from modelbay_common.settings import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
@@ -161,8 +168,12 @@ class ServiceHost:
         outbox_poll_seconds: float | None = None,
         migrate: Migrate = _upgrade,
         make_relay: Callable[[Clients, str, float], Worker] = _outbox_relay,
+        probes: Mapping[str, Probe] | None = None,
     ) -> None:
         """`outbox_poll_seconds=None` means the service has no outbox (the gateway).
+
+        `probes` are the service's own scrape-time reads (the builder's queue by status), run
+        with the host's outbox and dead-letter probes while it is started.
 
         `migrate` and `make_relay` are seams for unit tests of the order; services keep the
         defaults (Alembic, `OutboxRelay`).
@@ -180,7 +191,11 @@ class ServiceHost:
             else make_relay(clients, schema, outbox_poll_seconds)
         )
         self._migrate = migrate
+        self._probes = dict(probes or {})
         self._running: AsyncExitStack | None = None
+        if app is not None:
+            # Before the app serves: Starlette refuses middleware once it has started.
+            install_metrics(app, schema)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -212,7 +227,7 @@ class ServiceHost:
             if self.clients.owns_blob_store:
                 await self.clients.blob_store.ensure_ready()
             for name, (event_types, handler) in self.consumers.items():
-                await self.clients.bus.subscribe(name, event_types, handler)
+                await self.clients.bus.subscribe(name, event_types, instrumented(name, handler))
             if self.clients.owns_bus:
                 await self.clients.bus.start()
                 stack.push_async_callback(self.clients.bus.close)
@@ -220,8 +235,24 @@ class ServiceHost:
                 if worker is not None:
                     await worker.start()
                     stack.push_async_callback(worker.stop)
+            self._register_probes(stack)
             self._running = stack.pop_all()
         log.info("%s started", self.schema)
+
+    def _register_probes(self, stack: AsyncExitStack) -> None:
+        """Scrape-time reads of this service's outbox and dead letters, removed on stop."""
+        own = dict(self._probes)
+        if self.relay is not None:
+            own["outbox"] = outbox_probe(self.schema, self.clients.sessions)
+        dead_letters = dead_letter_probe(self.clients.bus, list(self.consumers))
+        if dead_letters is not None:
+            own["dlq"] = dead_letters
+        probes = scrape_probes()
+        for name, probe in own.items():
+            # One process may hold several hosts of a service (tests): names must not collide.
+            key = f"{self.schema}:{name}:{id(self):x}"
+            probes.register(key, probe, label=f"{self.schema}:{name}")
+            stack.callback(probes.unregister, key)
 
     async def stop(self) -> None:
         """Workers, then the relay, then the bus and engine this service opened."""

@@ -18,6 +18,7 @@ from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_builder.api import create_app
+from modelbay_builder.build_metrics import queue_probe
 from modelbay_builder.debris import debris_sweeper
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
@@ -77,6 +78,7 @@ def build_service(
             worker,
         ],
         outbox_poll_seconds=settings.outbox_poll_seconds,
+        probes={"builder-queue": queue_probe(clients.sessions)},
     )
     service.mode, service.runner, service.worker = chosen.mode, chosen.runner, worker
     service.served = chosen.served

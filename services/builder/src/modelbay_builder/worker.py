@@ -36,6 +36,7 @@ from modelbay_common.logging import log_context
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_builder.build_log import BuildLog
+from modelbay_builder.build_metrics import observe_built, observe_failed
 from modelbay_builder.claimant import Claimant, process_is_gone, this_process
 from modelbay_builder.errors import BuildStepFailed, ImageValidationFailed, RuntimeWheelError
 from modelbay_builder.liveness import LIVENESS_POLLS, Liveness, WorkerHealth
@@ -248,6 +249,7 @@ class BuildWorker:
             result.validation_seconds,
             result.push_seconds,
         )
+        observe_built(result)
 
         async def write_success(session: AsyncSession) -> None:
             await record_built(session, claimed, result, self._tail(build_log))
@@ -258,6 +260,7 @@ class BuildWorker:
         self, claimed: ClaimedBuild, failure: Exception, build_log: BuildLog
     ) -> OutcomeWriter:
         log.warning("build of %s failed: %s", claimed.request.subject, failure)
+        observe_failed(failure)
 
         async def write_failure(session: AsyncSession) -> None:
             if isinstance(failure, ImageValidationFailed):

@@ -15,16 +15,19 @@ from collections.abc import Mapping
 import httpx
 from modelbay_common.blob import BlobStore
 from modelbay_common.bus import Bus, DeadLetterAdmin
+from modelbay_common.metrics import Probe, platform_metrics
 from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_gateway.api import create_app
 from modelbay_gateway.audit import audit_events
 from modelbay_gateway.context import GatewayContext
+from modelbay_gateway.events_hub import EventHub
 from modelbay_gateway.handlers import EVERY_MODEL_EVENT
 from modelbay_gateway.orm import SCHEMA
 from modelbay_gateway.settings import SERVICE_NAME, GatewaySettings
 from modelbay_gateway.startup import bootstrap_admin
+from modelbay_gateway.webhook_delivery import WebhookDeliverer, then, webhook_fanout
 
 GatewayService = ServiceHost  # the name the embedded mode knows the running gateway by
 
@@ -42,6 +45,8 @@ def build_service(
     context = GatewayContext.build(
         settings, clients.sessions, clients.blob_store, transports, dead_letters
     )
+    visibility = context.visibility
+    assert visibility is not None  # GatewayContext.build always makes one
     return ServiceHost(
         clients,
         schema=SCHEMA,
@@ -49,16 +54,31 @@ def build_service(
         consumers={
             settings.consumer_name: (
                 EVERY_MODEL_EVENT,
-                audit_events(clients.sessions, context.hub.deliver),  # audit, then SSE
+                # Audit, then SSE, then the webhooks' delivery rows.
+                audit_events(
+                    clients.sessions,
+                    then(context.hub.deliver, webhook_fanout(clients.sessions, visibility)),
+                ),
             )
         },
         outbox_poll_seconds=settings.outbox_poll_seconds,
+        probes={"sse-subscribers": sse_subscribers_probe(context.hub)},
         workers=[
+            WebhookDeliverer(clients.sessions, settings),
             Step(
                 on_start=lambda: bootstrap_admin(clients.sessions, settings), on_stop=context.close
-            )
+            ),
         ],
     )
+
+
+def sse_subscribers_probe(hub: EventHub) -> Probe:
+    """`modelbay_sse_subscribers`: read from the hub when scraped, so it cannot drift."""
+
+    async def probe() -> None:
+        platform_metrics().sse_subscribers.set(hub.subscriber_count)
+
+    return probe
 
 
 def run() -> None:

@@ -24,6 +24,7 @@ from modelbay_common.errors import BadRequest, UnsupportedMediaType, install_pro
 
 from modelbay_onboarding.api_pickles import router as pickle_allowances_router
 from modelbay_onboarding.names import check_model_name
+from modelbay_onboarding.onboarding_metrics import counting_upload_rejects, observe_upload_accepted
 from modelbay_onboarding.schemas import Health, UploadAccepted
 from modelbay_onboarding.service import UploadService, signed_in_user
 from modelbay_onboarding.settings import OnboardingSettings
@@ -116,28 +117,30 @@ async def upload_bundle(
     x_modelbay_org: Annotated[str | None, Header()] = None,
     x_modelbay_admin: Annotated[str | None, Header()] = None,
 ) -> UploadAccepted:
-    caller = uploader(x_modelbay_user, x_modelbay_org, x_modelbay_admin)
-    check_model_name("owner", owner)
-    check_model_name("name", name)
-    _check_media_type(request.headers.get("content-type"))
-    check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
-    async with spooled(
-        request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
-    ) as upload:
-        bundle = await uploads.validate(upload)
-        pickle_scan = await uploads.judge_pickle(sessions, owner, name, bundle)
-        stored_key = await uploads.store_bundle(upload)
-        async with transaction(sessions) as session:
-            accepted = await uploads.record_upload(
-                session,
-                owner=owner,
-                name=name,
-                caller=caller,
-                upload=upload,
-                bundle=bundle,
-                stored_key=stored_key,
-                pickle_scan=pickle_scan,
-            )
+    with counting_upload_rejects():
+        caller = uploader(x_modelbay_user, x_modelbay_org, x_modelbay_admin)
+        check_model_name("owner", owner)
+        check_model_name("name", name)
+        _check_media_type(request.headers.get("content-type"))
+        check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
+        async with spooled(
+            request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
+        ) as upload:
+            bundle = await uploads.validate(upload)
+            pickle_scan = await uploads.judge_pickle(sessions, owner, name, bundle)
+            stored_key = await uploads.store_bundle(upload)
+            async with transaction(sessions) as session:
+                accepted = await uploads.record_upload(
+                    session,
+                    owner=owner,
+                    name=name,
+                    caller=caller,
+                    upload=upload,
+                    bundle=bundle,
+                    stored_key=stored_key,
+                    pickle_scan=pickle_scan,
+                )
+    observe_upload_accepted(upload.size)
     return UploadAccepted(
         owner=accepted.owner,
         name=accepted.name,

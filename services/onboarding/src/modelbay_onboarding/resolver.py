@@ -24,6 +24,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.debris import RESOLVE_BASE
 from modelbay_onboarding.errors import ResolutionError
+from modelbay_onboarding.onboarding_metrics import observe_resolution
 from modelbay_onboarding.orm import SCHEMA
 from modelbay_onboarding.pip_runner import PipOptions, download_wheels, runtime_server_requirements
 from modelbay_onboarding.service import emit
@@ -112,7 +114,11 @@ class Resolver:
                 return
             cached = await self.cached_lock(session, event)
             await self.announce_start(session, event)
+        started = time.monotonic()
         outcome = await self.resolve(event, cached)
+        reused = isinstance(outcome, Resolved) and outcome.reused
+        resolved = "resolved" if isinstance(outcome, Resolved) else "failed"
+        observe_resolution(resolved, reused, time.monotonic() - started)
 
         async def record(session: AsyncSession, _: Envelope) -> None:
             await self.record(session, event, outcome)

@@ -26,6 +26,7 @@ from modelbay_common.bus.port import (
     validate_consumer_name,
 )
 from modelbay_common.events import Envelope, EventDecodeError, parse_event
+from modelbay_common.metrics import platform_metrics
 
 __all__ = ["InProcessBus"]
 
@@ -104,6 +105,10 @@ class InProcessBus:
         queue = self._consumers.get(consumer)
         return [] if queue is None else list(queue.dead_letters[:limit])
 
+    async def dead_letter_count(self, consumer: str) -> int:
+        queue = self._consumers.get(consumer)
+        return 0 if queue is None else len(queue.dead_letters)
+
     async def replay_dead_letters(self, consumer: str, limit: int | None = None) -> int:
         queue = self._consumers.get(consumer)
         if queue is None:
@@ -139,6 +144,8 @@ class InProcessBus:
     async def _deliver(
         self, consumer: _ConsumerQueue, handler: Handler, delivery: _Delivery
     ) -> None:
+        if delivery.failed_attempts > 0:
+            platform_metrics().event_redeliveries.labels(consumer.name).inc()
         try:
             envelope = parse_event(delivery.body)
         except EventDecodeError as exc:

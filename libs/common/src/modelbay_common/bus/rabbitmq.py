@@ -43,6 +43,7 @@ from modelbay_common.bus.rabbitmq_topology import (
     retry_queue_name,
 )
 from modelbay_common.events import Envelope, EventDecodeError, parse_event
+from modelbay_common.metrics import platform_metrics
 
 __all__ = ["RabbitMqBus"]
 
@@ -130,6 +131,9 @@ class RabbitMqBus:
     async def dead_letters(self, consumer: str, limit: int = 100) -> list[DeadLetter]:
         return await rabbitmq_admin.peek_dead_letters(self._require_connection(), consumer, limit)
 
+    async def dead_letter_count(self, consumer: str) -> int:
+        return await rabbitmq_admin.count_dead_letters(self._require_connection(), consumer)
+
     async def replay_dead_letters(self, consumer: str, limit: int | None = None) -> int:
         return await rabbitmq_admin.replay_dead_letters_on(
             self._require_connection(), consumer, limit
@@ -186,6 +190,8 @@ class RabbitMqBus:
         channel: AbstractChannel,
         message: AbstractIncomingMessage,
     ) -> None:
+        if message.redelivered or failed_attempts_of(message) > 0:
+            platform_metrics().event_redeliveries.labels(subscription.consumer).inc()
         try:
             envelope = parse_event(message.body)
         except EventDecodeError as exc:

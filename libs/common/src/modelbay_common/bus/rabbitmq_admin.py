@@ -24,7 +24,12 @@ from modelbay_common.bus.rabbitmq_topology import (
     forwarded_message,
 )
 
-__all__ = ["peek_dead_letters", "replay_dead_letters", "replay_dead_letters_on"]
+__all__ = [
+    "count_dead_letters",
+    "peek_dead_letters",
+    "replay_dead_letters",
+    "replay_dead_letters_on",
+]
 
 _FAILURE_HEADERS = {ATTEMPTS_HEADER, ERROR_HEADER, FAILED_AT_HEADER}
 
@@ -38,6 +43,16 @@ async def _dead_letter_queue(channel: AbstractChannel, consumer: str) -> Abstrac
         raise LookupError(
             f"no dead-letter queue {name!r}: consumer {consumer!r} never subscribed on this broker"
         ) from None
+
+
+async def count_dead_letters(connection: AbstractConnection, consumer: str) -> int:
+    """How many messages wait in `consumer`'s dead-letter queue (a passive declare; 0 if none)."""
+    async with connection.channel() as channel:
+        try:
+            queue = await _dead_letter_queue(channel, consumer)
+        except LookupError:
+            return 0
+        return queue.declaration_result.message_count or 0
 
 
 async def peek_dead_letters(

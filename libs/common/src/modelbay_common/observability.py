@@ -1,0 +1,153 @@
+"""What `ServiceHost` installs on every service so it can be watched (docs/operations.md).
+
+- `install_metrics(app, service)`: the HTTP middleware (requests by route template, method and
+  status; latency) and `GET /metrics` (the Prometheus text format, after the scrape probes ran).
+- `instrumented(consumer, handler)`: events consumed per type and outcome, handler duration.
+- `outbox_probe` / `dead_letter_probe`: scrape-time reads of the outbox backlog and the age of its
+  oldest unpublished row, and of each consumer's dead-letter queue depth.
+
+Route labels are the matched route's template (`/v1/models/{owner}/{name}`); a request no route
+matched is labelled `unmatched`, so scanners cannot grow the series without bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelbay_common.bus.port import Handler
+from modelbay_common.db import SessionFactory
+from modelbay_common.events import Envelope
+from modelbay_common.metrics import platform_metrics, scrape_probes
+
+__all__ = [
+    "METRICS_PATH",
+    "HttpMetricsMiddleware",
+    "dead_letter_probe",
+    "install_metrics",
+    "instrumented",
+    "metrics_response",
+    "outbox_probe",
+]
+
+METRICS_PATH = "/metrics"
+UNMATCHED_ROUTE = "unmatched"
+
+
+class HttpMetricsMiddleware:
+    """Pure ASGI (no body buffering, SSE streams pass through): counts and times each request."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_and_remember(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_remember)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) if route is not None else None
+        label = template if isinstance(template, str) and template else UNMATCHED_ROUTE
+        method = str(scope.get("method", "GET"))
+        metrics = platform_metrics()
+        metrics.http_requests.labels(self.service, label, method, str(status)).inc()
+        metrics.http_request_duration.labels(self.service, label, method).observe(seconds)
+
+
+async def metrics_response(_: Request) -> Response:
+    """`GET /metrics`: every series of this process, database- and broker-backed ones fresh."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    await scrape_probes().refresh()
+    return Response(generate_latest(platform_metrics().registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def install_metrics(app: Any, service: str) -> None:
+    """Add the middleware and `/metrics` to a Starlette/FastAPI app (before it serves); anything
+    else (a unit test's stand-in) is left as it is."""
+    if not isinstance(app, Starlette):
+        return
+    app.add_middleware(HttpMetricsMiddleware, service=service)
+    if not any(getattr(route, "path", None) == METRICS_PATH for route in app.router.routes):
+        app.add_route(METRICS_PATH, metrics_response, methods=["GET"], include_in_schema=False)
+
+
+def instrumented(consumer: str, handler: Handler) -> Handler:
+    """`handler` counted and timed per event type; exceptions pass through to the bus's retry."""
+    metrics = platform_metrics()
+
+    async def handle(envelope: Envelope) -> None:
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            await handler(envelope)
+            outcome = "handled"
+        finally:
+            metrics.event_handler_duration.labels(consumer, envelope.type).observe(
+                time.perf_counter() - started
+            )
+            metrics.events_consumed.labels(consumer, envelope.type, outcome).inc()
+
+    return handle
+
+
+def outbox_probe(service: str, sessions: SessionFactory) -> Callable[[], Awaitable[None]]:
+    """Sets the backlog and oldest-age gauges of `<service>.outbox` (one indexed query)."""
+    from modelbay_common.outbox import outbox_table
+
+    table = outbox_table(service)
+    metrics = platform_metrics()
+
+    async def probe() -> None:
+        query = select(func.count(), func.min(table.c.created_at)).where(
+            table.c.published_at.is_(None)
+        )
+        async with sessions() as session:
+            count, oldest = (await session.execute(query)).one()
+        metrics.outbox_backlog.labels(service).set(count)
+        age = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+        metrics.outbox_oldest_age.labels(service).set(max(age, 0.0))
+
+    return probe
+
+
+@runtime_checkable
+class DeadLetterCounter(Protocol):
+    async def dead_letter_count(self, consumer: str) -> int: ...
+
+
+def dead_letter_probe(bus: object, consumers: list[str]) -> Callable[[], Awaitable[None]] | None:
+    """Sets `modelbay_dlq_messages` for each consumer; None when the bus cannot count."""
+    if not isinstance(bus, DeadLetterCounter) or not consumers:
+        return None
+    counter = bus
+    metrics = platform_metrics()
+
+    async def probe() -> None:
+        for consumer in consumers:
+            metrics.dead_letters.labels(consumer).set(await counter.dead_letter_count(consumer))
+
+    return probe

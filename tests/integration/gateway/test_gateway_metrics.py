@@ -1,0 +1,189 @@
+"""Issue 15: every service's `/metrics`, scraped before and after a push through the stack.
+
+The stack is the in-process one of this directory (gateway, catalog, onboarding on real Postgres,
+the in-process bus), built here so each service's own app is scraped, not only the gateway's.
+The internal services' `/metrics` answer without the internal signature (a scraper has none).
+The series must move where the push went: HTTP requests by route template, the upload's size, a
+refused upload's reason, events published by onboarding's outbox relay and consumed by the
+catalog, and the scrape-time reads of outbox backlog and dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
+from modelbay_catalog.main import build_service as build_catalog
+from modelbay_catalog.settings import CatalogSettings
+from modelbay_common.blob import open_blob_store
+from modelbay_common.bus import InProcessBus, RetryPolicy
+from modelbay_common.db import create_engine
+from modelbay_embedded.inprocess import InProcessTransport
+from modelbay_gateway.main import build_service as build_gateway
+from modelbay_gateway.settings import GatewaySettings
+from modelbay_onboarding.main import build_service as build_onboarding
+from modelbay_onboarding.settings import OnboardingSettings
+from prometheus_client.parser import text_string_to_metric_families
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@dataclass
+class MeteredStack:
+    stack: Stack
+    apps: dict[str, object]
+
+    async def scrape(self, service: str) -> Samples:
+        transport = InProcessTransport(self.apps[service])  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            response = await client.get("/metrics")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/plain")
+        samples: Samples = {}
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+        return samples
+
+    async def outboxes_drain(self) -> bool:
+        """Whether every outbox backlog reads 0 within a bounded number of scrapes."""
+        for _ in range(200):
+            samples = await self.scrape("catalog")
+            if value(samples, "modelbay_outbox_backlog_events") == 0:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels` (0 when none)."""
+    wanted = set(labels.items())
+    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
+
+
+def present(samples: Samples, name: str, **labels: str) -> bool:
+    wanted = set(labels.items())
+    return any(n == name and wanted <= found for (n, found) in samples)
+
+
+@pytest.fixture(scope="module")
+async def metered(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MeteredStack]:
+    blob_dir = tmp_path_factory.mktemp("blobs")
+    shared = {
+        "database_url": module_database_url,
+        "bus_url": "memory://",
+        "blob_url": blob_dir.as_uri(),
+        "log_json": False,
+    }
+    engine = create_engine(module_database_url)
+    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
+    blob_store = open_blob_store(blob_dir.as_uri())
+    catalog = build_catalog(CatalogSettings(**shared), engine=engine, bus=bus)
+    onboarding = build_onboarding(
+        OnboardingSettings(**shared, resolver_enabled=False),
+        engine=engine,
+        bus=bus,
+        blob_store=blob_store,
+    )
+    gateway = build_gateway(
+        GatewaySettings(**shared, admin_username=ADMIN, admin_token=ADMIN_TOKEN),
+        engine=engine,
+        bus=bus,
+        blob_store=blob_store,
+        transports={
+            "catalog": InProcessTransport(catalog.app),
+            "onboarding": InProcessTransport(onboarding.app),
+        },
+    )
+    await blob_store.ensure_ready()
+    await bus.start()
+    for service in (catalog, onboarding, gateway):
+        await service.start()
+    apps = {"gateway": gateway.app, "catalog": catalog.app, "onboarding": onboarding.app}
+    yield MeteredStack(Stack(gateway.app, bus, module_database_url, Path(blob_dir)), apps)
+    for service in (gateway, onboarding, catalog):
+        await service.stop()
+    await bus.close()
+    await engine.dispose()
+
+
+async def test_a_push_moves_the_key_series_of_every_service(
+    metered: MeteredStack, archive_bytes: bytes
+) -> None:
+    before = {name: await metered.scrape(name) for name in metered.apps}
+    stack = metered.stack
+    token = await stack.new_user("metered")
+
+    refused = await stack.push(token, "metered", "broken", b"this is not a gzip archive")
+    assert refused.status_code in (400, 413, 415, 422), refused.text
+    pushed = await stack.push(token, "metered", "adder", archive_bytes)
+    assert pushed.status_code == 202, pushed.text
+    version = int(pushed.json()["version"])
+    detail = await stack.wait_for_version(token, "metered", "adder", version)
+    await stack.make_ready("metered", "adder", version, detail["bundle"]["sha256"])
+    await stack.bus.drain()
+
+    after = {name: await metered.scrape(name) for name in metered.apps}
+    gateway, onboarding, catalog = after["gateway"], after["onboarding"], after["catalog"]
+    push_route = {"service": "gateway", "route": "/v1/models/{owner}/{name}/versions"}
+    requests = "modelbay_http_requests_total"
+    assert (
+        value(gateway, requests, **push_route, method="POST", status="202")
+        - value(before["gateway"], requests, **push_route, method="POST", status="202")
+        == 1
+    )
+    upload_route = {"service": "onboarding", "route": "/internal/uploads/{owner}/{name}"}
+    assert value(onboarding, requests, **upload_route, status="202") > value(
+        before["onboarding"], requests, **upload_route, status="202"
+    )
+    assert value(onboarding, "modelbay_upload_bytes_count") > value(
+        before["onboarding"], "modelbay_upload_bytes_count"
+    )
+    assert value(onboarding, "modelbay_upload_bytes_sum") >= len(archive_bytes)
+    assert value(onboarding, "modelbay_upload_rejects_total") > value(
+        before["onboarding"], "modelbay_upload_rejects_total"
+    )
+
+    uploaded = {"service": "onboarding", "type": "modelbay.model.uploaded.v1"}
+    published = "modelbay_events_published_total"
+    assert value(onboarding, published, **uploaded) > value(
+        before["onboarding"], published, **uploaded
+    )
+    consumed = "modelbay_events_consumed_total"
+    built = {"type": "modelbay.model.image_built.v1", "outcome": "handled"}
+    assert value(catalog, consumed, **built) > value(before["catalog"], consumed, **built)
+    assert value(catalog, "modelbay_event_handler_duration_seconds_count") > value(
+        before["catalog"], "modelbay_event_handler_duration_seconds_count"
+    )
+
+    # Read on scrape from the database and the bus: present, and the relays drain the outboxes.
+    for service in ("onboarding", "catalog", "gateway"):
+        assert present(catalog, "modelbay_outbox_backlog_events", service=service)
+    assert await metered.outboxes_drain(), "an outbox kept unpublished rows"
+    assert present(catalog, "modelbay_dlq_messages")
+    assert value(catalog, "modelbay_dlq_messages") == 0
+    assert present(gateway, "modelbay_sse_subscribers")
+    assert value(gateway, "modelbay_scrape_probe_failures_total") == 0
+
+
+async def test_a_route_that_matches_nothing_is_one_series_not_one_per_path(
+    metered: MeteredStack,
+) -> None:
+    async with metered.stack.client() as client:
+        for suffix in ("a", "b", "c"):
+            assert (await client.get(f"/no-such-page-{suffix}")).status_code == 404
+    samples = await metered.scrape("gateway")
+    routes = {
+        dict(labels)["route"]
+        for (name, labels) in samples
+        if name == "modelbay_http_requests_total" and dict(labels)["service"] == "gateway"
+    }
+    assert "unmatched" in routes
+    assert not any(route.startswith("/no-such-page") for route in routes)
