@@ -26,9 +26,12 @@ from modelbay_catalog.main import build_service as build_catalog
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.blob import open_blob_store
 from modelbay_common.bus import InProcessBus, RetryPolicy
+from modelbay_common.cosign_layout import OCI_MANIFEST, signature_tag
 from modelbay_common.db import create_engine
 from modelbay_common.registry_auth import (
+    PULL,
     load_certificate_public_key,
+    repository_access,
     verify_registry_token,
 )
 from modelbay_common.signing import load_or_create_signing_key
@@ -361,3 +364,33 @@ async def test_modelbay_pull_takes_the_recorded_digest_and_refuses_a_retagged_im
     assert "not the one Modelbay built" in output
     assert substitute in output.replace("\n", "")
     assert not await asyncio.to_thread(docker_client.images.list, name=repository)
+
+
+async def test_keys_are_public_and_an_unsigned_image_is_pulled_only_when_told(
+    world: World, docker_client: docker.DockerClient
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as client:
+        keys = await client.get(f"{world.gateway_url}/v1/keys")  # anonymous
+    assert keys.status_code == 200
+    assert [key["algorithm"] for key in keys.json()["keys"]] == ["ecdsa-p256-sha256"]
+
+    # The secret image loses its signature (a registry mishap, or someone covering tracks).
+    repository = world.secret_image.split("/", 1)[1].rsplit(":", 1)[0]
+    token = world.minter.mint("test", [repository_access(repository, PULL, "delete")]).token
+    base = f"http://{world.registry.address}/v2/{repository}/manifests"
+    headers = {"Authorization": f"Bearer {token}", "Accept": OCI_MANIFEST}
+    async with httpx.AsyncClient(timeout=30, headers=headers) as client:
+        signature = await client.head(f"{base}/{signature_tag(world.secret_digest)}")
+        assert signature.status_code == 200
+        digest = signature.headers["Docker-Content-Digest"]
+        assert (await client.delete(f"{base}/{digest}")).status_code == 202
+
+    code, output = await asyncio.to_thread(_modelbay, world, "pull", "alice/secret:1")
+    assert code == 1
+    assert "not signed" in output
+    code, output = await asyncio.to_thread(
+        _modelbay, world, "pull", "alice/secret:1", "--insecure-skip-verify"
+    )
+    assert code == 0, output
+    assert "WARNING: --insecure-skip-verify: NOT verifying" in output
+    await asyncio.to_thread(forget_locally, docker_client, world.secret_image.rsplit(":", 1)[0])
