@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gateway_bundle import make_archive
@@ -33,8 +34,16 @@ def archive_bytes(archive: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
+def gateway_overrides() -> dict[str, Any]:
+    """Gateway settings a test module changes (test_gateway_webhooks.py: loopback targets)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 async def stack(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    gateway_overrides: dict[str, Any],
 ) -> AsyncIterator[Stack]:
     blob_dir = tmp_path_factory.mktemp("blobs")
     shared = {
@@ -59,6 +68,7 @@ async def stack(
             admin_username=ADMIN,
             admin_token=ADMIN_TOKEN,
             max_upload_bytes=GATEWAY_MAX_UPLOAD,
+            **gateway_overrides,
         ),
         engine=engine,
         bus=bus,

@@ -20,6 +20,7 @@ from modelbay_gateway import (
     api_orgs,
     api_registry,
     api_solutions,
+    api_webhooks,
 )
 from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import UpstreamProblem
@@ -71,6 +72,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_keys,
         api_admin,
         api_audit,
+        api_webhooks,
     )
     for module in modules:
         app.include_router(module.router)

@@ -32,6 +32,8 @@ class GatewayContext:
     hub: EventHub
     # The bus's operator view (`/v1/admin/dead-letters`); None when the bus has none.
     dead_letters: DeadLetterAdmin | None = None
+    # Who may see which model, shared by the SSE hub and the webhook fan-out.
+    visibility: VisibilityCache | None = None
 
     @classmethod
     def build(
@@ -51,7 +53,7 @@ class GatewayContext:
         lookup = catalog_access_lookup(upstreams)
         visibility = VisibilityCache(lookup, settings.visibility_cache_seconds)
         hub = EventHub(visibility, settings.sse_replay_events)
-        return cls(settings, sessions, upstreams, blob_store, hub, dead_letters)
+        return cls(settings, sessions, upstreams, blob_store, hub, dead_letters, visibility)
 
     async def close(self) -> None:
         """End the SSE streams, then close the internal HTTP clients."""

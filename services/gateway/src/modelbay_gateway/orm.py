@@ -14,12 +14,14 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA = "gateway"
@@ -113,3 +115,60 @@ class AuditEntryRow(Base):
     target: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     event_id: Mapped[str | None] = mapped_column(Text, unique=True)
+
+
+class WebhookRow(Base):
+    """An endpoint that receives the events its owner may see (webhooks.py).
+
+    Owned by a user (`org` null) or by an organisation (managed by its owners). `secret` is the
+    Standard Webhooks signing key (`whsec_...`); it must be kept to sign, so it is stored as is
+    (the database is the platform's trust boundary, like the internal-call secret).
+    """
+
+    __tablename__ = "webhooks"
+    __table_args__ = (
+        Index("ix_webhooks_owner", "owner"),
+        Index("ix_webhooks_org", "org"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), primary_key=True)
+    owner: Mapped[str] = mapped_column(Text)  # the user who registered it
+    org: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    secret: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookDeliveryRow(Base):
+    """One event to one webhook: pending until delivered, retried with back-off, then failed."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_due", "next_attempt_at", postgresql_where="status = 'pending'"
+        ),
+        Index("ix_webhook_deliveries_webhook_id", "webhook_id", "created_at"),
+        CheckConstraint(
+            "status IN ('pending', 'succeeded', 'failed')", name="webhook_deliveries_status_check"
+        ),
+        UniqueConstraint("webhook_id", "event_id", name="webhook_deliveries_event_key"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(as_uuid=True), primary_key=True)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(as_uuid=True), ForeignKey(f"{SCHEMA}.webhooks.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # the CloudEvent JSON, sent byte for byte
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -13,13 +13,15 @@ from modelbay_common.signing import SigningSettings
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from modelbay_gateway.webhook_settings import WebhookSettings
+
 SERVICE_NAME = "gateway"
 EVENT_SOURCE = "/modelbay/gateway"
 GIB = 1024**3
 MIN_ADMIN_TOKEN_LENGTH = 24
 
 
-class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
+class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, WebhookSettings):
     """Configuration of the gateway; docs/services.md lists the variables."""
 
     model_config = SettingsConfigDict(env_prefix="MODELBAY_GATEWAY_", extra="ignore")
