@@ -149,18 +149,29 @@ class BuildRunner:
             registry=self._settings.registry,
             registry_insecure=self._settings.registry_insecure,
             digest=digest,
-            base_image=self._settings.base_image,
-            base_image_id=await self._base_image_id(),
+            base_image=self._base_image(request),
+            base_image_id=await self._base_image_id(self._base_image(request)),
             sbom_key=sbom_key,
             builder_version=_builder_version(),
             started=datetime.now(UTC),
         )
         return await attest(self._signing_key, self._blobs, self._credentials, request, facts, log)
 
-    async def _base_image_id(self) -> str | None:
+    def _base_image(self, request: BuildRequest) -> str:
+        """The `FROM` registered for the bundle's Python (settings.python_base_images)."""
+        image = self._settings.base_image_for(request.python_version)
+        if image is None:
+            served = ", ".join(self._settings.served_python_versions())
+            raise BuildStepFailed(
+                f"no base image is registered for Python {request.python_version} "
+                f"(this platform serves Python {served})"
+            )
+        return image
+
+    async def _base_image_id(self, base_image: str) -> str | None:
         try:
             attrs: dict[str, Any] = await asyncio.to_thread(
-                self._connection.client.api.inspect_image, self._settings.base_image
+                self._connection.client.api.inspect_image, base_image
             )
         except DockerException:
             return None
@@ -194,18 +205,18 @@ class BuildRunner:
             name=request.name,
             version=request.version,
             lock_hash=request.lock_hash,
-            base_image=self._settings.base_image,
+            base_image=self._base_image(request),
             bundle=bundle,
             openapi=await load_openapi(
                 self._blobs, request.owner, request.name, request.version, bundle
             ),
         )
-        log.line(f"building {self._reference(request)} FROM {self._settings.base_image}")
+        log.line(f"building {self._reference(request)} FROM {self._base_image(request)}")
         if self._buildah is not None:
             built = await asyncio.to_thread(
                 self._buildah.build,
                 context_tar,
-                base_image=self._settings.base_image,
+                base_image=self._base_image(request),
                 tag=self._reference(request),
                 labels=labels,
                 log=log,
@@ -231,7 +242,7 @@ class BuildRunner:
         await fetch_verified(self._blobs, request.wheelhouse_uri, wheelhouse_tar)
         wheels = await asyncio.to_thread(unpack_wheels, wheelhouse_tar, work / "wheelhouse")
         inputs = ContextInputs(
-            base_image=self._settings.base_image,
+            base_image=self._base_image(request),
             lock=request.lock,
             python_version=request.python_version,
             wheels=wheels,

@@ -12,10 +12,15 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from modelbay_common.python_images import (
+    PYTHON_BASE_IMAGES_DESCRIPTION,
+    check_python_base_images,
+    served_python_versions,
+)
 from modelbay_common.registry_auth import RegistryTokenSettings
 from modelbay_common.settings import ServiceSettings
 from modelbay_common.signing import SigningSettings
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 BuilderMode = Literal["docker", "local-process", "auto"]
@@ -44,8 +49,15 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
     base_image: str = Field(
         default="python:3.11-slim",
         description="`FROM` of every model image (`modelbay/python:3.11-bookworm` from "
-        "scripts/build-base-image.sh where nothing can be pulled)",
+        "scripts/build-base-image.sh where nothing can be pulled) while `python_base_images` "
+        "is unset",
     )
+    python_base_images: dict[str, str] | None = Field(
+        default=None,
+        description=PYTHON_BASE_IMAGES_DESCRIPTION + "; set, a bundle's version picks its "
+        "`FROM` here (a version without an entry fails the build); unset, `base_image` serves",
+    )
+
     docker_host: str | None = Field(
         default=None,
         description="Docker engine URL; unset: the standard `DOCKER_HOST`, else the local socket",
@@ -151,3 +163,18 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
     local_install_timeout_seconds: float = Field(
         default=900.0, gt=0, description="Bound on `python -m venv` and each `pip install`"
     )
+
+    @field_validator("python_base_images")
+    @classmethod
+    def _check_python_base_images(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else check_python_base_images(value)
+
+    def base_image_for(self, python_version: str) -> str | None:
+        """The `FROM` of a model image whose bundle was made with `python_version`; None when no
+        base image is registered for it (onboarding refuses such bundles at upload)."""
+        if self.python_base_images is None:
+            return self.base_image
+        return self.python_base_images.get(".".join(python_version.split(".")[:2]))
+
+    def served_python_versions(self) -> tuple[str, ...]:
+        return served_python_versions(self.python_base_images or {})

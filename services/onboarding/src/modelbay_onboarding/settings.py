@@ -14,8 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from modelbay_common.python_images import (
+    DEFAULT_PYTHON_BASE_IMAGES,
+    PYTHON_BASE_IMAGES_DESCRIPTION,
+    check_python_base_images,
+    served_python_versions,
+)
 from modelbay_common.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 SERVICE_NAME = "onboarding"
@@ -76,10 +82,20 @@ class OnboardingSettings(ServiceSettings):
         description="Refuse a bundle with a method that has no sample (otherwise the answer "
         "warns and the builder only checks that such a method's image starts)",
     )
-    supported_python_versions: list[str] = Field(
-        default_factory=lambda: ["3.11"],
-        description="`major.minor` versions model images can be built for (a JSON list)",
+    python_base_images: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_PYTHON_BASE_IMAGES),
+        description=PYTHON_BASE_IMAGES_DESCRIPTION,
     )
+
+    @field_validator("python_base_images")
+    @classmethod
+    def _check_python_base_images(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_python_base_images(value)
+
+    @property
+    def supported_python_versions(self) -> list[str]:
+        """The `major.minor` versions a bundle may be made with: those with a base image."""
+        return list(served_python_versions(self.python_base_images))
 
     resolver_enabled: bool = Field(
         default=True, description="Consume `ModelUploaded` and resolve dependencies here"
