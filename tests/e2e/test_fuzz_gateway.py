@@ -4,7 +4,8 @@ The stack is this tier's (four service processes on the real Postgres, RabbitMQ,
 and Docker engine), so an answer the gateway relays from onboarding, the catalog or the builder
 is judged too. Every generated request — valid and invalid by the schema — must be answered
 below 500, and every 4xx as RFC 9457 problem+json. Cases are sent as the administrator (the
-widest view) and as an ordinary user. `MODELBAY_FUZZ_EXAMPLES` raises the bound (`make fuzz`).
+widest view) and as an ordinary user; neither token may appear in any service's log.
+`MODELBAY_FUZZ_EXAMPLES` raises the bound (`make fuzz`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ async def test_gateway_answers_every_generated_request_below_500(
     }
     for caller, report in reports.items():
         print(f"{caller}: {report.summary()}")  # the figures for docs/reliability.md (pytest -s)
+    logs = "\n".join(
+        [
+            await asyncio.to_thread(process.log_path.read_text, errors="replace")
+            for process in stack.processes.values()
+        ]
+    )
+    for token in (stack.admin_token, alice.token):
+        assert token not in logs, "an API token was written to a service log"
     for caller, report in reports.items():
         assert report.cases > 0
         assert not report.server_errors, f"as {caller}: {report.summary()}"
