@@ -56,6 +56,9 @@ def read_backends() -> Backends:
         registry=env["MODELBAY_REGISTRY"],
         base_image=env["MODELBAY_BASE_IMAGE"],
         docker_host=env.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
+        # The shared registry is behind token auth (docs/trust.md): without the key the stack's
+        # builder cannot push (HTTP 401).
+        registry_token_key_file=env.get("MODELBAY_REGISTRY_TOKEN_KEY_FILE"),
     )
 
 
