@@ -51,10 +51,15 @@ def deployments(directory: str) -> dict[str, dict[str, Any]]:
     }
 
 
+# Served by every service through its host (modelbay_common.health, modelbay_common.observability).
+HOST_GET_ROUTES = {"/healthz", "/readyz", "/metrics"}
+
+
 def served_get_routes(service: str) -> set[str]:
-    """The GET paths the service's own code declares (its api*.py modules)."""
+    """The GET paths the service's own code declares (its api*.py modules) and its host's."""
     package = REPO_ROOT / "services" / service / "src" / f"modelbay_{service}"
-    return {match for path in package.glob("api*.py") for match in ROUTE.findall(path.read_text())}
+    declared = {m for path in package.glob("api*.py") for m in ROUTE.findall(path.read_text())}
+    return declared | HOST_GET_ROUTES
 
 
 def all_containers(deployment: dict[str, Any]) -> list[dict[str, Any]]:

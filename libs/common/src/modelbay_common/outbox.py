@@ -226,13 +226,27 @@ class OutboxRelay:
             await asyncio.wait({first_pass, self._task}, return_when=asyncio.FIRST_COMPLETED)
             first_pass.cancel()
 
+    def liveness_problem(self) -> str | None:
+        """Why the relay loop is not running (for `/healthz`), or None while it runs."""
+        task = self._task
+        if task is None:
+            return "the outbox relay is not running"
+        if task.done():
+            error = None if task.cancelled() else task.exception()
+            return f"the outbox relay stopped: {type(error).__name__}: {error}"
+        return None
+
     async def stop(self) -> None:
         """Finish the current batch, then end the loop."""
         self._stopping = True
         self._wake.set()
         task, self._task = self._task, None
         if task is not None:
-            await task
+            # A loop that already died (its failure is what /healthz reported) must not make
+            # the shutdown of everything after it fail too.
+            (outcome,) = await asyncio.gather(task, return_exceptions=True)
+            if isinstance(outcome, BaseException):
+                log.warning("outbox %s: the relay had stopped: %r", self._schema, outcome)
 
     async def run(self) -> None:
         listener = await self._listen() if self._wake_on_notify else None

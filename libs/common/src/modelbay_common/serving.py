@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import Bus, Handler, create_bus
 from modelbay_common.db import SessionFactory, create_engine, session_factory
+from modelbay_common.health import HostHealth, install_health_routes
 from modelbay_common.logging import configure_logging
 from modelbay_common.metrics import Probe, scrape_probes
 from modelbay_common.observability import (
@@ -169,11 +170,14 @@ class ServiceHost:
         migrate: Migrate = _upgrade,
         make_relay: Callable[[Clients, str, float], Worker] = _outbox_relay,
         probes: Mapping[str, Probe] | None = None,
+        own_health_routes: bool = False,
     ) -> None:
         """`outbox_poll_seconds=None` means the service has no outbox (the gateway).
 
         `probes` are the service's own scrape-time reads (the builder's queue by status), run
         with the host's outbox and dead-letter probes while it is started.
+        `own_health_routes=True` keeps the app's `/healthz` and `/readyz` (the builder's); else
+        the host's (`modelbay_common.health`) answer them.
 
         `migrate` and `make_relay` are seams for unit tests of the order; services keep the
         defaults (Alembic, `OutboxRelay`).
@@ -193,9 +197,12 @@ class ServiceHost:
         self._migrate = migrate
         self._probes = dict(probes or {})
         self._running: AsyncExitStack | None = None
+        self.health = HostHealth(schema, clients.sessions, clients.bus, self.relay)
         if app is not None:
             # Before the app serves: Starlette refuses middleware once it has started.
             install_metrics(app, schema)
+            if not own_health_routes:
+                install_health_routes(app, self.health)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -237,6 +244,7 @@ class ServiceHost:
                     stack.push_async_callback(worker.stop)
             self._register_probes(stack)
             self._running = stack.pop_all()
+        self.health.started = True
         log.info("%s started", self.schema)
 
     def _register_probes(self, stack: AsyncExitStack) -> None:
@@ -257,6 +265,7 @@ class ServiceHost:
     async def stop(self) -> None:
         """Workers, then the relay, then the bus and engine this service opened."""
         running, self._running = self._running, None
+        self.health.started = False  # readiness fails first, so no new work is routed here
         if running is None:
             await self._dispose_owned_engine()  # built, never started: the pool may still exist
             return

@@ -79,6 +79,7 @@ def build_service(
         ],
         outbox_poll_seconds=settings.outbox_poll_seconds,
         probes={"builder-queue": queue_probe(clients.sessions)},
+        own_health_routes=True,  # the build worker's liveness (liveness.py)
     )
     service.mode, service.runner, service.worker = chosen.mode, chosen.runner, worker
     service.served = chosen.served

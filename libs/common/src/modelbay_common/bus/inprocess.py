@@ -105,6 +105,16 @@ class InProcessBus:
         queue = self._consumers.get(consumer)
         return [] if queue is None else list(queue.dead_letters[:limit])
 
+    def liveness_problem(self) -> str | None:
+        """Why a consumer no longer runs (a worker task ended), or None (for `/healthz`)."""
+        if not self._started:
+            return "the in-process bus is not started"
+        ended = [task.get_name() for task in self._workers if task.done()]
+        return f"consumer tasks ended: {', '.join(ended)}" if ended else None
+
+    def connection_problem(self) -> str | None:
+        return None if self._started else "the in-process bus is not started"
+
     async def dead_letter_count(self, consumer: str) -> int:
         queue = self._consumers.get(consumer)
         return 0 if queue is None else len(queue.dead_letters)

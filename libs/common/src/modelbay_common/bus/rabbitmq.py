@@ -131,6 +131,22 @@ class RabbitMqBus:
     async def dead_letters(self, consumer: str, limit: int = 100) -> list[DeadLetter]:
         return await rabbitmq_admin.peek_dead_letters(self._require_connection(), consumer, limit)
 
+    def liveness_problem(self) -> str | None:
+        """Why a consumer is gone for good (for `/healthz`); a broker outage is not one: the
+        robust connection restores channels and consumers by itself when it reconnects."""
+        if self._connection is None:
+            return "the RabbitMQ bus is not started"
+        gone = [s.consumer for s in self._subscriptions if s.consumer_tag is None]
+        return f"not consuming: {', '.join(gone)}" if gone else None
+
+    def connection_problem(self) -> str | None:
+        """Why the broker cannot be reached now (for `/readyz`), or None."""
+        if self._connection is None:
+            return "the RabbitMQ bus is not started"
+        if self._connection.is_closed:
+            return "the broker connection is down (reconnecting)"
+        return None
+
     async def dead_letter_count(self, consumer: str) -> int:
         return await rabbitmq_admin.count_dead_letters(self._require_connection(), consumer)
 
