@@ -2,8 +2,11 @@
 
 Three verdicts over the globals `pickle_scan` lists:
 - **blocked**: a global that reaches the operating system, the interpreter or the network
-  (`os`, `subprocess`, `socket`, `builtins.eval`, ...), or one the scanner could not resolve.
-  The upload is refused with 422 unless an administrator allowed that global for that model.
+  (`os.system`, `subprocess.run`, `socket.socket`, `builtins.eval`, ...), or one the scanner
+  could not resolve: what a malicious `__reduce__` calls at load. The upload is refused with 422
+  unless an administrator allowed that global for that model. A by-value function's reference to
+  such a module as a whole (`sys.*`: the model's code uses `sys.prefix`) is only flagged: it runs
+  nothing at load (tests/e2e/models/where_am_i.py is such a legitimate model).
 - **flagged**: a global outside the bundle's declared packages (its requirements and local
   modules), the platform's own packages and the standard library's safe set. Accepted, and shown
   on the version so whoever runs it can judge.
@@ -254,7 +257,13 @@ def classify(
     allowed_here: list[str] = []
     for item in ordered:
         top = item.module.split(".")[0]
-        if is_blocked(item):
+        if item.name == "*" and item.module != UNRESOLVED_MODULE:
+            # A by-value function's reference to a module (`subimport("sys")`): importing runs
+            # nothing of the model's, and what the function does with it runs only when called,
+            # in the sandbox. Flagged, so `import os` in model code never costs an upload.
+            if is_blocked(item) or top not in SAFE_STDLIB | PLATFORM_MODULES | declared:
+                flagged.append(item.qualified)
+        elif is_blocked(item):
             (allowed_here if item.qualified in allowed else blocked).append(item.qualified)
         elif top not in SAFE_STDLIB | PLATFORM_MODULES | declared:
             flagged.append(item.qualified)
