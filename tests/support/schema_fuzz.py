@@ -100,11 +100,19 @@ def fuzz(
             continue
         report.operations += 1
         # Data that fits the schema, then data that does not (the 4xx paths).
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        modes = [GenerationMode.POSITIVE]
+        if _has_inputs(operation):  # nothing to make invalid otherwise
+            modes.append(GenerationMode.NEGATIVE)
+        for mode in modes:
             strategy = operation.as_strategy(generation_mode=mode)
             _fuzz_operation(operation, strategy, base_url, headers, max_examples, session, report)
     session.close()
     return report
+
+
+def _has_inputs(operation: Any) -> bool:
+    parts = ("path_parameters", "query", "headers", "cookies", "body")
+    return any(list(getattr(operation, part, ())) for part in parts)
 
 
 def _fuzz_operation(
