@@ -114,9 +114,9 @@ def _download(requirements: list[str], directory: Path) -> None:
     assert result.returncode == 0, f"pip download failed (PyPI reachable?): {result.stderr[-2000:]}"
 
 
-@pytest.fixture(scope="session")
-def wheelhouse(iris_bundles: IrisBundles, tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    requirements = sorted({*iris_bundles.requirements, *runtime_server_requirements()})
+def make_wheelhouse(requirements: list[str], out_dir: Path) -> Wheelhouse:
+    """The wheelhouse of `requirements` (downloaded once into WHEEL_CACHE) as a tar in `out_dir`."""
+    requirements = sorted(requirements)
     key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
     directory = WHEEL_CACHE / key
     if not (directory / ".complete").exists():
@@ -131,11 +131,23 @@ def wheelhouse(iris_bundles: IrisBundles, tmp_path_factory: pytest.TempPathFacto
         )
     )
     lock_hash = hashlib.sha256("\n".join([*lock, f"python={TARGET_PYTHON}"]).encode()).hexdigest()
-    tar_path = tmp_path_factory.mktemp("wheelhouse") / f"{lock_hash}.tar"
+    tar_path = out_dir / f"{lock_hash}.tar"
     with tarfile.open(tar_path, "w") as tar:
         for wheel in wheels:
             tar.add(wheel, arcname=wheel.name)
     return Wheelhouse(tar=tar_path, lock=lock, lock_hash=lock_hash)
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(iris_bundles: IrisBundles, tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    requirements = sorted({*iris_bundles.requirements, *runtime_server_requirements()})
+    return make_wheelhouse(requirements, tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(scope="session")
+def runtime_only_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """The wheelhouse of a model without third-party imports: the model server's own pins."""
+    return make_wheelhouse(runtime_server_requirements(), tmp_path_factory.mktemp("wheelhouse"))
 
 
 def blob_url_with_prefix(blob_url: str, prefix: str) -> str:
@@ -154,6 +166,12 @@ class RunningBuilder:
 
 
 @pytest.fixture(scope="module")
+def builder_settings_overrides() -> dict[str, Any]:
+    """Settings a test module changes for its builder (test_builder_buildah.py: the backend)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 async def builder(
     module_database_url: str,
     s3_services: Any,
@@ -161,6 +179,7 @@ async def builder(
     registry: str,
     base_image: str,
     tmp_path_factory: pytest.TempPathFactory,
+    builder_settings_overrides: dict[str, Any],
 ) -> AsyncIterator[RunningBuilder]:
     run_id = uuid.uuid4().hex[:8]
     settings = BuilderSettings(
@@ -174,6 +193,7 @@ async def builder(
         work_dir=tmp_path_factory.mktemp("builder-work"),
         max_concurrent_builds=2,
         log_json=False,
+        **builder_settings_overrides,
     )
     service = build_service(settings)
     events: list[Envelope] = []
