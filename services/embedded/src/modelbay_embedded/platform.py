@@ -53,6 +53,9 @@ class RunningService(Protocol):
     async def stop(self) -> None: ...
 
 
+SIGNING_DIR = "signing"
+
+
 def default_data_dir() -> Path:
     """`$MODELBAY_DATA_DIR`, else `$XDG_DATA_HOME/modelbay` (`~/.local/share/modelbay`)."""
     if configured := os.environ.get(DATA_DIR_ENV):
@@ -150,6 +153,7 @@ class EmbeddedPlatform:
             http_port=self.config.port,
             admin_username=self.config.admin_username,
             admin_token=self.token,
+            signing_key_dir=data_dir / SIGNING_DIR,  # serves the builder's public key at /v1/keys
         )
         self.gateway = build_gateway(
             settings, engine=engine, bus=bus, blob_store=blob_store, transports=transports
@@ -205,7 +209,14 @@ class EmbeddedPlatform:
 
         # The engine was asked once already (detect_docker): the builder must not ask again.
         mode = "docker" if self.docker.available else "local-process"
-        builder_settings = BuilderSettings.load(**common, work_dir=data_dir / "builder", mode=mode)
+        builder_settings = BuilderSettings.load(
+            **common,
+            work_dir=data_dir / "builder",
+            mode=mode,
+            # Images are signed with a key made on the first start (docs/trust.md), so `modelbay
+            # pull/run` verify against this platform like any other.
+            signing_key_dir=data_dir / SIGNING_DIR,
+        )
         builder = build_builder(builder_settings, engine=engine, bus=bus, blob_store=blob_store)
         builder.on_served(self._announce_served)  # only the local-process mode serves models
         return builder
