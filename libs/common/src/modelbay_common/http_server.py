@@ -84,6 +84,8 @@ def server_config(
     """The `uvicorn.Config` every service runs with (the server-side timeouts in one place)."""
     import uvicorn  # only process entrypoints need the server
 
+    from modelbay_common.shutdown import SHUTDOWN_GRACE_SECONDS
+
     return uvicorn.Config(
         app,
         host=host,
@@ -93,4 +95,6 @@ def server_config(
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         log_config=None,  # keep Modelbay's JSON logging, configured by run_service
         lifespan="off",  # start/stop are the service host's, around serve()
+        # Open connections (an SSE stream never ends by itself) must not hold up a SIGTERM.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )

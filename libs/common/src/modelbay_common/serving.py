@@ -292,10 +292,10 @@ class RunnableService(Protocol):
 
 
 async def serve(service: RunnableService, settings: ServiceSettings) -> None:
-    """Start `service`, serve its app on the configured host and port, then stop it."""
-    import uvicorn  # only process entrypoints need the server, not embedded compositions
-
+    """Start `service`, serve its app on the configured host and port until SIGTERM or SIGINT,
+    then stop it: in-flight requests finish, the host hands back what it holds, exit status 0."""
     from modelbay_common.http_server import server_config
+    from modelbay_common.shutdown import GracefulServer  # only process entrypoints need a server
 
     await service.start()
     try:
@@ -306,7 +306,8 @@ async def serve(service: RunnableService, settings: ServiceSettings) -> None:
             header_timeout=settings.http_header_timeout_seconds,
             keep_alive=settings.http_keep_alive_seconds,
         )
-        await uvicorn.Server(config).serve()
+        # Returns after SIGTERM/SIGINT (no re-raise), so the host below always stops.
+        await GracefulServer(config).serve()
     finally:
         await service.stop()
 

@@ -20,11 +20,13 @@ def run_platform(
     docker: bool | None,
     announce: Callable[[str], object],
 ) -> None:
-    """Serve the whole platform until Ctrl-C; `announce` receives every line meant for the user."""
+    """Serve the whole platform until Ctrl-C or SIGTERM; `announce` receives every line for
+    the user."""
     config = EmbeddedConfig(
         data_dir=data_dir or default_data_dir(), host=host, port=port, docker=docker
     )
     announce(f"Starting Modelbay (embedded) with data in {config.data_dir} ...")
-    with suppress(KeyboardInterrupt):
+    # Ctrl-C, or a SIGTERM during start-up (which cancels the start): a clean stop, exit 0.
+    with suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(serve_embedded(config, announce=announce))
     announce(f"Modelbay stopped; your data stays in {config.data_dir}")

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -131,8 +132,15 @@ class EmbeddedPlatform:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = admin_token(data_dir)
         postgres = EmbeddedPostgres(data_dir / "postgres")
-        database_url = await asyncio.to_thread(postgres.start)
+        # Registered first and waited for even when cancelled (SIGTERM while starting): a start
+        # cut short must still be stopped, or its postmaster outlives this process.
         self._exit.push_async_callback(asyncio.to_thread, postgres.stop)
+        starting = asyncio.ensure_future(asyncio.to_thread(postgres.start))
+        try:
+            database_url = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            await asyncio.gather(starting, return_exceptions=True)
+            raise
         engine = create_engine(database_url, application_name="modelbay-embedded")
         self._exit.push_async_callback(engine.dispose)
         bus = InProcessBus()
@@ -269,10 +277,16 @@ def banner(platform: EmbeddedPlatform) -> str:
 
 
 async def serve_embedded(config: EmbeddedConfig, announce: Callable[[str], Any] = print) -> None:
-    """Start everything, serve the gateway until Ctrl-C (SIGINT/SIGTERM), stop everything."""
-    import uvicorn
+    """Start everything, serve the gateway until Ctrl-C (SIGINT/SIGTERM), stop everything.
 
-    class AnnouncingServer(uvicorn.Server):
+    SIGTERM is handled in every phase (modelbay_common.shutdown): while starting it cancels the
+    start, while serving the server returns, and while stopping it is ignored; each way the
+    embedded PostgreSQL is stopped and the process exits 0, never leaving a postmaster behind.
+    """
+    import uvicorn
+    from modelbay_common.shutdown import SHUTDOWN_GRACE_SECONDS, GracefulServer
+
+    class AnnouncingServer(GracefulServer):
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
             if self.started:  # the port is bound: now the URL in the banner works
@@ -284,6 +298,10 @@ async def serve_embedded(config: EmbeddedConfig, announce: Callable[[str], Any] 
         else DockerStatus(False, "Docker is disabled (--no-docker)")
     )
     platform = EmbeddedPlatform(config, docker, announce=announce)
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    loop.add_signal_handler(signal.SIGTERM, main.cancel)  # while starting: stop what started
     try:
         await platform.start()
         assert platform.gateway is not None
@@ -293,7 +311,14 @@ async def serve_embedded(config: EmbeddedConfig, announce: Callable[[str], Any] 
             port=config.port,
             log_config=None,  # keep Modelbay's logging configuration
             lifespan="off",  # start and stop are ours, around serve()
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
+        loop.remove_signal_handler(signal.SIGTERM)  # the server's own handler takes over
         await AnnouncingServer(server_config).serve()
     finally:
-        await platform.stop()
+        # A second SIGTERM while stopping must not cut the PostgreSQL shutdown short.
+        loop.add_signal_handler(signal.SIGTERM, log.info, "already stopping")
+        try:
+            await platform.stop()
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
