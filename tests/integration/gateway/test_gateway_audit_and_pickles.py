@@ -111,6 +111,8 @@ async def test_tokens_users_orgs_and_publishing_are_audited_and_paged(
 
     future = await _audit(stack, actor="audra", since="2999-01-01T00:00:00Z")
     assert future["entries"] == []
+    naive = await _audit(stack, actor="audra", since="2000-01-01T00:00:00")  # taken as UTC
+    assert [entry["id"] for entry in naive["entries"]] == [entry["id"] for entry in mine]
     async with stack.client(owner) as client:
         assert (await client.get("/v1/admin/audit")).status_code == 403
         bad = await client.get("/v1/admin/audit", params={"cursor": "abc"})

@@ -207,3 +207,31 @@ async def test_webhook_input_is_checked_and_private_targets_refused_when_not_all
     assert bad_events.status_code == 422
     assert bad_events.headers["content-type"] == "application/problem+json"
     assert unknown.status_code == 404
+
+
+async def test_an_organisation_webhook_is_managed_by_its_owners_only(stack: Stack) -> None:
+    owner = await stack.new_user("worgowner")
+    member = await stack.new_user("worgmember")
+    async with stack.client(owner) as client:
+        assert (await client.post("/v1/orgs", json={"name": "whlab"})).status_code == 201
+        added = await client.put("/v1/orgs/whlab/members/worgmember", json={"role": "maintainer"})
+        assert added.status_code in (200, 201), added.text
+        created = await client.post(
+            "/v1/webhooks", json={"url": "http://127.0.0.1:9/org", "org": "whlab"}
+        )
+        assert created.status_code == 201, created.text
+        hook = created.json()
+        assert hook["org"] == "whlab"
+        assert [item["id"] for item in (await client.get("/v1/webhooks")).json()] == [hook["id"]]
+    async with stack.client(member) as client:
+        refused = await client.post(
+            "/v1/webhooks", json={"url": "http://127.0.0.1:9/org", "org": "whlab"}
+        )
+        assert refused.status_code == 403
+        assert (await client.get(f"/v1/webhooks/{hook['id']}")).status_code == 404
+        assert (await client.delete(f"/v1/webhooks/{hook['id']}")).status_code == 404
+        assert (await client.get("/v1/webhooks")).json() == []
+    async with stack.client(owner) as client:
+        paused = await client.patch(f"/v1/webhooks/{hook['id']}", json={"active": False})
+        assert paused.json()["active"] is False
+        assert (await client.delete(f"/v1/webhooks/{hook['id']}")).status_code == 204

@@ -31,6 +31,7 @@ from modelbay_gateway.errors import AdminRequired
 from modelbay_gateway.records import Principal
 from modelbay_gateway.service_models import caller_of
 from modelbay_gateway.upstream import ONBOARDING, model_path, parsed, raise_for_upstream
+from modelbay_gateway.webhooks import as_utc
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -81,7 +82,7 @@ async def audit_log(
     query = AuditQuery(
         actor=actor,
         action=action,
-        since=since,
+        since=as_utc(since),
         before_id=int(cursor) if cursor else None,
         limit=limit + 1,  # one more than shown tells whether there is a next page
     )

@@ -33,7 +33,8 @@ from modelbay_gateway.webhooks import (
     Delivery,
     Webhook,
     WebhookStore,
-    check_target,
+    as_utc,
+    check_target_off_loop,
     new_secret,
 )
 
@@ -142,8 +143,8 @@ async def _managed(store: WebhookStore, principal: Principal, webhook_id: uuid.U
     return hook
 
 
-def _check_url(context: ContextDep, url: str) -> None:
-    check_target(url, allow_private=context.settings.webhook_allow_private_targets)
+async def _check_url(context: ContextDep, url: str) -> None:
+    await check_target_off_loop(url, allow_private=context.settings.webhook_allow_private_targets)
 
 
 @router.post("", response_model=WebhookSecretOut, status_code=201)
@@ -154,7 +155,7 @@ async def register_webhook(
     if body.org is not None and not can_manage_members(caller_of(principal), body.org):
         raise Forbidden(f"only an owner of {body.org!r} may register its webhooks")
     url = str(body.url)
-    _check_url(context, url)
+    await _check_url(context, url)
     secret = new_secret()
     async with transaction(context.sessions) as session:
         hook = await WebhookStore(session).add(
@@ -193,7 +194,7 @@ async def change_webhook(
     """Change the URL, the event filter, or pause (`active: false`) and resume."""
     changes: dict[str, object] = {}
     if body.url is not None:
-        _check_url(context, str(body.url))
+        await _check_url(context, str(body.url))
         changes["url"] = str(body.url)
     if body.events is not None:
         changes["event_types"] = body.events
@@ -254,7 +255,7 @@ async def deliveries(
     async with transaction(context.sessions) as session:
         store = WebhookStore(session)
         await _managed(store, principal, webhook_id)
-        found = await store.deliveries(webhook_id, before, limit)
+        found = await store.deliveries(webhook_id, as_utc(before), limit)
     return [DeliveryOut.of(delivery) for delivery in found]
 
 

@@ -38,7 +38,7 @@ from modelbay_gateway.webhook_settings import WebhookSettings
 from modelbay_gateway.webhooks import (
     Webhook,
     WebhookStore,
-    check_target,
+    check_target_off_loop,
     may_receive,
     recipient,
     sign,
@@ -191,7 +191,9 @@ class WebhookDeliverer:
         status: int | None = None
         error: str | None = None
         try:
-            check_target(item.url, allow_private=self._settings.webhook_allow_private_targets)
+            await check_target_off_loop(
+                item.url, allow_private=self._settings.webhook_allow_private_targets
+            )
             body = item.payload.encode()
             timestamp = int(time.time())
             message_id = f"msg_{item.id}"

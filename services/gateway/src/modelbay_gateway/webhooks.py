@@ -15,6 +15,7 @@ being the base64 part of the `whsec_...` secret.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -24,7 +25,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from modelbay_common.access import Caller, Membership, ModelAccess, OrgRole, can_see
@@ -52,6 +53,18 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
     signed = f"{message_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+async def check_target_off_loop(url: str, *, allow_private: bool) -> None:
+    """`check_target` in a worker thread: name resolution blocks, the event loop must not."""
+    await asyncio.to_thread(check_target, url, allow_private=allow_private)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A query's datetime as an aware one: one without a zone is taken as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def check_target(url: str, *, allow_private: bool) -> None:
