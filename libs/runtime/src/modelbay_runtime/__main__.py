@@ -25,6 +25,7 @@ naming the innermost error), 2 for bad arguments (argparse).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -127,15 +128,12 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ[load_failure.LOAD_FAILURE_FILE_ENV] = failure_record
     os.environ[load_failure.SUPERVISOR_PID_ENV] = str(os.getpid())
     # uvicorn re-raises the signal that stopped it once it has shut down; a handler of ours then
-    # turns it into an exception so a load failure can still be reported below.
+    # turns it into an exception so a load failure can still be reported below. Otherwise a
+    # SIGTERM (docker stop, Kubernetes) is an ordinary stop after in-flight requests finished:
+    # exit 0, as every Modelbay process does (issue 15, docs/operations.md).
     signal.signal(signal.SIGTERM, _raise_stopped)
-    try:
+    with contextlib.suppress(_StoppedBySignal):
         _run_uvicorn(factory, settings)
-    except _StoppedBySignal as stopped:
-        if load_failure.recorded_failure(failure_record) is None:
-            shutil.rmtree(failure_dir, ignore_errors=True)
-            signal.signal(stopped.signum, signal.SIG_DFL)
-            signal.raise_signal(stopped.signum)  # the usual death by signal (ignored as PID 1)
     cause = load_failure.recorded_failure(failure_record)
     shutil.rmtree(failure_dir, ignore_errors=True)
     if cause is not None:
