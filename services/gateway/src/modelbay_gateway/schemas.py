@@ -19,6 +19,7 @@ from modelbay_common.contracts.catalog import Category, VersionDetail
 from modelbay_common.refs import is_local_process_ref, served_url
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from modelbay_gateway.clients.links import ClientPackageLink, client_links
 from modelbay_gateway.records import IssuedToken, TokenInfo, User
 
 NAME_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
@@ -155,6 +156,10 @@ class VersionOut(VersionDetail):
         "process (no Docker engine; image_ref `local-process://...`); no image to pull then",
     )
     links: dict[str, str] = Field(description="`self` and one download per artifact kind")
+    clients: dict[str, ClientPackageLink] = Field(
+        description="generated client packages by language, each with the snippet to install "
+        "and call it (docs/clients.md)"
+    )
 
     @classmethod
     def of(cls, detail: VersionDetail, base_path: str) -> VersionOut:
@@ -172,4 +177,5 @@ class VersionOut(VersionDetail):
             pull_command=pull,
             serve_url=served_url(ref),
             links=links,
+            clients=client_links(detail, base_path),
         )
