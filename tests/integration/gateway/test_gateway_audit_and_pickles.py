@@ -97,6 +97,11 @@ async def test_tokens_users_orgs_and_publishing_are_audited_and_paged(
     assert not any("secret" in str(entry["details"]).lower() for entry in mine)
     by_admin = (await _audit(stack, actor=ADMIN, action="user.created"))["entries"]
     assert "audra" in [entry["target"] for entry in by_admin]
+    async with stack.client(ADMIN_TOKEN) as admin:
+        granted = await admin.put("/v1/users/audra/publisher", json={"publisher": True})
+    assert granted.status_code == 200, granted.text
+    [grant] = (await _audit(stack, action="user.publisher_granted"))["entries"]
+    assert (grant["actor"], grant["target"]) == (ADMIN, "audra")
 
     # Keyset pages: one entry a page, no entry twice, in order.
     seen: list[int] = []

@@ -15,9 +15,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from modelbay_common.bus import DeadLetter, DeadLetterAdmin
+from modelbay_common.db import transaction
 from modelbay_common.errors import NotFound, ServiceUnavailable
 from pydantic import BaseModel, Field
 
+from modelbay_gateway.audit import AuditLog
 from modelbay_gateway.auth import SignedIn
 from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import AdminRequired
@@ -147,4 +149,11 @@ async def replay_dead_letters(
         replayed = await admin.replay_dead_letters(consumer, limit)
     except LookupError:
         replayed = 0  # the consumer never subscribed here: nothing was ever dead-lettered
+    async with transaction(context.sessions) as session:
+        await AuditLog(session).record(
+            principal.username,
+            "admin.dead_letters_replayed",
+            f"consumer:{consumer}",
+            {"replayed": replayed, "limit": limit},
+        )
     return ReplayOut(consumer=consumer, replayed=replayed)

@@ -6,6 +6,7 @@ from modelbay_common.db import transaction
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_gateway.audit import AuditLog
 from modelbay_gateway.auth import SignedIn
 from modelbay_gateway.context import ContextDep
 from modelbay_gateway.errors import NamespaceTaken
@@ -85,4 +86,6 @@ async def put_publisher(
     """Grant or withdraw the publisher right: deciding others' publish requests (administrators)."""
     async with transaction(context.sessions) as session:
         user = await set_publisher_right(UserStore(session), principal, username, body.publisher)
+        action = "user.publisher_granted" if body.publisher else "user.publisher_withdrawn"
+        await AuditLog(session).record(principal.username, action, username, {})
     return UserOut.of(user)
