@@ -32,6 +32,15 @@ async def _finished_build(builder: Any, name: str, version: int) -> BuildView:
     return await asyncio.wait_for(poll(), SAFETY_TIMEOUT)
 
 
+async def _validation_failed(builder: Any, name: str) -> ValidationFailed:
+    """The event, once the outbox relay has published it (after the build row committed)."""
+    while True:
+        for event in builder.events:
+            if event.source == "/modelbay/builder" and event.data.name == name:
+                return event.event_as(ValidationFailed)
+        await asyncio.sleep(0.2)
+
+
 async def test_a_model_that_cannot_load_fails_naming_the_innermost_error(
     builder: Any, wheelhouse: Any, publish: Any, iris_bundles: Any, tmp_path: Path
 ) -> None:
@@ -52,10 +61,6 @@ async def test_a_model_that_cannot_load_fails_naming_the_innermost_error(
     assert view.reason == f"the model could not be loaded: {ROOT_CAUSE}"
     assert view.log_tail is not None
     assert "Traceback (most recent call last):" in view.log_tail
-    failed = next(
-        event.event_as(ValidationFailed)
-        for event in builder.events
-        if event.source == "/modelbay/builder" and event.data.name == "unloadable"
-    )
+    failed = await asyncio.wait_for(_validation_failed(builder, "unloadable"), 60)
     assert failed.reason == view.reason
     assert view.image_digest is None
