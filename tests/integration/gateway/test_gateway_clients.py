@@ -5,11 +5,15 @@ version, a proto protoc refuses). test_generated_clients.py runs the packages.""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import tarfile
 
+import httpx
 import pytest
 from gateway_stack import Stack
+from modelbay_embedded.inprocess import InProcessTransport
 from modelbay_gateway.clients import ClientLanguage, ProtoDoesNotCompile, generate_client
 
 PROBLEM = "application/problem+json"
@@ -87,3 +91,31 @@ def test_a_proto_protoc_refuses_is_a_409_naming_protocs_reason() -> None:
         generate_client(broken, ClientLanguage.PYTHON, "a", "b", 1)
     assert refused.value.status == 409
     assert '"strin" is not defined' in str(refused.value.detail)
+
+
+async def test_the_model_page_shows_each_snippet_and_serves_the_packages(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    owner = await stack.new_user("joan")
+    assert (await stack.push(owner, "joan", "adder", archive_bytes)).status_code == 202
+    await stack.wait_for_version(owner, "joan", "adder", 1)
+    async with httpx.AsyncClient(
+        transport=InProcessTransport(stack.gateway_app), base_url="http://gateway", timeout=60
+    ) as browser:
+        form = await browser.get("/signin")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf is not None
+        signed_in = await browser.post(
+            "/signin", data={"csrf_token": csrf.group(1), "username": "joan", "token": owner}
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        page = await browser.get("/models/joan/adder")
+        package = await browser.get("/models/joan/adder/versions/1/clients/java")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "Clients in other languages" in text
+    assert "pip install ./joan-adder-1-python-client.tar.gz" in text
+    assert 'new ModelClient("http://localhost:8080")' in text
+    assert 'href="/models/joan/adder/versions/1/clients/typescript"' in page.text
+    assert package.status_code == 200
+    assert "joan-adder-1-java-client/build.sh" in names_in(package.content)

@@ -16,14 +16,14 @@ class ClientPackageLink(BaseModel):
     snippet: str = Field(description="shell lines to install it, then code calling the model")
 
 
-def client_links(detail: VersionDetail, base_path: str) -> dict[str, ClientPackageLink]:
-    """One entry per language, keyed by its name (`python`, `typescript`, `java`)."""
-    target = Target(detail.owner, detail.name, detail.version)
-    methods = detail.interface.methods
-    first = methods[0] if methods else None
-    method = first.name if first else None
+def client_links_for(
+    owner: str, name: str, version: int, base_path: str, method: str | None, input_message: str
+) -> dict[str, ClientPackageLink]:
+    """One entry per language, keyed by its name (`python`, `typescript`, `java`); the snippet
+    calls `method` (the model's first) with its input message."""
+    target = Target(owner, name, version)
     # The message's name inside the generated module: the SDK's messages are top-level.
-    input_type = first.input_message.rsplit(".", 1)[-1] if first and first.input_message else None
+    input_type = input_message.rsplit(".", 1)[-1] or None
     return {
         language.value: ClientPackageLink(
             url=f"{base_path}/clients/{language}",
@@ -31,3 +31,15 @@ def client_links(detail: VersionDetail, base_path: str) -> dict[str, ClientPacka
         )
         for language in ClientLanguage
     }
+
+
+def client_links(detail: VersionDetail, base_path: str) -> dict[str, ClientPackageLink]:
+    first = detail.interface.methods[0] if detail.interface.methods else None
+    return client_links_for(
+        detail.owner,
+        detail.name,
+        detail.version,
+        base_path,
+        first.name if first else None,
+        first.input_message if first else "",
+    )

@@ -18,6 +18,9 @@ from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.refs import served_url
 from starlette.background import BackgroundTask
 
+from modelbay_gateway.clients import ClientLanguage
+from modelbay_gateway.clients.download import client_package
+from modelbay_gateway.clients.links import ClientPackageLink, client_links_for
 from modelbay_gateway.downloads import open_blob_download, open_image_download
 from modelbay_gateway.events_hub import EventFilter, format_sse
 from modelbay_gateway.upstream import Caller, Upstreams
@@ -53,6 +56,23 @@ async def _version_details(
         *(get_version(upstreams, caller, owner, name, number) for number in newest)
     )
     return dict(zip(newest, details, strict=True))
+
+
+CLIENT_TITLES = {"python": "Python", "typescript": "TypeScript", "java": "Java"}
+
+
+def _client_links(
+    owner: str, name: str, version: int | None, methods: list[dict[str, Any]]
+) -> dict[str, ClientPackageLink]:
+    """The generated client packages of the shown version (docs/clients.md)."""
+    if version is None:
+        return {}
+    first = methods[0] if methods else {}
+    path = f"/v1/models/{owner}/{name}/versions/{version}"
+    method = str(first["name"]) if first.get("name") else None
+    return client_links_for(
+        owner, name, version, path, method, str(first.get("input_message") or "")
+    )
 
 
 def _base_url(detail: dict[str, Any]) -> str:
@@ -106,6 +126,8 @@ async def render_model_page(
         "details": details,
         "methods": methods,
         "snippets": [snippets_for(method, base_url) for method in methods],
+        "clients": _client_links(owner, name, shown, methods) if detail else {},
+        "client_titles": CLIENT_TITLES,
         "download_kinds": DOWNLOAD_KINDS,
         "is_owner": visitor.username == owner
         or (visitor.principal is not None and visitor.principal.user.is_admin),
@@ -226,3 +248,24 @@ async def download_file(
         headers=found.headers,
         background=BackgroundTask(found.close.aclose) if found.close else None,
     )
+
+
+@router.get("/models/{owner}/{name}/versions/{version}/clients/{language}")
+async def download_client(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: VersionNumber,
+    language: ClientLanguage,
+) -> Response:
+    """The generated client package, as `/v1/.../clients/{language}` serves it."""
+    if must_sign_in(state, visitor):
+        return signin_redirect(request)
+    context = state.context
+    package = await client_package(
+        context.blob_store, context.upstreams, visitor.caller, owner, name, version, language
+    )
+    headers = {"Content-Disposition": f'attachment; filename="{package.filename}"'}
+    return Response(package.content, media_type=package.media_type, headers=headers)
