@@ -124,5 +124,7 @@ async def test_tokens_users_orgs_and_publishing_are_audited_and_paged(
     assert bad.status_code in (403, 422)
     async with stack.client(ADMIN_TOKEN) as admin:
         malformed = await admin.get("/v1/admin/audit", params={"since": "yesterday"})
+        nul = await admin.get("/v1/admin/audit", params={"actor": "a\x00b"})
+    assert nul.status_code == 422
     assert malformed.status_code == 422
     assert malformed.headers["content-type"] == "application/problem+json"

@@ -36,6 +36,8 @@ from modelbay_gateway.webhooks import as_utc
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 MAX_PAGE = 500
+# Postgres text cannot hold NUL: such a filter is the caller's mistake (422), never a 500.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 ModelPart = Annotated[str, Path(min_length=1, max_length=200)]
 
 
@@ -65,10 +67,16 @@ def _require_admin(principal: Principal, action: str) -> None:
 async def audit_log(
     principal: SignedIn,
     context: ContextDep,
-    actor: Annotated[str | None, Query(max_length=200, description="who acted")] = None,
+    actor: Annotated[
+        str | None, Query(max_length=200, pattern=NO_CONTROL_CHARACTERS, description="who acted")
+    ] = None,
     action: Annotated[
         str | None,
-        Query(max_length=200, description="an action, or a prefix ending in '.' (`token.`)"),
+        Query(
+            max_length=200,
+            pattern=NO_CONTROL_CHARACTERS,
+            description="an action, or a prefix ending in '.' (`token.`)",
+        ),
     ] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601; entries at or after")] = None,
     cursor: Annotated[

@@ -56,7 +56,10 @@ class WebhookIn(BaseModel):
         "empty: every event",
     )
     org: str | None = Field(
-        default=None, max_length=100, description="register for an organisation you own"
+        default=None,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="register for an organisation you own",
     )
 
 
