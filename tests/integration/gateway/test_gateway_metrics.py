@@ -11,25 +11,31 @@ catalog, and the scrape-time reads of outbox backlog and dead letters.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
+from modelbay.cli import build_app
 from modelbay_catalog.main import build_service as build_catalog
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.blob import open_blob_store
 from modelbay_common.bus import InProcessBus, RetryPolicy
 from modelbay_common.db import create_engine
+from modelbay_common.embedded_pg import find_free_port
 from modelbay_embedded.inprocess import InProcessTransport
 from modelbay_gateway.main import build_service as build_gateway
 from modelbay_gateway.settings import GatewaySettings
 from modelbay_onboarding.main import build_service as build_onboarding
 from modelbay_onboarding.settings import OnboardingSettings
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
+POLLS = 400  # a bound on waiting for the server, never a timing assertion
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -187,3 +193,71 @@ async def test_a_route_that_matches_nothing_is_one_series_not_one_per_path(
     }
     assert "unmatched" in routes
     assert not any(route.startswith("/no-such-page") for route in routes)
+
+
+async def test_the_operators_view_reports_every_service(metered: MeteredStack) -> None:
+    stack = metered.stack
+    user = await stack.new_user("not-an-operator")
+    async with stack.client(user) as client:
+        refused = await client.get("/v1/admin/status")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    async with stack.client(ADMIN_TOKEN) as admin:
+        response = await admin.get("/v1/admin/status")
+    assert response.status_code == 200, response.text
+    view = response.json()
+    by_name = {status["service"]: status for status in view["services"]}
+    assert set(by_name) == {"gateway", "onboarding", "catalog", "builder"}
+    for name in ("gateway", "onboarding", "catalog"):
+        status = by_name[name]
+        assert status["live"] is True, status
+        assert status["ready"] is True, status
+        assert status["problems"] == {}
+        assert set(status["outbox"]) == {"backlog", "oldest_age_seconds"}
+        for queue in status["queues"].values():
+            assert queue == {"messages": queue["messages"], "dead_letters": 0}
+    # This stack runs no builder: the view says so instead of failing.
+    assert by_name["builder"]["ready"] is False
+    assert "reachable" in by_name["builder"]["problems"]
+    summary = view["summary"]
+    assert summary["not_ready"] == ["builder"]
+    assert summary["dead_letters"] == 0
+    assert summary["all_live"] is False
+
+
+async def test_internal_status_needs_the_internal_signature(metered: MeteredStack) -> None:
+    transport = InProcessTransport(metered.apps["catalog"])  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        unsigned = await client.get("/internal/status")
+    assert unsigned.status_code == 401
+    gateway = InProcessTransport(metered.apps["gateway"])  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=gateway, base_url="http://gw") as client:
+        assert (await client.get("/internal/status")).status_code == 404  # the gateway is public
+
+
+async def test_modelbay_admin_status_prints_the_view(metered: MeteredStack) -> None:
+    """The CLI against the gateway served over real HTTP: the table, and exit 1 because this
+    stack has no builder (a script can act on the exit status)."""
+    port = find_free_port()
+    config = uvicorn.Config(metered.apps["gateway"], port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        for _ in range(POLLS):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        argv = ["admin", "status", "--url", f"http://127.0.0.1:{port}", "--token", ADMIN_TOKEN]
+        table = await asyncio.to_thread(CliRunner().invoke, build_app(), argv)
+        as_json = await asyncio.to_thread(CliRunner().invoke, build_app(), [*argv, "--json"])
+    finally:
+        server.should_exit = True
+        await serving
+    assert table.exit_code == 1, table.output
+    for service in ("gateway", "onboarding", "catalog", "builder"):
+        assert service in table.output
+    assert "not ready: builder" in table.output
+    assert "builds in flight: 0" in table.output
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.output)["summary"]["not_ready"] == ["builder"]

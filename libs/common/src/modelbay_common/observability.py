@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -116,20 +114,14 @@ def instrumented(consumer: str, handler: Handler) -> Handler:
 
 def outbox_probe(service: str, sessions: SessionFactory) -> Callable[[], Awaitable[None]]:
     """Sets the backlog and oldest-age gauges of `<service>.outbox` (one indexed query)."""
-    from modelbay_common.outbox import outbox_table
+    from modelbay_common.host_status import read_outbox
 
-    table = outbox_table(service)
     metrics = platform_metrics()
 
     async def probe() -> None:
-        query = select(func.count(), func.min(table.c.created_at)).where(
-            table.c.published_at.is_(None)
-        )
-        async with sessions() as session:
-            count, oldest = (await session.execute(query)).one()
-        metrics.outbox_backlog.labels(service).set(count)
-        age = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
-        metrics.outbox_oldest_age.labels(service).set(max(age, 0.0))
+        backlog, age = await read_outbox(service, sessions)
+        metrics.outbox_backlog.labels(service).set(backlog)
+        metrics.outbox_oldest_age.labels(service).set(age)
 
     return probe
 

@@ -37,6 +37,7 @@ from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import Bus, Handler, create_bus
 from modelbay_common.db import SessionFactory, create_engine, session_factory
 from modelbay_common.health import HostHealth, install_health_routes
+from modelbay_common.host_status import StatusExtra, install_status_route, service_status
 from modelbay_common.logging import configure_logging
 from modelbay_common.metrics import Probe, scrape_probes
 from modelbay_common.observability import (
@@ -171,13 +172,15 @@ class ServiceHost:
         make_relay: Callable[[Clients, str, float], Worker] = _outbox_relay,
         probes: Mapping[str, Probe] | None = None,
         own_health_routes: bool = False,
+        status_extras: StatusExtra | None = None,
     ) -> None:
         """`outbox_poll_seconds=None` means the service has no outbox (the gateway).
 
         `probes` are the service's own scrape-time reads (the builder's queue by status), run
         with the host's outbox and dead-letter probes while it is started.
         `own_health_routes=True` keeps the app's `/healthz` and `/readyz` (the builder's); else
-        the host's (`modelbay_common.health`) answer them.
+        the host's (`modelbay_common.health`) answer them. `status_extras` adds the service's
+        own figures to its `/internal/status` (`modelbay_common.host_status`).
 
         `migrate` and `make_relay` are seams for unit tests of the order; services keep the
         defaults (Alembic, `OutboxRelay`).
@@ -203,6 +206,8 @@ class ServiceHost:
             install_metrics(app, schema)
             if not own_health_routes:
                 install_health_routes(app, self.health)
+            install_status_route(app, self.status)
+        self._status_extras = status_extras
 
     @property
     def engine(self) -> AsyncEngine:
@@ -246,6 +251,18 @@ class ServiceHost:
             self._running = stack.pop_all()
         self.health.started = True
         log.info("%s started", self.schema)
+
+    async def status(self) -> dict[str, Any]:
+        """This service's part of the operator's view (`GET /v1/admin/status`)."""
+        return await service_status(
+            service=self.schema,
+            health=self.health,
+            sessions=self.clients.sessions,
+            has_outbox=self.relay is not None,
+            bus=self.clients.bus,
+            consumers=list(self.consumers),
+            extras=self._status_extras,
+        )
 
     def _register_probes(self, stack: AsyncExitStack) -> None:
         """Scrape-time reads of this service's outbox and dead letters, removed on stop."""

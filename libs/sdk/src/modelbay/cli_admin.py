@@ -2,6 +2,7 @@
 
     modelbay admin dlq list [--limit N]           every dead-letter queue and its first letters
     modelbay admin dlq replay CONSUMER [--limit N]   move them back to the consumer's queue
+    modelbay admin status [--json]                 every service's health, queues, stuck work
 
 The gateway reads the queues with its own bus connection: the operator needs an admin token,
 not the broker's credentials. Fix what made the events fail before replaying them.
@@ -14,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from modelbay.cli_admin_status import admin_status
 from modelbay.cli_common import console
 from modelbay.cli_server import Token, Url, _user_errors
 from modelbay.client import ModelbayClient
@@ -25,6 +27,7 @@ def register(app: typer.Typer) -> None:
     dlq.command("list")(dlq_list)
     dlq.command("replay")(dlq_replay)
     admin.add_typer(dlq, name="dlq")
+    admin.command("status")(admin_status)
     app.add_typer(admin, name="admin")
 
 

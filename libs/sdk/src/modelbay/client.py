@@ -191,6 +191,10 @@ class ModelbayClient:
         """Every known consumer's dead-letter queue and its first letters (administrators)."""
         return dict(self._request("GET", "/v1/admin/dead-letters", params={"limit": limit}))
 
+    def platform_status(self) -> dict[str, Any]:
+        """Every service's health, queues, outbox and stuck work (administrators)."""
+        return dict(self._request("GET", "/v1/admin/status"))
+
     def replay_dead_letters(self, consumer: str, limit: int | None = None) -> int:
         """Move `consumer`'s dead letters back to its queue; how many moved (administrators)."""
         params = {} if limit is None else {"limit": limit}

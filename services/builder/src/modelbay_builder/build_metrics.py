@@ -1,12 +1,16 @@
 """The builder's Prometheus series (names in `modelbay_common.metrics`, meaning in
 docs/operations.md): build and validation durations, dependency-layer cache hits, builds per
-outcome, and the scrape-time read of the queue by status."""
+outcome, and the scrape-time read of the queue by status; and its part of the operator's view
+(`builds_in_flight`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from modelbay_common.db import SessionFactory
+from modelbay_common.host_status import StatusExtra
 from modelbay_common.metrics import platform_metrics
 from sqlalchemy import func, select
 
@@ -49,3 +53,55 @@ def queue_probe(sessions: SessionFactory) -> Callable[[], Awaitable[None]]:
             gauge.labels(status).set(counts.get(status, 0))
 
     return probe
+
+
+def builds_in_flight(sessions: SessionFactory, stale_seconds: float) -> StatusExtra:
+    """The builder's part of the operator's view: unfinished builds by status, and the oldest
+    one with why it may be stuck (queued and not claimed, or a claim whose heartbeat stopped)."""
+    unfinished = [status.value for status in UNFINISHED_STATUSES]
+
+    async def extra() -> dict[str, Any]:
+        counts_query = (
+            select(BuildRow.status, func.count())
+            .where(BuildRow.status.in_(unfinished))
+            .group_by(BuildRow.status)
+        )
+        oldest_query = (
+            select(BuildRow)
+            .where(BuildRow.status.in_(unfinished))
+            .order_by(BuildRow.queued_at)
+            .limit(1)
+        )
+        async with sessions() as session:
+            counts = dict((await session.execute(counts_query)).tuples().all())
+            oldest = await session.scalar(oldest_query)
+        return {
+            "builds_in_flight": {status: counts.get(status, 0) for status in unfinished},
+            "oldest_stuck": None if oldest is None else _stuck(oldest, stale_seconds),
+        }
+
+    return extra
+
+
+def _stuck(row: BuildRow, stale_seconds: float) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    waited = (now - row.queued_at).total_seconds()
+    subject = f"{row.owner}/{row.name}:{row.version}"
+    if row.status == BuildStatus.QUEUED.value:
+        reason = f"queued {waited:.0f} s ago, not claimed by any builder yet"
+    elif row.heartbeat_at is None:
+        reason = f"{row.status} with no heartbeat recorded"
+    else:
+        silent = (now - row.heartbeat_at).total_seconds()
+        reason = f"{row.status}, last heartbeat {silent:.0f} s ago" + (
+            f" (stale after {stale_seconds:.0f} s: it will be taken over)"
+            if silent > stale_seconds
+            else ""
+        )
+    return {
+        "item": f"build {subject}",
+        "status": row.status,
+        "attempts": row.attempts,
+        "waiting_seconds": round(waited, 1),
+        "reason": reason,
+    }

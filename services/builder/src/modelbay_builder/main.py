@@ -18,7 +18,7 @@ from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_builder.api import create_app
-from modelbay_builder.build_metrics import queue_probe
+from modelbay_builder.build_metrics import builds_in_flight, queue_probe
 from modelbay_builder.debris import debris_sweeper
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
@@ -80,6 +80,7 @@ def build_service(
         outbox_poll_seconds=settings.outbox_poll_seconds,
         probes={"builder-queue": queue_probe(clients.sessions)},
         own_health_routes=True,  # the build worker's liveness (liveness.py)
+        status_extras=builds_in_flight(clients.sessions, settings.stale_build_seconds),
     )
     service.mode, service.runner, service.worker = chosen.mode, chosen.runner, worker
     service.served = chosen.served

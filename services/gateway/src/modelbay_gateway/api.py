@@ -9,6 +9,7 @@ from sqlalchemy import text
 from modelbay_gateway import (
     api_accounts,
     api_admin,
+    api_admin_status,
     api_audit,
     api_clients,
     api_community,
@@ -73,6 +74,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_registry,
         api_keys,
         api_admin,
+        api_admin_status,
         api_audit,
         api_webhooks,
     )

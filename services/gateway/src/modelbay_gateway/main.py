@@ -47,7 +47,7 @@ def build_service(
     )
     visibility = context.visibility
     assert visibility is not None  # GatewayContext.build always makes one
-    return ServiceHost(
+    host = ServiceHost(
         clients,
         schema=SCHEMA,
         app=create_app(context),
@@ -70,6 +70,9 @@ def build_service(
             ),
         ],
     )
+    # The gateway's own part of `GET /v1/admin/status` (the others answer /internal/status).
+    host.app.state.service_status = host.status
+    return host
 
 
 def sse_subscribers_probe(hub: EventHub) -> Probe:

@@ -115,6 +115,10 @@ class InProcessBus:
     def connection_problem(self) -> str | None:
         return None if self._started else "the in-process bus is not started"
 
+    async def queue_depth(self, consumer: str) -> int:
+        queue = self._consumers.get(consumer)
+        return 0 if queue is None else queue.queue.qsize()
+
     async def dead_letter_count(self, consumer: str) -> int:
         queue = self._consumers.get(consumer)
         return 0 if queue is None else len(queue.dead_letters)

@@ -147,6 +147,9 @@ class RabbitMqBus:
             return "the broker connection is down (reconnecting)"
         return None
 
+    async def queue_depth(self, consumer: str) -> int:
+        return await rabbitmq_admin.count_messages(self._require_connection(), consumer)
+
     async def dead_letter_count(self, consumer: str) -> int:
         return await rabbitmq_admin.count_dead_letters(self._require_connection(), consumer)
 

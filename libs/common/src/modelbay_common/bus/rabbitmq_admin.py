@@ -26,6 +26,7 @@ from modelbay_common.bus.rabbitmq_topology import (
 
 __all__ = [
     "count_dead_letters",
+    "count_messages",
     "peek_dead_letters",
     "replay_dead_letters",
     "replay_dead_letters_on",
@@ -51,6 +52,16 @@ async def count_dead_letters(connection: AbstractConnection, consumer: str) -> i
         try:
             queue = await _dead_letter_queue(channel, consumer)
         except LookupError:
+            return 0
+        return queue.declaration_result.message_count or 0
+
+
+async def count_messages(connection: AbstractConnection, consumer: str) -> int:
+    """How many messages wait in `consumer`'s own queue (a passive declare; 0 if none)."""
+    async with connection.channel() as channel:
+        try:
+            queue = await channel.declare_queue(validate_consumer_name(consumer), passive=True)
+        except aiormq.exceptions.ChannelNotFoundEntity:
             return 0
         return queue.declaration_result.message_count or 0
 
