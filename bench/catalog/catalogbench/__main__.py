@@ -80,19 +80,6 @@ async def page_models(url: str, count: int, seed_value: int) -> list[tuple[str, 
     return [(str(row["owner"]), str(row["name"])) for row in picked]
 
 
-async def backend_pids(url: str, database: str) -> list[int]:
-    """The Postgres backends serving the benchmark's database (the services' pools)."""
-    connection = await asyncpg.connect(stack.plain_dsn(url))
-    try:
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database,
-        )
-    finally:
-        await connection.close()
-    return [int(row["pid"]) for row in rows]
-
-
 async def postgres_version(url: str) -> str:
     connection = await asyncpg.connect(stack.plain_dsn(url))
     try:
@@ -123,11 +110,11 @@ async def main() -> None:
     with stack.running_services(url, work_dir) as services:
         gateway = services["gateway"].url
         token = new_user_token(gateway)
-        service_pids = [service.process.pid for service in services.values()]
-        backends = await backend_pids(url, options.database)
 
-        def cpu_seconds() -> float:
-            return load.process_cpu_seconds(service_pids + backends)
+        def cpu_seconds() -> dict[str, dict[int, float]]:
+            parts = {name: [service.process.pid] for name, service in services.items()}
+            parts["postgres"] = load.postgres_backends(options.database)
+            return {name: load.process_cpu_seconds(pids) for name, pids in parts.items()}
 
         for scenario in scenarios.scenarios(options.seed, pages):
             cell = load.run_cell(
@@ -140,10 +127,10 @@ async def main() -> None:
                 warmup=options.warmup,
                 cpu_seconds=cpu_seconds,
             )
-            backends = await backend_pids(url, options.database)
             print(
                 f"{cell.scenario}: {cell.per_second:.0f} req/s, p50 {cell.p50_ms:.1f} ms, "
-                f"p95 {cell.p95_ms:.1f} ms, CPU {cell.cpu_ms_per_request or 0:.1f} ms/req, "
+                f"p95 {cell.p95_ms:.1f} ms, CPU {cell.cpu_total_ms:.1f} ms/req "
+                f"({report.cpu_parts(cell)}), "
                 f"errors {cell.status_errors + cell.socket_errors}",
                 flush=True,
             )

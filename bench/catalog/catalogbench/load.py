@@ -48,9 +48,14 @@ class CellResult:
     max_ms: float
     status_errors: int
     socket_errors: int
-    cpu_ms_per_request: float | None = None
-    """CPU time (user + system) of the gateway, the catalog and their Postgres backends during
-    the cell, per request: it moves much less with other people's load than latency does."""
+    cpu_ms_per_request: dict[str, float] | None = None
+    """CPU time (user + system) per request during the cell, by part (`gateway`, `catalog`,
+    `postgres`: the backends of the benchmark's database): it moves much less with other
+    people's load than latency does, and says where a request's time goes."""
+
+    @property
+    def cpu_total_ms(self) -> float:
+        return sum((self.cpu_ms_per_request or {}).values())
 
     @property
     def per_second(self) -> float:
@@ -70,7 +75,7 @@ def run_cell(
     connections: int,
     seconds: float,
     warmup: float,
-    cpu_seconds: Callable[[], float] | None = None,
+    cpu_seconds: Callable[[], dict[str, dict[int, float]]] | None = None,
 ) -> CellResult:
     with tempfile.TemporaryDirectory(prefix="catalogbench-") as work:
         script = Path(work) / "paths.lua"
@@ -80,10 +85,16 @@ def run_cell(
         env = {"CATALOGBENCH_PATHS": str(listing), "CATALOGBENCH_TOKEN": token, "PATH": "/usr/bin"}
         if warmup > 0:
             _wrk(base_url, script, env, connections, warmup)
-        cpu_before = cpu_seconds() if cpu_seconds else 0.0
+        cpu_before = cpu_seconds() if cpu_seconds else {}
         found = _wrk(base_url, script, env, connections, seconds)
-        cpu_used = (cpu_seconds() - cpu_before) if cpu_seconds else None
+        cpu_after = cpu_seconds() if cpu_seconds else {}
     requests = int(found["requests"])
+    # Per process: a backend that appeared during the cell counts from zero; one that left
+    # takes its last seconds with it (the pools keep their connections, so that is rare).
+    cpu_used = {
+        part: sum(used - cpu_before.get(part, {}).get(pid, 0.0) for pid, used in found.items())
+        for part, found in cpu_after.items()
+    }
     return CellResult(
         scenario=scenario,
         requests=requests,
@@ -94,21 +105,44 @@ def run_cell(
         max_ms=found["max_us"] / 1000,
         status_errors=int(found["status_errors"]),
         socket_errors=int(found["socket_errors"]),
-        cpu_ms_per_request=None if cpu_used is None or not requests else cpu_used * 1000 / requests,
+        cpu_ms_per_request={part: used * 1000 / requests for part, used in cpu_used.items()}
+        if cpu_used and requests
+        else None,
     )
 
 
-def process_cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of the processes (those that exited count as 0)."""
+def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process still running."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found: dict[int, float] = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return found
+
+
+def postgres_backends(database: str) -> list[int]:
+    """The server processes serving `database`. Their title is `postgres: USER DATABASE HOST`,
+    with the cluster's name first on Debian (`postgres: 15/main: USER DATABASE HOST`)."""
+    pids: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        words = title.split()
+        if words[:1] != ["postgres:"]:
+            continue
+        if len(words) > 1 and words[1].endswith(":"):
+            words = words[1:]  # the cluster's name
+        if len(words) >= 3 and words[2] == database:
+            pids.append(int(entry))
+    return pids
 
 
 def _wrk(

@@ -23,6 +23,8 @@ from modelbay_catalog.store import (
 )
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ClauseElement
 
 from catalogbench import generate
 
@@ -44,12 +46,10 @@ class SeedReport:
         return sum(self.seconds.values())
 
 
-def compiled(statement: object) -> str:
-    return str(
-        statement.compile(  # type: ignore[attr-defined]
-            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-        )
-    )
+def compiled(statement: ClauseElement) -> str:
+    """The statement as PostgreSQL text, values inlined (it is sent once, not prepared)."""
+    dialect: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 class Timer:
