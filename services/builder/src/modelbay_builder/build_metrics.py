@@ -48,7 +48,7 @@ def queue_probe(sessions: SessionFactory) -> Callable[[], Awaitable[None]]:
             .group_by(BuildRow.status)
         )
         async with sessions() as session:
-            counts = dict((await session.execute(query)).tuples().all())
+            counts = {row[0]: row[1] for row in await session.execute(query)}
         for status in unfinished:
             gauge.labels(status).set(counts.get(status, 0))
 
@@ -73,7 +73,7 @@ def builds_in_flight(sessions: SessionFactory, stale_seconds: float) -> StatusEx
             .limit(1)
         )
         async with sessions() as session:
-            counts = dict((await session.execute(counts_query)).tuples().all())
+            counts = {row[0]: row[1] for row in await session.execute(counts_query)}
             oldest = await session.scalar(oldest_query)
         return {
             "builds_in_flight": {status: counts.get(status, 0) for status in unfinished},
