@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,9 +54,12 @@ def server(bundle: Path) -> Iterator[str]:
 
 
 def unpack(bundle: Path, language: ClientLanguage, into: Path) -> Path:
-    proto = (bundle / "model.proto").read_text()
-    package = generate_client(proto, language, "alice", "iris", 3)
-    assert package.filename == f"alice-iris-3-{language}-client.tar.gz"
+    return unpack_proto((bundle / "model.proto").read_text(), language, into, "iris")
+
+
+def unpack_proto(proto: str, language: ClientLanguage, into: Path, name: str) -> Path:
+    package = generate_client(proto, language, "alice", name, 3)
+    assert package.filename == f"alice-{name}-3-{language}-client.tar.gz"
     with tarfile.open(fileobj=io.BytesIO(package.content), mode="r:gz") as tar:
         tar.extractall(into, filter="data")
     return into / package.filename.removesuffix(".tar.gz")
@@ -182,3 +186,97 @@ def test_the_toolchains_are_here() -> None:
     """Fails, never skips, when a machine lacks what scripts/bootstrap.sh installs."""
     for tool in ("protoc", "node", "npm", "javac", "java"):
         assert shutil.which(tool), f"{tool} is missing: run scripts/bootstrap.sh"
+
+
+# What the SDK's protos can hold beyond iris (enums, maps, nested and optional fields, 64-bit
+# integers, bytes) and method names that are keywords or clash with the clients' own members.
+RICH_PROTO = """
+syntax = "proto3";
+package modelbay.rich;
+service Model {
+  rpc score (Reading) returns (Summary);
+  rpc import (Reading) returns (Summary);
+  rpc post (Tensor) returns (Tensor);
+  rpc constructor (Tensor) returns (Tensor);
+}
+enum Colour { COLOUR_UNSPECIFIED = 0; COLOUR_RED = 1; }
+message Tensor { repeated int64 shape = 1; repeated float values = 2; }
+message Reading {
+  string sensor = 1;
+  repeated double values = 2;
+  int64 count = 3;
+  bool valid = 4;
+  bytes raw = 5;
+  Colour colour = 6;
+  map<string, double> extras = 7;
+  Tensor tensor = 8;
+  optional int32 limit = 9;
+  message Note { string text = 1; }
+  repeated Note notes = 10;
+  map<string, Tensor> named = 11;
+  uint64 big_id = 12;
+}
+message Summary { double total = 1; Reading.Note note = 2; Colour colour = 3; }
+"""
+
+TYPESCRIPT_SCHEMAS = """
+import * as pb from "./dist/model_pb.js";
+import { ModelClient } from "./dist/index.js";
+import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
+const names = Object.entries(pb)
+  .filter(([k]) => k.endsWith("Schema"))
+  .map(([k, v]) => [k, v.typeName]);
+const reading = create(pb.ReadingSchema, { sensor: "s", count: 3n, extras: { a: 1.5 },
+  notes: [{ text: "n" }], named: { t: { shape: [2n] } }, limit: 4 });
+const again = fromBinary(pb.ReadingSchema, toBinary(pb.ReadingSchema, reading));
+const json = toJson(pb.ReadingSchema, again, { useProtoFieldName: true });
+const client = new ModelClient("http://127.0.0.1:9");
+const methods = ["score", "scoreJson", "import", "importJson", "post", "postJson", "constructor_"];
+console.log(JSON.stringify({ names: Object.fromEntries(names), json,
+  methods: methods.filter((m) => typeof client[m] === "function") }));
+"""
+
+
+def test_a_rich_proto_compiles_in_every_language(tmp_path: Path) -> None:
+    python = unpack_proto(RICH_PROTO, ClientLanguage.PYTHON, tmp_path, "rich")
+    check = (
+        "from alice_rich_client import ModelClient, model_pb2 as pb\n"
+        "note = pb.Reading.Note(text='n')\n"
+        "r = pb.Reading(sensor='s', count=3, extras={'a': 1.5}, notes=[note])\n"
+        "assert pb.Reading.FromString(r.SerializeToString()) == r\n"
+        "c = ModelClient('http://127.0.0.1:9')\n"
+        "print(sorted(m for m in dir(c) if not m.startswith('_')))\n"
+    )
+    methods = run([sys.executable, "-c", check], python / "src", PYTHONPATH=str(python / "src"))
+    calls = ["score", "score_json", "import_", "import_json", "post", "post_json"]
+    calls += ["constructor", "constructor_json"]
+    assert methods.strip() == str(sorted(["base_url", "token", "timeout", *calls]))
+
+    node_modules = typescript_node_modules()
+    typescript = unpack_proto(RICH_PROTO, ClientLanguage.TYPESCRIPT, tmp_path, "rich")
+    (typescript / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    run(["node", str(node_modules / "typescript" / "bin" / "tsc"), "-p", "."], typescript)
+    (typescript / "check.mjs").write_text(TYPESCRIPT_SCHEMAS)
+    checked = json.loads(run(["node", "check.mjs"], typescript))
+    assert checked["names"] == {
+        "ColourSchema": "modelbay.rich.Colour",
+        "TensorSchema": "modelbay.rich.Tensor",
+        "ReadingSchema": "modelbay.rich.Reading",
+        "Reading_NoteSchema": "modelbay.rich.Reading.Note",
+        "SummarySchema": "modelbay.rich.Summary",
+    }
+    assert checked["json"] == {
+        "sensor": "s",
+        "count": "3",
+        "extras": {"a": 1.5},
+        "limit": 4,
+        "notes": [{"text": "n"}],
+        "named": {"t": {"shape": ["2"]}},
+    }
+    assert len(checked["methods"]) == 7
+
+    java = unpack_proto(RICH_PROTO, ClientLanguage.JAVA, tmp_path, "rich")
+    run(["sh", "build.sh"], java)
+    client = java / "src/main/java/modelbay/clients/alice_rich/client/ModelClient.java"
+    assert "public Summary import_(Reading request)" in client.read_text()
+    assert "public Summary importJson(Reading request)" in client.read_text()

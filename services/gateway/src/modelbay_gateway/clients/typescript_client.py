@@ -31,8 +31,9 @@ _TSCONFIG = {
 
 
 def ts_method_name(method: str) -> str:
-    """A method name that does not clash with the client's own members."""
-    clashes = {"post", "constructor", "baseUrl", "token", "callJson", "callProtobuf"}
+    """A method name that does not clash with the client's own members (its helpers are
+    `#private`, so only these)."""
+    clashes = {"constructor", "baseUrl", "token"}
     return f"{method}_" if method in clashes else method
 
 

@@ -80,8 +80,15 @@ def _walk(
         yield name, path, message
         for i, enum in enumerate(message.enum_type):
             yield f"{name}.{enum.name}", (*path, i), enum
-        for i, nested in enumerate(message.nested_type):
-            yield from walk_message(nested, f"{name}.{nested.name}", (*path, i))
+        # Map entries are not messages of their own in protobuf-es (`nestedMessages` skips
+        # them), so they take no index; they are still walked to find their value types.
+        index = 0
+        for nested in message.nested_type:
+            if nested.options.map_entry:
+                yield f"{name}.{nested.name}", (), nested
+                continue
+            yield from walk_message(nested, f"{name}.{nested.name}", (*path, index))
+            index += 1
 
     for i, enum in enumerate(file.enum_type):
         yield f"{prefix}{enum.name}", (i,), enum
