@@ -92,11 +92,16 @@ print(json.dumps({
 def test_python_client_installs_in_a_fresh_venv_and_calls_the_model(
     bundle: Path, server: str, tmp_path: Path
 ) -> None:
-    folder = unpack(bundle, ClientLanguage.PYTHON, tmp_path)
+    package = generate_client(
+        (bundle / "model.proto").read_text(), ClientLanguage.PYTHON, "alice", "iris", 3
+    )
+    archive = tmp_path / package.filename
+    archive.write_bytes(package.content)
     uv = str(ROOT / ".tools" / "bin" / "uv")
     run([uv, "venv", "-q", str(tmp_path / "venv")], tmp_path)
     python = str(tmp_path / "venv" / "bin" / "python")
-    run([uv, "pip", "install", "-q", "--python", python, str(folder)], tmp_path)
+    # The archive as downloaded, as the README's `pip install ./<archive>.tar.gz` does.
+    run([uv, "pip", "install", "-q", "--python", python, str(archive)], tmp_path)
     request = json.dumps({c: [row[i] for row in ROWS] for i, c in enumerate(COLUMNS)})
     # -I: the fresh venv alone, not this checkout's packages.
     stdout = run([python, "-I", "-c", PYTHON_CALL, server, request], tmp_path)

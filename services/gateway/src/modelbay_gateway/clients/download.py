@@ -13,6 +13,7 @@ import asyncio
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobNotFoundError, BlobStore
 
+from modelbay_gateway.clients.errors import ProtoDoesNotCompile
 from modelbay_gateway.clients.languages import ClientLanguage
 from modelbay_gateway.clients.package import GeneratedClient, generate_client
 from modelbay_gateway.downloads import blob_artifact
@@ -35,7 +36,10 @@ async def _read_proto(blob_store: BlobStore, key: str) -> str | None:
             chunks.append(chunk)
     except BlobNotFoundError:
         return None
-    return b"".join(chunks).decode("utf-8", errors="strict")
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtoDoesNotCompile(f"model.proto is not UTF-8 text ({exc.reason})") from exc
 
 
 async def client_package(

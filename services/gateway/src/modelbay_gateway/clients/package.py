@@ -31,7 +31,7 @@ class GeneratedClient:
     media_type: str = MEDIA_TYPE
 
 
-def _tar_gz(folder: str, files: dict[str, str | bytes]) -> bytes:
+def pack_tar_gz(folder: str, files: dict[str, str | bytes]) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(files):
@@ -60,4 +60,4 @@ def generate_client(
     )
     files = _RENDERERS[language](file, target, readme(target, language, snippet))
     folder = archive_name(target, language)
-    return GeneratedClient(f"{folder}.tar.gz", _tar_gz(folder, files))
+    return GeneratedClient(f"{folder}.tar.gz", pack_tar_gz(folder, files))
