@@ -86,10 +86,14 @@ def pip_command(
     return command
 
 
-def _clean_environment() -> dict[str, str]:
+def pip_environment(temp_dir: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     environment["PIP_CONFIG_FILE"] = os.devnull  # read even in --isolated mode: skip every file
     environment["PYTHONUNBUFFERED"] = "1"
+    # pip's own temp dirs (pip-unpack-*, pip-download-*) go inside the owned resolve directory,
+    # so those of a pip killed with its onboarding process are swept with it (the fault suite
+    # found them left in the system temp dir, which no sweep touches).
+    environment["TMPDIR"] = str(temp_dir)
     return environment
 
 
@@ -104,12 +108,14 @@ async def download_wheels(
     requirements_file = destination.parent / "requirements.in"
     requirements_file.write_text("".join(f"{line}\n" for line in requirements))
     command = pip_command(requirements_file, destination, python_version, options)
+    pip_temp = destination.parent / "pip-tmp"
+    pip_temp.mkdir(exist_ok=True)
     process = await asyncio.create_subprocess_exec(
         *command,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env=_clean_environment(),
+        env=pip_environment(pip_temp),
     )
     output: deque[str] = deque(maxlen=_OUTPUT_LINES_KEPT)
     try:
@@ -146,5 +152,6 @@ __all__ = [
     "ResolverUnavailableError",
     "download_wheels",
     "pip_command",
+    "pip_environment",
     "runtime_server_requirements",
 ]
