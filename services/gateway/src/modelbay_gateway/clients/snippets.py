@@ -19,7 +19,10 @@ def client_snippet(
     """Shell lines to install, then code to call `method` (the first one of the proto)."""
     folder = archive_name(target, language)
     url = f"/v1/models/{target.full_name}/versions/{target.version}/clients/{language}"
-    fetch = f"curl -fLo {folder}.tar.gz -H 'Authorization: Bearer $TOKEN' $MODELBAY{url}"
+    # The SDK's variables: where the platform is and the caller's API token.
+    fetch = (
+        f'curl -fLo {folder}.tar.gz -H "Authorization: Bearer $MODELBAY_TOKEN" "$MODELBAY_URL{url}"'
+    )
     method = method or "predict"
     input_type = input_type or "Input"
     if language is ClientLanguage.PYTHON:
@@ -56,5 +59,8 @@ def readme(target: Target, language: ClientLanguage, snippet: str) -> str:
         "typed client with one call per method over HTTP with protobuf "
         "(`application/x-protobuf`) and one with JSON (`...Json` / `..._json`), both to "
         "`POST <base URL>/model/methods/<method>` of the model server.\n\n"
+        "`MODELBAY_URL` and `MODELBAY_TOKEN` are the platform and your API token, as for the "
+        "`modelbay` CLI; the base URL is where the model server answers (`modelbay run` serves "
+        "it at http://localhost:8080).\n\n"
         f"```\n{snippet}```\n"
     )
