@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from modelbay_common.access import Visibility
+from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob.keys import openapi_key, proto_key
 from modelbay_common.contracts.catalog import (
@@ -57,7 +58,9 @@ class PublishBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, description="default: newest ready version")
+    version: int | None = Field(
+        default=None, ge=1, le=INT32_MAX, description="default: newest ready version"
+    )
     visibility: Visibility = Visibility.PUBLIC
     description: Annotated[NonBlank, StringConstraints(max_length=10_000)]
     category: Category

@@ -11,8 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from modelbay_common.access import OrgRole
-from modelbay_common.access import Visibility
+from modelbay_common.access import OrgRole, Visibility
 from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.contracts.catalog import Category, VersionDetail
