@@ -7,7 +7,6 @@ import pytest
 from modelbay_gateway.schemas import TokenIn, UserIn
 from pydantic import ValidationError
 
-
 # pydantic refuses the lone surrogate itself ("unable to parse ... as a unicode string").
 REFUSAL = "printable characters only|unicode string"
 
