@@ -63,7 +63,8 @@ def test_every_artifact_kind_has_a_media_type_description_and_file_name() -> Non
         "provenance",
     ]
     for kind in ArtifactKind:
-        assert kind.media_type and kind.description
+        assert kind.media_type
+        assert kind.description
         assert "3" in kind.filename("alice", "iris", 3)
     assert ArtifactKind.BUNDLE.filename("alice", "iris", 3) == "alice-iris-3.tar.gz"
     assert ArtifactKind.SBOM.media_type == "application/vnd.cyclonedx+json"

@@ -72,7 +72,5 @@ async def test_a_client_disconnect_is_logged_at_info_not_as_an_error(
         sent = await _post_then_disconnect(_app(), path)
 
     records = [r for r in caplog.records if r.name == "modelbay.errors"]
-    assert [(r.levelno, r.getMessage()) for r in records] == [
-        (logging.INFO, "client disconnected")
-    ]
+    assert [(r.levelno, r.getMessage()) for r in records] == [(logging.INFO, "client disconnected")]
     assert sent[0]["status"] == 400  # nobody reads it; never a 500 in the access log
