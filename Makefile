@@ -6,7 +6,7 @@ UV := $(CURDIR)/.tools/bin/uv
 RUN := $(UV) run --frozen
 PYTEST := $(RUN) pytest
 
-.PHONY: help setup services-up services-down check test test-fast test-unit test-integration test-e2e test-chaos fuzz demo bench-serve bench-pipeline bench-catalog compose-up compose-down dist
+.PHONY: help setup services-up services-down check test test-long test-fast test-unit test-integration test-e2e test-chaos fuzz demo bench-serve bench-pipeline bench-catalog compose-up compose-down dist
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -45,11 +45,14 @@ test-chaos: services-up ## fault suite, long form: the issue's 20 pushes while e
 fuzz: services-up ## abuse suite, long form: schemathesis with 100 cases per operation and mode against the gateway and a model server
 	MODELBAY_FUZZ_EXAMPLES=100 $(PYTEST) tests/e2e/test_fuzz_gateway.py tests/integration/test_runtime_fuzz.py -q -s
 
-test: setup services-up check ## every tier, after all set-up
-	$(PYTEST) tests -q
+test: setup services-up check ## every tier, after all set-up (the long forms marked `long` run in test-long)
+	$(PYTEST) tests -q -m "not long"
 
-test-fast: services-up ## every tier without the tests marked slow (venv and image builds)
-	$(PYTEST) tests -q -m "not slow"
+test-long: services-up ## the long forms left out of make test: the daemonless buildah backend's real builds
+	$(PYTEST) tests -q -m long
+
+test-fast: services-up ## every tier without the tests marked slow or long (venv and image builds)
+	$(PYTEST) tests -q -m "not slow and not long"
 
 demo: services-up ## run the main job on the embedded default
 	@bash scripts/demo.sh

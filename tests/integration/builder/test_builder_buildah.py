@@ -34,7 +34,8 @@ from modelbay_common.events import Envelope, ImageBuilt
 from modelbay_common.registry_auth import RegistryTokenIssuer, repository_access
 from test_builder_pipeline import layers, wait_for_event
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+# A whole vfs-backed buildah build takes minutes even warm: it runs in `make test-long`.
+pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.timeout(2400)]
 
 HERE = Path(__file__).resolve().parent
 SAFETY_TIMEOUT = 1800.0  # a bound so a hang fails, not a speed assertion (vfs under load)
