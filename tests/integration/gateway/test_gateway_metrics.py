@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +37,7 @@ from modelbay_onboarding.settings import OnboardingSettings
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+RULES = Path(__file__).resolve().parents[3] / "deploy/monitoring/prometheus/alerts.yml"
 POLLS = 400  # a bound on waiting for the server, never a timing assertion
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -261,3 +264,66 @@ async def test_modelbay_admin_status_prints_the_view(metered: MeteredStack) -> N
     assert "builds in flight: 0" in table.output
     assert as_json.exit_code == 1
     assert json.loads(as_json.output)["summary"]["not_ready"] == ["builder"]
+
+
+async def test_a_real_prometheus_scrapes_the_gateway_with_the_alert_rules(
+    metered: MeteredStack, tmp_path: Path
+) -> None:
+    """Debian's Prometheus server scrapes `/metrics` over HTTP and loads deploy/monitoring's
+    rules: the target is up, the series are queryable, the seven rules are loaded."""
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus is missing: run scripts/bootstrap.sh (Debian package 'prometheus')"
+    app_port = find_free_port()
+    prometheus_port = find_free_port()
+    while prometheus_port == app_port:  # a port just probed may be handed out again
+        prometheus_port = find_free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 2s, scrape_timeout: 2s, evaluation_interval: 2s}\n"
+        f"rule_files: ['{RULES}']\n"
+        "scrape_configs:\n"
+        "  - job_name: modelbay-gateway\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{app_port}']}}]\n"
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(metered.apps["gateway"], port=app_port, log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    prometheus = await asyncio.create_subprocess_exec(
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{prometheus_port}",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{prometheus_port}/api/v1"
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            requests = "modelbay_http_requests_total"
+            series: list[Any] = []
+            for _ in range(POLLS):  # Prometheus starts in seconds on a busy machine
+                try:
+                    await client.get(f"http://127.0.0.1:{app_port}/readyz")  # traffic to count
+                    # /readyz is one of the host's plain routes: labelled by its path too.
+                    query = {"query": f'{requests}{{service="gateway", route="/readyz"}}'}
+                    answer = (await client.get(f"{api}/query", params=query)).json()
+                    series = answer["data"]["result"]
+                except (httpx.HTTPError, ValueError, KeyError):
+                    series = []
+                if series:
+                    break
+                await asyncio.sleep(0.1)
+            if not series:
+                names = {"query": 'count by (__name__, route) ({__name__=~"modelbay_http.*"})'}
+                targets = (await client.get(f"{api}/query", params=names)).text
+                raise AssertionError(f"Prometheus never scraped the gateway's series: {targets}")
+            up = (await client.get(f"{api}/query", params={"query": "up"})).json()
+            assert [r["value"][1] for r in up["data"]["result"]] == ["1"]
+            rules = (await client.get(f"{api}/rules")).json()["data"]["groups"]
+            assert sum(len(group["rules"]) for group in rules) == 7
+    finally:
+        prometheus.terminate()
+        await asyncio.wait_for(prometheus.wait(), timeout=30)
+        server.should_exit = True
+        await serving

@@ -13,12 +13,13 @@ matched is labelled `unmatched`, so scanners cannot grow the series without boun
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelbay_common.bus.port import Handler
@@ -43,9 +44,12 @@ UNMATCHED_ROUTE = "unmatched"
 class HttpMetricsMiddleware:
     """Pure ASGI (no body buffering, SSE streams pass through): counts and times each request."""
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, routes: Sequence[Any] = ()) -> None:
         self.app = app
         self.service = service
+        # FastAPI's router records `scope["route"]` for its API routes only; plain Starlette
+        # routes (/metrics, /healthz, /readyz of the host) are found here instead.
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,13 +70,20 @@ class HttpMetricsMiddleware:
             self._record(scope, status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        route = scope.get("route")
+        route = scope.get("route") or self._matching_route(scope)
         template = getattr(route, "path", None) if route is not None else None
         label = template if isinstance(template, str) and template else UNMATCHED_ROUTE
         method = str(scope.get("method", "GET"))
         metrics = platform_metrics()
         metrics.http_requests.labels(self.service, label, method, str(status)).inc()
         metrics.http_request_duration.labels(self.service, label, method).observe(seconds)
+
+    def _matching_route(self, scope: Scope) -> Any:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return route
+        return None
 
 
 async def metrics_response(_: Request) -> Response:
@@ -88,7 +99,7 @@ def install_metrics(app: Any, service: str) -> None:
     else (a unit test's stand-in) is left as it is."""
     if not isinstance(app, Starlette):
         return
-    app.add_middleware(HttpMetricsMiddleware, service=service)
+    app.add_middleware(HttpMetricsMiddleware, service=service, routes=app.router.routes)
     if not any(getattr(route, "path", None) == METRICS_PATH for route in app.router.routes):
         app.add_route(METRICS_PATH, metrics_response, methods=["GET"], include_in_schema=False)
 
