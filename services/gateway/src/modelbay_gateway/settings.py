@@ -87,6 +87,11 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, W
         description="Queue of the events fanned out to `GET /v1/events`; every replica must see "
         "every event, so give each its own (`gateway.sse.replica-2`)",
     )
+    dead_letter_consumers: list[str] = Field(
+        default=["onboarding.resolver", "builder.builds", "catalog.versions"],
+        description="Consumers whose dead-letter queues `modelbay admin dlq` lists and replays "
+        "(JSON list; the gateway's own `consumer_name` is always added)",
+    )
     sse_keepalive_seconds: float = Field(
         default=15.0, gt=0, description="Comment lines keep idle proxies from closing streams"
     )
@@ -95,11 +100,6 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, W
     )
     visibility_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long the SSE filter trusts a model's visibility"
-    )
-    dead_letter_consumers: list[str] = Field(
-        default=["onboarding.resolver", "builder.builds", "catalog.versions"],
-        description="Consumers whose dead-letter queues `modelbay admin dlq` lists and replays "
-        "(JSON list; the gateway's own `consumer_name` is always added)",
     )
     outbox_poll_seconds: float = Field(
         default=1.0,
