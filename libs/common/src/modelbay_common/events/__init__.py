@@ -1,7 +1,7 @@
 """Event contracts of the model pipeline, wrapped in a CloudEvents 1.0 envelope.
 
-Every event a Modelbay service emits is one of the frozen classes of this package. On the wire it travels
-as a CloudEvents 1.0 *structured-mode* JSON document (`application/cloudevents+json`)::
+Every event a Modelbay service emits is one of the frozen classes of this package. On the wire it
+travels as a CloudEvents 1.0 *structured-mode* JSON document (`application/cloudevents+json`)::
 
     {"specversion": "1.0", "id": "<uuid4>", "source": "/modelbay/onboarding",
      "type": "modelbay.model.uploaded.v1", "time": "2025-01-01T12:00:00Z",
