@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modelbay import cli_server
+from modelbay import cli_up
 from modelbay.cli import build_app
 from modelbay.cli_server import _stage_table, example_value
 from modelbay.client import ModelRef
@@ -114,9 +114,9 @@ def test_up_finds_the_platform_through_its_entry_point_and_passes_the_options(
             return fake_platform
 
     def entry_points(*, group: str) -> list[FakeEntryPoint]:
-        return [FakeEntryPoint()] if group == cli_server.PLATFORM_ENTRY_POINTS else []
+        return [FakeEntryPoint()] if group == cli_up.PLATFORM_ENTRY_POINTS else []
 
-    monkeypatch.setattr(cli_server, "entry_points", entry_points)
+    monkeypatch.setattr(cli_up, "entry_points", entry_points)
     result = CliRunner().invoke(
         build_app(), ["up", "--data-dir", str(tmp_path), "--port", "8123", "--no-docker"]
     )
@@ -130,7 +130,7 @@ def test_up_finds_the_platform_through_its_entry_point_and_passes_the_options(
 def test_up_without_the_platform_package_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli_server, "entry_points", lambda *, group: [])
+    monkeypatch.setattr(cli_up, "entry_points", lambda *, group: [])
     result = CliRunner().invoke(build_app(), ["up"])
     assert result.exit_code == 1
     assert "pip install modelbay-embedded" in result.output
@@ -139,5 +139,5 @@ def test_up_without_the_platform_package_says_what_to_install(
 def test_the_installed_embedded_package_declares_the_platform_entry_point() -> None:
     from importlib.metadata import entry_points
 
-    found = entry_points(group=cli_server.PLATFORM_ENTRY_POINTS)
+    found = entry_points(group=cli_up.PLATFORM_ENTRY_POINTS)
     assert [entry.value for entry in found] == ["modelbay_embedded.cli:run_platform"]

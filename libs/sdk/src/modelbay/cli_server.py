@@ -1,10 +1,10 @@
-"""Commands that talk to a running platform: status, search, pull, run, publish, up.
+"""Commands that talk to a running platform: status, search, pull, run, publish (and `up`).
 
 They use `ModelbayClient` (URL and token as for `push`: --url/--token, MODELBAY_URL/
 MODELBAY_TOKEN, then `modelbay login`). `pull` and `run` drive the local `docker` command line
 (by the recorded digest, logged in transparently: `image_pull.py`); `up` starts the embedded
 platform (the `modelbay-embedded` package, found through the `modelbay.platform` entry point
-group, so this library never imports a service).
+group, so this library never imports a service; `cli_up.py`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import entry_points
-from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import typer
 from rich.live import Live
 from rich.table import Table
 
 from modelbay.cli_common import USER_ERRORS, console, error_console
+from modelbay.cli_up import up
 from modelbay.client import FINAL_STATUSES, ModelbayClient, ModelRef
 from modelbay.docker_run import start_container
 from modelbay.errors import ApiError
@@ -346,69 +345,3 @@ def run(
     out.print(f"  OpenAPI: {base_url}/docs   metrics: {base_url}/metrics")
     out.print("  try: " + _example_call(base_url, detail), highlight=False, markup=False)
     out.print(f"Stop it with `docker rm -f {container}`.")
-
-
-# -- up ----------------------------------------------------------------------------------------
-
-
-def up(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Where data lives (default: $MODELBAY_DATA_DIR or ~/.local/share/modelbay)."
-        ),
-    ] = None,
-    port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    docker: Annotated[
-        bool | None,
-        typer.Option(
-            "--docker/--no-docker", help="Build images with Docker (default: if one answers)."
-        ),
-    ] = None,
-) -> None:
-    """Run the whole platform in this process (embedded PostgreSQL, no other setup).
-
-    Prints the URL, the admin token and what to do next; stop with Ctrl-C. Images are built
-    with the local Docker engine when one answers; the output says when none does.
-    """
-    runner = _platform_runner()
-    runner(
-        data_dir=data_dir,
-        host=host,
-        port=port,
-        docker=docker,
-        announce=lambda text: console().print(text, markup=False, soft_wrap=True),
-    )
-
-
-PLATFORM_ENTRY_POINTS = "modelbay.platform"
-PLATFORM_PACKAGE = "modelbay-embedded"
-
-
-class PlatformRunner(Protocol):
-    """What a `modelbay.platform` entry point provides (modelbay_embedded.cli.run_platform)."""
-
-    def __call__(
-        self,
-        *,
-        data_dir: Path | None,
-        host: str,
-        port: int,
-        docker: bool | None,
-        announce: Callable[[str], object],
-    ) -> None: ...
-
-
-def _platform_runner() -> PlatformRunner:
-    # An entry point, not an import: the SDK must not depend on the service packages.
-    found = entry_points(group=PLATFORM_ENTRY_POINTS)
-    if not found:
-        error_console().print(
-            "[bold red]error:[/] `modelbay up` needs the platform's server packages: "
-            f"pip install {PLATFORM_PACKAGE}",
-            soft_wrap=True,  # one line, so the command can be copied whole
-        )
-        raise typer.Exit(1)
-    runner: PlatformRunner = next(iter(found)).load()
-    return runner
