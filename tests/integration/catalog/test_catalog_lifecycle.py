@@ -54,6 +54,9 @@ async def test_events_in_order_move_a_version_to_ready_with_what_they_carry(
         "pinned_pull_command": "docker pull 127.0.0.1:5000/alice/iris@sha256:" + "d" * 64,
         "sbom_uri": "s3://modelbay/sboms/alice/iris/1.cdx.json",
         "dependency_layer_cached": False,
+        # This ImageBuilt carries no provenance (built without a signing key).
+        "provenance_uri": None,
+        "provenance_sha256": None,
     }
     interface = found["interface"]
     assert isinstance(interface, dict)
