@@ -38,7 +38,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 RULES = Path(__file__).resolve().parents[3] / "deploy/monitoring/prometheus/alerts.yml"
-POLLS = 400  # a bound on waiting for the server, never a timing assertion
+POLLS = 1200  # a bound on waiting for the server, never a timing assertion
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
