@@ -201,8 +201,16 @@ async def test_followers_of_a_model_see_its_community_events_live(
             "/v1/models/kite/glide/versions/1/comments", json={"body": "Smooth"}
         )
         assert posted.status_code == 201
+        wanted = {"modelbay.model.rated.v1", "modelbay.model.comment_posted.v1"}
+        community: list[dict[str, Any]] = []
         async with asyncio.timeout(GUARD_SECONDS):
-            first, second = await anext(events), await anext(events)
+            # A late event of the publication (relayed by the outbox on a busy machine) may come
+            # first; only the community events' order is asserted.
+            while len(community) < 2:
+                event = await anext(events)
+                if event["event"] in wanted:
+                    community.append(event)
+        first, second = community
     assert (first["event"], first["data"]["data"]["stars"]) == ("modelbay.model.rated.v1", 5)
     assert (second["event"], second["data"]["data"]["body"]) == (
         "modelbay.model.comment_posted.v1",
