@@ -10,17 +10,8 @@ from typing import Any
 import pytest
 from gateway_bundle import make_archive
 from gateway_limits import GATEWAY_MAX_UPLOAD
-from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
-from modelbay_catalog.main import build_service as build_catalog
-from modelbay_catalog.settings import CatalogSettings
-from modelbay_common.blob import open_blob_store
-from modelbay_common.bus import InProcessBus, RetryPolicy
-from modelbay_common.db import create_engine
-from modelbay_embedded.inprocess import InProcessTransport
-from modelbay_gateway.main import build_service as build_gateway
-from modelbay_gateway.settings import GatewaySettings
-from modelbay_onboarding.main import build_service as build_onboarding
-from modelbay_onboarding.settings import OnboardingSettings
+from gateway_services import in_process_services
+from gateway_stack import Stack
 
 
 @pytest.fixture(scope="module")
@@ -45,45 +36,7 @@ async def stack(
     tmp_path_factory: pytest.TempPathFactory,
     gateway_overrides: dict[str, Any],
 ) -> AsyncIterator[Stack]:
+    gateway = {"max_upload_bytes": GATEWAY_MAX_UPLOAD, **gateway_overrides}
     blob_dir = tmp_path_factory.mktemp("blobs")
-    shared = {
-        "database_url": module_database_url,
-        "bus_url": "memory://",
-        "blob_url": blob_dir.as_uri(),
-        "log_json": False,
-    }
-    engine = create_engine(module_database_url)
-    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
-    blob_store = open_blob_store(blob_dir.as_uri())
-    catalog = build_catalog(CatalogSettings(**shared), engine=engine, bus=bus)
-    onboarding = build_onboarding(
-        OnboardingSettings(**shared, resolver_enabled=False),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-    )
-    gateway = build_gateway(
-        GatewaySettings(
-            **shared,
-            admin_username=ADMIN,
-            admin_token=ADMIN_TOKEN,
-            max_upload_bytes=GATEWAY_MAX_UPLOAD,
-            **gateway_overrides,
-        ),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-        transports={
-            "catalog": InProcessTransport(catalog.app),
-            "onboarding": InProcessTransport(onboarding.app),
-        },
-    )
-    await blob_store.ensure_ready()
-    await bus.start()
-    for service in (catalog, onboarding, gateway):
-        await service.start()
-    yield Stack(gateway.app, bus, module_database_url, blob_dir)
-    for service in (gateway, onboarding, catalog):
-        await service.stop()
-    await bus.close()
-    await engine.dispose()
+    async with in_process_services(module_database_url, blob_dir, gateway=gateway) as services:
+        yield services.stack

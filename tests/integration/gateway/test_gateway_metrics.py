@@ -21,19 +21,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
+from gateway_services import in_process_services
+from gateway_stack import ADMIN_TOKEN, Stack
 from modelbay.cli import build_app
-from modelbay_catalog.main import build_service as build_catalog
-from modelbay_catalog.settings import CatalogSettings
-from modelbay_common.blob import open_blob_store
-from modelbay_common.bus import InProcessBus, RetryPolicy
-from modelbay_common.db import create_engine
 from modelbay_common.embedded_pg import find_free_port
 from modelbay_embedded.inprocess import InProcessTransport
-from modelbay_gateway.main import build_service as build_gateway
-from modelbay_gateway.settings import GatewaySettings
-from modelbay_onboarding.main import build_service as build_onboarding
-from modelbay_onboarding.settings import OnboardingSettings
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
@@ -85,42 +77,8 @@ async def metered(
     module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[MeteredStack]:
     blob_dir = tmp_path_factory.mktemp("blobs")
-    shared = {
-        "database_url": module_database_url,
-        "bus_url": "memory://",
-        "blob_url": blob_dir.as_uri(),
-        "log_json": False,
-    }
-    engine = create_engine(module_database_url)
-    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
-    blob_store = open_blob_store(blob_dir.as_uri())
-    catalog = build_catalog(CatalogSettings(**shared), engine=engine, bus=bus)
-    onboarding = build_onboarding(
-        OnboardingSettings(**shared, resolver_enabled=False),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-    )
-    gateway = build_gateway(
-        GatewaySettings(**shared, admin_username=ADMIN, admin_token=ADMIN_TOKEN),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-        transports={
-            "catalog": InProcessTransport(catalog.app),
-            "onboarding": InProcessTransport(onboarding.app),
-        },
-    )
-    await blob_store.ensure_ready()
-    await bus.start()
-    for service in (catalog, onboarding, gateway):
-        await service.start()
-    apps = {"gateway": gateway.app, "catalog": catalog.app, "onboarding": onboarding.app}
-    yield MeteredStack(Stack(gateway.app, bus, module_database_url, Path(blob_dir)), apps)
-    for service in (gateway, onboarding, catalog):
-        await service.stop()
-    await bus.close()
-    await engine.dispose()
+    async with in_process_services(module_database_url, blob_dir) as services:
+        yield MeteredStack(services.stack, services.apps)
 
 
 async def test_a_push_moves_the_key_series_of_every_service(

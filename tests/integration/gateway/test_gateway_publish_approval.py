@@ -18,17 +18,8 @@ from gateway_curation import (
     ready_version,
 )
 from gateway_limits import GATEWAY_MAX_UPLOAD
-from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
-from modelbay_catalog.main import build_service as build_catalog
-from modelbay_catalog.settings import CatalogSettings
-from modelbay_common.blob import open_blob_store
-from modelbay_common.bus import InProcessBus, RetryPolicy
-from modelbay_common.db import create_engine
-from modelbay_embedded.inprocess import InProcessTransport
-from modelbay_gateway.main import build_service as build_gateway
-from modelbay_gateway.settings import GatewaySettings
-from modelbay_onboarding.main import build_service as build_onboarding
-from modelbay_onboarding.settings import OnboardingSettings
+from gateway_services import in_process_services
+from gateway_stack import Stack
 
 PUBLISH = {"description": "Counts birds", "category": "vision", "license": "MIT"}
 
@@ -39,48 +30,13 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """The conftest's stack, with the catalog requiring approval of public publications."""
     blob_dir: Path = tmp_path_factory.mktemp("blobs")
-    shared = {
-        "database_url": module_database_url,
-        "bus_url": "memory://",
-        "blob_url": blob_dir.as_uri(),
-        "log_json": False,
-    }
-    engine = create_engine(module_database_url)
-    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
-    blob_store = open_blob_store(blob_dir.as_uri())
-    catalog = build_catalog(
-        CatalogSettings(**shared, publish_approval="required"), engine=engine, bus=bus
-    )
-    onboarding = build_onboarding(
-        OnboardingSettings(**shared, resolver_enabled=False),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-    )
-    gateway = build_gateway(
-        GatewaySettings(
-            **shared,
-            admin_username=ADMIN,
-            admin_token=ADMIN_TOKEN,
-            max_upload_bytes=GATEWAY_MAX_UPLOAD,
-        ),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-        transports={
-            "catalog": InProcessTransport(catalog.app),
-            "onboarding": InProcessTransport(onboarding.app),
-        },
-    )
-    await blob_store.ensure_ready()
-    await bus.start()
-    for service in (catalog, onboarding, gateway):
-        await service.start()
-    yield Stack(gateway.app, bus, module_database_url, blob_dir)
-    for service in (gateway, onboarding, catalog):
-        await service.stop()
-    await bus.close()
-    await engine.dispose()
+    async with in_process_services(
+        module_database_url,
+        blob_dir,
+        catalog={"publish_approval": "required"},
+        gateway={"max_upload_bytes": GATEWAY_MAX_UPLOAD},
+    ) as services:
+        yield services.stack
 
 
 async def test_a_public_publication_waits_for_another_publisher(
