@@ -20,14 +20,10 @@ import docker
 import httpx
 import pytest
 import uvicorn
-from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
+from gateway_services import in_process_services
+from gateway_stack import ADMIN, ADMIN_TOKEN
 from modelbay.cli import build_app
-from modelbay_catalog.main import build_service as build_catalog
-from modelbay_catalog.settings import CatalogSettings
-from modelbay_common.blob import open_blob_store
-from modelbay_common.bus import InProcessBus, RetryPolicy
 from modelbay_common.cosign_layout import OCI_MANIFEST, signature_tag
-from modelbay_common.db import create_engine
 from modelbay_common.registry_auth import (
     PULL,
     load_certificate_public_key,
@@ -35,11 +31,6 @@ from modelbay_common.registry_auth import (
     verify_registry_token,
 )
 from modelbay_common.signing import load_or_create_signing_key
-from modelbay_embedded.inprocess import InProcessTransport
-from modelbay_gateway.main import build_service as build_gateway
-from modelbay_gateway.settings import GatewaySettings
-from modelbay_onboarding.main import build_service as build_onboarding
-from modelbay_onboarding.settings import OnboardingSettings
 from registry_keys import RegistryKeys, make_registry_keys
 from registry_world import (
     World,
@@ -91,99 +82,68 @@ async def world(
     # The platform's signing key: the gateway publishes it, the "builder" below signs with it.
     signing_dir = tmp_path_factory.mktemp("signing")
     signing_key = load_or_create_signing_key(signing_dir)
-    shared = {
-        "database_url": module_database_url,
-        "bus_url": "memory://",
-        "blob_url": blob_dir.as_uri(),
-        "log_json": False,
-    }
-    engine = create_engine(module_database_url)
-    bus = InProcessBus(RetryPolicy(max_attempts=2, delays=(0.05,)))
-    blob_store = open_blob_store(blob_dir.as_uri())
-    catalog = build_catalog(CatalogSettings(**shared), engine=engine, bus=bus)
-    onboarding = build_onboarding(
-        OnboardingSettings(**shared, resolver_enabled=False),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-    )
-    gateway = build_gateway(
-        GatewaySettings(
-            **shared,
-            admin_username=ADMIN,
-            admin_token=ADMIN_TOKEN,
-            registry_token_key_file=keys.key_file,
-            signing_key_dir=signing_dir,
-        ),
-        engine=engine,
-        bus=bus,
-        blob_store=blob_store,
-        transports={
-            "catalog": InProcessTransport(catalog.app),
-            "onboarding": InProcessTransport(onboarding.app),
-        },
-    )
-    await blob_store.ensure_ready()
-    await bus.start()
-    for service in (catalog, onboarding, gateway):
-        await service.start()
-    # The docker engine reaches the realm over TCP, so this gateway listens for real.
-    server = uvicorn.Server(
-        uvicorn.Config(
-            gateway.app, host="127.0.0.1", port=gateway_port, lifespan="off", log_level="warning"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the gateway did not start"
-        await asyncio.sleep(0.05)
-    stack = Stack(gateway.app, bus, module_database_url, blob_dir)
-    minter = keys.issuer()
-    images: dict[str, tuple[str, str]] = {}
-    try:
-        alice, bob = await stack.new_user("alice"), await stack.new_user("bob")
-        for name in ("secret", "moved", "shared"):
-            pushed = await stack.push(alice, "alice", name, archive_bytes)
-            assert pushed.status_code == 202, pushed.text
-            await stack.wait_for_version(alice, "alice", name, 1)
-            reference = f"{registry.address}/alice/{name}:1"
-            build_dir = tmp_path_factory.mktemp(f"image-{name}")
-            await asyncio.to_thread(build_tiny_image, docker_client, build_dir, reference)
-            digest = await asyncio.to_thread(
-                push_as_the_builder, docker_client, minter, reference, signing_key
+    async with in_process_services(
+        module_database_url,
+        blob_dir,
+        gateway={"registry_token_key_file": keys.key_file, "signing_key_dir": signing_dir},
+    ) as services:
+        # The docker engine reaches the realm over TCP, so this gateway listens for real.
+        server = uvicorn.Server(
+            uvicorn.Config(
+                services.apps["gateway"],
+                host="127.0.0.1",
+                port=gateway_port,
+                lifespan="off",
+                log_level="warning",
             )
-            await asyncio.to_thread(docker_client.images.remove, reference, force=True)
-            await make_ready(stack, "alice", name, reference, digest)
-            images[name] = (reference, digest)
-        detail = await stack.wait_for_version(alice, "alice", "secret", 1)
-        assert detail["image_digest"] == images["secret"][1]
-        async with stack.client(alice) as client:
-            published = await client.post(
-                "/v1/models/alice/shared/publish",
-                json={"description": "shared", "category": "regression", "license": "MIT"},
-            )
-        assert published.status_code == 200, published.text
-        yield World(
-            stack,
-            registry,
-            f"http://127.0.0.1:{gateway_port}",
-            minter,
-            keys,
-            alice,
-            bob,
-            *images["secret"],
-            *images["moved"],
-            images["shared"][0],
         )
-    finally:
-        server.should_exit = True
-        await serving
-        for service in (gateway, onboarding, catalog):
-            await service.stop()
-        await bus.close()
-        await engine.dispose()
-        for reference, _ in images.values():
-            await asyncio.to_thread(forget_locally, docker_client, reference.rsplit(":", 1)[0])
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            assert not serving.done(), "the gateway did not start"
+            await asyncio.sleep(0.05)
+        stack = services.stack
+        minter = keys.issuer()
+        images: dict[str, tuple[str, str]] = {}
+        try:
+            alice, bob = await stack.new_user("alice"), await stack.new_user("bob")
+            for name in ("secret", "moved", "shared"):
+                pushed = await stack.push(alice, "alice", name, archive_bytes)
+                assert pushed.status_code == 202, pushed.text
+                await stack.wait_for_version(alice, "alice", name, 1)
+                reference = f"{registry.address}/alice/{name}:1"
+                build_dir = tmp_path_factory.mktemp(f"image-{name}")
+                await asyncio.to_thread(build_tiny_image, docker_client, build_dir, reference)
+                digest = await asyncio.to_thread(
+                    push_as_the_builder, docker_client, minter, reference, signing_key
+                )
+                await asyncio.to_thread(docker_client.images.remove, reference, force=True)
+                await make_ready(stack, "alice", name, reference, digest)
+                images[name] = (reference, digest)
+            detail = await stack.wait_for_version(alice, "alice", "secret", 1)
+            assert detail["image_digest"] == images["secret"][1]
+            async with stack.client(alice) as client:
+                published = await client.post(
+                    "/v1/models/alice/shared/publish",
+                    json={"description": "shared", "category": "regression", "license": "MIT"},
+                )
+            assert published.status_code == 200, published.text
+            yield World(
+                stack,
+                registry,
+                f"http://127.0.0.1:{gateway_port}",
+                minter,
+                keys,
+                alice,
+                bob,
+                *images["secret"],
+                *images["moved"],
+                images["shared"][0],
+            )
+        finally:
+            server.should_exit = True
+            await serving
+            for reference, _ in images.values():
+                await asyncio.to_thread(forget_locally, docker_client, reference.rsplit(":", 1)[0])
 
 
 async def test_listing_the_catalog_is_refused_without_and_with_a_users_token(
