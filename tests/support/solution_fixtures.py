@@ -18,12 +18,13 @@ import httpx
 from modelbay import Model, dump
 from modelbay_runtime.loader import load_bundle
 from modelbay_runtime.server import ModelServer, RuntimeSettings
-from modelbay_runtime.solution import ResolvedNode, SolutionDocument, parse_document
+from modelbay_runtime.solution import ResolvedNode, SolutionDocument
 from modelbay_runtime.solution_bundle import (
     NodeInterface,
     build_solution_files,
     write_solution_bundle,
 )
+from modelbay_runtime.solution_parse import parse_document
 
 
 class Reading(NamedTuple):

@@ -8,7 +8,7 @@ import copy
 
 import pytest
 from modelbay_onboarding.solutions.check import check_solution
-from modelbay_runtime.solution import parse_document
+from modelbay_runtime.solution_parse import parse_document
 from solution_fixtures import dump_models, fig5_document
 
 

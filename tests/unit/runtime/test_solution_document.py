@@ -16,10 +16,10 @@ from modelbay_runtime.solution import (
     INPUT,
     ModelVersionRef,
     SolutionDocumentError,
-    parse_document,
 )
 from modelbay_runtime.solution_bundle import SolutionBundle, SolutionBundleError, archive
 from modelbay_runtime.solution_feeds import plan_feeds
+from modelbay_runtime.solution_parse import parse_document
 from solution_fixtures import dump_models, fig5_document, write_solution
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from modelbay import Session, Solution
 from modelbay.solution import SolutionDocumentError
-from modelbay_runtime.solution import parse_document
+from modelbay_runtime.solution_parse import parse_document
 from solution_fixtures import fig5_document
 
 

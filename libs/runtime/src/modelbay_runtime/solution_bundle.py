@@ -32,8 +32,8 @@ from modelbay_runtime.solution import (
     SOLUTION_KIND,
     SOLUTION_SPEC,
     SolutionDocument,
-    parse_document,
 )
+from modelbay_runtime.solution_parse import parse_document
 from modelbay_runtime.solution_proto import MessageSource, build_solution_interface
 
 MANIFEST = "manifest.json"

@@ -36,8 +36,8 @@ from modelbay_runtime.solution import (
     SOLUTION_SPEC,
     SolutionDocument,
     SolutionDocumentError,
-    parse_document,
 )
+from modelbay_runtime.solution_parse import parse_document
 
 __all__ = ["Node", "Solution", "SolutionDocumentError"]
 

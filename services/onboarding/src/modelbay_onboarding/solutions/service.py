@@ -28,9 +28,9 @@ from modelbay_runtime.solution import (
     ResolvedNode,
     SolutionDocument,
     SolutionDocumentError,
-    parse_document,
 )
 from modelbay_runtime.solution_bundle import NodeInterface, archive, build_solution_files
+from modelbay_runtime.solution_parse import parse_document
 
 from modelbay_onboarding.debris import SOLUTION_BASE
 from modelbay_onboarding.service import AcceptedUpload, UploadService
