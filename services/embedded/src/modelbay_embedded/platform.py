@@ -24,13 +24,14 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import InProcessBus
 from modelbay_common.db import create_engine
 from modelbay_common.embedded_pg import EmbeddedPostgres
+from modelbay_common.serving import RunnableService
 from modelbay_gateway.main import GatewayService
 from modelbay_gateway.main import build_service as build_gateway
 from modelbay_gateway.settings import GatewaySettings
@@ -45,13 +46,6 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "MODELBAY_DATA_DIR"
 ADMIN_TOKEN_FILE = "admin-token"
-
-
-class RunningService(Protocol):
-    app: Any
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
 
 
 SIGNING_DIR = "signing"
@@ -120,7 +114,7 @@ class EmbeddedPlatform:
     announce: Callable[[str], Any] | None = None
     token: str = ""
     gateway: GatewayService | None = None
-    services: list[RunningService] = field(default_factory=list)
+    services: list[RunnableService] = field(default_factory=list)
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
@@ -168,7 +162,7 @@ class EmbeddedPlatform:
         )
         await self._start(self.gateway)
 
-    async def _start(self, service: RunningService) -> None:
+    async def _start(self, service: RunnableService) -> None:
         await service.start()
         self._exit.push_async_callback(service.stop)
         self.services.append(service)
@@ -211,7 +205,7 @@ class EmbeddedPlatform:
         blob_store: BlobStore,
         common: dict[str, Any],
         data_dir: Path,
-    ) -> RunningService:
+    ) -> RunnableService:
         from modelbay_builder.main import build_service as build_builder
         from modelbay_builder.settings import BuilderSettings
 
