@@ -58,7 +58,7 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         "time": {"type": "string", "format": "date-time", "description": "RFC 3339, UTC"},
         "subject": {
             "type": "string",
-            "description": "owner/name/version (a model's events) or orgs/<org>",
+            "description": "owner/name/version (a model's events), orgs/<org> or peers/<peer>",
             "examples": ["alice/iris/3"],
         },
         "datacontenttype": {"type": "string", "const": "application/json"},

@@ -23,6 +23,9 @@ from modelbay_common.events import (
     EventPayload,
     ImageBuildFailed,
     ImageBuilt,
+    MirroredArtifact,
+    MirrorFailed,
+    MirrorRequested,
     ModelFavourited,
     ModelRated,
     ModelRatingRemoved,
@@ -32,12 +35,14 @@ from modelbay_common.events import (
     OrgMemberAdded,
     OrgMemberRemoved,
     OrgMemberRoleChanged,
+    PeerSynced,
     PublishApproved,
     PublishDeclined,
     Published,
     PublishRequested,
     UnknownEventTypeError,
     ValidationFailed,
+    VersionMirrored,
     envelope,
     parse_event,
 )
@@ -132,14 +137,49 @@ SAMPLES: list[EventPayload] = [
         org="acme", member="bob", role="maintainer", previous_role="reader", changed_by="alice"
     ),
     OrgMemberRemoved(org="acme", member="bob", role="maintainer", removed_by="alice"),
+    MirrorRequested(
+        **COMMON,
+        peer="a",
+        origin_url="https://a.example",
+        origin_owner="alice",
+        origin_name="iris",
+        origin_version=3,
+        origin_registry="registry.a.example:5000",
+        image_repository="alice/iris",
+        image_digest=f"sha256:{SHA}",
+        artifacts=(MirroredArtifact(kind="bundle", sha256=SHA, size=10, url="https://a/x"),),
+        trusted_keys=("-----BEGIN PUBLIC KEY-----",),
+    ),
+    VersionMirrored(
+        **COMMON,
+        peer="a",
+        origin_url="https://a.example",
+        origin_owner="alice",
+        origin_name="iris",
+        origin_version=3,
+        image_ref=f"localhost:5000/alice/iris@sha256:{SHA}",
+        image_digest=f"sha256:{SHA}",
+        verified_key_id="k1",
+    ),
+    MirrorFailed(
+        **COMMON,
+        peer="a",
+        origin_url="https://a.example",
+        origin_owner="alice",
+        origin_name="iris",
+        origin_version=3,
+        reason="the signature did not verify",
+        retryable=False,
+    ),
+    PeerSynced(peer="a", cursor="12", requested=1, withdrawn=0),
 ]
 
 
 def test_every_event_class_has_a_sample_a_docstring_and_a_versioned_type() -> None:
     assert {type(sample) for sample in SAMPLES} == set(EVENT_CLASSES.values())
     for event_type, event_class in EVENT_CLASSES.items():
-        # A model's events, and an organisation's (subject `orgs/<org>`).
-        assert event_type.startswith(("modelbay.model.", "modelbay.org."))
+        # A model's events, an organisation's (subject `orgs/<org>`), federation's.
+        assert event_type.startswith(("modelbay.model.", "modelbay.org.", "modelbay.federation."))
         assert event_type.endswith(".v1")
         assert "Sent by" in (event_class.__doc__ or "")
 

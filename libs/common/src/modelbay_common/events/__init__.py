@@ -8,7 +8,7 @@ travels as a CloudEvents 1.0 *structured-mode* JSON document (`application/cloud
      "subject": "alice/iris/3", "datacontenttype": "application/json", "data": {...}}
 
 The payload classes live by topic in this package (`pipeline`, `community`, `publication`,
-`organisations`, on the bases of `base`); this module holds the one registry
+`organisations`, `federation`, on the bases of `base`); this module holds the one registry
 (`EVENT_CLASSES`), the envelope and the decoding, and re-exports every class.
 
 Compatibility rules (see docs/events.md): adding a field to `data` is not breaking, because
@@ -48,6 +48,13 @@ from modelbay_common.events.community import (
     ModelRated,
     ModelRatingRemoved,
     ModelUnfavourited,
+)
+from modelbay_common.events.federation import (
+    MirroredArtifact,
+    MirrorFailed,
+    MirrorRequested,
+    PeerSynced,
+    VersionMirrored,
 )
 from modelbay_common.events.organisations import (
     OrgCreated,
@@ -98,6 +105,9 @@ __all__ = [
     "ImageBuilt",
     "InterfaceField",
     "MethodInterface",
+    "MirrorFailed",
+    "MirrorRequested",
+    "MirroredArtifact",
     "ModelFavourited",
     "ModelRated",
     "ModelRatingRemoved",
@@ -108,6 +118,7 @@ __all__ = [
     "OrgMemberAdded",
     "OrgMemberRemoved",
     "OrgMemberRoleChanged",
+    "PeerSynced",
     "PickleScan",
     "PublishApproved",
     "PublishDeclined",
@@ -115,6 +126,7 @@ __all__ = [
     "Published",
     "UnknownEventTypeError",
     "ValidationFailed",
+    "VersionMirrored",
     "envelope",
     "event_class_for",
     "parse_event",
@@ -166,6 +178,10 @@ EVENT_CLASSES: Mapping[str, type[EventPayload]] = {
         OrgMemberAdded,
         OrgMemberRoleChanged,
         OrgMemberRemoved,
+        MirrorRequested,
+        VersionMirrored,
+        MirrorFailed,
+        PeerSynced,
     )
 }
 
