@@ -141,6 +141,20 @@ class PlatformMetrics:
             ["result"],
             registry=r,
         )
+        self.mirrors_finished = Counter(
+            "modelbay_builder_mirrors_finished",
+            "Versions of a peer the builder tried to mirror, by outcome (mirrored, refused: "
+            "signature/digest/size did not verify, unavailable: origin or registry unreachable).",
+            ["outcome"],
+            registry=r,
+        )
+        self.mirror_duration = Histogram(
+            "modelbay_builder_mirror_duration_seconds",
+            "Time to mirror one version of a peer (verify, copy image and artifacts), by outcome.",
+            ["outcome"],
+            buckets=SLOW_WORK_BUCKETS,
+            registry=r,
+        )
         self.resolution_duration = Histogram(
             "modelbay_resolver_duration_seconds",
             "Time to resolve one version's dependencies (lock and wheelhouse), by outcome.",

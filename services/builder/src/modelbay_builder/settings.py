@@ -155,6 +155,21 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
         default="oci",
         description="How buildah isolates RUN steps (`chroot` inside unprivileged pods)",
     )
+    catalog_url: str = Field(
+        default="http://127.0.0.1:8003",
+        description="Internal API of the catalog: where a mirror fetches the peer's token "
+        "(`/internal/federation/peers/{peer}/credentials`, signed like the gateway's calls)",
+    )
+    mirror_consumer_name: str = Field(
+        default="builder.mirrors",
+        description="Queue of `MirrorRequested` (federation); replicas share it",
+    )
+    mirror_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Bound on each call to a peer's gateway or registry while mirroring (a "
+        "layer upload is one call)",
+    )
     local_python: str | None = Field(
         default=None,
         description="Interpreter that creates local-process venvs; must be the lock's Python "
@@ -163,6 +178,11 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
     local_install_timeout_seconds: float = Field(
         default=900.0, gt=0, description="Bound on `python -m venv` and each `pip install`"
     )
+
+    @field_validator("catalog_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @field_validator("python_base_images")
     @classmethod
