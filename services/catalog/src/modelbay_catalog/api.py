@@ -8,7 +8,7 @@ dependencies), call a use case, shape the answer as the shared contract
 
 # No `from __future__ import annotations` here: FastAPI must evaluate the route annotations.
 from collections.abc import AsyncIterator
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +25,7 @@ from modelbay_common.access import (
 )
 from modelbay_common.api_params import VersionNumber
 from modelbay_common.contracts.catalog import (
+    ModelDeletion,
     ModelDetail,
     ModelVisibility,
     SearchPage,
@@ -39,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelbay_catalog.curation.schemas import request_out
 from modelbay_catalog.curation.service import Stores, publish_or_request
 from modelbay_catalog.curation.store import CurationStore
+from modelbay_catalog.deletion import delete_model
 from modelbay_catalog.errors import InvalidCallerHeader
 from modelbay_catalog.lifecycle import VersionStatus
 from modelbay_catalog.records import PublishRequest, SearchCriteria, SearchSort
@@ -46,6 +48,7 @@ from modelbay_catalog.rules import Category
 from modelbay_catalog.schemas import (
     DownloadBody,
     PublishBody,
+    model_deletion,
     model_detail,
     model_visibility,
     search_page,
@@ -60,6 +63,7 @@ from modelbay_catalog.service_queries import (
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_catalog.store import CatalogStore
 from modelbay_catalog.store_search import SearchStore
+from modelbay_catalog.store_solutions import SolutionStore
 
 
 def request_caller(
@@ -173,6 +177,9 @@ async def search(
     license: Annotated[str | None, Query(max_length=200)] = None,
     owner: Annotated[str | None, Query(max_length=200)] = None,
     status: VersionStatus | None = None,
+    kind: Annotated[
+        Literal["model", "solution"] | None, Query(description="`solution`: solutions only")
+    ] = None,
     sort: Annotated[
         SearchSort | None, Query(description="default: relevance with `q`, else recent")
     ] = None,
@@ -187,6 +194,7 @@ async def search(
         license=license or None,
         owner=owner or None,
         status=status.value if status else None,
+        kind=kind,
         sort=sort,
     )
     store = SearchStore(session)
@@ -198,6 +206,22 @@ async def search(
 async def get_model(session: SessionDep, caller: CallerDep, owner: str, name: str) -> ModelDetail:
     found = await model_with_versions(CatalogStore(session), caller, owner, name)
     return model_detail(found.model, found.versions)
+
+
+@router.delete("/internal/models/{owner}/{name}", response_model=ModelDeletion)
+async def delete(
+    session: SessionDep,
+    caller: CallerDep,
+    owner: str,
+    name: str,
+    force: Annotated[
+        bool, Query(description="delete even when a live solution uses one of its versions")
+    ] = False,
+) -> ModelDeletion:
+    """Soft-delete a model (deletion.py): 404 from then on, `ModelDeleted` in the outbox."""
+    store = CatalogStore(session)
+    deleted = await delete_model(store, SolutionStore(session), caller, owner, name, force=force)
+    return model_deletion(deleted)
 
 
 @router.get("/internal/models/{owner}/{name}/versions/{version}", response_model=VersionDetail)

@@ -90,3 +90,39 @@ class InvalidCursor(BadRequest):
 
     type_slug = "invalid-cursor"
     title = "Invalid cursor"
+
+
+class DeletionNotAllowed(Forbidden):
+    """The caller may see the model but not change it (access.can_change)."""
+
+    type_slug = "deletion-not-allowed"
+    title = "Only the owner may delete this model"
+
+    def __init__(self, owner: str, name: str) -> None:
+        super().__init__(
+            f"Only {owner} (an owner or maintainer of it, if it is an organisation) or an "
+            f"administrator may delete {owner}/{name}.",
+            extensions={"owner": owner, "name": name},
+        )
+
+
+class ModelInUse(Conflict):
+    """A live solution uses a version of the model; `force=true` deletes it anyway."""
+
+    type_slug = "model-in-use"
+    title = "A solution uses this model"
+
+    def __init__(self, owner: str, name: str, solutions: list[str], hidden: int) -> None:
+        named = ", ".join(solutions)
+        others = f"{hidden} solution(s) you may not see" if hidden else ""
+        which = " and ".join(part for part in (named, others) if part)
+        super().__init__(
+            f"{owner}/{name} is a node of {which}; those would no longer build or deploy. "
+            "Delete them first, or delete with force=true.",
+            extensions={
+                "owner": owner,
+                "name": name,
+                "solutions": solutions,
+                "hidden_solutions": hidden,
+            },
+        )

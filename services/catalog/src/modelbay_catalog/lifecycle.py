@@ -96,6 +96,8 @@ class VersionState:
     license: str | None = None
     descriptor_set: bytes | None = None  # serialized FileDescriptorSet, for interface diffs
     pickle_scan: dict[str, Any] | None = None  # onboarding's scan of the pickle (docs/trust.md)
+    kind: str = "model"  # or "solution"
+    nodes: tuple[dict[str, Any], ...] = ()  # a solution's {node, model} in document order
     # from DependenciesResolved
     lock: tuple[str, ...] = ()
     lock_hash: str | None = None
@@ -182,6 +184,8 @@ def _with_upload(state: VersionState, event: ModelUploaded, at: datetime) -> Ver
         pickle_scan=None
         if event.pickle_scan is None
         else event.pickle_scan.model_dump(mode="json"),
+        kind=event.kind,
+        nodes=tuple(node.model_dump(mode="json") for node in event.nodes),
         uploaded_at=at,
     )
 
@@ -270,6 +274,22 @@ def _failing_sample(
         "expected": event.expected,
         "actual": event.actual,
     }
+
+
+def refuse_ready(state: VersionState, event: ImageBuilt, reason: str, at: datetime) -> VersionState:
+    """The state after `event` built the image of a solution whose node may no longer be used
+    (deleted, or not visible to the solution's namespace any more): `failed` with `reason`
+    instead of `ready`. The builder's image is not recorded: nothing should pull it."""
+    if next_status(state.status, VersionStatus.FAILED) is None:
+        return state
+    detail = f"The image was built ({event.image_ref}) but the catalog refused it when it arrived."
+    return dataclasses.replace(
+        state,
+        status=VersionStatus.FAILED,
+        failure_reason=reason,
+        failure_detail=detail,
+        finished_at=at,
+    )
 
 
 # A transition takes the exact event class it is registered under (checked by `type(event)`).

@@ -47,6 +47,8 @@ class ModelRow(Base):
         Index("models_downloads_idx", "downloads", "id"),
         # Keyset pages of `sort=rating` (migration 0006).
         Index("models_rating_idx", "rating_score", "id"),
+        # The `kind=solution` filter (migration 0011).
+        Index("models_kind_idx", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -88,6 +90,12 @@ class ModelRow(Base):
     views: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # Every download of every version, kept here so that sorting by downloads needs no join.
     downloads: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # `model` or `solution`: the kind of the newest described version, for search without a join.
+    kind: Mapped[str] = mapped_column(Text, server_default="model")
+    # A soft delete (docs/catalog.md, "Deleting a model"): the row stays, hidden from every read,
+    # so that the name is never reused and late pipeline events still find their version.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -138,6 +146,9 @@ class VersionRow(Base):
     descriptor_set: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Onboarding's scan of the bundle's pickle (ModelUploaded.pickle_scan), shown on the version.
     pickle_scan: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # `model` or `solution` (ModelUploaded.kind); a solution's nodes from ModelUploaded.nodes.
+    kind: Mapped[str] = mapped_column(Text, server_default="model")
+    nodes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     # The interface diff to the nearest earlier version with a known descriptor set.
     interface_compared_to: Mapped[int | None] = mapped_column(Integer)
     interface_breaking: Mapped[bool | None] = mapped_column(Boolean)

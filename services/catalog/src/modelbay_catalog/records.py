@@ -37,6 +37,8 @@ class ModelRecord:
     rating_total: int = 0
     favourites: int = 0
     views: int = 0
+    kind: str = "model"  # the newest described version's: `model` or `solution`
+    deleted_at: datetime | None = None  # only lookups that include deleted models see it set
 
     @property
     def access(self) -> ModelAccess:
@@ -100,6 +102,7 @@ class FacetName(StrEnum):
     LIBRARY = "library"
     LICENSE = "license"
     OWNER = "owner"
+    KIND = "kind"  # model or solution
     STATUS = "status"  # of the caller's own models only
 
 
@@ -113,6 +116,7 @@ class SearchCriteria:
     owner: str | None = None
     status: str | None = None
     license: str | None = None
+    kind: str | None = None  # `model` or `solution`
     sort: SearchSort | None = None  # None: relevance with `q`, else recent
 
     @property
@@ -127,6 +131,7 @@ class SearchCriteria:
             FacetName.LIBRARY: self.library,
             FacetName.LICENSE: self.license,
             FacetName.OWNER: self.owner,
+            FacetName.KIND: self.kind,
             FacetName.STATUS: self.status,
         }[facet]
 
@@ -138,6 +143,7 @@ class SearchCriteria:
             "owner": self.owner,
             "status": self.status,
             "license": self.license,
+            "kind": self.kind,
             "sort": self.effective_sort.value,
         }
 

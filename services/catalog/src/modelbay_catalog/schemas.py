@@ -24,13 +24,16 @@ from modelbay_common.contracts.catalog import (
     InterfaceDiffDetail,
     InterfaceDiffSummary,
     InterfaceMethod,
+    ModelDeletion,
     ModelDetail,
+    ModelKind,
     ModelSummary,
     ModelVisibility,
     PickleScanDetail,
     SearchFacets,
     SearchItem,
     SearchPage,
+    SolutionNodeItem,
     Timings,
     VersionDetail,
     VersionSummary,
@@ -38,6 +41,7 @@ from modelbay_common.contracts.catalog import (
 from modelbay_common.refs import is_local_process_ref
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from modelbay_catalog.deletion import DeletedModel
 from modelbay_catalog.lifecycle import VersionState
 from modelbay_catalog.records import (
     Facets,
@@ -92,6 +96,7 @@ def model_summary(model: ModelRecord) -> ModelSummary:
         libraries=list(model.libraries),
         latest_version=model.latest_version,
         latest_status=model.latest_status,
+        kind="solution" if model.kind == "solution" else "model",
         published_version=model.published_version,
         published_at=model.published_at,
         published_by=model.published_by,
@@ -150,6 +155,7 @@ def version_summary(stored: StoredVersion) -> VersionSummary:
     return VersionSummary(
         version=stored.state.version,
         status=stored.state.status,
+        kind=_kind(stored.state),
         failure_reason=stored.state.failure_reason,
         image_ref=stored.state.image_ref,
         image_digest=stored.state.image_digest,
@@ -206,6 +212,30 @@ def image_of(state: VersionState) -> Image | None:
     )
 
 
+def _kind(state: VersionState) -> ModelKind:
+    return "solution" if state.kind == "solution" else "model"
+
+
+def solution_nodes(state: VersionState) -> list[SolutionNodeItem]:
+    """A solution version's nodes with their coordinates split out (for links)."""
+    nodes: list[SolutionNodeItem] = []
+    for node in state.nodes:
+        model = str(node.get("model", ""))
+        reference, _, version = model.rpartition(":")
+        owner, _, name = reference.partition("/")
+        if owner and name and version.isdigit():
+            nodes.append(
+                SolutionNodeItem(
+                    node=str(node.get("node", "")),
+                    model=model,
+                    owner=owner,
+                    name=name,
+                    version=int(version),
+                )
+            )
+    return nodes
+
+
 def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
     state = stored.state
     return VersionDetail(
@@ -213,6 +243,8 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
         name=model.name,
         version=state.version,
         status=state.status,
+        kind=_kind(state),
+        nodes=solution_nodes(state),
         failure=None
         if state.failure_reason is None
         else Failure(
@@ -255,4 +287,15 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
         downloads=stored.downloads,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
+    )
+
+
+def model_deletion(deleted: DeletedModel) -> ModelDeletion:
+    return ModelDeletion(
+        owner=deleted.owner,
+        name=deleted.name,
+        kind="solution" if deleted.kind == "solution" else "model",
+        versions=list(deleted.versions),
+        deleted_by=deleted.deleted_by,
+        deleted_at=deleted.deleted_at,
     )

@@ -10,17 +10,19 @@ from datetime import datetime
 
 from modelbay_common.access import Caller, can_see
 from modelbay_common.events import Event as PipelineEvent
-from modelbay_common.events import ModelUploaded, Published
+from modelbay_common.events import ImageBuilt, ModelUploaded, Published
 from modelbay_common.outbox import EventEmitter
 
 from modelbay_catalog.errors import ModelNotFound, VersionNotFound
 from modelbay_catalog.interface_history import updates_after_known
-from modelbay_catalog.lifecycle import VersionState, apply_event
+from modelbay_catalog.lifecycle import VersionState, VersionStatus, apply_event, refuse_ready
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.publishing import version_to_publish
 from modelbay_catalog.records import ModelRecord, Publication, PublishRequest, StoredVersion
 from modelbay_catalog.settings import EVENT_SOURCE
+from modelbay_catalog.solution_nodes import node_refusal
 from modelbay_catalog.store import CatalogStore
+from modelbay_catalog.store_solutions import SolutionStore
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ async def record_pipeline_event(store: CatalogStore, event: PipelineEvent, at: d
     model_id = await store.lock_model(event.owner, event.name)
     before = await store.lock_version(model_id, event.version)
     after = apply_event(before or VersionState(version=event.version), event, at)
+    if isinstance(event, ImageBuilt) and after.kind == "solution":
+        after = await _recheck_solution_nodes(store, event, before, after, at)
     if before is not None and after.status is not before.status:
         log.info("version %s: %s -> %s", event.subject, before.status.value, after.status.value)
     if after != before:
@@ -44,6 +48,26 @@ async def record_pipeline_event(store: CatalogStore, event: PipelineEvent, at: d
             model_id, event.owner_org, event.description, event.license
         )
     await store.refresh_model_summary(model_id)
+
+
+async def _recheck_solution_nodes(
+    store: CatalogStore,
+    event: ImageBuilt,
+    before: VersionState | None,
+    after: VersionState,
+    at: datetime,
+) -> VersionState:
+    """A solution becomes `ready` only if its nodes may still be used (solution_nodes.py)."""
+    if after.status is not VersionStatus.READY or (before and before.status is after.status):
+        return after
+    solutions = SolutionStore(store.session)
+    solution = await solutions.find_model_even_deleted(event.owner, event.name)
+    assert solution is not None  # lock_model created it in this transaction
+    reason = await node_refusal(store, solutions, solution, after.uploaded_by, after.nodes)
+    if reason is None:
+        return after
+    log.info("solution %s refused at build: %s", event.subject, reason)
+    return refuse_ready(before or VersionState(version=event.version), event, reason, at)
 
 
 async def _record_interface_diffs(store: CatalogStore, model_id: int, version: int) -> None:

@@ -99,6 +99,8 @@ def to_model_record(row: ModelRow) -> ModelRecord:
         rating_total=int(row.rating_total),
         favourites=int(row.favourites),
         views=int(row.views),
+        kind=row.kind,
+        deleted_at=row.deleted_at,
     )
 
 
@@ -146,7 +148,11 @@ class CatalogStore:
         return int((await self._session.execute(statement)).scalar_one())
 
     async def find_model(self, owner: str, name: str) -> ModelRecord | None:
-        statement = select(ModelRow).where(ModelRow.owner == owner, ModelRow.name == name)
+        """The model, unless it does not exist or was deleted (a deleted model is hidden from
+        every read; lookups that need it use SolutionStore.find_model_even_deleted)."""
+        statement = select(ModelRow).where(
+            ModelRow.owner == owner, ModelRow.name == name, ModelRow.deleted_at.is_(None)
+        )
         found = await self._session.scalar(statement)
         return None if found is None else to_model_record(found)
 
@@ -175,6 +181,7 @@ class CatalogStore:
             newest_described = described[-1]
             row.libraries = list(library_names(newest_described.requirements))
             row.interface_terms = _interface_terms(newest_described)
+            row.kind = newest_described.kind
         row.updated_at = datetime.now(UTC)
         await self._refresh_search_vector(model_id)
 

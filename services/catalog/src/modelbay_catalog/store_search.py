@@ -157,7 +157,14 @@ def _filter_conditions(
         filters.append(columns.owner == criteria.owner)
     if criteria.status and skip is not FacetName.STATUS:
         filters.append(columns.latest_status == criteria.status)
+    if criteria.kind and skip is not FacetName.KIND:
+        filters.append(columns.kind == criteria.kind)
     return filters
+
+
+def not_deleted() -> ColumnElement[bool]:
+    """A deleted model (deletion.py) is hidden from every search, administrators' too."""
+    return ModelRow.deleted_at.is_(None)
 
 
 class SearchStore:
@@ -203,7 +210,7 @@ class SearchStore:
         sort = criteria.effective_sort
         key = self._sort_value(sort, match)
         statement: Select[Any] = select(ModelRow, key).where(
-            visible_to(caller), *_filter_conditions(criteria, ModelRow)
+            not_deleted(), visible_to(caller), *_filter_conditions(criteria, ModelRow)
         )
         if match is not None:
             statement = statement.where(match.condition())
@@ -257,8 +264,9 @@ class SearchStore:
             ModelRow.libraries,
             ModelRow.license,
             ModelRow.owner,
+            ModelRow.kind,
             ModelRow.latest_status,
-        ).where(visible_to(caller))
+        ).where(not_deleted(), visible_to(caller))
         if match is not None:
             base = base.where(match.condition())
         matched = base.cte("matched").prefix_with("MATERIALIZED")

@@ -15,6 +15,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from modelbay_common.access import Caller
 from modelbay_common.artifacts import ArtifactKind
@@ -23,6 +24,7 @@ from modelbay_common.blob.keys import bundle_key, openapi_key, proto_key
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import BadRequest, ServiceUnavailable
 from modelbay_common.events import MAX_EVENT_DESCRIPTOR_SET_BYTES, ModelUploaded, PickleScan
+from modelbay_common.events.pipeline import SolutionNode
 from modelbay_common.outbox import EventEmitter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +37,7 @@ from modelbay_onboarding.spool import SpooledUpload
 from modelbay_onboarding.store import NewUpload, OnboardingStore
 from modelbay_onboarding.validation.archive import ArchiveLimits
 from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, validate_bundle
+from modelbay_onboarding.validation.onnx_check import OnnxRules
 from modelbay_onboarding.validation.pickle_policy import (
     PickleScanResult,
     classify,
@@ -81,6 +84,11 @@ class UploadService:
             ),
             supported_python=tuple(settings.supported_python_versions),
             require_samples=settings.require_samples,
+            onnx=OnnxRules(
+                min_opset=settings.onnx_min_opset,
+                max_opset=settings.onnx_max_opset,
+                max_bytes=settings.max_onnx_bytes,
+            ),
         )
 
     async def validate(self, upload: SpooledUpload) -> ValidatedBundle:
@@ -226,7 +234,19 @@ class UploadService:
             owner_org=caller.org,
             interface=method_signatures(bundle),
             descriptor_set=_descriptor_set_for_event(bundle, f"{owner}/{name}/{version}"),
+            **_solution_facts(bundle),
         )
+
+
+def _solution_facts(bundle: ValidatedBundle) -> dict[str, Any]:
+    """`kind` and `nodes` of a solution bundle (only onboarding writes those: an uploaded
+    archive that claims to be a solution is refused), so the catalog can mark the version."""
+    extra = bundle.manifest.model_extra or {}
+    nodes = extra.get("nodes")
+    if extra.get("kind") != "solution" or not isinstance(nodes, dict):
+        return {}
+    listed = tuple(SolutionNode(node=str(k), model=str(v)) for k, v in nodes.items())
+    return {"kind": "solution", "nodes": listed}
 
 
 def _descriptor_set_for_event(bundle: ValidatedBundle, subject: str) -> str | None:

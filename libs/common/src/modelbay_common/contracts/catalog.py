@@ -45,13 +45,16 @@ __all__ = [
     "InterfaceDiffSummary",
     "InterfaceField",
     "InterfaceMethod",
+    "ModelDeletion",
     "ModelDetail",
+    "ModelKind",
     "ModelSummary",
     "ModelVisibility",
     "SearchFacets",
     "SearchItem",
     "SearchPage",
     "SearchSortName",
+    "SolutionNodeItem",
     "Timings",
     "VersionDetail",
     "VersionStatusName",
@@ -60,6 +63,12 @@ __all__ = [
 
 VersionStatusName = Literal["uploaded", "resolving", "building", "ready", "failed"]
 """The values of the catalog's `VersionStatus` (a unit test keeps the two equal)."""
+
+ModelKind = Literal["model", "solution"]
+"""A version made from a model bundle, or a solution (a pipeline of model versions run by the
+orchestrator, docs/solutions.md); a model's kind is its newest version's."""
+
+_KIND = "`solution`: a pipeline of model versions (docs/solutions.md); else `model`"
 
 
 class ModelSummary(BaseModel):
@@ -76,6 +85,7 @@ class ModelSummary(BaseModel):
     libraries: list[str] = Field(description="ML libraries the bundle declares")
     latest_version: int | None
     latest_status: VersionStatusName | None
+    kind: ModelKind = Field(default="model", description=_KIND + "; the newest version's")
     published_version: int | None
     published_at: datetime | None
     published_by: str | None
@@ -108,6 +118,7 @@ class SearchFacets(BaseModel):
     library: list[FacetValue] = []
     license: list[FacetValue] = []
     owner: list[FacetValue] = []
+    kind: list[FacetValue] = Field(default=[], description="`model` and `solution`")
     status: list[FacetValue] = Field(
         default=[], description="latest status of the caller's own models only"
     )
@@ -152,6 +163,7 @@ class InterfaceDiffDetail(InterfaceDiffSummary):
 class VersionSummary(BaseModel):
     version: int
     status: VersionStatusName
+    kind: ModelKind = Field(default="model", description=_KIND)
     failure_reason: str | None
     image_ref: str | None
     image_digest: str | None
@@ -250,6 +262,16 @@ class PickleScanDetail(BaseModel):
     )
 
 
+class SolutionNodeItem(BaseModel):
+    """One node of a solution version: the model version it runs (links are the gateway's)."""
+
+    node: str = Field(description="the node's id in the solution document")
+    model: str = Field(description="`owner/name:version` of the model version it runs")
+    owner: str
+    name: str
+    version: int
+
+
 class VersionDetail(BaseModel):
     """One version: its state, why it failed, its image, interface, lock and timings."""
 
@@ -257,6 +279,10 @@ class VersionDetail(BaseModel):
     name: str
     version: int
     status: VersionStatusName
+    kind: ModelKind = Field(default="model", description=_KIND)
+    nodes: list[SolutionNodeItem] = Field(
+        default_factory=list, description="a solution's nodes in document order; empty for a model"
+    )
     failure: Failure | None
     image: Image | None
     interface: Interface
@@ -290,3 +316,14 @@ class ModelVisibility(BaseModel):
     name: str
     visibility: Visibility
     owner_org: str | None
+
+
+class ModelDeletion(BaseModel):
+    """The answer of deleting a model: what was deleted, by whom, when (docs/catalog.md)."""
+
+    owner: str
+    name: str
+    kind: ModelKind
+    versions: list[int] = Field(description="every version deleted with it")
+    deleted_by: str
+    deleted_at: datetime

@@ -53,6 +53,15 @@ class PickleScan(BaseModel):
     allowed: tuple[str, ...] = ()
 
 
+class SolutionNode(BaseModel):
+    """One node of a solution version and the model version it runs."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    node: str = Field(min_length=1)
+    model: str = Field(min_length=1)  # `owner/name:version`, as the solution document names it
+
+
 class ModelUploaded(Event):
     """Sent by onboarding once a bundle was validated and stored, and a version number assigned.
 
@@ -84,6 +93,10 @@ class ModelUploaded(Event):
     )
     # The scan of the bundle's pickle; None from producers that predate scanning.
     pickle_scan: PickleScan | None = None
+    # `solution` for a solution bundle (docs/solutions.md), with its nodes in document order: the
+    # catalog marks the version and re-checks the nodes when its image is built.
+    kind: Literal["model", "solution"] = "model"
+    nodes: tuple[SolutionNode, ...] = ()
 
     @property
     def descriptor_set_bytes(self) -> bytes | None:

@@ -65,3 +65,25 @@ class PublishDeclined(Event):
     requested_by: str
     declined_by: str
     comment: str
+
+
+class ModelDeleted(Event):
+    """Sent by the catalog when the owner, a maintainer of the owning organisation or an
+    administrator deletes a model (`DELETE /v1/models/{owner}/{name}`).
+
+    A soft delete: from now on the model and every version of it answer 404 and no search lists
+    it; its name is not reused. `version` is the newest version, `versions` every version
+    number deleted with it, and `image_refs` the registry images
+    they were built into (by digest where known): what a federation peer withdraws and what
+    the artifact garbage collector may reclaim (bundles and wheelhouses are content-addressed
+    and may be shared, so the collector checks references before deleting a blob).
+    """
+
+    type: ClassVar[str] = "modelbay.model.deleted.v1"
+
+    versions: tuple[int, ...] = ()
+    image_refs: tuple[str, ...] = ()
+    bundle_uris: tuple[str, ...] = ()
+    visibility: Literal["public", "org", "private"]
+    kind: Literal["model", "solution"] = "model"
+    deleted_by: str

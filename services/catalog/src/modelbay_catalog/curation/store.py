@@ -42,8 +42,9 @@ def _request(row: PublishRequestRow, owner: str, name: str) -> PublishRequestRec
 
 
 def _requests() -> Select[PublishRequestRow, str, str]:
+    # Requests of a deleted model are hidden with it (deletion.py).
     return select(PublishRequestRow, ModelRow.owner, ModelRow.name).join(
-        ModelRow, ModelRow.id == PublishRequestRow.model_id
+        ModelRow, (ModelRow.id == PublishRequestRow.model_id) & ModelRow.deleted_at.is_(None)
     )
 
 

@@ -217,7 +217,11 @@ class SocialStore:
         statement = (
             select(ModelRow)
             .join(FavouriteRow, FavouriteRow.model_id == ModelRow.id)
-            .where(FavouriteRow.username == caller.user, visible_to(caller))
+            .where(
+                FavouriteRow.username == caller.user,
+                visible_to(caller),
+                ModelRow.deleted_at.is_(None),  # a deleted model is hidden everywhere
+            )
             .order_by(FavouriteRow.created_at.desc(), FavouriteRow.model_id.desc())
             .limit(limit)
         )
