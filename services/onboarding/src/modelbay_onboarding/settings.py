@@ -82,6 +82,22 @@ class OnboardingSettings(ServiceSettings):
         description="Refuse a bundle with a method that has no sample (otherwise the answer "
         "warns and the builder only checks that such a method's image starts)",
     )
+    onnx_min_opset: int = Field(
+        default=7,
+        ge=1,
+        description="Oldest ai.onnx opset an ONNX model may use (onnxruntime cannot run older)",
+    )
+    onnx_max_opset: int = Field(
+        default=28,
+        ge=1,
+        description="Newest ai.onnx opset an ONNX model may use (onnxruntime 1.32, the version "
+        "the SDK pins today, loads up to 28; raise it with the pinned onnxruntime)",
+    )
+    max_onnx_bytes: int = Field(
+        default=1 * GIB,
+        gt=0,
+        description="Largest model.onnx of an ONNX bundle (protobuf itself stops at 2 GiB)",
+    )
     python_base_images: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_PYTHON_BASE_IMAGES),
         description=PYTHON_BASE_IMAGES_DESCRIPTION,

@@ -9,16 +9,18 @@ them can be trusted); the rest are collected so one answer names every problem a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from modelbay_runtime.loader import DESCRIPTOR_SET, MANIFEST, PICKLE, PROTO, SCHEMAS
+from modelbay_runtime.onnx_model import ONNX_FILE, ONNX_KIND
 from modelbay_runtime.solution import SOLUTION_FILE
 
 from modelbay_onboarding.validation.archive import ArchiveContents, ArchiveLimits, read_archive
 from modelbay_onboarding.validation.descriptors import check_descriptor_set
 from modelbay_onboarding.validation.manifest import Manifest, check_requirements, parse_manifest
+from modelbay_onboarding.validation.onnx_check import OnnxRules, check_onnx_graph, onnx_scanner
 from modelbay_onboarding.validation.pickle_scan import (
     PickleGlobal,
     UnreadablePickleError,
@@ -28,6 +30,8 @@ from modelbay_onboarding.validation.problems import BundleProblems
 from modelbay_onboarding.validation.samples import check_samples, parse_schemas
 
 REQUIRED_FILES = (PICKLE, PROTO, DESCRIPTOR_SET, SCHEMAS)
+# An ONNX bundle (docs/onnx.md) carries the graph where a Python bundle has its pickle.
+ONNX_REQUIRED_FILES = (ONNX_FILE, PROTO, DESCRIPTOR_SET, SCHEMAS)
 KEPT_FILES = frozenset({MANIFEST, PROTO, DESCRIPTOR_SET, SCHEMAS})
 
 
@@ -59,6 +63,7 @@ class BundleRules:
     limits: ArchiveLimits
     supported_python: tuple[str, ...]
     require_samples: bool
+    onnx: OnnxRules = field(default_factory=OnnxRules)
 
 
 def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
@@ -66,17 +71,23 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
 
     Synchronous and CPU-bound: call it in a worker thread. Never unpickles anything.
     """
-    contents = read_archive(path, KEPT_FILES, rules.limits, {PICKLE: _scan_or_say_why})
+    scanners = {PICKLE: _scan_or_say_why, ONNX_FILE: onnx_scanner(rules.onnx)}
+    contents = read_archive(path, KEPT_FILES, rules.limits, scanners)
     manifest = parse_manifest(contents.kept.get(MANIFEST))
     problems = BundleProblems()
+    is_onnx = (manifest.model_extra or {}).get("kind") == ONNX_KIND
     _refuse_solution(manifest, contents, problems)
-    _check_files(manifest, contents, problems)
+    _check_files(manifest, contents, problems, ONNX_REQUIRED_FILES if is_onnx else REQUIRED_FILES)
     _check_python(manifest, rules.supported_python, problems)
     requirements = check_requirements(manifest.requirements, problems)
     problems.raise_if_any()  # the files below are only trustworthy once their checksums match
     scanned = contents.scanned.get(PICKLE, ())
     pickle_globals: tuple[PickleGlobal, ...] = scanned if isinstance(scanned, tuple) else ()
-    if isinstance(scanned, str):
+    if is_onnx:
+        if PICKLE in contents.files:
+            problems.add(PICKLE, "an ONNX bundle serves its graph and carries no pickle")
+        check_onnx_graph(contents.scanned.get(ONNX_FILE), manifest, rules.onnx, problems)
+    elif isinstance(scanned, str):
         problems.add(PICKLE, f"is not a pickle stream ({scanned}); write it with the SDK")
     proto = contents.kept[PROTO]
     descriptor_set = contents.kept[DESCRIPTOR_SET]
@@ -104,9 +115,14 @@ def _scan_or_say_why(stream: IO[bytes]) -> tuple[PickleGlobal, ...] | str:
         return str(exc)
 
 
-def _check_files(manifest: Manifest, contents: ArchiveContents, problems: BundleProblems) -> None:
+def _check_files(
+    manifest: Manifest,
+    contents: ArchiveContents,
+    problems: BundleProblems,
+    required_files: tuple[str, ...],
+) -> None:
     """Every listed file is present with its SHA-256, and nothing unlisted came along."""
-    for required in REQUIRED_FILES:
+    for required in required_files:
         if required not in manifest.files:
             problems.add("manifest.files", f"does not list {required}, which every bundle needs")
     for name, expected in sorted(manifest.files.items()):
@@ -131,7 +147,7 @@ def _refuse_solution(
     """A solution bundle is written by onboarding after checking its nodes; one uploaded as an
     archive would carry an unchecked document that the image's server would run."""
     kind = (manifest.model_extra or {}).get("kind")
-    if kind not in (None, "model") or SOLUTION_FILE in contents.files:
+    if kind not in (None, "model", ONNX_KIND) or SOLUTION_FILE in contents.files:
         problems.add(
             "manifest.kind",
             "a solution is pushed as its document (POST /v1/solutions/{owner}/{name}/versions, "
