@@ -21,12 +21,18 @@ from modelbay_common.errors import ModelbayError, ProblemResponse, install_probl
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelbay_builder.errors import DatabaseUnavailable, ImageNotAvailable, WorkerNotLive
+from modelbay_builder.errors import (
+    DatabaseUnavailable,
+    ImageNotAvailable,
+    TryNotPossible,
+    WorkerNotLive,
+)
 from modelbay_builder.images import ImageExporter
 from modelbay_builder.liveness import Liveness
 from modelbay_builder.records import BuildStatus
 from modelbay_builder.schemas import BuildOut
 from modelbay_builder.service import build_status
+from modelbay_builder.try_sandbox import MAX_TRY_BODY_BYTES, TrySandboxes
 
 Owner = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Name = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
@@ -48,10 +54,14 @@ def _problem(error: ModelbayError, path: str) -> JSONResponse:
 
 
 def create_app(
-    sessions: SessionFactory, exporter: ImageExporter, liveness: Callable[[], Liveness]
+    sessions: SessionFactory,
+    exporter: ImageExporter,
+    liveness: Callable[[], Liveness],
+    try_sandboxes: TrySandboxes | None = None,
 ) -> FastAPI:
     app = FastAPI(title="Modelbay builder (internal)", version="1", docs_url=None, redoc_url=None)
     app.state.sessions, app.state.exporter, app.state.liveness = sessions, exporter, liveness
+    app.state.try_sandboxes = try_sandboxes
     install_problem_handlers(app)
     app.include_router(router)
     return app
@@ -121,3 +131,25 @@ async def get_tarball(
         media_type=ArtifactKind.IMAGE.media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.post("/internal/try/{owner}/{name}/{version}/{method}")
+async def try_method(
+    owner: Owner, name: Name, version: Version, method: str, request: Request, sessions: SessionsDep
+) -> JSONResponse:
+    """One call of the version's model in a sandbox ("Try it", try_sandbox.py): the model
+    server's status and body, whatever they are (a 4xx of the model is an answer, not an error
+    of this route)."""
+    sandboxes = request.app.state.try_sandboxes
+    if not isinstance(sandboxes, TrySandboxes):
+        raise TryNotPossible("this builder does not run models on request")
+    # A short transaction of its own: none stays open while a sandbox starts (seconds).
+    async with transaction(sessions) as session:
+        view = await build_status(session, owner, name, version)
+    if view.status is not BuildStatus.SUCCEEDED or not view.image_ref:
+        raise ImageNotAvailable(owner, name, version, view.status.value)
+    payload = await request.body()
+    if len(payload) > MAX_TRY_BODY_BYTES:
+        raise TryNotPossible(f"the request body is over {MAX_TRY_BODY_BYTES} bytes")
+    answer = await sandboxes.call(view.image_ref, method, payload)
+    return JSONResponse({"status": answer.status, "body": answer.body})

@@ -84,3 +84,13 @@ class ImageValidationFailed(Exception):
         self.expected = expected
         self.actual = actual
         self.log_tail = log_tail
+
+
+class TryNotPossible(ServiceUnavailable):
+    """ "Try it": the version's model could not be started or called (try_sandbox.py)."""
+
+    type_slug = "try-not-possible"
+    title = "The model could not be tried"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The model could not be called: {reason}.")

@@ -22,6 +22,7 @@ from modelbay_gateway import (
     api_orgs,
     api_registry,
     api_solutions,
+    api_try,
     api_webhooks,
 )
 from modelbay_gateway.context import ContextDep, GatewayContext
@@ -70,6 +71,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_downloads,
         api_clients,
         api_deploy,
+        api_try,
         api_events,
         api_registry,
         api_keys,

@@ -284,3 +284,33 @@ class LastOwner(Conflict):
             f"{username!r} is the last owner of {org!r}; make another member an owner first.",
             extensions={"org": org, "username": username},
         )
+
+
+# -- "Try it" (service_try.py) -----------------------------------------------------------------
+
+
+class TryNotAvailable(Conflict):
+    """The version cannot be tried: not ready, no such method, or a body too large."""
+
+    type_slug = "try-not-available"
+    title = "This version cannot be tried"
+
+    def __init__(self, owner: str, name: str, version: int, why: str) -> None:
+        super().__init__(
+            f"{owner}/{name} version {version} cannot be tried: {why}.",
+            extensions={"owner": owner, "name": name, "version": version},
+        )
+
+
+class ModelNotStarted(ServiceUnavailable):
+    """The builder could not start the version's sandbox or reach its model server; the reason
+    is the model's (it did not load, it crashed), so the detail says it."""
+
+    type_slug = "model-not-started"
+    title = "The model did not answer"
+
+    def __init__(self, owner: str, name: str, version: int, reason: str) -> None:
+        super().__init__(
+            f"{owner}/{name} version {version} could not be run: {reason}",
+            extensions={"owner": owner, "name": name, "version": version},
+        )

@@ -13,7 +13,13 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelbay_gateway.context import GatewayContext
-from modelbay_gateway.web import pages_account, pages_catalog, pages_community, pages_model
+from modelbay_gateway.web import (
+    pages_account,
+    pages_catalog,
+    pages_community,
+    pages_model,
+    pages_try,
+)
 from modelbay_gateway.web.errors import error_page
 from modelbay_gateway.web.markdown import markdown_filters
 from modelbay_gateway.web.state import WebState
@@ -94,6 +100,7 @@ def install_web_ui(app: FastAPI, context: GatewayContext) -> None:
     app.include_router(pages_model.router)
     app.include_router(pages_account.router)
     app.include_router(pages_community.router)
+    app.include_router(pages_try.router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PageSecurityHeaders)
     _html_for_browsers(app)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from modelbay_common.errors import ModelbayError
 
@@ -26,6 +28,16 @@ NOT_FOUND_DETAIL = (
     "There is nothing at this address that you can open. Check the owner and model name, or "
     "search the catalog."
 )
+
+
+class SignInRequired(Exception):
+    """Raised by a page's visitor dependency (`visitors.py`): the page answers the sign-in
+    redirect, back to this address afterwards."""
+
+
+def signin_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/signin?" + urlencode({"next": target}), status_code=303)
 
 
 async def error_page(request: Request, status: int, title: str, detail: str | None) -> Response:
@@ -62,6 +74,8 @@ class HtmlErrorRoute(APIRoute):
         async def handle_as_page(request: Request) -> Response:
             try:
                 return await handle(request)
+            except SignInRequired:
+                return signin_redirect(request)
             except UpstreamProblem as exc:
                 title, detail = _problem_text(exc.problem)
                 return await error_page(request, exc.status, title, detail)

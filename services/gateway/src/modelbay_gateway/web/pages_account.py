@@ -13,8 +13,7 @@ from modelbay_gateway.auth_throttle import client_of, throttle_of
 from modelbay_gateway.errors import UpstreamProblem
 from modelbay_gateway.schemas import PublishIn
 from modelbay_gateway.web.catalog_answers import get_model, publish_model
-from modelbay_gateway.web.errors import HtmlErrorRoute
-from modelbay_gateway.web.pages_catalog import signin_redirect
+from modelbay_gateway.web.errors import HtmlErrorRoute, signin_redirect
 from modelbay_gateway.web.session import (
     CSRF_FIELD,
     CurrentVisitor,

@@ -9,29 +9,22 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import RedirectResponse
 
 from modelbay_gateway.service_community import my_favourites
 from modelbay_gateway.web.catalog_answers import search_models
-from modelbay_gateway.web.errors import HtmlErrorRoute
-from modelbay_gateway.web.session import CurrentVisitor, Visitor
+from modelbay_gateway.web.errors import HtmlErrorRoute, signin_redirect
+from modelbay_gateway.web.session import Visitor
 from modelbay_gateway.web.state import State, is_htmx
 from modelbay_gateway.web.views import CATEGORIES, SORTS, STATUSES
+from modelbay_gateway.web.visitors import Browsing, SignedInVisitor, must_sign_in
+
+# Kept importable from here: pages of other tasks import them from this module.
+__all__ = ["must_sign_in", "router", "signin_redirect"]
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
 PAGE_SIZE = 20
 Text = Annotated[str, Query(max_length=500)]
-
-
-def signin_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/signin?" + urlencode({"next": target}), status_code=303)
-
-
-def must_sign_in(state: State, visitor: Visitor) -> bool:
-    """The UI follows the API: without a session only `anonymous_read` lets a visitor browse."""
-    return visitor.principal is None and not state.context.settings.anonymous_read
 
 
 async def _search(
@@ -91,7 +84,7 @@ async def _listing(
 async def catalog(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: Browsing,
     q: Text = "",
     category: Text = "",
     library: Text = "",
@@ -101,8 +94,6 @@ async def catalog(
     sort: Text = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
-    if must_sign_in(state, visitor):
-        return signin_redirect(request)
     filters = {"q": q.strip(), "category": category, "library": library.strip()}
     filters |= {"license": license, "owner": owner.strip(), "status": status, "sort": sort}
     return await _listing(request, state, visitor, filters, cursor, "catalog.html")
@@ -112,17 +103,15 @@ async def catalog(
 async def my_models(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: SignedInVisitor,
     q: Text = "",
     category: Text = "",
     status: Text = "",
     sort: Text = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
-    if visitor.username is None:
-        return signin_redirect(request)
     filters = {"q": q.strip(), "category": category, "status": status, "sort": sort}
-    filters["owner"] = visitor.username
+    filters["owner"] = visitor.username or ""
     starred: list[dict[str, Any]] = []
     if not is_htmx(request):
         found = await my_favourites(state.context.upstreams, visitor.caller)

@@ -18,9 +18,8 @@ from modelbay_common.errors import validation_error_entries
 from pydantic import BaseModel, ValidationError
 
 from modelbay_gateway import service_community
-from modelbay_gateway.web.errors import HtmlErrorRoute
+from modelbay_gateway.web.errors import HtmlErrorRoute, signin_redirect
 from modelbay_gateway.web.pages_account import CsrfField
-from modelbay_gateway.web.pages_catalog import signin_redirect
 from modelbay_gateway.web.pages_model import render_model_page
 from modelbay_gateway.web.session import CurrentVisitor, Visitor, check_csrf
 from modelbay_gateway.web.state import State

@@ -27,16 +27,17 @@ from modelbay_gateway.upstream import Caller, Upstreams
 from modelbay_gateway.web.catalog_answers import get_model, get_version
 from modelbay_gateway.web.community import community_values
 from modelbay_gateway.web.errors import HtmlErrorRoute
-from modelbay_gateway.web.pages_catalog import must_sign_in, signin_redirect
-from modelbay_gateway.web.session import CurrentVisitor, Visitor
+from modelbay_gateway.web.session import Visitor
 from modelbay_gateway.web.snippets import DEFAULT_MODEL_URL, snippets_for
 from modelbay_gateway.web.state import State
+from modelbay_gateway.web.try_it import try_fields
 from modelbay_gateway.web.views import (
     DOWNLOAD_KINDS,
     TERMINAL_STATUSES,
     pipeline_stages,
     shown_version,
 )
+from modelbay_gateway.web.visitors import Browsing
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
@@ -47,11 +48,43 @@ FileKind = ArtifactKind
 VersionNumber = Annotated[int, Path(ge=1, le=INT32_MAX)]
 
 
+async def _older_detail(
+    upstreams: Upstreams,
+    caller: Caller,
+    owner: str,
+    name: str,
+    model: dict[str, Any],
+    shown: int | None,
+) -> dict[str, Any] | None:
+    """The shown version's detail when it is older than the versions with times."""
+    if shown is None or shown in _newest_numbers(model):
+        return None
+    return await get_version(upstreams, caller, owner, name, shown)
+
+
+def _newest_numbers(model: dict[str, Any]) -> list[int]:
+    numbers = sorted((int(v["version"]) for v in model.get("versions") or []), reverse=True)
+    return numbers[:VERSIONS_WITH_TIMES]
+
+
+def _try_values(
+    visitor: Visitor, detail: dict[str, Any] | None, methods: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """ "Try it" forms for a signed-in visitor of a ready version, or a note saying why not."""
+    if detail is None or not methods:
+        return {"try_forms": {}, "try_note": None}
+    if detail.get("status") != "ready":
+        return {"try_forms": {}, "try_note": "Try it runs ready versions only."}
+    if visitor.principal is None:
+        return {"try_forms": {}, "try_note": "Sign in to try this model here."}
+    forms = {str(method["name"]): try_fields(method) for method in methods}
+    return {"try_forms": forms, "try_note": None}
+
+
 async def _version_details(
     upstreams: Upstreams, caller: Caller, owner: str, name: str, model: dict[str, Any]
 ) -> dict[int, dict[str, Any]]:
-    numbers = sorted((int(v["version"]) for v in model.get("versions") or []), reverse=True)
-    newest = numbers[:VERSIONS_WITH_TIMES]
+    newest = _newest_numbers(model)
     details = await asyncio.gather(
         *(get_version(upstreams, caller, owner, name, number) for number in newest)
     )
@@ -85,13 +118,11 @@ def _base_url(detail: dict[str, Any]) -> str:
 async def model_page(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: Browsing,
     owner: str,
     name: str,
     version: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
 ) -> Response:
-    if must_sign_in(state, visitor):
-        return signin_redirect(request)
     return await render_model_page(request, state, visitor, owner, name, version, count_view=True)
 
 
@@ -107,17 +138,23 @@ async def render_model_page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    """The model page; a community form that was refused comes back with its errors (422)."""
+    """The model page; a community form that was refused comes back with its errors (422).
+
+    One call for the model, then everything else at once: the newest versions' details, the
+    shown version's (when older), the community's numbers, reviews and comments, the view.
+    """
     upstreams, caller = state.context.upstreams, visitor.caller
     model = await get_model(upstreams, caller, owner, name)
-    details = await _version_details(upstreams, caller, owner, name, model)
     shown = shown_version(model, version)
+    details, community, older = await asyncio.gather(
+        _version_details(upstreams, caller, owner, name, model),
+        community_values(upstreams, caller, owner, name, shown, count_view),
+        _older_detail(upstreams, caller, owner, name, model, shown),
+    )
     detail = details.get(shown) if shown is not None else None
-    if detail is None and shown is not None:
-        detail = await get_version(upstreams, caller, owner, name, shown)
+    detail = detail or older
     methods = ((detail or {}).get("interface") or {}).get("methods") or []
     base_url = _base_url(detail or {})
-    community = await community_values(upstreams, caller, owner, name, shown, count_view)
     values = {
         "visitor": visitor,
         "model": model,
@@ -132,6 +169,7 @@ async def render_model_page(
         "is_owner": visitor.username == owner
         or (visitor.principal is not None and visitor.principal.user.is_admin),
         "stages": pipeline_stages(detail) if detail else [],
+        **_try_values(visitor, detail, methods),
         "form": form or {},
         "errors": errors or {},
         **community,
@@ -141,7 +179,7 @@ async def render_model_page(
 
 
 async def _version_values(
-    state: State, visitor: CurrentVisitor, owner: str, name: str, version: int
+    state: State, visitor: Visitor, owner: str, name: str, version: int
 ) -> dict[str, Any]:
     detail = await get_version(state.context.upstreams, visitor.caller, owner, name, version)
     return {
@@ -159,13 +197,11 @@ async def _version_values(
 async def version_page(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: Browsing,
     owner: str,
     name: str,
     version: VersionNumber,
 ) -> Response:
-    if must_sign_in(state, visitor):
-        return signin_redirect(request)
     values = await _version_values(state, visitor, owner, name, version)
     return state.templates.TemplateResponse(request, "version.html", values)
 
@@ -174,14 +210,12 @@ async def version_page(
 async def pipeline_fragment(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: Browsing,
     owner: str,
     name: str,
     version: VersionNumber,
 ) -> Response:
     """The pipeline section alone: the page's script swaps it in when an event arrives."""
-    if must_sign_in(state, visitor):
-        return signin_redirect(request)
     values = await _version_values(state, visitor, owner, name, version)
     return state.templates.TemplateResponse(request, "_pipeline.html", values)
 
@@ -190,14 +224,12 @@ async def pipeline_fragment(
 async def version_events(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: Browsing,
     owner: str,
     name: str,
     version: VersionNumber,
 ) -> Response:
     """This version's lifecycle events as SSE, for the signed-in browser (cookie, not bearer)."""
-    if must_sign_in(state, visitor):
-        return signin_redirect(request)
     # 404 before subscribing when the visitor may not see the model; the hub filters again.
     await get_version(state.context.upstreams, visitor.caller, owner, name, version)
     hub = state.context.hub
@@ -227,14 +259,12 @@ async def version_events(
 async def download_file(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: Browsing,
     owner: str,
     name: str,
     version: VersionNumber,
     kind: FileKind,
 ) -> Response:
-    if must_sign_in(state, visitor):
-        return signin_redirect(request)
     context = state.context
     if kind == "image":
         found = await open_image_download(context.upstreams, visitor.caller, owner, name, version)
@@ -254,15 +284,13 @@ async def download_file(
 async def download_client(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: Browsing,
     owner: str,
     name: str,
     version: VersionNumber,
     language: ClientLanguage,
 ) -> Response:
     """The generated client package, as `/v1/.../clients/{language}` serves it."""
-    if must_sign_in(state, visitor):
-        return signin_redirect(request)
     context = state.context
     package = await client_package(
         context.blob_store, context.upstreams, visitor.caller, owner, name, version, language

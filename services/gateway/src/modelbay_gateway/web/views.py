@@ -28,7 +28,12 @@ VISIBILITIES = (
     ("private", "Private: only you and administrators"),
 )
 # The API's orders (`sort`); relevance needs words to rank by.
-SORTS = (("", "Best match"), ("recent", "Newest"), ("downloads", "Most downloaded"))
+SORTS = (
+    ("", "Best match"),
+    ("recent", "Newest"),
+    ("downloads", "Most downloaded"),
+    ("rating", "Best rated"),
+)
 STATUSES = ("uploaded", "resolving", "building", "ready", "failed")
 TERMINAL_STATUSES = frozenset({"ready", "failed"})
 DOWNLOAD_KINDS = (
