@@ -1,0 +1,371 @@
+"""The builder's mirror between two real token registries, with real S3 (moto) as blob store.
+
+Origin A: a private token registry holding a small image signed with A's key (the builder's own
+`sign_image`), and a stand-in for A's gateway (`mirror_origin.py`: registry token for the peer
+token, artifact downloads). This instance B: another private token registry, B's signing key,
+a blob store under a prefix of its own. The mirror runs through `Mirrorer.mirror`, as the
+`MirrorRequested` consumer runs it.
+
+Proved here: a signed image is copied by digest (same digest on B), B's `.sig` tag carries A's
+signature and B's own (which the SDK's verifier, what `modelbay pull` runs, accepts with B's
+key for B's coordinates), artifacts land under the local keys; and every refusal stores
+nothing, neither in B's registry nor in B's blob store: an image re-tagged on A, a manifest
+with no signature, a signature by a key that is not pinned, a manifest modified in A's storage,
+an artifact whose SHA-256 differs. An unreachable origin is retryable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mirror_origin import OriginGateway, copy_tag, origin_gateway, push_small_image
+from modelbay.image_signature import verify_image_signature_in_registry
+from modelbay_builder.image_signing import sign_image
+from modelbay_builder.mirror.copy import LocalRegistry, Mirrorer, artifact_key
+from modelbay_builder.mirror.origin import PeerCredentials
+from modelbay_builder.registry import RegistryCredentials
+from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.blob import BlobStore, open_blob_store
+from modelbay_common.events import MirroredArtifact, MirrorFailed, MirrorRequested, VersionMirrored
+from modelbay_common.registry_auth import PULL, repository_access
+from modelbay_common.signing import SigningKey, load_or_create_signing_key, public_key_pem
+from registry_keys import RegistryKeys, make_registry_keys
+from token_registry import TokenRegistry, running_token_registry
+
+PEER_TOKEN = "peer-token-issued-by-a"
+UNUSED_REALM = "http://127.0.0.1:9/v1/registry/token"  # tokens are minted directly here
+
+
+@dataclass(frozen=True)
+class Side:
+    registry: TokenRegistry
+    keys: RegistryKeys
+    signing: SigningKey
+
+
+def _side(root: Path, name: str) -> Iterator[Side]:
+    keys = make_registry_keys(root / f"{name}-registry-keys")
+    signing = load_or_create_signing_key(root / f"{name}-signing")
+    with running_token_registry(root / f"{name}-registry", UNUSED_REALM, keys) as registry:
+        yield Side(registry, keys, signing)
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
+    yield from _side(tmp_path_factory.mktemp("mirror"), "origin")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
+    yield from _side(tmp_path_factory.mktemp("mirror"), "local")
+
+
+@pytest.fixture(scope="module")
+def gateway(origin: Side) -> Iterator[OriginGateway]:
+    with origin_gateway(origin.keys.issuer(), PEER_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+async def blobs(s3_services: Any) -> BlobStore:
+    base, _, query = s3_services.blob_url.partition("?")
+    store = open_blob_store(f"{base.rstrip('/')}/mirror-it-{uuid.uuid4().hex[:10]}?{query}")
+    await store.ensure_ready()
+    return store
+
+
+class StaticPeer:
+    """This instance's catalog answers the credentials route in the e2e test; here the peer's
+    URL and token are given directly."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    async def credentials(self, peer: str) -> PeerCredentials:
+        return PeerCredentials(self._url, PEER_TOKEN)
+
+
+@pytest.fixture
+async def mirrorer(
+    gateway: OriginGateway, local: Side, blobs: BlobStore, tmp_path: Path
+) -> AsyncIterator[Mirrorer]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield Mirrorer(
+            credentials=StaticPeer(gateway.url),
+            http=http,
+            blob_store=blobs,
+            local=LocalRegistry(
+                local.registry.address,
+                RegistryCredentials(local.keys.issuer()),
+                "http",
+                local.signing,
+            ),
+            scratch_dir=tmp_path / "scratch",
+        )
+
+
+def _signed_image(origin: Side, repository: str, tag: str, text: str, key: SigningKey) -> str:
+    owner, name = repository.split("/")
+    digest = push_small_image(origin.registry.address, repository, tag, origin.keys.issuer(), text)
+    sign_image(
+        registry=origin.registry.address,
+        owner=owner,
+        name=name,
+        tag=tag,
+        digest=digest,
+        key=key,
+        credentials=RegistryCredentials(origin.keys.issuer()),
+        insecure=True,
+        creator="test origin",
+    )
+    return digest
+
+
+def _request(
+    origin: Side, gateway: OriginGateway, repository: str, version: int, digest: str, **extra: Any
+) -> MirrorRequested:
+    owner, name = repository.split("/")
+    fields: dict[str, Any] = {
+        "owner": f"mirror-{owner}",
+        "name": name,
+        "version": version,
+        "peer": "a",
+        "origin_url": gateway.url,
+        "origin_owner": owner,
+        "origin_name": name,
+        "origin_version": version,
+        "origin_registry": origin.registry.address,
+        "image_repository": repository,
+        "image_digest": digest,
+        "trusted_keys": (public_key_pem(origin.signing.public_key),),
+    }
+    return MirrorRequested(**{**fields, **extra})
+
+
+def _artifact(
+    gateway: OriginGateway, kind: ArtifactKind, content: bytes, **override: Any
+) -> MirroredArtifact:
+    name = f"{uuid.uuid4().hex[:8]}-{kind.value}"
+    gateway.files[name] = content
+    fields = {
+        "kind": kind.value,
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size": len(content),
+        "url": gateway.file_url(name),
+    }
+    return MirroredArtifact(**{**fields, **override})
+
+
+def _manifest_status(side: Side, repository: str, reference: str) -> int:
+    return _manifest_head(side, repository, reference).status_code
+
+
+def _manifest_head(side: Side, repository: str, reference: str) -> httpx.Response:
+    token = side.keys.issuer().mint("test", [repository_access(repository, PULL)]).token
+    response = httpx.head(
+        f"http://{side.registry.address}/v2/{repository}/manifests/{reference}",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.docker.distribution.manifest.v2+json",
+        },
+        timeout=10,
+    )
+    return response
+
+
+async def _assert_nothing_stored(
+    local: Side, blobs: BlobStore, request: MirrorRequested, digest: str
+) -> None:
+    repository = f"{request.owner}/{request.name}"
+    assert _manifest_status(local, repository, digest) == 404
+    assert _manifest_status(local, repository, str(request.version)) == 404
+    for artifact in request.artifacts:
+        kind = ArtifactKind(artifact.kind)
+        key = artifact_key(kind, request.owner, request.name, request.version, artifact.sha256)
+        assert not await blobs.exists(key), key
+
+
+def _unique_repository(owner: str = "alice") -> str:
+    return f"{owner}/m{uuid.uuid4().hex[:8]}"
+
+
+async def test_a_signed_image_is_copied_by_digest_and_countersigned(
+    origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
+) -> None:
+    repository = _unique_repository()
+    digest = _signed_image(origin, repository, "1", "version one", origin.signing)
+    proto = _artifact(gateway, ArtifactKind.PROTO, b'syntax = "proto3";\n')
+    bundle = _artifact(gateway, ArtifactKind.BUNDLE, b"bundle bytes" * 100)
+    request = _request(origin, gateway, repository, 1, digest, artifacts=(proto, bundle))
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, VersionMirrored), answer
+    local_repository = f"{request.owner}/{request.name}"
+    assert answer.image_digest == digest
+    assert answer.image_ref == f"{local.registry.address}/{local_repository}:1"
+    assert answer.verified_key_id == origin.signing.key_id
+    assert answer.artifacts == (proto, bundle)
+    assert _manifest_status(local, local_repository, digest) == 200
+    token = local.keys.issuer().mint("test", [repository_access(local_repository, PULL)]).token
+    signer = verify_image_signature_in_registry(
+        local.registry.address,
+        local_repository,
+        "1",
+        digest,
+        trusted_pems=[public_key_pem(local.signing.public_key)],
+        token=token,
+    )
+    assert signer == local.signing.key_id
+    # The tag moves nowhere: HEAD on the tag reports the origin's digest.
+    assert _manifest_head(local, local_repository, "1").headers["Docker-Content-Digest"] == digest
+    for artifact in (proto, bundle):
+        kind = ArtifactKind(artifact.kind)
+        key = artifact_key(kind, request.owner, request.name, 1, artifact.sha256)
+        assert (await blobs.stat(key)).sha256 == artifact.sha256
+
+    # A redelivery copies again without harm: same digest, blobs already there.
+    again = await mirrorer.mirror(request)
+    assert isinstance(again, VersionMirrored)
+    assert again.image_digest == digest
+
+
+async def test_an_image_retagged_on_the_origin_is_refused(
+    origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
+) -> None:
+    repository = _unique_repository()
+    digest = _signed_image(origin, repository, "1", "signed as one", origin.signing)
+    copy_tag(origin.registry.address, repository, "1", "2", origin.keys.issuer())
+    request = _request(origin, gateway, repository, 2, digest)
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert not answer.retryable
+    assert f"names {origin.registry.address}/{repository}:1" in answer.reason
+    await _assert_nothing_stored(local, blobs, request, digest)
+
+
+async def test_an_unsigned_replacement_on_the_origin_is_refused(
+    origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
+) -> None:
+    repository = _unique_repository()
+    _signed_image(origin, repository, "1", "the validated image", origin.signing)
+    replaced = push_small_image(
+        origin.registry.address, repository, "1", origin.keys.issuer(), "someone else's image"
+    )
+    bundle = _artifact(gateway, ArtifactKind.BUNDLE, b"bundle")
+    request = _request(origin, gateway, repository, 1, replaced, artifacts=(bundle,))
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert not answer.retryable
+    assert "has no signature" in answer.reason
+    await _assert_nothing_stored(local, blobs, request, replaced)
+
+
+async def test_a_signature_by_a_key_not_pinned_for_the_peer_is_refused(
+    origin: Side,
+    local: Side,
+    gateway: OriginGateway,
+    mirrorer: Mirrorer,
+    blobs: BlobStore,
+    tmp_path: Path,
+) -> None:
+    repository = _unique_repository()
+    intruder = load_or_create_signing_key(tmp_path / "intruder")
+    digest = _signed_image(origin, repository, "1", "signed by an intruder", intruder)
+    request = _request(origin, gateway, repository, 1, digest)
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert not answer.retryable
+    assert "no pinned key verifies" in answer.reason
+    await _assert_nothing_stored(local, blobs, request, digest)
+
+
+async def test_a_manifest_modified_in_the_origins_storage_is_refused(
+    origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
+) -> None:
+    repository = _unique_repository()
+    digest = _signed_image(origin, repository, "1", "about to be tampered with", origin.signing)
+    hex_digest = digest.removeprefix("sha256:")
+    stored = (
+        origin.registry.log_file.parent
+        / f"storage/docker/registry/v2/blobs/sha256/{hex_digest[:2]}/{hex_digest}/data"
+    )
+    stored.write_bytes(stored.read_bytes().replace(b'"schemaVersion": 2', b'"schemaVersion":  2'))
+    tampered = stored.read_bytes()
+    request = _request(origin, gateway, repository, 1, digest)
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert not answer.retryable
+    assert "was modified on the origin" in answer.reason, answer.reason
+    assert hashlib.sha256(tampered).hexdigest() in answer.reason
+    await _assert_nothing_stored(local, blobs, request, digest)
+
+
+async def test_an_artifact_whose_sha256_differs_is_refused(
+    origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
+) -> None:
+    repository = _unique_repository()
+    digest = _signed_image(origin, repository, "1", "fine image", origin.signing)
+    good = _artifact(gateway, ArtifactKind.PROTO, b'syntax = "proto3";\n')
+    wrong = _artifact(
+        gateway, ArtifactKind.BUNDLE, b"the real bundle", sha256=hashlib.sha256(b"x").hexdigest()
+    )
+    request = _request(origin, gateway, repository, 1, digest, artifacts=(good, wrong))
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert not answer.retryable
+    assert f"not the {wrong.sha256}" in answer.reason
+    await _assert_nothing_stored(local, blobs, request, digest)
+
+
+async def test_an_unreachable_origin_is_retryable(
+    origin: Side, local: Side, blobs: BlobStore, tmp_path: Path
+) -> None:
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
+    async with httpx.AsyncClient(timeout=10) as http:
+        mirrorer = Mirrorer(
+            credentials=StaticPeer(closed),
+            http=http,
+            blob_store=blobs,
+            local=LocalRegistry(
+                local.registry.address, RegistryCredentials(local.keys.issuer()), "http", None
+            ),
+            scratch_dir=tmp_path / "scratch",
+        )
+        repository = _unique_repository()
+        request = MirrorRequested(
+            owner="b-alice",
+            name=repository.split("/")[1],
+            version=1,
+            peer="a",
+            origin_url=closed,
+            origin_owner="alice",
+            origin_name=repository.split("/")[1],
+            origin_version=1,
+            origin_registry=origin.registry.address,
+            image_repository=repository,
+            image_digest="sha256:" + "0" * 64,
+            trusted_keys=(public_key_pem(origin.signing.public_key),),
+        )
+        answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert answer.retryable
+    assert "cannot be reached" in answer.reason
