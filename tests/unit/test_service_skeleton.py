@@ -14,7 +14,7 @@ from modelbay_catalog.lifecycle import LIFECYCLE_EVENT_TYPES
 from modelbay_catalog.main import build_service as build_catalog
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.bus import InProcessBus
-from modelbay_common.events import DependenciesResolved, ModelUploaded
+from modelbay_common.events import DependenciesResolved, MirrorRequested, ModelUploaded
 from modelbay_common.serving import ServiceHost
 from modelbay_gateway.handlers import EVERY_MODEL_EVENT
 from modelbay_gateway.main import build_service as build_gateway
@@ -46,26 +46,30 @@ def _gateway(tmp_path: Path) -> ServiceHost:
     return build_gateway(GatewaySettings(**_common(tmp_path)))
 
 
-SERVICES: dict[str, tuple[Callable[[Path], ServiceHost], str, set[str], bool]] = {
-    # name: (build, consumer, event types it subscribes to, has an outbox)
-    "onboarding": (_onboarding, "onboarding.resolver", {ModelUploaded.type}, True),
-    "catalog": (_catalog, "catalog.versions", set(LIFECYCLE_EVENT_TYPES), True),
-    "builder": (_builder, "builder.builds", {DependenciesResolved.type}, True),
+SERVICES: dict[str, tuple[Callable[[Path], ServiceHost], dict[str, set[str]], bool]] = {
+    # name: (build, {consumer: event types it subscribes to}, has an outbox)
+    "onboarding": (_onboarding, {"onboarding.resolver": {ModelUploaded.type}}, True),
+    "catalog": (_catalog, {"catalog.versions": set(LIFECYCLE_EVENT_TYPES)}, True),
+    # Mirrors (federation) have a queue of their own: a long copy never delays a build.
+    "builder": (
+        _builder,
+        {"builder.builds": {DependenciesResolved.type}, "builder.mirrors": {MirrorRequested.type}},
+        True,
+    ),
     # The gateway writes organisation events through its own outbox.
-    "gateway": (_gateway, "gateway.sse", set(EVERY_MODEL_EVENT), True),
+    "gateway": (_gateway, {"gateway.sse": set(EVERY_MODEL_EVENT)}, True),
 }
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
 async def test_each_service_declares_its_parts_to_the_host(name: str, tmp_path: Path) -> None:
-    build, consumer, event_types, has_outbox = SERVICES[name]
+    build, consumers, has_outbox = SERVICES[name]
     service = build(tmp_path)
     try:
         assert isinstance(service, ServiceHost)
         assert service.schema == name
-        assert {consumer: set(types) for consumer, (types, _) in service.consumers.items()} == {
-            consumer: event_types
-        }
+        declared = {consumer: set(types) for consumer, (types, _) in service.consumers.items()}
+        assert declared == consumers
         assert (service.relay is not None) == has_outbox
         assert service.app.openapi()["paths"], f"{name} serves no routes"
         assert service.clients.owns_engine

@@ -1,16 +1,19 @@
 """Composition root of the builder: what it is made of, handed to the shared host.
 
-Schema `builder`; consumes `DependenciesResolved`; answers the gateway's internal API (build
-status, image tarballs); relays its events from the outbox; extra workers: the build worker and,
-in local-process mode, the runner's model servers. `modes.py` picks the runner. The embedded mode
-injects `engine`, `bus` and `blob_store`; unit and integration tests also pass a fake `runner`
-and `exporter`. The start/stop order is the host's (`modelbay_common.serving`).
+Schema `builder`; consumes `DependenciesResolved` and, on a queue of its own, `MirrorRequested`
+(federation: `mirror/`, the catalog reached at `catalog_url`); answers the gateway's internal
+API (build status, image tarballs); relays its events from the outbox; extra workers: the build
+worker and, in local-process mode, the runner's model servers. `modes.py` picks the runner. The
+embedded mode injects `engine`, `bus`, `blob_store` and the catalog's in-process transport; unit
+and integration tests also pass a fake `runner` and `exporter`. The start/stop order is the
+host's (`modelbay_common.serving`).
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import httpx
 from modelbay_common.blob import BlobStore
 from modelbay_common.bus import Bus
 from modelbay_common.internal_auth import internal_app
@@ -23,10 +26,12 @@ from modelbay_builder.debris import debris_sweeper
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
 from modelbay_builder.images import ImageExporter
+from modelbay_builder.mirror.wiring import mirror_consumer
 from modelbay_builder.modes import ResolvedMode, choose_runner
 from modelbay_builder.orm import SCHEMA
 from modelbay_builder.served import ServedListener, ServedModels
 from modelbay_builder.settings import SERVICE_NAME, BuilderSettings
+from modelbay_builder.try_sandbox import try_sandboxes_for
 from modelbay_builder.worker import BuildWorker, Runner
 
 
@@ -51,6 +56,7 @@ def build_service(
     blob_store: BlobStore | None = None,
     runner: Runner | None = None,
     exporter: ImageExporter | None = None,
+    catalog_transport: httpx.AsyncBaseTransport | None = None,
 ) -> BuilderService:
     clients = Clients.open(settings, SERVICE_NAME, engine=engine, bus=bus, blob_store=blob_store)
     docker = DockerConnection(settings.docker_host, settings.docker_timeout_seconds)
@@ -58,17 +64,31 @@ def build_service(
     worker = BuildWorker(clients.sessions, chosen.runner, settings)
     consumer = settings.consumer_name
     handler = dependencies_resolved_handler(consumer, clients.sessions, worker)
+    # Federation: copies of a peer's versions, on a queue of their own (mirror/).
+    mirrors = mirror_consumer(
+        settings, clients.sessions, clients.blob_store, catalog_transport=catalog_transport
+    )
+    # "Try it": the version's image in a sandbox on request (Docker), or its local process.
+    sandboxes = try_sandboxes_for(
+        settings, docker if chosen.mode == "docker" else None, chosen.exporter
+    )
     service = BuilderService(
         clients,
         schema=SCHEMA,
         app=internal_app(
-            create_app(clients.sessions, chosen.exporter, worker.liveness), settings.internal_secret
+            create_app(clients.sessions, chosen.exporter, worker.liveness, sandboxes),
+            settings.internal_secret,
         ),
-        consumers={consumer: (BUILD_EVENT_TYPES, handler)},
+        consumers={
+            consumer: (BUILD_EVENT_TYPES, handler),
+            mirrors.name: (mirrors.event_types, mirrors.handler),
+        },
         # Stopped in reverse: the worker hands builds back, the model servers stop, then Docker.
         # The sweep comes before the worker: a dead predecessor's debris goes before new builds.
         workers=[
             Step(on_stop=lambda: asyncio.to_thread(docker.close)),
+            mirrors.closing,
+            sandboxes,  # stopped before Docker closes: its containers are removed first
             *chosen.managed,
             debris_sweeper(
                 settings.work_dir,

@@ -193,7 +193,9 @@ class EmbeddedPlatform:
         for name, service in (("catalog", catalog), ("onboarding", onboarding)):
             await self._start(service)
             transports[name] = InProcessTransport(service.app)
-        builder = self._build_builder(engine, bus, blob_store, common, data_dir)
+        builder = self._build_builder(
+            engine, bus, blob_store, common, data_dir, catalog=transports["catalog"]
+        )
         await self._start(builder)
         transports["builder"] = InProcessTransport(builder.app)
         return transports
@@ -205,6 +207,8 @@ class EmbeddedPlatform:
         blob_store: BlobStore,
         common: dict[str, Any],
         data_dir: Path,
+        *,
+        catalog: httpx.AsyncBaseTransport,
     ) -> RunnableService:
         from modelbay_builder.main import build_service as build_builder
         from modelbay_builder.settings import BuilderSettings
@@ -219,7 +223,14 @@ class EmbeddedPlatform:
             # pull/run` verify against this platform like any other.
             signing_key_dir=data_dir / SIGNING_DIR,
         )
-        builder = build_builder(builder_settings, engine=engine, bus=bus, blob_store=blob_store)
+        # Mirrors ask the catalog for a peer's token through the same in-process transport.
+        builder = build_builder(
+            builder_settings,
+            engine=engine,
+            bus=bus,
+            blob_store=blob_store,
+            catalog_transport=catalog,
+        )
         builder.on_served(self._announce_served)  # only the local-process mode serves models
         return builder
 
