@@ -22,6 +22,7 @@ from modelbay_common.access import Caller, can_change, can_see
 from modelbay_common.events.publication import ModelDeleted
 
 from modelbay_catalog.errors import DeletionNotAllowed, ModelInUse
+from modelbay_catalog.federation.changes import record_withdrawal
 from modelbay_catalog.service import emit, visible_model
 from modelbay_catalog.store import CatalogStore
 from modelbay_catalog.store_solutions import SolutionStore
@@ -61,6 +62,7 @@ async def delete_model(
     states = await store.list_version_states(model.id)
     deleted_by = caller.user or "admin"
     at = await solutions.mark_deleted(model.id, deleted_by)
+    await record_withdrawal(store, model)  # peers mirroring it withdraw it (docs/federation.md)
     versions = tuple(state.version for state in states)
     event = ModelDeleted(
         owner=model.owner,
