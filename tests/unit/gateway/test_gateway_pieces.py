@@ -102,9 +102,11 @@ def test_without_a_usable_bundle_uri_the_shared_layout_is_used() -> None:
         blob_artifact("image", DETAIL)
 
 
-def test_links_name_every_artifact_kind() -> None:
+def test_links_name_every_artifact_kind_and_the_deployments() -> None:
     out = VersionOut.of(DETAIL, "/v")
-    assert set(out.links) == {"self"} | {kind.value for kind in ArtifactKind}
+    deployments = {"deploy-compose", "deploy-kustomize"}
+    assert set(out.links) == {"self"} | {kind.value for kind in ArtifactKind} | deployments
+    assert out.links["deploy-kustomize"] == "/v/deploy/kustomize"
 
 
 def test_version_out_adds_the_flat_fields_and_links() -> None:

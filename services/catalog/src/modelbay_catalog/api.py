@@ -41,7 +41,12 @@ from modelbay_catalog.curation.schemas import request_out
 from modelbay_catalog.curation.service import Stores, publish_or_request
 from modelbay_catalog.curation.store import CurationStore
 from modelbay_catalog.deletion import delete_model
-from modelbay_catalog.errors import InvalidCallerHeader
+from modelbay_catalog.errors import InvalidCallerHeader, ModelNameDeleted
+from modelbay_catalog.federation.origins import (
+    model_with_origin,
+    refuse_changes_to_mirrors,
+    version_with_origin,
+)
 from modelbay_catalog.lifecycle import VersionStatus
 from modelbay_catalog.records import PublishRequest, SearchCriteria, SearchSort
 from modelbay_catalog.rules import Category
@@ -111,6 +116,9 @@ def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
     from modelbay_catalog.curation.api import router as curation_router
 
     app.include_router(curation_router)
+    from modelbay_catalog.federation.api import router as federation_router
+
+    app.include_router(federation_router)
     return app
 
 
@@ -205,7 +213,8 @@ async def search(
 @router.get("/internal/models/{owner}/{name}", response_model=ModelDetail)
 async def get_model(session: SessionDep, caller: CallerDep, owner: str, name: str) -> ModelDetail:
     found = await model_with_versions(CatalogStore(session), caller, owner, name)
-    return model_detail(found.model, found.versions)
+    detail = model_detail(found.model, found.versions)
+    return await model_with_origin(session, found.model, detail)  # a mirror's peer
 
 
 @router.delete("/internal/models/{owner}/{name}", response_model=ModelDeletion)
@@ -224,17 +233,27 @@ async def delete(
     return model_deletion(deleted)
 
 
+@router.get("/internal/names/{owner}/{name}", status_code=204)
+async def check_name(session: SessionDep, owner: str, name: str) -> None:
+    """204 when a version may be pushed as `owner/name` (new or existing); 409
+    `model-name-deleted` when that model was deleted. The gateway asks before a push."""
+    found = await SolutionStore(session).find_model_even_deleted(owner, name)
+    if found is not None and found.deleted_at is not None:
+        raise ModelNameDeleted(owner, name)
+
+
 @router.get("/internal/models/{owner}/{name}/versions/{version}", response_model=VersionDetail)
 async def get_version(
     session: SessionDep, caller: CallerDep, owner: str, name: str, version: VersionNumber
 ) -> VersionDetail:
     model, stored = await visible_version(CatalogStore(session), caller, owner, name, version)
-    return version_detail(model, stored)
+    return await version_with_origin(session, model, version_detail(model, stored))
 
 
 @router.post(
     "/internal/models/{owner}/{name}/publish",
     response_model=VersionDetail,
+    dependencies=[Depends(refuse_changes_to_mirrors)],  # a mirror is read-only here
     responses={202: {"model": PublishRequestContract, "description": "waits for approval"}},
 )
 async def publish(

@@ -126,3 +126,18 @@ class ModelInUse(Conflict):
                 "hidden_solutions": hidden,
             },
         )
+
+
+class ModelNameDeleted(Conflict):
+    """A push into the name of a deleted model: names are not reused (deletion.py)."""
+
+    type_slug = "model-name-deleted"
+    title = "This model was deleted"
+
+    def __init__(self, owner: str, name: str) -> None:
+        super().__init__(
+            f"{owner}/{name} was deleted, and the name of a deleted model is not reused (its "
+            "versions' image references must keep meaning what they meant); push under another "
+            "name.",
+            extensions={"owner": owner, "name": name},
+        )

@@ -18,6 +18,7 @@ from modelbay_catalog.records import (
 from modelbay_catalog.service import visible_model
 from modelbay_catalog.store import CatalogStore
 from modelbay_catalog.store_search import SearchStore
+from modelbay_catalog.store_solutions import SolutionStore
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,9 @@ async def model_with_versions(
 
 async def model_for_event_filter(store: CatalogStore, owner: str, name: str) -> ModelRecord:
     """Who may see events of a model, for the gateway's SSE filter (no caller: it is the
-    gateway that decides per subscriber, with the same rules as modelbay_common.access.can_see)."""
-    model = await store.find_model(owner, name)
+    gateway that decides per subscriber, with the same rules as modelbay_common.access.can_see).
+    A deleted model is found too: its `ModelDeleted` goes to those who could see it."""
+    model = await SolutionStore(store.session).find_model_even_deleted(owner, name)
     if model is None:
         raise ModelNotFound(owner, name)
     return model

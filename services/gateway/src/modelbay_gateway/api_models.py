@@ -5,7 +5,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from modelbay_common.contracts.catalog import Category, ModelDetail, SearchPage, SearchSortName
+from modelbay_common.contracts.catalog import (
+    Category,
+    ModelDeletion,
+    ModelDetail,
+    ModelKind,
+    SearchPage,
+    SearchSortName,
+)
 from modelbay_common.contracts.curation import PublishRequest
 
 from modelbay_gateway.auth import Reader, SignedIn
@@ -13,6 +20,7 @@ from modelbay_gateway.context import ContextDep
 from modelbay_gateway.schemas import PublishIn, PushAcceptedOut, VersionOut
 from modelbay_gateway.service_models import (
     caller_of,
+    delete_model,
     get_model,
     get_version,
     publish_model,
@@ -73,6 +81,9 @@ async def search(
     license: str | None = None,
     owner: str | None = None,
     status: str | None = None,
+    kind: Annotated[
+        ModelKind | None, Query(description="`solution`: solutions only; `model`: models only")
+    ] = None,
     sort: Annotated[
         SearchSortName | None,
         Query(
@@ -93,6 +104,7 @@ async def search(
         "license": license,
         "owner": owner,
         "status": status,
+        "kind": kind,
         "sort": sort,
         "facets": "true" if facets else None,
         "limit": limit,
@@ -106,6 +118,30 @@ async def search(
 async def model(owner: str, name: str, principal: Reader, context: ContextDep) -> ModelDetail:
     """A model and its versions (404 when it does not exist or the caller may not see it)."""
     return await get_model(context.upstreams, caller_of(principal), owner, name)
+
+
+@router.delete(
+    "/{owner}/{name}",
+    response_model=ModelDeletion,
+    responses={
+        403: {"description": "`deletion-not-allowed`: you may see it but not change it"},
+        404: {"description": "`model-not-found`: no such model, deleted, or not visible"},
+        409: {"description": "`model-in-use`: a live solution uses one of its versions"},
+    },
+)
+async def delete(
+    owner: str,
+    name: str,
+    principal: SignedIn,
+    context: ContextDep,
+    force: Annotated[
+        bool, Query(description="delete even when a solution uses one of its versions")
+    ] = False,
+) -> ModelDeletion:
+    """Delete a model and every version of it (the owner, an owner or maintainer of the owning
+    organisation, or an administrator). A soft delete: 404 from then on everywhere, the name is
+    not reused, `modelbay.model.deleted.v1` is sent (docs/catalog.md, "Deleting a model")."""
+    return await delete_model(context.upstreams, caller_of(principal), owner, name, force=force)
 
 
 @router.get("/{owner}/{name}/versions/{version}", response_model=VersionOut)

@@ -31,6 +31,7 @@ from modelbay_common.events import (
     Published,
     PublishRequested,
 )
+from modelbay_common.events.publication import ModelDeleted
 from modelbay_common.outbox import EventEmitter
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -46,6 +47,7 @@ AUDITED_EVENTS: dict[str, str] = {
     PublishDeclined.type: "model.publish_declined",
     AliasMoved.type: "model.alias_moved",
     AliasRemoved.type: "model.alias_removed",
+    ModelDeleted.type: "model.deleted",
 }
 # Event fields that are about the event, not details of the action.
 _ENVELOPE_FIELDS = frozenset({"owner", "name", "version", "org"})

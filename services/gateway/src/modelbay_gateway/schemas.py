@@ -15,6 +15,7 @@ from modelbay_common.access import OrgRole, Visibility
 from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.contracts.catalog import Category, VersionDetail
+from modelbay_common.deployment import DeployKind
 from modelbay_common.refs import is_local_process_ref, served_url
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -154,7 +155,10 @@ class VersionOut(VersionDetail):
         description="where the model answers when the embedded mode serves it as a local "
         "process (no Docker engine; image_ref `local-process://...`); no image to pull then",
     )
-    links: dict[str, str] = Field(description="`self` and one download per artifact kind")
+    links: dict[str, str] = Field(
+        description="`self`, one download per artifact kind, and the deployment artifacts "
+        "(`deploy-compose`, `deploy-kustomize`)"
+    )
     clients: dict[str, ClientPackageLink] = Field(
         description="generated client packages by language, each with the snippet to install "
         "and call it (docs/clients.md)"
@@ -167,7 +171,12 @@ class VersionOut(VersionDetail):
         # A local-process "image" (embedded mode without Docker, docs/builder.md) has nothing
         # to pull, only the URL its server answers at.
         pull = None if image is None or is_local_process_ref(ref) else image.pull_command
-        links = {"self": base_path} | {kind.value: f"{base_path}/{kind}" for kind in ArtifactKind}
+        links = (
+            {"self": base_path}
+            | {kind.value: f"{base_path}/{kind}" for kind in ArtifactKind}
+            # Deployment artifacts (api_deploy.py): `deploy-compose`, `deploy-kustomize`.
+            | {f"deploy-{kind.value}": f"{base_path}/deploy/{kind}" for kind in DeployKind}
+        )
         return cls(
             **dict(detail),
             reason=detail.failure.reason if detail.failure else None,

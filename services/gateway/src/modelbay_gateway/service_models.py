@@ -12,6 +12,7 @@ from typing import Any
 
 from modelbay_common.access import ANONYMOUS, Caller, ModelAccess, acts_for
 from modelbay_common.contracts.catalog import (
+    ModelDeletion,
     ModelDetail,
     ModelVisibility,
     SearchPage,
@@ -29,6 +30,7 @@ from modelbay_gateway.upstream import (
     json_object,
     model_path,
     parsed,
+    raise_for_upstream,
 )
 from modelbay_gateway.visibility import AccessLookup
 
@@ -92,6 +94,7 @@ async def push_version(
     # Your own namespace, an organisation you own or maintain, or any as an administrator.
     if not (caller.admin or acts_for(caller, owner)):
         raise NotYourNamespace(owner, principal.username)
+    await check_name_not_deleted(upstreams, owner, name)
     if caller.role_in(owner) is not None:
         # An organisation's model belongs to that organisation: onboarding records the org it
         # is sent (`ModelUploaded.owner_org`), which decides who sees it with `org` visibility.
@@ -136,6 +139,25 @@ async def push_version(
         "status": str(accepted.get("status", "uploaded")),
         "status_url": version_path(owner, name, version),
     }
+
+
+async def check_name_not_deleted(upstreams: Upstreams, owner: str, name: str) -> None:
+    """The catalog's 409 `model-name-deleted` when `owner/name` was deleted (names are not
+    reused), before a single byte of a push is read."""
+    response = await upstreams.request(
+        CATALOG, "GET", f"/internal/names/{model_path(owner, name)}", None
+    )
+    raise_for_upstream(response, CATALOG)
+
+
+async def delete_model(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str, *, force: bool
+) -> ModelDeletion:
+    """Soft-delete a model as `caller` (the catalog decides who may; docs/catalog.md)."""
+    path = f"/internal/models/{model_path(owner, name)}"
+    params = {"force": "true"} if force else {}
+    response = await upstreams.request(CATALOG, "DELETE", path, caller, params=params)
+    return parsed(response, CATALOG, ModelDeletion)
 
 
 async def search_models(

@@ -23,7 +23,12 @@ from modelbay_common.errors import BadRequest, UnsupportedMediaType
 
 from modelbay_gateway.errors import NotYourNamespace, UpstreamProblem
 from modelbay_gateway.records import Principal
-from modelbay_gateway.service_models import caller_of, get_version, version_path
+from modelbay_gateway.service_models import (
+    caller_of,
+    check_name_not_deleted,
+    get_version,
+    version_path,
+)
 from modelbay_gateway.upstream import ONBOARDING, Upstreams, json_object, model_path
 
 JSON_TYPES = frozenset({"application/json"})
@@ -94,6 +99,7 @@ async def submit_solution(
 ) -> dict[str, Any]:
     if owner != principal.username and not principal.user.is_admin:
         raise NotYourNamespace(owner, principal.username)
+    await check_name_not_deleted(upstreams, owner, name)
     caller = caller_of(principal)
     wanted = node_versions(document)
     facts = await asyncio.gather(*(_facts(upstreams, caller, *ref[1:]) for ref in wanted))
