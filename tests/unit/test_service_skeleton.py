@@ -14,7 +14,13 @@ from modelbay_catalog.lifecycle import LIFECYCLE_EVENT_TYPES
 from modelbay_catalog.main import build_service as build_catalog
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.bus import InProcessBus
-from modelbay_common.events import DependenciesResolved, MirrorRequested, ModelUploaded
+from modelbay_common.events import (
+    DependenciesResolved,
+    MirrorFailed,
+    MirrorRequested,
+    ModelUploaded,
+    VersionMirrored,
+)
 from modelbay_common.serving import ServiceHost
 from modelbay_gateway.handlers import EVERY_MODEL_EVENT
 from modelbay_gateway.main import build_service as build_gateway
@@ -49,7 +55,15 @@ def _gateway(tmp_path: Path) -> ServiceHost:
 SERVICES: dict[str, tuple[Callable[[Path], ServiceHost], dict[str, set[str]], bool]] = {
     # name: (build, {consumer: event types it subscribes to}, has an outbox)
     "onboarding": (_onboarding, {"onboarding.resolver": {ModelUploaded.type}}, True),
-    "catalog": (_catalog, {"catalog.versions": set(LIFECYCLE_EVENT_TYPES)}, True),
+    # The builder's answers to mirror requests (federation) have a queue of their own.
+    "catalog": (
+        _catalog,
+        {
+            "catalog.versions": set(LIFECYCLE_EVENT_TYPES),
+            "catalog.mirrors": {VersionMirrored.type, MirrorFailed.type},
+        },
+        True,
+    ),
     # Mirrors (federation) have a queue of their own: a long copy never delays a build.
     "builder": (
         _builder,

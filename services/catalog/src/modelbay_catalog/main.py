@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from modelbay_common.bus import Bus
 from modelbay_common.internal_auth import internal_app
-from modelbay_common.serving import Clients, ServiceHost, run_service
+from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_catalog.api import create_app
+from modelbay_catalog.federation.api import sync_policy
+from modelbay_catalog.federation.loop import SyncLoop
+from modelbay_catalog.federation.outcomes import OUTCOME_EVENT_TYPES, RetryPolicy, outcome_handler
 from modelbay_catalog.handlers import LIFECYCLE_EVENT_TYPES, lifecycle_handler
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.settings import SERVICE_NAME, CatalogSettings
@@ -34,11 +38,29 @@ def build_service(
     clients = Clients.open(settings, SERVICE_NAME, engine=engine, bus=bus, uses_blobs=False)
     consumer = settings.consumer_name
     handler = lifecycle_handler(consumer, clients.sessions)
+    # Federation (docs/federation.md): one client for every peer's gateway, the builder's
+    # answers to MirrorRequested, and the sync loop.
+    federation_http = httpx.AsyncClient(timeout=settings.federation_http_timeout_seconds)
+    app = create_app(clients.sessions, settings)
+    app.state.federation_http = federation_http
+    retry = RetryPolicy(
+        settings.federation_retry_base_seconds, settings.federation_retry_max_seconds
+    )
+    mirrors = settings.mirror_consumer_name
+    workers: list[Any] = [Step(on_stop=federation_http.aclose)]
+    if settings.federation_sync_enabled:
+        policy = sync_policy(settings)
+        loop = SyncLoop(clients.sessions, federation_http, policy, settings.federation_poll_seconds)
+        workers.append(loop)
     return ServiceHost(
         clients,
         schema=SCHEMA,
-        app=internal_app(create_app(clients.sessions, settings), settings.internal_secret),
-        consumers={consumer: (LIFECYCLE_EVENT_TYPES, handler)},
+        app=internal_app(app, settings.internal_secret),
+        consumers={
+            consumer: (LIFECYCLE_EVENT_TYPES, handler),
+            mirrors: (OUTCOME_EVENT_TYPES, outcome_handler(mirrors, clients.sessions, retry)),
+        },
+        workers=workers,
         outbox_poll_seconds=settings.outbox_poll_seconds,
     )
 

@@ -49,3 +49,36 @@ class CatalogSettings(ServiceSettings):
         description="`required`: a publication to `public` becomes a request that a publisher "
         "(or an administrator) other than the model's owners approves or declines",
     )
+    mirror_consumer_name: str = Field(
+        default="catalog.mirrors",
+        description="Queue of the builder's answers to `MirrorRequested` (federation); replicas "
+        "share it",
+    )
+    federation_sync_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often each peer's changes feed is read after a successful sync "
+        "(docs/federation.md)",
+    )
+    federation_retry_base_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="First wait after a failed sync or a retryable failed mirror; doubles with "
+        "each failure in a row (jittered)",
+    )
+    federation_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest wait between attempts at an unreachable peer"
+    )
+    federation_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often the sync loop looks for a peer that is due"
+    )
+    federation_page_limit: int = Field(
+        default=100, ge=1, le=500, description="Entries asked per page of a peer's changes feed"
+    )
+    federation_http_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Timeout of each call to a peer's gateway"
+    )
+    federation_sync_enabled: bool = Field(
+        default=True,
+        description="Run the periodic sync loop; `false` leaves only the admin's sync now",
+    )

@@ -17,6 +17,7 @@ from modelbay_gateway import (
     api_deploy,
     api_downloads,
     api_events,
+    api_federation,
     api_keys,
     api_models,
     api_orgs,
@@ -77,6 +78,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_keys,
         api_admin,
         api_admin_status,
+        api_federation,
         api_audit,
         api_webhooks,
     )
