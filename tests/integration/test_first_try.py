@@ -33,6 +33,14 @@ SCRIPTS = [
     "helper_pipeline",
     "closures_lambdas",
     "nested_enum",
+    # The wider corpus (issue 13): onnxruntime, statsmodels, CatBoost, a data file shipped with
+    # local_files, a class with __call__, optional fields.
+    "onnx_runtime",
+    "statsmodels_ols",
+    "catboost_classifier",
+    "local_thresholds",
+    "class_scorer",
+    "optional_fields",
 ]
 
 pytestmark = pytest.mark.slow
@@ -43,6 +51,13 @@ def _constant(script: Path, name: str) -> object:
     for node in ast.parse(script.read_text()).body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+        if (  # `EXPECTED: set[str] = set()`: an annotated assignment
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == name
+            and node.value is not None
         ):
             return ast.literal_eval(node.value)
     return None
@@ -77,8 +92,12 @@ def test_first_try(script_name: str, tmp_path: Path, timings: dict[str, float]) 
     script = MODELS / f"{script_name}.py"
     bundle = tmp_path / "bundle"
     name = script_name.replace("_", "-")
+    # LOCAL_FILES in a script: data files it ships, relative to the script (cwd is elsewhere).
+    local_files = _constant(script, "LOCAL_FILES") or []
+    shipped = [arg for f in local_files for arg in ("--local-file", MODELS / f)]
+    command = [sys.executable, "-m", "modelbay.cli", "dump", f"{script}:model", name]
     dumped = _run(
-        [sys.executable, "-m", "modelbay.cli", "dump", f"{script}:model", name, "--out", bundle],
+        [*command, "--out", bundle, *shipped],
         cwd=tmp_path,
     )
     assert dumped.returncode == 0, dumped.stderr

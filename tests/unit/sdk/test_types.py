@@ -92,8 +92,11 @@ def test_containers_nest_naturally() -> None:
     [
         (set[int], "type set[int] is not supported; use List[int]"),
         (Dict[int, str], "map keys must be str"),
-        (typing.Optional[int], "optional fields are not supported"),  # noqa: UP045
-        (int | None, "optional fields are not supported"),
+        (int | str, "declare one type, or Optional[T]"),
+        (typing.Optional[List[int]], "proto3 has no optional lists"),  # noqa: UP045
+        (Dict[str, float] | None, "proto3 has no optional lists, maps"),
+        (List[int | None], "list elements and map values cannot be None"),
+        (Dict[str, typing.Optional[str]], "cannot be None"),  # noqa: UP045
         (list, "declare the element type"),
         (np.ndarray, "NDArray[np.float32]"),
         (pd.DataFrame, "create_dataframe"),

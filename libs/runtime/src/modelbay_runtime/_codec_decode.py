@@ -24,6 +24,7 @@ from modelbay_runtime.types import (
     ListSpec,
     MapSpec,
     MessageSpec,
+    OptionalSpec,
     ScalarSpec,
     TypeSpec,
     enum_proto_values,
@@ -52,11 +53,17 @@ def build_decoder(spec: TypeSpec, compile_decoder: Callable[[TypeSpec], Decoder]
         return dataframe_decoder(spec, compile_decoder, _message_decoder)
     if isinstance(spec, MessageSpec):
         return _message_decoder(spec, compile_decoder)
+    if isinstance(spec, OptionalSpec):
+        present = compile_decoder(spec.item)
+        return lambda value: None if value is None else present(value)
     raise TypeError(f"no decoder for {spec!r}")
 
 
 def default_of(spec: TypeSpec, compile_decoder: Callable[[TypeSpec], Decoder]) -> Default:
-    """A factory of the proto3 default Python value of `spec` (a missing or null field)."""
+    """A factory of the proto3 default Python value of `spec` (a missing or null field); an
+    optional field's is None, the absent value."""
+    if isinstance(spec, OptionalSpec):
+        return lambda: None
     if isinstance(spec, ScalarSpec):
         zero = _scalar_decoder(spec)({"bool": False, "string": "", "bytes": b""}.get(spec.proto, 0))
         return lambda: zero

@@ -23,6 +23,7 @@ from modelbay_runtime.types import (
     ListSpec,
     MapSpec,
     MessageSpec,
+    OptionalSpec,
     ScalarSpec,
     TypeSpec,
 )
@@ -45,6 +46,9 @@ def build_encoder(spec: TypeSpec, compile_encoder: Callable[[TypeSpec], Encoder]
         return _array_encoder(spec)
     if isinstance(spec, MessageSpec):
         return _message_encoder(spec, compile_encoder)
+    if isinstance(spec, OptionalSpec):
+        present = compile_encoder(spec.item)
+        return lambda value: None if value is None else present(value)
     raise TypeError(f"no encoder for {spec!r}")
 
 
@@ -242,6 +246,8 @@ def _message_encoder(spec: MessageSpec, compile_encoder: Callable[[TypeSpec], En
 def _json_default(
     spec: TypeSpec, compile_encoder: Callable[[TypeSpec], Encoder]
 ) -> Callable[[], Any]:
+    if isinstance(spec, OptionalSpec):
+        return lambda: None  # absent: JSON null, and no field on the protobuf wire
     if isinstance(spec, ScalarSpec):
         zero = {"bool": False, "string": "", "bytes": b""}.get(spec.proto, 0)
         zero = 0.0 if spec.proto in ("double", "float") else zero

@@ -22,6 +22,7 @@ from modelbay_runtime.types import (
     ListSpec,
     MapSpec,
     MessageSpec,
+    OptionalSpec,
     ScalarSpec,
     TypeSpec,
     is_tensor,
@@ -36,17 +37,32 @@ _SPECIAL_FLOATS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": f
 
 
 def build_message_reader(spec: MessageSpec) -> Callable[[Message], dict[str, Any]]:
-    """A closure reading every field of a message of `spec` into a natural dict."""
+    """A closure reading every field of a message of `spec` into a natural dict; an optional
+    field the message does not have reads as None."""
     plan = [(f.name, _field_reader(f.spec)) for f in spec.fields]
+    optional = frozenset(f.name for f in spec.fields if isinstance(f.spec, OptionalSpec))
+    if not optional:
 
-    def read_message(message: Any) -> dict[str, Any]:
-        return {name: read(getattr(message, name)) for name, read in plan}
+        def read_message(message: Any) -> dict[str, Any]:
+            return {name: read(getattr(message, name)) for name, read in plan}
 
-    return read_message
+        return read_message
+
+    def read_with_presence(message: Any) -> dict[str, Any]:
+        return {
+            name: None
+            if name in optional and not message.HasField(name)
+            else read(getattr(message, name))
+            for name, read in plan
+        }
+
+    return read_with_presence
 
 
 def _field_reader(spec: TypeSpec) -> Reader:
     """Reads the attribute value of a field laid out for `spec`."""
+    if isinstance(spec, OptionalSpec):
+        return _field_reader(spec.item)  # presence is the message reader's to check
     if isinstance(spec, ListSpec):
         item = _element_reader(spec.item)
         if item is None:
@@ -118,6 +134,10 @@ def build_message_writer(spec: MessageSpec) -> Writer:
 
 
 def _field_writer(name: str, spec: TypeSpec) -> Writer:
+    if isinstance(spec, OptionalSpec):
+        # None is never written (the message writer skips it), so a written optional field is
+        # present, even at its zero value: that is what proto3 `optional` keeps.
+        return _field_writer(name, spec.item)
     if isinstance(spec, ListSpec) or (isinstance(spec, ArraySpec) and not is_tensor(spec)):
         item = spec.item if isinstance(spec, ListSpec) else spec.element
         return _repeated_writer(name, item)

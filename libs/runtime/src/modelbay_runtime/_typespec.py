@@ -93,6 +93,18 @@ class MapSpec(TypeSpec):
 
 
 @dataclass(frozen=True)
+class OptionalSpec(TypeSpec):
+    """`Optional[T]` / `T | None` on a field: a proto3 `optional` field, whose presence travels
+    over protobuf and JSON. `None` is the absent field (JSON `null` or a missing key), and a
+    present zero (`0`, `""`, `False`) stays distinct from it. Only a field's own type can be
+    optional, and only when `item` is a scalar, an enum or a message: proto3 has no optional
+    repeated fields or maps, nor absent list elements (`types.spec_of` refuses the rest).
+    """
+
+    item: TypeSpec
+
+
+@dataclass(frozen=True)
 class ArraySpec(TypeSpec):
     """A numpy array of `dtype` (a numpy dtype name such as `"float32"`).
 

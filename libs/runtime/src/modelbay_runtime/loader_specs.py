@@ -10,10 +10,10 @@ never silently disagree about a message layout.
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Callable
 from typing import Any
 
+from modelbay_runtime.callables import type_hints_of
 from modelbay_runtime.types import (
     WRAPPED_VALUE_FIELD,
     ArraySpec,
@@ -23,6 +23,7 @@ from modelbay_runtime.types import (
     ListSpec,
     MapSpec,
     MessageSpec,
+    OptionalSpec,
     ScalarSpec,
     TypeSpec,
     spec_of,
@@ -47,6 +48,8 @@ def spec_to_json(spec: TypeSpec) -> dict[str, Any]:
         return {"kind": "map", "key": "string", "value": spec_to_json(spec.value)}
     if isinstance(spec, ArraySpec):
         return {"kind": "array", "dtype": spec.dtype, "shape": list(spec.shape)}
+    if isinstance(spec, OptionalSpec):
+        return {"kind": "optional", "item": spec_to_json(spec.item)}
     if isinstance(spec, MessageSpec):
         return {
             "kind": "dataframe" if isinstance(spec, DataFrameSpec) else "message",
@@ -68,7 +71,7 @@ def _class_name(cls: type | None) -> str | None:
 def input_spec_of(function: Callable[..., Any], *, wrapped: bool, message_name: str) -> MessageSpec:
     """The input message: the single message-typed parameter, or the parameters as fields of
     a synthetic `<Method>In` message numbered 1..n in declaration order."""
-    hints = typing.get_type_hints(function, include_extras=True)
+    hints = type_hints_of(function)
     parameters = list(inspect.signature(function).parameters)
     if not wrapped:
         spec = spec_of(hints[parameters[0]])
@@ -86,7 +89,7 @@ def output_spec_of(
     function: Callable[..., Any], *, wrapped: bool, message_name: str
 ) -> MessageSpec:
     """The output message: the declared message return type, or `<Method>Out { value = 1 }`."""
-    returned = spec_of(typing.get_type_hints(function, include_extras=True)["return"])
+    returned = spec_of(type_hints_of(function)["return"])
     if not wrapped:
         if not isinstance(returned, MessageSpec):
             raise TypeError(f"{message_name}: the return type is not a message type")

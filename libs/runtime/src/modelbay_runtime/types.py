@@ -34,6 +34,7 @@ from modelbay_runtime._typespec import (
     MapSpec,
     MessageKind,
     MessageSpec,
+    OptionalSpec,
     ProtoScalar,
     ScalarSpec,
     TypeSpec,
@@ -65,6 +66,7 @@ __all__ = [
     "MessageKind",
     "MessageSpec",
     "NDArray",
+    "OptionalSpec",
     "ProtoScalar",
     "ScalarSpec",
     "TypeSpec",
@@ -93,8 +95,10 @@ def spec_of(annotation: object) -> TypeSpec:
 
     Supported: `int` (int64), `float` (double), `bool`, `str`, `bytes`, numpy scalar types,
     `List[T]`, `Dict[str, T]`, NamedTuple classes (including `create_namedtuple`), dataclasses,
-    pydantic v2 models, `Enum` subclasses, `NDArray[...]`, `create_dataframe(...)` and
-    `Annotated[X, <TypeSpec>]`. Raises `UnsupportedTypeError` for anything else, with a hint.
+    pydantic v2 models, `Enum` subclasses, `NDArray[...]`, `create_dataframe(...)`,
+    `Annotated[X, <TypeSpec>]`, and `Optional[T]` / `T | None` of a scalar, enum or message
+    (an `OptionalSpec`: proto3 `optional`; callers use it only as a field's own type). Raises
+    `UnsupportedTypeError` for anything else, with a hint.
     """
     return _spec_of(annotation, ())
 
@@ -127,8 +131,12 @@ _GENERIC_HINTS: dict[object, str] = {
     set: "use List[T]",
     frozenset: "use List[T]",
     tuple: "use a NamedTuple or List[T]",
-    typing.Union: "declare one type; optional fields are not supported",
+    typing.Union: "declare one type, or Optional[T] (T | None) for a field that may be absent",
 }
+_NOT_OPTIONAL_HINT = (
+    "proto3 has no optional lists, maps or arrays: an empty one stands for none, so drop the "
+    "Optional"
+)
 
 
 def _annotated_spec(annotation: object, in_progress: tuple[type, ...]) -> TypeSpec:
@@ -141,17 +149,40 @@ def _annotated_spec(annotation: object, in_progress: tuple[type, ...]) -> TypeSp
 def _generic_spec(annotation: object, origin: object, in_progress: tuple[type, ...]) -> TypeSpec:
     args = typing.get_args(annotation)
     if origin is list and len(args) == 1:
-        return ListSpec(_spec_of(args[0], in_progress))
+        return ListSpec(_element_spec(args[0], in_progress))
     if origin is dict and len(args) == 2:
         if args[0] is not str:
             raise UnsupportedTypeError(annotation, "map keys must be str (Dict[str, T])")
-        return MapSpec(_spec_of(args[1], in_progress))
+        return MapSpec(_element_spec(args[1], in_progress))
     hint = _GENERIC_HINTS.get(origin, "")
     if origin is set or origin is frozenset:
         hint = f"use List[{type_repr(args[0])}]" if args else hint
-    if "UnionType" in type(annotation).__name__:
-        hint = _GENERIC_HINTS[typing.Union]
+    if origin is typing.Union or "UnionType" in type(annotation).__name__:
+        return _optional_spec(annotation, args, in_progress)
     raise UnsupportedTypeError(annotation, hint)
+
+
+def _optional_spec(
+    annotation: object, args: tuple[object, ...], in_progress: tuple[type, ...]
+) -> OptionalSpec:
+    """`Optional[T]` / `T | None` (typing flattens and deduplicates the union's members)."""
+    present = [a for a in args if a is not type(None)]
+    if len(present) != 1 or len(present) == len(args):
+        raise UnsupportedTypeError(annotation, _GENERIC_HINTS[typing.Union])
+    item = _spec_of(present[0], in_progress)
+    if not isinstance(item, ScalarSpec | EnumSpec | MessageSpec) or isinstance(item, DataFrameSpec):
+        raise UnsupportedTypeError(annotation, _NOT_OPTIONAL_HINT)
+    return OptionalSpec(item)
+
+
+def _element_spec(annotation: object, in_progress: tuple[type, ...]) -> TypeSpec:
+    """A list element or map value: never optional (proto3 repeated elements are all present)."""
+    spec = _spec_of(annotation, in_progress)
+    if isinstance(spec, OptionalSpec):
+        raise UnsupportedTypeError(
+            annotation, "list elements and map values cannot be None in proto3; drop the Optional"
+        )
+    return spec
 
 
 def _class_spec(cls: type, in_progress: tuple[type, ...]) -> TypeSpec:

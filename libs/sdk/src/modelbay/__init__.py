@@ -1,6 +1,7 @@
 """modelbay: share a trained model as a typed microservice.
 
     from modelbay import Model, List, Dict, create_namedtuple, Session, Solution
+    from modelbay import local_file   # a shipped data file's path, at run time
 
 The types live in the runtime core (`modelbay_runtime.types`) so model images need no SDK;
 they are re-exported here. `Session` and `dump` load on first use, which keeps
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelbay_runtime.files import local_file
 from modelbay_runtime.types import Dict, List, NDArray, create_dataframe, create_namedtuple
 
 from modelbay.model import Model
@@ -30,6 +32,7 @@ __all__ = [
     "create_dataframe",
     "create_namedtuple",
     "dump",
+    "local_file",
 ]
 
 _LAZY = {"Session": "modelbay.session", "dump": "modelbay.bundle"}

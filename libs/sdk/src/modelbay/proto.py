@@ -22,6 +22,7 @@ from modelbay_runtime.types import (
     ListSpec,
     MapSpec,
     MessageSpec,
+    OptionalSpec,
     ScalarSpec,
     TypeSpec,
     enum_proto_values,
@@ -79,6 +80,7 @@ class ProtoField:
     type: ProtoType
     repeated: bool = False
     map_value: ProtoType | None = None  # set for map<string, map_value>
+    optional: bool = False  # proto3 `optional`: explicit presence (Optional[T] / T | None)
 
 
 @dataclass
@@ -168,6 +170,8 @@ class _Builder:
         return name
 
     def _field(self, name: str, number: int, spec: TypeSpec) -> ProtoField:
+        if isinstance(spec, OptionalSpec):  # spec_of allows it only over singular types
+            return ProtoField(name, number, self.element(spec.item), optional=True)
         if isinstance(spec, ListSpec):
             return ProtoField(name, number, self.element(spec.item), repeated=True)
         if isinstance(spec, ArraySpec) and not is_tensor(spec):
@@ -273,7 +277,8 @@ def _field_text(proto_field: ProtoField) -> str:
     if proto_field.map_value is not None:
         kind = f"map<string, {proto_field.map_value.text}>"
     else:
-        kind = ("repeated " if proto_field.repeated else "") + proto_field.type.text
+        label = "repeated " if proto_field.repeated else "optional " if proto_field.optional else ""
+        kind = label + proto_field.type.text
     return f"  {kind} {proto_field.name} = {proto_field.number};"
 
 
@@ -323,6 +328,12 @@ def _add_message(
         _set_type(added, proto_field.type, file)
         if proto_field.repeated:
             added.label = _FDP.LABEL_REPEATED
+        if proto_field.optional:
+            # What protoc emits for proto3 `optional`: the field in a synthetic oneof `_name`,
+            # declared after every real oneof (there are none here), in field order.
+            added.proto3_optional = True
+            added.oneof_index = len(target.oneof_decl)
+            target.oneof_decl.add(name=f"_{proto_field.name}")
 
 
 def _set_type(

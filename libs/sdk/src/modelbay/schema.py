@@ -16,6 +16,7 @@ from modelbay_runtime.types import (
     ListSpec,
     MapSpec,
     MessageSpec,
+    OptionalSpec,
     ScalarSpec,
     TypeSpec,
 )
@@ -73,6 +74,9 @@ def _schema(spec: TypeSpec, defs: dict[str, Schema]) -> Schema:
             defs[spec.name] = {}  # placeholder first: shared children are emitted once
             defs[spec.name] = _object_schema(spec, defs)
         return {"$ref": f"#/$defs/{spec.name}"}
+    if isinstance(spec, OptionalSpec):
+        # null (or a missing key) is the absent value; the codec writes null when it is absent.
+        return {"anyOf": [_schema(spec.item, defs), {"type": "null"}]}
     raise TypeError(f"no JSON Schema for {spec!r}")
 
 

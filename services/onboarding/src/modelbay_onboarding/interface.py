@@ -114,6 +114,8 @@ def type_name(tree: Any) -> str:
         return str(tree.get("numpy_dtype") or _SCALAR_NAMES.get(proto, proto))
     if kind == "list":
         return f"list[{type_name(tree.get('item'))}]"
+    if kind == "optional":  # Optional[T] / T | None: proto3 optional
+        return f"{type_name(tree.get('item'))} | None"
     if kind == "map":
         return f"dict[str, {type_name(tree.get('value'))}]"
     if kind == "array":

@@ -14,13 +14,18 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from modelbay_runtime.callables import annotated_target
+
 from modelbay.deps.modules import is_script_module
 
 
 def resolve_string_annotations(functions: Iterable[Callable[..., Any]]) -> None:
     seen: set[int] = set()
     for function in functions:
-        target = getattr(function, "__func__", function)  # bound methods
+        # A callable instance's annotations are its class's __call__'s; a bound method's its
+        # function's.
+        target = annotated_target(function)
+        target = getattr(target, "__func__", target)
         if isinstance(target, types.FunctionType):
             hints = _resolved(target, target.__annotations__)
             for annotation in hints.values():
