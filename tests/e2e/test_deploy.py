@@ -154,6 +154,29 @@ async def test_modelbay_deploy_output_local_and_down(
     assert (
         tmp_path / "out" / f"{slug}-kustomize" / "overlays" / "dev" / "kustomization.yaml"
     ).is_file()
+    # By alias: the version `stable` names now, said so; the version's links name both kinds.
+    owner_name, _, number = reference.partition(":")
+    moved = await alice.http.put(
+        f"/v1/models/{owner_name}/aliases/stable", json={"version": int(number)}
+    )
+    assert moved.status_code == 200, moved.text
+    by_alias = await asyncio.to_thread(
+        modelbay,
+        alice,
+        "deploy",
+        f"{owner_name}@stable",
+        "--output",
+        str(tmp_path / "alias"),
+        "--kind",
+        "compose",
+    )
+    assert f"{owner_name}@stable is {reference}" in by_alias, by_alias
+    assert (tmp_path / "alias" / f"{slug}-compose" / "docker-compose.yml").is_file()
+    links = (await alice.http.get(f"/v1/models/{owner_name}/versions/stable")).json()["links"]
+    assert (
+        links["deploy-compose"]
+        == f"/v1/models/{reference.replace(':', '/versions/')}/deploy/compose"
+    )
 
     # Something else carrying the label of another version: --down must leave it alone.
     other = docker_client.containers.run(

@@ -6,7 +6,8 @@ type-checked at definition time, built into an orchestrator image; then the solu
 on one Docker network with the three model containers and is called over JSON and protobuf: its
 answers equal calling the three pieces by hand. Also: a type mismatch is refused field by field,
 a node that fails answers a problem naming it, and a node the pusher may not see (private, or
-missing) is refused naming it."""
+missing) is refused naming it. Last, a node deleted (`modelbay delete`) after the solution's next
+version was pushed makes that version's build fail, naming the node."""
 
 from __future__ import annotations
 
@@ -193,6 +194,7 @@ async def test_fig5_solution_composed_built_and_run(
             assert over_protobuf["reason"] == expected["reason"]
         await _protobuf_bytes_equal_the_rules(url, direct, READINGS[0])
         await _failing_node_is_named(url)
+    await _deleted_node_fails_the_build(alice)
 
 
 async def _protobuf_bytes_equal_the_rules(
@@ -254,3 +256,28 @@ async def _failing_node_is_named(url: str) -> None:
     assert problem["node"] == "heat"
     assert problem["model"].endswith("/heat:1")
     assert problem["node_status"] == 500
+
+
+async def _modelbay(gateway: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELBAY_")}
+    env |= {"MODELBAY_URL": gateway.url, "MODELBAY_TOKEN": gateway.token, "COLUMNS": "400"}
+    return await asyncio.to_thread(
+        subprocess.run, [str(MODELBAY_CLI), *args], env=env, capture_output=True, text=True
+    )
+
+
+async def _deleted_node_fails_the_build(alice: Gateway) -> None:
+    """The detectors are built already: push the solution again, delete `heat` while the new
+    version builds; the catalog refuses `ready` when the image arrives, naming the node."""
+    late = await push_solution(alice, fig5(alice.username), "fig5")
+    heat = f"{alice.username}/heat"
+    refused = await _modelbay(alice, "delete", heat, "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"is a node of {alice.username}/fig5:1" in refused.stdout + refused.stderr
+    deleted = await _modelbay(alice, "delete", heat, "--yes", "--force")
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert f"Deleted {heat}" in deleted.stdout
+    assert (await alice.http.get(f"/v1/models/{heat}")).status_code == 404
+    detail = await alice.follow(alice.username, "fig5", late.version)
+    assert detail["status"] == "failed", detail
+    assert detail["reason"] == f'node "heat" ({heat}:1) was deleted'

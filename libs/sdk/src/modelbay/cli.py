@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import typer
 
-from modelbay import cli_admin, cli_auth, cli_bundle, cli_deploy, cli_push, cli_server
+from modelbay import (
+    cli_admin,
+    cli_auth,
+    cli_bundle,
+    cli_delete,
+    cli_deploy,
+    cli_push,
+    cli_server,
+)
 
 
 def build_app() -> typer.Typer:
@@ -23,7 +31,7 @@ def build_app() -> typer.Typer:
         # paragraph and rewraps them to the terminal (rich mode kept the source's line breaks).
         rich_markup_mode="markdown",
     )
-    for group in (cli_auth, cli_bundle, cli_push, cli_server, cli_deploy, cli_admin):
+    for group in (cli_auth, cli_bundle, cli_push, cli_server, cli_deploy, cli_delete, cli_admin):
         group.register(app)
     return app
 

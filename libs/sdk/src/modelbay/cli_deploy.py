@@ -3,6 +3,7 @@
     modelbay deploy alice/iris:3 --output deploy/       # docker-compose.yml + Kustomize tree
     modelbay deploy alice/iris:3 --local --port 8080    # run it (a solution: nodes + orchestrator)
     modelbay deploy alice/iris:3 --down                 # stop what --local started, only that
+    modelbay deploy alice/iris@stable --local           # an alias: the version it names now
 
 Everything comes from the platform's `/v1` (`GET .../versions/{v}/deploy/{kind}`); nothing of
 the server side is imported. docs/deploy-models.md shows each command.
@@ -39,7 +40,10 @@ def register(app: typer.Typer) -> None:
 
 
 def deploy(
-    model: Annotated[str, typer.Argument(help="OWNER/NAME:VERSION of a model or a solution.")],
+    model: Annotated[
+        str,
+        typer.Argument(help="OWNER/NAME:VERSION or OWNER/NAME@ALIAS of a model or a solution."),
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the deployment artifacts into this directory."),
@@ -69,6 +73,12 @@ def deploy(
     out = console()
     with _user_errors():
         ref = ModelRef.parse(model, version_required=True)
+        if ref.version is None:
+            # An alias names a version now: deploy (and stop) that version, said so.
+            with ModelbayClient(url, token) as client:
+                pinned = client.pin(ref)
+            out.print(f"{ref} is {pinned}")
+            ref = pinned
         assert ref.version is not None
         if down:
             containers, networks = down_local(str(ref), progress=out.print)

@@ -129,6 +129,11 @@ class ModelbayClient:
     def version(self, owner: str, name: str, version: int) -> dict[str, Any]:
         return dict(self._request("GET", f"/v1/models/{owner}/{name}/versions/{version}"))
 
+    def delete_model(self, owner: str, name: str, *, force: bool = False) -> dict[str, Any]:
+        """Delete a model and every version of it (`force`: even when a solution uses it)."""
+        params = {"force": "true"} if force else {}
+        return dict(self._request("DELETE", f"/v1/models/{owner}/{name}", params=params))
+
     def alias(self, owner: str, name: str, alias: str) -> dict[str, Any]:
         """The alias and the version it names (`latest`: the newest ready version)."""
         return dict(self._request("GET", f"/v1/models/{owner}/{name}/aliases/{alias}"))
