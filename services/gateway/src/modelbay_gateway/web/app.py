@@ -17,7 +17,9 @@ from modelbay_gateway.web import (
     pages_account,
     pages_catalog,
     pages_community,
+    pages_curation,
     pages_model,
+    pages_orgs,
     pages_try,
 )
 from modelbay_gateway.web.errors import error_page
@@ -101,6 +103,8 @@ def install_web_ui(app: FastAPI, context: GatewayContext) -> None:
     app.include_router(pages_account.router)
     app.include_router(pages_community.router)
     app.include_router(pages_try.router)
+    app.include_router(pages_orgs.router)
+    app.include_router(pages_curation.router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PageSecurityHeaders)
     _html_for_browsers(app)

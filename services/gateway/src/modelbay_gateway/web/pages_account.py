@@ -217,7 +217,10 @@ async def publish_submit(
         if not errors:
             raise
         return await _publish_page(request, state, visitor, model, form, errors)
-    target = f"/models/{quote(owner)}/{quote(name)}?published={published.get('version', '')}"
+    model_url = f"/models/{quote(owner)}/{quote(name)}"
+    if published.get("requested_by") is not None:  # approval required: a request was filed
+        return RedirectResponse(f"{model_url}?requested={published.get('id', '')}", 303)
+    target = f"{model_url}?published={published.get('version', '')}"
     return RedirectResponse(target, status_code=303)
 
 

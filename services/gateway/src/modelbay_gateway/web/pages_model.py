@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from modelbay_common.access import ModelAccess, Visibility, can_change
 from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.refs import served_url
@@ -23,6 +24,7 @@ from modelbay_gateway.clients.download import client_package
 from modelbay_gateway.clients.links import ClientPackageLink, client_links_for
 from modelbay_gateway.downloads import open_blob_download, open_image_download
 from modelbay_gateway.events_hub import EventFilter, format_sse
+from modelbay_gateway.service_curation import list_aliases
 from modelbay_gateway.upstream import Caller, Upstreams
 from modelbay_gateway.web.catalog_answers import get_model, get_version
 from modelbay_gateway.web.community import community_values
@@ -35,6 +37,7 @@ from modelbay_gateway.web.views import (
     DOWNLOAD_KINDS,
     TERMINAL_STATUSES,
     pipeline_stages,
+    ready_versions,
     shown_version,
 )
 from modelbay_gateway.web.visitors import Browsing
@@ -46,6 +49,14 @@ VERSIONS_WITH_TIMES = 10
 SSE_KEEPALIVE_SECONDS = 15.0
 FileKind = ArtifactKind
 VersionNumber = Annotated[int, Path(ge=1, le=INT32_MAX)]
+
+
+def _access(model: dict[str, Any]) -> ModelAccess:
+    return ModelAccess(
+        owner=str(model["owner"]),
+        owner_org=model.get("owner_org"),
+        visibility=Visibility(str(model["visibility"])),
+    )
 
 
 async def _older_detail(
@@ -146,10 +157,11 @@ async def render_model_page(
     upstreams, caller = state.context.upstreams, visitor.caller
     model = await get_model(upstreams, caller, owner, name)
     shown = shown_version(model, version)
-    details, community, older = await asyncio.gather(
+    details, community, older, aliases = await asyncio.gather(
         _version_details(upstreams, caller, owner, name, model),
         community_values(upstreams, caller, owner, name, shown, count_view),
         _older_detail(upstreams, caller, owner, name, model, shown),
+        list_aliases(upstreams, caller, owner, name),
     )
     detail = details.get(shown) if shown is not None else None
     detail = detail or older
@@ -166,8 +178,10 @@ async def render_model_page(
         "clients": _client_links(owner, name, shown, methods) if detail else {},
         "client_titles": CLIENT_TITLES,
         "download_kinds": DOWNLOAD_KINDS,
-        "is_owner": visitor.username == owner
-        or (visitor.principal is not None and visitor.principal.user.is_admin),
+        # The owner, the owning organisation's maintainers, administrators (the catalog's rule).
+        "is_owner": can_change(caller, _access(model)),
+        "aliases": aliases.model_dump(mode="json")["aliases"],
+        "ready_versions": ready_versions(model),
         "stages": pipeline_stages(detail) if detail else [],
         **_try_values(visitor, detail, methods),
         "form": form or {},
