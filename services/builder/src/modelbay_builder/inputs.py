@@ -115,6 +115,15 @@ def unpack_wheels(archive: Path, target: Path) -> list[Path]:
     return wheels
 
 
+def unpack_debs(archive: Path, target: Path) -> list[Path]:
+    """The `.deb` files of a system-package archive (resolver's), flattened, sorted by name."""
+    files = _extract_regular_files(archive, target, mode="r:")
+    debs = sorted((path for _, path in files if path.name.endswith(".deb")), key=_name)
+    if not debs:
+        raise BuildStepFailed("the system-package archive holds no .deb files")
+    return debs
+
+
 def _name(path: Path) -> str:
     return path.name
 

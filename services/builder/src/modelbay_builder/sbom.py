@@ -2,7 +2,8 @@
 
 Written by hand rather than with cyclonedx-python-lib: the document needs a dozen fields, and the
 unit tests check it against the official 1.5 JSON schema. Components are the distributions the
-image's interpreter sees (venv + runtime), each with a `pkg:pypi` purl; the image itself is the
+image's interpreter sees (venv + runtime), each with a `pkg:pypi` purl, and the Debian packages
+the model needs (`pkg:deb`, docs/system-packages.md); the image itself is the
 `metadata.component`, identified by its registry digest. The serial number is derived from the
 digest, so the same image always gets the same SBOM identity.
 """
@@ -58,13 +59,14 @@ def build_sbom(
     distributions: Iterable[Mapping[str, str]],
     created: datetime,
     tool_version: str,
+    system_packages: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The SBOM document (a JSON-ready dict)."""
+    """The SBOM document (a JSON-ready dict): the Python distributions and the Debian packages
+    the image needs (docs/system-packages.md)."""
     image_ref = f"{repository}@{digest}"
-    components = sorted(
-        (_component(dist) for dist in distributions if dist.get("name") and dist.get("version")),
-        key=lambda component: str(component["bom-ref"]),
-    )
+    python = [_component(d) for d in distributions if d.get("name") and d.get("version")]
+    debian = [_deb_component(p) for p in system_packages if p.get("name") and p.get("version")]
+    components = sorted([*python, *debian], key=lambda component: str(component["bom-ref"]))
     return {
         "$schema": "http://cyclonedx.org/schema/bom-1.5.schema.json",
         "bomFormat": "CycloneDX",
@@ -109,6 +111,26 @@ def _component(dist: Mapping[str, str]) -> dict[str, Any]:
     if licence:
         component["licenses"] = [licence]
     return component
+
+
+def deb_purl(name: str, version: str) -> str:
+    """`pkg:deb/debian/<name>@<version>?arch=amd64` (purl-spec's deb type)."""
+    return f"pkg:deb/debian/{quote(name)}@{quote(version, safe='+~')}?arch=amd64"
+
+
+def _deb_component(package: Mapping[str, Any]) -> dict[str, Any]:
+    purl = deb_purl(str(package["name"]), str(package["version"]))
+    reasons = ", ".join(str(reason) for reason in package.get("reasons") or ())
+    installed = "installed by the image's system-package layer"
+    origin = installed if package.get("fetched", True) else "provided by the base image"
+    return {
+        "type": "library",
+        "bom-ref": purl,
+        "name": str(package["name"]),
+        "version": str(package["version"]),
+        "purl": purl,
+        "description": f"Debian package ({origin}){': ' + reasons if reasons else ''}",
+    }
 
 
 def _license(text: str) -> dict[str, Any] | None:

@@ -138,3 +138,52 @@ class OnboardingSettings(ServiceSettings):
     pip_timeout_seconds: float = Field(
         default=1800.0, gt=0, description="Bound on one `pip lock` or `pip download` run"
     )
+    debian_suites: dict[str, str] = Field(
+        default_factory=lambda: {"3.11": "bookworm", "3.13": "trixie"},
+        description="Debian suite of the base image of each Python `major.minor`, where the "
+        "resolver finds system packages (docs/system-packages.md); keep it in step with "
+        "PYTHON_BASE_IMAGES",
+    )
+    debian_base_packages: list[str] = Field(
+        default_factory=lambda: [
+            "apt",
+            "python3",
+            "python3-venv",
+            "python-is-python3",
+            "ca-certificates",
+        ],
+        description="What the base images install beyond Debian's required packages "
+        "(scripts/build-python-base-image.sh): with their dependencies, never fetched",
+    )
+    debian_mirror: str = Field(
+        default="http://deb.debian.org/debian",
+        description="Debian mirror the resolver fetches package indexes and `.deb` files from",
+    )
+    debian_keyring: Path = Field(
+        default=Path("/usr/share/keyrings/debian-archive-keyring.gpg"),
+        description="Keyring that signs the mirror's Release files",
+    )
+    debian_index_max_age_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="How old a suite's package index may get before `apt-get update` runs again",
+    )
+    debian_contents_lookup: bool = Field(
+        default=True,
+        description="Look a library up in the suite's Contents-amd64.gz when the table does not "
+        "name its package (otherwise such a library fails the resolution)",
+    )
+    system_package_cache_dir: Path | None = Field(
+        default=None,
+        description="apt state and `.deb` cache of the resolver, one directory per suite "
+        "(`~/.cache/modelbay/debian` when unset)",
+    )
+    system_library_packages: dict[str, str] = Field(
+        default_factory=dict,
+        description="Overrides of the soname → Debian package table (an empty package removes "
+        'an entry), e.g. `{"libfoo.so.1": "libfoo1"}`',
+    )
+
+    @property
+    def debian_cache_root(self) -> Path:
+        return self.system_package_cache_dir or Path.home() / ".cache" / "modelbay" / "debian"

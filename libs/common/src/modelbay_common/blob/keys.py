@@ -8,6 +8,11 @@ from a naming convention (docs/pipeline.md lists who writes what):
 - `interfaces/<owner>/<name>/<version>/model.proto` and `openapi.json`: written by onboarding;
   read by the builder (image labels), the catalog (version detail) and the gateway's download;
 - `wheelhouses/<lock_hash>.tar`: written by the onboarding resolver; read by the builder;
+- `wheelhouses/<lock_hash>.libraries.json`: the shared libraries the lock's wheels need from
+  the system (their ELF scan); written and read by the onboarding resolver (lock-cache hits);
+- `system-packages/<hash>.tar`: the `.deb` files of a set of Debian packages, content-addressed
+  over the suite and the `name=version` list; written by the onboarding resolver; read by the
+  builder;
 - `sboms/<owner>/<name>/<version>.cdx.json`: written by the builder; read by the gateway;
 - `provenance/<owner>/<name>/<version>.intoto.json`: the signed (DSSE) in-toto/SLSA provenance,
   written by the builder; read by the gateway's download (docs/trust.md).
@@ -34,7 +39,9 @@ __all__ = [
     "proto_key",
     "provenance_key",
     "sbom_key",
+    "system_packages_key",
     "wheelhouse_key",
+    "wheelhouse_libraries_key",
 ]
 
 IMAGE_TARBALL_ROUTE = "/internal/images/{owner}/{name}/{version}/tarball"
@@ -62,6 +69,16 @@ def openapi_key(owner: str, name: str, version: int) -> str:
 def wheelhouse_key(lock_hash: str) -> str:
     """The pinned wheels of one lock, shared by every model with that lock."""
     return validate_key(f"wheelhouses/{lock_hash}.tar")
+
+
+def wheelhouse_libraries_key(lock_hash: str) -> str:
+    """The ELF scan of a wheelhouse: `{soname: [distribution, ...]}` needed from the system."""
+    return validate_key(f"wheelhouses/{lock_hash}.libraries.json")
+
+
+def system_packages_key(packages_hash: str) -> str:
+    """The `.deb` files of one set of Debian packages, shared by every image that needs it."""
+    return validate_key(f"system-packages/{validate_sha256(packages_hash)}.tar")
 
 
 def sbom_key(owner: str, name: str, version: int) -> str:

@@ -53,6 +53,23 @@ class PickleScan(BaseModel):
     allowed: tuple[str, ...] = ()
 
 
+class SystemPackage(BaseModel):
+    """A Debian package a model image needs (docs/system-packages.md).
+
+    `reasons` says why: `declared` (the contributor's `system_packages`), `<soname> for
+    <distribution>` (found in a wheel's ELF `DT_NEEDED`), or `dependency of <package>`.
+    `fetched` is False for a package every Debian system has (`Priority: required`), which the
+    build never installs; the others travel in the `system_packages_uri` archive.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=2)
+    version: str = ""
+    reasons: tuple[str, ...] = ()
+    fetched: bool = True
+
+
 class SolutionNode(BaseModel):
     """One node of a solution version and the model version it runs."""
 
@@ -97,6 +114,8 @@ class ModelUploaded(Event):
     # catalog marks the version and re-checks the nodes when its image is built.
     kind: Literal["model", "solution"] = "model"
     nodes: tuple[SolutionNode, ...] = ()
+    # Debian packages the contributor declared (`Model(system_packages=...)`), names checked.
+    system_packages: tuple[str, ...] = ()
 
     @property
     def descriptor_set_bytes(self) -> bytes | None:
@@ -128,6 +147,10 @@ class DependenciesResolved(Event):
     lock_hash: str
     wheelhouse_uri: str
     wheelhouse_reused: bool = False
+    # Debian packages the image needs (declared, or found from the wheels' ELF headers) and the
+    # blob key of the archive of their `.deb` files; None when no package has to be installed.
+    system_packages: tuple[SystemPackage, ...] = ()
+    system_packages_uri: str | None = None
 
 
 class DependencyResolutionFailed(Event):

@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from modelbay_onboarding.errors import InvalidBundle
+from modelbay_onboarding.system_libraries.package_table import is_debian_package_name
 from modelbay_onboarding.validation.problems import BundleProblems
 
 # Provided by the platform in every image; from an index they would be someone else's package.
@@ -50,6 +51,8 @@ class Manifest(BaseModel):
     proto_package: str = Field(min_length=1)
     methods: dict[str, ManifestMethod] = Field(min_length=1)
     requirements: list[str] = Field(default_factory=list)
+    # Debian packages the contributor declares (docs/system-packages.md); names checked below.
+    system_packages: list[str] = Field(default_factory=list)
     samples: dict[str, list[Sample]] = Field(default_factory=dict)
     files: dict[str, str]
     description: str | None = None
@@ -119,3 +122,21 @@ def check_requirements(requirements: list[str], problems: BundleProblems) -> tup
             continue
         checked.append(str(requirement))
     return tuple(checked)
+
+
+def check_system_packages(names: list[str], problems: BundleProblems) -> tuple[str, ...]:
+    """Each declared system package must be a Debian package name (Debian Policy §5.6.1).
+
+    Names only: the version is the one of the base image's Debian suite, so it fits its libc.
+    """
+    checked: list[str] = []
+    for index, name in enumerate(names):
+        if not is_debian_package_name(name):
+            problems.add(
+                f"manifest.system_packages[{index}]",
+                f"{name!r} is not a Debian package name (lower-case letters, digits, '+', '-', "
+                "'.'; at least two characters, starting with a letter or digit)",
+            )
+            continue
+        checked.append(name)
+    return tuple(sorted(set(checked)))
