@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from gateway_curation import assert_problem, outbox_events, pushed_version, ready_version
 from gateway_stack import ADMIN_TOKEN, Stack
 
@@ -80,6 +81,18 @@ async def test_a_deleted_model_is_gone_everywhere_and_its_solutions_refuse_to_bu
             f"/ada/calc/versions/{calc}/deploy/compose"
         )
         assert (await client.get("/v1/models/ada/adder")).json()["kind"] == "model"
+        # Its document, as written (no resolution), to edit and push again; YAML on request.
+        document = await client.get(f"/v1/solutions/ada/calc/versions/{calc}/document")
+        assert document.status_code == 200, document.text
+        assert document.json() == {"kind": "solution", **_solution("adder", "ada/adder:1")}
+        as_yaml = await client.get(
+            f"/v1/solutions/ada/calc/versions/{calc}/document",
+            headers={"accept": "application/yaml"},
+        )
+        assert as_yaml.headers["content-type"].startswith("application/yaml")
+        assert yaml.safe_load(as_yaml.text) == document.json()
+        not_one = await client.get(f"/v1/solutions/ada/adder/versions/{adder}/document")
+        assert_problem(not_one, 409, "not-a-solution")
         solutions = (
             await client.get(
                 "/v1/models", params={"kind": "solution", "owner": "ada", "facets": "true"}
