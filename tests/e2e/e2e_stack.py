@@ -62,6 +62,9 @@ class StackOptions:
     max_upload_bytes: int = 2 * 1024**3
     pip_cache_dir: Path | None = None  # None: pip's default cache
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Ports fixed in advance (service name → port), e.g. the gateway's when a private token
+    # registry must name it as its realm before the stack starts; others get a free port.
+    ports: Mapping[str, int] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -241,6 +244,8 @@ def service_env(
         env[prefix + "BASE_IMAGE"] = stack.backends.base_image
         env[prefix + "DOCKER_HOST"] = stack.backends.docker_host
         env[prefix + "WORK_DIR"] = str(stack.work_dir / "builder")
+        # Mirrors (federation) fetch a peer's token from this stack's catalog.
+        env[prefix + "CATALOG_URL"] = f"http://127.0.0.1:{ports['catalog']}"
     if name in ("builder", "gateway"):
         # The builder signs with the key it generates here; the gateway publishes it at
         # /v1/keys, which `modelbay pull/run/deploy` verify against (docs/trust.md).
@@ -319,7 +324,7 @@ async def start_stack(
     )
     try:
         stack.bus_url = await asyncio.to_thread(create_vhost, backends.amqp_url, vhost)
-        ports = {name: free_port() for name in SERVICE_NAMES}
+        ports = {name: options.ports.get(name) or free_port() for name in SERVICE_NAMES}
         for name in SERVICE_NAMES:
             env = service_env(stack, name, ports[name], ports, options)
             stack.processes[name] = spawn(name, env, ports[name], work_dir)

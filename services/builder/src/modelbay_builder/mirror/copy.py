@@ -22,6 +22,7 @@ idempotent like a build's push.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -48,6 +49,8 @@ from modelbay_builder.mirror.signatures import (
     verify_origin_signature,
 )
 from modelbay_builder.registry import RegistryCredentials
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,35 @@ class Mirrorer:
             source = Repository(
                 self._http, request.origin_registry, request.image_repository, token
             )
-            return await self.copy(request, origin, source)
+            mirrored = await self.copy(request, origin, source)
         except MirrorFailure as failure:
             outcome = "unavailable" if failure.retryable else "refused"
+            log.warning(
+                "mirror of %s (%s/%s:%d of peer %s) %s: %s %s",
+                request.subject,
+                request.origin_owner,
+                request.origin_name,
+                request.origin_version,
+                request.peer,
+                outcome,
+                failure.reason,
+                failure.detail or "",
+            )
             return _failed(request, failure)
         finally:
             metrics = platform_metrics()
             metrics.mirrors_finished.labels(outcome).inc()
             metrics.mirror_duration.labels(outcome).observe(time.monotonic() - started)
+        log.info(
+            "mirrored %s/%s:%d of peer %s as %s (signed by %s)",
+            request.origin_owner,
+            request.origin_name,
+            request.origin_version,
+            request.peer,
+            mirrored.image_ref,
+            mirrored.verified_key_id,
+        )
+        return mirrored
 
     async def copy(
         self, request: MirrorRequested, origin: Origin, source: Repository
