@@ -233,10 +233,15 @@ async def delete(
     return model_deletion(deleted)
 
 
-@router.get("/internal/names/{owner}/{name}", status_code=204)
+@router.get(
+    "/internal/names/{owner}/{name}",
+    status_code=204,
+    dependencies=[Depends(refuse_changes_to_mirrors)],  # 409 model-is-mirrored
+)
 async def check_name(session: SessionDep, owner: str, name: str) -> None:
     """204 when a version may be pushed as `owner/name` (new or existing); 409
-    `model-name-deleted` when that model was deleted. The gateway asks before a push."""
+    `model-name-deleted` when that model was deleted, `model-is-mirrored` when it is a
+    read-only mirror of a peer's model. The gateway asks before a push."""
     found = await SolutionStore(session).find_model_even_deleted(owner, name)
     if found is not None and found.deleted_at is not None:
         raise ModelNameDeleted(owner, name)
