@@ -11,7 +11,8 @@ signature and B's own (which the SDK's verifier, what `modelbay pull` runs, acce
 key for B's coordinates), artifacts land under the local keys; and every refusal stores
 nothing, neither in B's registry nor in B's blob store: an image re-tagged on A, a manifest
 with no signature, a signature by a key that is not pinned, a manifest modified in A's storage,
-an artifact whose SHA-256 differs. An unreachable origin is retryable.
+an artifact whose SHA-256 differs. An unreachable origin is retryable. The consumer, on real
+Postgres, answers a redelivered event once (inbox) through the builder's outbox.
 """
 
 from __future__ import annotations
@@ -29,14 +30,25 @@ from mirror_origin import OriginGateway, copy_tag, origin_gateway, push_small_im
 from modelbay.image_signature import verify_image_signature_in_registry
 from modelbay_builder.image_signing import sign_image
 from modelbay_builder.mirror.copy import LocalRegistry, Mirrorer, artifact_key
+from modelbay_builder.mirror.handlers import mirror_requested_handler
 from modelbay_builder.mirror.origin import PeerCredentials
 from modelbay_builder.registry import RegistryCredentials
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobStore, open_blob_store
-from modelbay_common.events import MirroredArtifact, MirrorFailed, MirrorRequested, VersionMirrored
+from modelbay_common.db import create_engine, session_factory, transaction
+from modelbay_common.events import (
+    MirroredArtifact,
+    MirrorFailed,
+    MirrorRequested,
+    VersionMirrored,
+    envelope,
+)
+from modelbay_common.migrations import upgrade
+from modelbay_common.outbox import outbox_table
 from modelbay_common.registry_auth import PULL, repository_access
 from modelbay_common.signing import SigningKey, load_or_create_signing_key, public_key_pem
 from registry_keys import RegistryKeys, make_registry_keys
+from sqlalchemy import select
 from token_registry import TokenRegistry, running_token_registry
 
 PEER_TOKEN = "peer-token-issued-by-a"
@@ -369,3 +381,35 @@ async def test_an_unreachable_origin_is_retryable(
     assert isinstance(answer, MirrorFailed), answer
     assert answer.retryable
     assert "cannot be reached" in answer.reason
+
+
+async def test_the_consumer_answers_once_per_event_through_the_outbox(
+    origin: Side,
+    gateway: OriginGateway,
+    mirrorer: Mirrorer,
+    fresh_database_url: str,
+) -> None:
+    """The `MirrorRequested` consumer on real Postgres: a redelivered event is not answered twice
+    (the inbox), and the answer is in the builder's outbox, committed by the consumer."""
+    await upgrade("builder", fresh_database_url)
+    engine = create_engine(fresh_database_url)
+    try:
+        sessions = session_factory(engine)
+        repository = _unique_repository()
+        digest = _signed_image(origin, repository, "1", "delivered twice", origin.signing)
+        request = _request(origin, gateway, repository, 1, digest)
+        delivery = envelope(request, source="/modelbay/catalog")
+        handle = mirror_requested_handler("builder.mirrors", sessions, mirrorer)
+
+        await handle(delivery)
+        await handle(delivery)  # the broker redelivers: copied again at most, answered once
+
+        outbox = outbox_table("builder")
+        async with transaction(sessions) as session:
+            rows = (await session.execute(select(outbox.c.event_type, outbox.c.payload))).all()
+    finally:
+        await engine.dispose()
+    assert [row.event_type for row in rows] == [VersionMirrored.type]
+    answer = rows[0].payload
+    assert answer["subject"] == request.subject
+    assert answer["data"]["image_digest"] == digest
