@@ -89,6 +89,18 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def onnx(args: argparse.Namespace) -> int:
+    """The ONNX overhead cell (onnx_cell.py), in the workspace venv; raw JSON to --out."""
+    from servebench.onnx_cell import measure
+
+    signal.signal(signal.SIGTERM, _raise_on_term)
+    document = {"started_at": _utc_now(), **measure(args.work, args.duration)}
+    _write(args.out, document)
+    print(json.dumps(document["p50_ms"]), f"overhead p50 {document['overhead_p50_ms']} ms")
+    print(f"results -> {args.out}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="servebench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +114,11 @@ def main(argv: list[str]) -> int:
     run_parser.add_argument("--duration", type=int, default=12)
     run_parser.add_argument("--warmup", type=int, default=2)
     run_parser.set_defaults(handler=run)
+    onnx_parser = commands.add_parser("onnx", help="ONNX model vs onnxruntime in-process")
+    onnx_parser.add_argument("--work", type=Path, required=True)
+    onnx_parser.add_argument("--out", type=Path, required=True)
+    onnx_parser.add_argument("--duration", type=int, default=5, help="wrk seconds per round")
+    onnx_parser.set_defaults(handler=onnx)
     report_parser = commands.add_parser("report", help="render results JSON into the doc")
     report_parser.add_argument("--results", type=Path, required=True)
     report_parser.add_argument("--doc", type=Path, required=True)
