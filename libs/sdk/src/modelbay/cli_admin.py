@@ -3,6 +3,7 @@
     modelbay admin dlq list [--limit N]           every dead-letter queue and its first letters
     modelbay admin dlq replay CONSUMER [--limit N]   move them back to the consumer's queue
     modelbay admin status [--json]                 every service's health, queues, stuck work
+    modelbay admin peers add|list|show|sync|...    federation peers (cli_admin_peers.py)
 
 The gateway reads the queues with its own bus connection: the operator needs an admin token,
 not the broker's credentials. Fix what made the events fail before replaying them.
@@ -15,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from modelbay.cli_admin_peers import register as register_peers
 from modelbay.cli_admin_status import admin_status
 from modelbay.cli_common import console
 from modelbay.cli_server import Token, Url, _user_errors
@@ -28,6 +30,7 @@ def register(app: typer.Typer) -> None:
     dlq.command("replay")(dlq_replay)
     admin.add_typer(dlq, name="dlq")
     admin.command("status")(admin_status)
+    register_peers(admin)  # `modelbay admin peers ...` (federation)
     app.add_typer(admin, name="admin")
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -205,6 +206,30 @@ class ModelbayClient:
         params = {} if limit is None else {"limit": limit}
         path = f"/v1/admin/dead-letters/{consumer}/replay"
         return int(self._request("POST", path, params=params)["replayed"])
+
+    # -- federation peers (administrators; docs/federation.md) ------------------------------
+
+    def peers(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/v1/admin/peers")["items"])
+
+    def peer(self, name: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/v1/admin/peers/{quote(name, safe='')}"))
+
+    def add_peer(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", "/v1/admin/peers", json=body))
+
+    def update_peer(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("PATCH", f"/v1/admin/peers/{quote(name, safe='')}", json=body))
+
+    def refresh_peer_keys(self, name: str) -> dict[str, Any]:
+        path = f"/v1/admin/peers/{quote(name, safe='')}/refresh-keys"
+        return dict(self._request("POST", path))
+
+    def sync_peer(self, name: str) -> dict[str, Any]:
+        return dict(self._request("POST", f"/v1/admin/peers/{quote(name, safe='')}/sync"))
+
+    def remove_peer(self, name: str) -> None:
+        self._request("DELETE", f"/v1/admin/peers/{quote(name, safe='')}")
 
     def publish(self, owner: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", f"/v1/models/{owner}/{name}/publish", json=body))
