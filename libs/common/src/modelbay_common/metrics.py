@@ -144,7 +144,8 @@ class PlatformMetrics:
         self.mirrors_finished = Counter(
             "modelbay_builder_mirrors_finished",
             "Versions of a peer the builder tried to mirror, by outcome (mirrored, refused: "
-            "signature/digest/size did not verify, unavailable: origin or registry unreachable).",
+            "signature/digest/size did not verify, unavailable: origin or registry unreachable, "
+            "error: an unexpected exception, retried by the bus).",
             ["outcome"],
             registry=r,
         )

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 from modelbay_common.artifacts import ArtifactKind
-from modelbay_common.blob import BlobStore
+from modelbay_common.blob import BlobStore, BlobStoreError
 from modelbay_common.blob.keys import bundle_key, openapi_key, proto_key, provenance_key, sbom_key
 from modelbay_common.events import MirroredArtifact, MirrorFailed, MirrorRequested, VersionMirrored
 from modelbay_common.metrics import platform_metrics
@@ -39,7 +39,7 @@ from modelbay_common.provenance import statement_subject_digest
 from modelbay_common.registry_auth import PULL, PUSH
 from modelbay_common.signing import SignatureInvalid, SigningKey, TrustedKey, dsse_verify
 
-from modelbay_builder.mirror.errors import MirrorFailure, refused
+from modelbay_builder.mirror.errors import MirrorFailure, refused, unavailable
 from modelbay_builder.mirror.oci import Manifest, Repository, manifest_children
 from modelbay_builder.mirror.origin import Origin, PeerCredentialsSource
 from modelbay_builder.mirror.signatures import (
@@ -100,7 +100,7 @@ class Mirrorer:
 
     async def mirror(self, request: MirrorRequested) -> VersionMirrored | MirrorFailed:
         started = time.monotonic()
-        outcome = "mirrored"
+        outcome = "error"  # an unexpected exception: the bus retries, then dead-letters
         try:
             peer = await self._credentials.credentials(request.peer)
             origin = Origin(self._http, request.origin_url, peer.token)
@@ -109,6 +109,7 @@ class Mirrorer:
                 self._http, request.origin_registry, request.image_repository, token
             )
             mirrored = await self.copy(request, origin, source)
+            outcome = "mirrored"
         except MirrorFailure as failure:
             outcome = "unavailable" if failure.retryable else "refused"
             log.warning(
@@ -164,7 +165,10 @@ class Mirrorer:
                 key = artifact_key(
                     kind, request.owner, request.name, request.version, artifact_of.sha256
                 )
-                await self._blobs.put_path(key, path, content_type=kind.media_type)
+                try:
+                    await self._blobs.put_path(key, path, content_type=kind.media_type)
+                except BlobStoreError as exc:
+                    raise unavailable("This instance's blob store failed.", str(exc)) from exc
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return VersionMirrored(
