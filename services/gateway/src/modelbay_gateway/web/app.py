@@ -20,6 +20,7 @@ from modelbay_gateway.web import (
     pages_curation,
     pages_model,
     pages_orgs,
+    pages_solutions,
     pages_try,
 )
 from modelbay_gateway.web.errors import error_page
@@ -105,6 +106,7 @@ def install_web_ui(app: FastAPI, context: GatewayContext) -> None:
     app.include_router(pages_try.router)
     app.include_router(pages_orgs.router)
     app.include_router(pages_curation.router)
+    app.include_router(pages_solutions.router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PageSecurityHeaders)
     _html_for_browsers(app)

@@ -92,10 +92,13 @@ async def catalog(
     owner: Text = "",
     status: Text = "",
     sort: Text = "",
+    kind: Text = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     filters = {"q": q.strip(), "category": category, "library": library.strip()}
     filters |= {"license": license, "owner": owner.strip(), "status": status, "sort": sort}
+    # `?kind=solution` (the model page's solution badge links here); anything else lists all.
+    filters["kind"] = kind if kind in ("model", "solution") else ""
     return await _listing(request, state, visitor, filters, cursor, "catalog.html")
 
 
