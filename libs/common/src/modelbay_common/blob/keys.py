@@ -8,8 +8,8 @@ from a naming convention (docs/pipeline.md lists who writes what):
 - `interfaces/<owner>/<name>/<version>/model.proto` and `openapi.json`: written by onboarding;
   read by the builder (image labels), the catalog (version detail) and the gateway's download;
 - `wheelhouses/<lock_hash>.tar`: written by the onboarding resolver; read by the builder;
-- `wheelhouses/<lock_hash>.libraries.json`: the shared libraries the lock's wheels need from
-  the system (their ELF scan); written and read by the onboarding resolver (lock-cache hits);
+- `system-libraries/<lock_hash>.json`: the shared libraries the lock's wheels need from the
+  system (their ELF scan); written and read by the onboarding resolver (lock-cache hits);
 - `system-packages/<hash>.tar`: the `.deb` files of a set of Debian packages, content-addressed
   over the suite and the `name=version` list; written by the onboarding resolver; read by the
   builder;
@@ -73,7 +73,7 @@ def wheelhouse_key(lock_hash: str) -> str:
 
 def wheelhouse_libraries_key(lock_hash: str) -> str:
     """The ELF scan of a wheelhouse: `{soname: [distribution, ...]}` needed from the system."""
-    return validate_key(f"wheelhouses/{lock_hash}.libraries.json")
+    return validate_key(f"system-libraries/{lock_hash}.json")
 
 
 def system_packages_key(packages_hash: str) -> str:
