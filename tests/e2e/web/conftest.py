@@ -3,16 +3,24 @@
 The browser is the system's (`/usr/bin/chromium`, installed by scripts/bootstrap.sh); nothing
 is downloaded (`playwright install` is never run). A missing browser fails the session naming
 the package, never skips. Each test gets fresh browser contexts (cookies), one per user.
+
+The web tests share one model, pushed once per session by `wendy-…` (a build takes minutes on
+these machines): `pushed` (not waited for: the first test watches its pipeline live), `ready`,
+`published` (public, with the hostile card). `victor-…` is the other user.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from e2e_client import Gateway, describe_failure, explain, new_user
+from e2e_models import dump_model, push_bundle
 from playwright.async_api import Browser, async_playwright
+from web_pages import HOSTILE_CARD, PushedModel
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
@@ -45,3 +53,52 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+async def wendy(admin: Gateway) -> AsyncIterator[Gateway]:
+    async with await new_user(admin, "wendy") as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="session")
+async def victor(admin: Gateway) -> AsyncIterator[Gateway]:
+    async with await new_user(admin, "victor") as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="session")
+async def pushed(wendy: Gateway, tmp_path_factory: pytest.TempPathFactory) -> PushedModel:
+    """Pushed, not waited for: the first test watches the pipeline run in the page."""
+    name = "iris_web"
+    bundle = await dump_model("iris_described", name, tmp_path_factory.mktemp("web") / name)
+    result = await push_bundle(wendy, bundle, f"{wendy.username}/{name}")
+    # Consonants only, so English stemming keeps the word as it is; the last two differ, so
+    # swapping them is a typo.
+    word = "flower" + "".join(random.sample("bcdfghjkmnpqrtvwxz", k=8))
+    return PushedModel(wendy, name, result.version, word)
+
+
+@pytest.fixture(scope="session")
+async def ready(pushed: PushedModel) -> PushedModel:
+    detail = await pushed.owner.follow(pushed.owner.username, pushed.name, pushed.version)
+    assert detail["status"] == "ready", describe_failure(detail)
+    return pushed
+
+
+@pytest.fixture(scope="session")
+async def published(ready: PushedModel) -> PushedModel:
+    """Published through the API when the publish-form test did not run before."""
+    owner = ready.owner
+    found = await owner.http.get(f"/v1/models/{owner.username}/{ready.name}")
+    if found.json().get("visibility") != "public":
+        answer = await owner.publish(
+            owner.username,
+            ready.name,
+            visibility="public",
+            description=HOSTILE_CARD.format(word=ready.word),
+            category="classification",
+            license="MIT",
+        )
+        assert answer.status_code == 200, explain(answer)
+    return ready

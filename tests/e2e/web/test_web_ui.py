@@ -5,98 +5,25 @@ on the version page; another user (`victor-…`) cannot see it while it is priva
 page as a missing model), then finds it by searching once wendy publishes it through the form.
 Every page is screenshotted into var/screenshots/ (docs/ui/ keeps the key ones).
 
-The tests of this module run in order and share the model: each states what it needs from the
-one before through the `published` / `ready` fixtures, so one can also run alone.
+The tests of this module run in order and share the model with test_web_ui_marketplace.py (one
+build for the whole web tier; the fixtures are in conftest.py): each states what it needs from
+the one before through the `published` / `ready` fixtures, so one can also run alone.
 """
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e_client import Gateway, describe_failure, explain, new_user
-from e2e_models import dump_model, push_bundle
+from e2e_client import Gateway, explain
 from playwright.async_api import Browser, Page, expect
-from web_pages import shoot, signed_in_page
+from web_pages import HOSTILE_CARD, PushedModel, model_path, shoot, signed_in_page
 
 pytestmark = pytest.mark.timeout(2400)
 
 # Only stops a hung pipeline; the page's live update is what is checked, not its speed.
 PIPELINE_BOUND_MS = 1_200_000
-HOSTILE_CARD = """# Iris {word}
-
-Classifies iris flowers from four measurements of their petals and sepals.
-
-<script>window.__injected = "script tag";</script>
-<img src=x onerror="window.__injected = 'img onerror'">
-[a javascript link](javascript:window.__injected='javascript-link')
-[documentation](https://example.org/iris)
-"""
-
-
-@dataclass
-class PushedModel:
-    owner: Gateway
-    name: str
-    version: int
-    word: str  # in the published description only: finds the model once it is public
-
-
-@pytest.fixture(scope="module")
-async def wendy(admin: Gateway) -> AsyncIterator[Gateway]:
-    async with await new_user(admin, "wendy") as gateway:
-        yield gateway
-
-
-@pytest.fixture(scope="module")
-async def victor(admin: Gateway) -> AsyncIterator[Gateway]:
-    async with await new_user(admin, "victor") as gateway:
-        yield gateway
-
-
-@pytest.fixture(scope="module")
-async def pushed(wendy: Gateway, tmp_path_factory: pytest.TempPathFactory) -> PushedModel:
-    """Pushed, not waited for: the first test watches the pipeline run in the page."""
-    name = "iris_web"
-    bundle = await dump_model("iris_described", name, tmp_path_factory.mktemp("web") / name)
-    result = await push_bundle(wendy, bundle, f"{wendy.username}/{name}")
-    # Consonants only, so English stemming keeps the word as it is; the last two differ, so
-    # swapping them is a typo.
-    word = "flower" + "".join(random.sample("bcdfghjkmnpqrtvwxz", k=8))
-    return PushedModel(wendy, name, result.version, word)
-
-
-@pytest.fixture(scope="module")
-async def ready(pushed: PushedModel) -> PushedModel:
-    detail = await pushed.owner.follow(pushed.owner.username, pushed.name, pushed.version)
-    assert detail["status"] == "ready", describe_failure(detail)
-    return pushed
-
-
-@pytest.fixture(scope="module")
-async def published(ready: PushedModel) -> PushedModel:
-    """Published through the API when the publish-form test did not run before."""
-    owner = ready.owner
-    found = await owner.http.get(f"/v1/models/{owner.username}/{ready.name}")
-    if found.json().get("visibility") != "public":
-        answer = await owner.publish(
-            owner.username,
-            ready.name,
-            visibility="public",
-            description=HOSTILE_CARD.format(word=ready.word),
-            category="classification",
-            license="MIT",
-        )
-        assert answer.status_code == 200, explain(answer)
-    return ready
-
-
-def _model_path(model: PushedModel) -> str:
-    return f"/models/{model.owner.username}/{model.name}"
 
 
 async def _no_script_ran(page: Page) -> None:
@@ -107,7 +34,7 @@ async def test_version_page_follows_the_pipeline_live(
     browser: Browser, pushed: PushedModel, screenshots: Path
 ) -> None:
     page = await signed_in_page(browser, pushed.owner)
-    version_url = f"{_model_path(pushed)}/versions/{pushed.version}"
+    version_url = f"{model_path(pushed)}/versions/{pushed.version}"
     # The catalog learns of the version from ModelUploaded, just after the push's 202.
     for _ in range(60):
         response = await page.goto(version_url)
@@ -144,12 +71,12 @@ async def test_private_model_is_the_same_404_as_a_missing_one(
     assert missing.status == 404
     missing_text = await page.locator("main").inner_text()
     await shoot(page, screenshots, "not-found")
-    for path in (_model_path(ready), f"{_model_path(ready)}/versions/{ready.version}"):
+    for path in (model_path(ready), f"{model_path(ready)}/versions/{ready.version}"):
         hidden = await page.goto(path)
         assert hidden is not None
         assert hidden.status == 404
         assert await page.locator("main").inner_text() == missing_text
-    hidden_file = await page.request.get(f"{_model_path(ready)}/versions/1/files/proto")
+    hidden_file = await page.request.get(f"{model_path(ready)}/versions/1/files/proto")
     assert hidden_file.status == 404
     await page.goto(f"/?q={ready.name}")
     await expect(page.locator("#results .card")).to_have_count(0)
@@ -160,7 +87,7 @@ async def test_publish_form_shows_errors_next_to_fields_then_publishes(
     browser: Browser, ready: PushedModel, screenshots: Path
 ) -> None:
     page = await signed_in_page(browser, ready.owner)
-    await page.goto(f"{_model_path(ready)}/publish")
+    await page.goto(f"{model_path(ready)}/publish")
     await page.get_by_label("Description (model card, Markdown)").fill("")
     await page.get_by_label("License").fill("   ")
     await page.get_by_role("button", name="Publish").click()
@@ -179,7 +106,7 @@ async def test_publish_form_shows_errors_next_to_fields_then_publishes(
     await page.get_by_label("Public: everyone can find and pull it").check()
     await page.get_by_role("button", name="Publish").click()
     await expect(page).to_have_url(
-        f"{ready.owner.url}{_model_path(ready)}?published={ready.version}"
+        f"{ready.owner.url}{model_path(ready)}?published={ready.version}"
     )
     await expect(page.get_by_role("status")).to_contain_text("published as public")
     await page.context.close()
@@ -220,7 +147,7 @@ async def test_search_open_model_copy_pull_line_and_inert_markdown(
     await expect(page.locator("pre").filter(has_text="curl -s -X POST")).to_have_count(1)
     await expect(page.locator("pre").filter(has_text="requests.post")).to_have_count(1)
     await expect(page.locator("pre").filter(has_text="fetch(")).to_have_count(1)
-    proto = await page.request.get(f"{_model_path(published)}/versions/1/files/proto")
+    proto = await page.request.get(f"{model_path(published)}/versions/1/files/proto")
     assert proto.status == 200
     assert "service Model" in await proto.text()
 
@@ -239,7 +166,7 @@ async def test_rate_star_and_comment(
     browser: Browser, published: PushedModel, victor: Gateway, screenshots: Path
 ) -> None:
     page = await signed_in_page(browser, victor)
-    await page.goto(_model_path(published))
+    await page.goto(model_path(published))
     ratings = page.locator("#ratings")
     await ratings.get_by_label("4 ★").check()
     await ratings.get_by_label("Review (optional, Markdown)").fill("Works **well** on my data.")
@@ -256,7 +183,7 @@ async def test_rate_star_and_comment(
     await page.context.close()
 
     owner_page = await signed_in_page(browser, published.owner)
-    await owner_page.goto(_model_path(published))
+    await owner_page.goto(model_path(published))
     first = owner_page.locator("#comments .comment").first
     await first.locator("summary").first.click()
     await first.get_by_label(f"Your reply to {victor.username}").fill("The classic Fisher set.")
@@ -275,7 +202,7 @@ async def test_forms_without_their_csrf_token_are_refused(
         "category": "other",
         "license": "MIT",
     }
-    publish_url = f"{_model_path(published)}/publish"
+    publish_url = f"{model_path(published)}/publish"
     for token in (None, "0" * 64):
         data = form if token is None else {**form, "csrf_token": token}
         answer = await page.request.post(publish_url, form=data)
@@ -307,7 +234,7 @@ async def test_my_models_phone_width_and_sign_out(
     await page.goto("/my")
     await expect(page.locator("#results .card")).to_have_count(1)
     await shoot(page, screenshots, "my-models-phone")
-    await page.goto(_model_path(published))
+    await page.goto(model_path(published))
     # Nothing wider than the screen: a phone user never scrolls sideways.
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the model page is {width}px wide at 360px"

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from e2e_client import Gateway
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 PHONE = {"width": 360, "height": 780}
+# The model card of the shared model: what it shows is checked, what it hides must stay inert.
+HOSTILE_CARD = """# Iris {word}
+
+Classifies iris flowers from four measurements of their petals and sepals.
+
+<script>window.__injected = "script tag";</script>
+<img src=x onerror="window.__injected = 'img onerror'">
+[a javascript link](javascript:window.__injected='javascript-link')
+[documentation](https://example.org/iris)
+"""
+
+
+@dataclass
+class PushedModel:
+    """The one model the web tests share (pushed once per session, conftest.py)."""
+
+    owner: Gateway
+    name: str
+    version: int
+    word: str  # in the published description only: finds the model once it is public
+
+
+def model_path(model: PushedModel) -> str:
+    return f"/models/{model.owner.username}/{model.name}"
+
+
 DESKTOP = {"width": 1280, "height": 900}
 
 

@@ -15,7 +15,6 @@ from modelbay_gateway.schemas import PublishIn
 from modelbay_gateway.web.catalog_answers import get_model, publish_model
 from modelbay_gateway.web.errors import HtmlErrorRoute, signin_redirect
 from modelbay_gateway.web.session import (
-    CSRF_FIELD,
     CurrentVisitor,
     Visitor,
     check_csrf,
@@ -34,11 +33,13 @@ from modelbay_gateway.web.views import (
     parse_tags,
     ready_versions,
 )
+from modelbay_gateway.web.visitors import CsrfField as _CsrfField
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
 FormText = Annotated[str, Form(max_length=20_000)]
-CsrfField = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
+# Kept importable from here (pages of other tasks import it); defined with the visitors.
+CsrfField = _CsrfField
 
 
 def safe_next(target: str | None) -> str:

@@ -18,12 +18,11 @@ from modelbay_common.errors import validation_error_entries
 from pydantic import BaseModel, ValidationError
 
 from modelbay_gateway import service_community
-from modelbay_gateway.web.errors import HtmlErrorRoute, signin_redirect
-from modelbay_gateway.web.pages_account import CsrfField
+from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.pages_model import render_model_page
-from modelbay_gateway.web.session import CurrentVisitor, Visitor, check_csrf
 from modelbay_gateway.web.state import State
 from modelbay_gateway.web.views import field_errors
+from modelbay_gateway.web.visitors import FormSender
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
@@ -48,25 +47,17 @@ def _parsed(
         return None, {f"{prefix}_{field}": message for field, message in found.items()}
 
 
-async def _signed_in(request: Request, visitor: Visitor, csrf_token: str | None) -> bool:
-    check_csrf(visitor, csrf_token)  # first: a forged form learns nothing, not even a redirect
-    return visitor.principal is not None
-
-
 @router.post("/models/{owner}/{name}/rating")
 async def rate(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     owner: str,
     name: str,
-    csrf_token: CsrfField = None,
     stars: ShortText = "",
     review: LongText = "",
     version: ShortText = "",
 ) -> Response:
-    if not await _signed_in(request, visitor, csrf_token):
-        return signin_redirect(request)
     body: dict[str, Any] = {"stars": stars or None, "review": review.strip() or None}
     if version:
         body["version"] = version
@@ -85,14 +76,11 @@ async def rate(
 async def favourite(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     owner: str,
     name: str,
-    csrf_token: CsrfField = None,
     starred: ShortText = "",
 ) -> Response:
-    if not await _signed_in(request, visitor, csrf_token):
-        return signin_redirect(request)
     await service_community.set_favourite(
         state.context.upstreams, visitor.caller, owner, name, starred == "true"
     )
@@ -103,16 +91,13 @@ async def favourite(
 async def comment(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     owner: str,
     name: str,
     version: VersionNumber,
-    csrf_token: CsrfField = None,
     body: LongText = "",
     parent_id: ShortText = "",
 ) -> Response:
-    if not await _signed_in(request, visitor, csrf_token):
-        return signin_redirect(request)
     given: dict[str, Any] = {"body": body}
     if parent_id:
         given["parent_id"] = parent_id
@@ -135,16 +120,13 @@ async def comment(
 async def edit_comment(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     owner: str,
     name: str,
     version: VersionNumber,
     comment_id: Annotated[int, Path(ge=1)],
-    csrf_token: CsrfField = None,
     body: LongText = "",
 ) -> Response:
-    if not await _signed_in(request, visitor, csrf_token):
-        return signin_redirect(request)
     checked, errors = _parsed(CommentEditBody, {"body": body}, "comment")
     if errors:
         key = f"edit_{comment_id}"
@@ -168,15 +150,12 @@ async def edit_comment(
 async def delete_comment(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     owner: str,
     name: str,
     version: VersionNumber,
     comment_id: Annotated[int, Path(ge=1)],
-    csrf_token: CsrfField = None,
 ) -> Response:
-    if not await _signed_in(request, visitor, csrf_token):
-        return signin_redirect(request)
     await service_community.delete_comment(
         state.context.upstreams, visitor.caller, owner, name, version, comment_id
     )

@@ -26,12 +26,11 @@ from modelbay_gateway.service_curation import (
     move_alias,
     remove_alias,
 )
-from modelbay_gateway.web.errors import HtmlErrorRoute, signin_redirect
-from modelbay_gateway.web.pages_account import CsrfField
+from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.pages_model import render_model_page
-from modelbay_gateway.web.session import CurrentVisitor, Visitor, check_csrf
+from modelbay_gateway.web.session import Visitor
 from modelbay_gateway.web.state import State
-from modelbay_gateway.web.visitors import SignedInVisitor
+from modelbay_gateway.web.visitors import FormSender, SignedInVisitor
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
@@ -49,16 +48,12 @@ def _model_url(owner: str, name: str, anchor: str) -> str:
 async def alias_move(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     owner: str,
     name: str,
-    csrf_token: CsrfField = None,
     alias: ShortText = "",
     version: ShortText = "",
 ) -> Response:
-    check_csrf(visitor, csrf_token)  # first: a forged form learns nothing, not even a redirect
-    if visitor.principal is None:
-        return signin_redirect(request)
     alias = alias.strip().removeprefix("@")
     errors: dict[str, str] = {}
     if not is_alias_name(alias):
@@ -86,15 +81,11 @@ async def alias_move(
 async def alias_remove(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     owner: str,
     name: str,
     alias: Annotated[str, Path(max_length=100)],
-    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(visitor, csrf_token)
-    if visitor.principal is None:
-        return signin_redirect(request)
     await remove_alias(state.context.upstreams, visitor.caller, owner, name, alias)
     return RedirectResponse(_model_url(owner, name, "aliases"), status_code=303)
 
@@ -156,15 +147,11 @@ async def reviews_page(
 async def review_decide(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     request_id: RequestId,
     decision: Literal["approve", "decline"],
-    csrf_token: CsrfField = None,
     comment: Comment = "",
 ) -> Response:
-    check_csrf(visitor, csrf_token)
-    if visitor.principal is None:
-        return signin_redirect(request)
     body: dict[str, Any] = {"comment": comment.strip()} if comment.strip() else {}
     if decision == "decline" and not body:
         # The catalog refuses it too (comment-required); said here, next to the box.

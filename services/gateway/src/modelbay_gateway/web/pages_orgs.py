@@ -17,8 +17,10 @@ from modelbay_common.access import OrgRole, can_manage_members
 from modelbay_common.db import transaction
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_gateway.errors import LastOwner, NamespaceTaken, UnknownUser
+from modelbay_gateway.records import Principal
 from modelbay_gateway.schemas_orgs import OrgIn
 from modelbay_gateway.service_orgs import (
     OrgStores,
@@ -31,17 +33,26 @@ from modelbay_gateway.service_orgs import (
 from modelbay_gateway.store import UserStore
 from modelbay_gateway.store_orgs import OrgStore
 from modelbay_gateway.web.catalog_answers import search_models
-from modelbay_gateway.web.errors import HtmlErrorRoute, signin_redirect
-from modelbay_gateway.web.pages_account import CsrfField
-from modelbay_gateway.web.session import CurrentVisitor, Visitor, check_csrf
+from modelbay_gateway.web.errors import HtmlErrorRoute
+from modelbay_gateway.web.session import Visitor
 from modelbay_gateway.web.state import State
-from modelbay_gateway.web.visitors import SignedInVisitor
+from modelbay_gateway.web.visitors import FormSender, SignedInVisitor
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
 ShortText = Annotated[str, Form(max_length=200)]
 ROLES = tuple(role.value for role in OrgRole)
 MODELS_SHOWN = 50
+
+
+def _stores(session: AsyncSession) -> OrgStores:
+    return OrgStores(UserStore(session), OrgStore(session))
+
+
+def _principal(visitor: Visitor) -> Principal:
+    """The signed-in user (`SignedInVisitor` and `FormSender` saw to it)."""
+    assert visitor.principal is not None
+    return visitor.principal
 
 
 def _org_url(org: str, anchor: str = "") -> str:
@@ -55,9 +66,8 @@ async def _orgs_page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    assert visitor.principal is not None
     async with transaction(state.context.sessions) as session:
-        found = await my_orgs(OrgStores(UserStore(session), OrgStore(session)), visitor.principal)
+        found = await my_orgs(_stores(session), _principal(visitor))
     values = {
         "visitor": visitor,
         "orgs": [{"name": org.name, "role": role.value} for org, role in found],
@@ -77,13 +87,9 @@ async def orgs_page(request: Request, state: State, visitor: SignedInVisitor) ->
 async def org_create(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
-    csrf_token: CsrfField = None,
+    visitor: FormSender,
     name: ShortText = "",
 ) -> Response:
-    check_csrf(visitor, csrf_token)  # first: a forged form learns nothing, not even a redirect
-    if visitor.principal is None:
-        return signin_redirect(request)
     try:
         checked = OrgIn(name=name.strip())
     except ValidationError:
@@ -91,8 +97,8 @@ async def org_create(
         return await _orgs_page(request, state, visitor, {"name": name}, {"name": message})
     try:
         async with transaction(state.context.sessions) as session:
-            stores = OrgStores(UserStore(session), OrgStore(session))
-            await create_org(stores, visitor.principal, checked.name)
+            stores = _stores(session)
+            await create_org(stores, _principal(visitor), checked.name)
     except NamespaceTaken as exc:
         return await _orgs_page(request, state, visitor, {"name": name}, {"name": exc.detail or ""})
     except IntegrityError:  # created concurrently under the same name
@@ -111,11 +117,8 @@ async def _org_page(
     errors: dict[str, str] | None = None,
     notice: str | None = None,
 ) -> Response:
-    assert visitor.principal is not None
     async with transaction(state.context.sessions) as session:
-        found = await org_detail(
-            OrgStores(UserStore(session), OrgStore(session)), visitor.principal, org
-        )
+        found = await org_detail(_stores(session), _principal(visitor), org)
     models = await search_models(
         state.context.upstreams, visitor.caller, {"owner": org, "limit": MODELS_SHOWN}
     )
@@ -148,16 +151,12 @@ def _role(text: str) -> OrgRole | None:
 async def member_set(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     org: str,
-    csrf_token: CsrfField = None,
     username: ShortText = "",
     role: ShortText = "",
 ) -> Response:
     """Add a member, or change a member's role (the same use case as `PUT .../members/{u}`)."""
-    check_csrf(visitor, csrf_token)
-    if visitor.principal is None:
-        return signin_redirect(request)
     form = {"username": username, "role": role}
     chosen = _role(role)
     errors: dict[str, str] = {}
@@ -169,8 +168,8 @@ async def member_set(
         return await _org_page(request, state, visitor, org, form=form, errors=errors)
     try:
         async with transaction(state.context.sessions) as session:
-            stores = OrgStores(UserStore(session), OrgStore(session))
-            await set_member(stores, visitor.principal, org, username.strip(), chosen)
+            stores = _stores(session)
+            await set_member(stores, _principal(visitor), org, username.strip(), chosen)
     except UnknownUser as exc:
         errors = {"username": exc.detail or "No such user."}
         return await _org_page(request, state, visitor, org, form=form, errors=errors)
@@ -183,19 +182,15 @@ async def member_set(
 async def member_remove(
     request: Request,
     state: State,
-    visitor: CurrentVisitor,
+    visitor: FormSender,
     org: str,
     username: str,
-    csrf_token: CsrfField = None,
 ) -> Response:
     """Remove a member (owners), or leave (yourself); the last owner stays."""
-    check_csrf(visitor, csrf_token)
-    if visitor.principal is None:
-        return signin_redirect(request)
     try:
         async with transaction(state.context.sessions) as session:
-            stores = OrgStores(UserStore(session), OrgStore(session))
-            await remove_member(stores, visitor.principal, org, username)
+            stores = _stores(session)
+            await remove_member(stores, _principal(visitor), org, username)
     except LastOwner as exc:
         return await _org_page(request, state, visitor, org, notice=exc.detail)
     if username == visitor.username:

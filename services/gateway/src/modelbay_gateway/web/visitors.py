@@ -1,18 +1,18 @@
 """Who may open a page, as dependencies: a page states it in its signature, and a visitor who
 must sign in first is redirected to the sign-in form by `HtmlErrorRoute` (`SignInRequired`).
 
-Forms (POST) do not use these: they check their CSRF token before anything else, so a forged
-form learns nothing, not even that it would have been redirected.
+Forms (POST) take `FormSender`: it checks the form's CSRF token before anything else, so a
+forged form learns nothing, not even that it would have been redirected, then asks for a session.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Form
 
 from modelbay_gateway.web.errors import SignInRequired
-from modelbay_gateway.web.session import CurrentVisitor, Visitor
+from modelbay_gateway.web.session import CSRF_FIELD, CurrentVisitor, Visitor, check_csrf
 from modelbay_gateway.web.state import State
 
 
@@ -36,3 +36,17 @@ async def signed_in_visitor(visitor: CurrentVisitor) -> Visitor:
 
 Browsing = Annotated[Visitor, Depends(browsing_visitor)]
 SignedInVisitor = Annotated[Visitor, Depends(signed_in_visitor)]
+
+
+CsrfField = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
+
+
+async def form_sender(visitor: CurrentVisitor, csrf_token: CsrfField = None) -> Visitor:
+    """The signed-in visitor who sent a form with its CSRF token (403 page, else sign in)."""
+    check_csrf(visitor, csrf_token)
+    if visitor.principal is None:
+        raise SignInRequired()
+    return visitor
+
+
+FormSender = Annotated[Visitor, Depends(form_sender)]
