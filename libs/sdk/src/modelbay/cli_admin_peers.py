@@ -1,7 +1,7 @@
 """`modelbay admin peers`: the instances this one mirrors public models from (administrators).
 
-    modelbay admin peers add NAME URL --token T [--all | --owner O ... --category C ... --tag T ...]
-    modelbay admin peers list                     each peer's sync status and mirror counts
+    modelbay admin peers add NAME URL --peer-token T [--all | --owner O | --category C | --tag T]
+    modelbay admin peers list [--json]            each peer's sync status and mirror counts
     modelbay admin peers show NAME [--json]       one peer, its pinned keys and last errors
     modelbay admin peers subscribe NAME [--all | --owner ... | --category ... | --tag ...]
     modelbay admin peers refresh-keys NAME        pin the peer's current /v1/keys again
@@ -75,7 +75,10 @@ def peers_add(
     peer_token: Annotated[
         str,
         typer.Option(
-            "--token", help="API token of an account on the peer.", prompt=True, hide_input=True
+            "--peer-token",
+            help="API token of an account on the peer (issued by its administrator).",
+            prompt=True,
+            hide_input=True,
         ),
     ],
     everything: All = False,
@@ -99,10 +102,17 @@ def peers_add(
     out.print(f"Subscribed to {_describe_subscriptions(peer['subscriptions'])}.")
 
 
-def peers_list(url: Url = None, token: Token = None) -> None:
+def peers_list(
+    as_json: Annotated[bool, typer.Option("--json", help="The whole answer as JSON.")] = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
     """Every peer: subscriptions, last success, last error, next attempt, mirrors."""
     with _user_errors(), ModelbayClient(url, token) as client:
         found = client.peers()
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
     table = Table(
         "peer",
         "url",
