@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 from catalog_events import RunningCatalog, uploaded, wrap
 from modelbay_catalog.handlers import lifecycle_handler
-from modelbay_catalog.orm import ModelRow, VersionRow
+from modelbay_catalog.orm import ModelRow, PublishRequestRow, VersionRow
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_catalog.store_search import visible_to
 from modelbay_common.access import (
@@ -37,6 +37,7 @@ CALLERS = [
     ),
     Caller(user="mia", org="globex", memberships=(Membership("acme", OrgRole.READER),)),
     Caller(user="pat", publisher=True),
+    Caller(org="acme", publisher=True),  # a publisher flag without a user is nobody's
     Caller(),
     Caller(org="acme"),
     Caller(user="alice"),
@@ -73,14 +74,37 @@ async def test_the_sql_twin_agrees_with_can_see_for_every_caller_and_model(
         name = f"m-{visibility.value}"
         await catalog.deliver(uploaded(owner, name, owner_org=org))
         models[f"{owner}/{name}"] = ModelAccess(owner, org, visibility)
+    # Private models with a pending publish request (`under_review`), and one whose request
+    # was decided (no longer under review).
+    reviews = {"pending": True, "declined": False}
+    for (owner, org), status in itertools.product(OWNERS.items(), reviews):
+        await catalog.deliver(uploaded(owner, f"m-review-{status}", owner_org=org))
+        models[f"{owner}/m-review-{status}"] = ModelAccess(
+            owner, org, Visibility.PRIVATE, under_review=reviews[status]
+        )
     async with transaction(sessions) as session:
         for path, access in models.items():
             owner, name = path.split("/")
-            await session.execute(
+            model_id = await session.scalar(
                 update(ModelRow)
                 .where(ModelRow.owner == owner, ModelRow.name == name)
                 .values(visibility=access.visibility.value)
+                .returning(ModelRow.id)
             )
+            if name.startswith("m-review-"):
+                status = name.removeprefix("m-review-")
+                session.add(
+                    PublishRequestRow(
+                        model_id=model_id,
+                        version=1,
+                        visibility="public",
+                        description="d",
+                        category="other",
+                        license="MIT",
+                        status=status,
+                        requested_by=owner,
+                    )
+                )
 
     for caller in CALLERS:
         async with transaction(sessions) as session:

@@ -104,3 +104,15 @@ def test_a_malformed_admin_flag_is_refused_naming_the_header(value: str) -> None
     with pytest.raises(InvalidCallerHeaderError, match=ADMIN_HEADER) as raised:
         caller_from_headers({ADMIN_HEADER: value})
     assert repr(value) in str(raised.value)
+
+
+def test_a_publisher_reads_a_model_under_review_and_only_reads_it() -> None:
+    reviewed = ModelAccess(owner="alice", owner_org="acme", visibility=Visibility.PRIVATE)
+    under_review = ModelAccess("alice", "acme", Visibility.PRIVATE, under_review=True)
+    publisher = Caller(user="pat", publisher=True)
+    assert not can_see(publisher, reviewed)
+    assert can_see(publisher, under_review)
+    assert not can_change(publisher, under_review)
+    assert not can_see(Caller(org="acme", publisher=True), under_review)  # nobody signed in
+    for name, caller in CALLERS.items():  # the others: as if nothing were under review
+        assert can_see(caller, under_review) is can_see(caller, reviewed), name

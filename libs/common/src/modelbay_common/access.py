@@ -13,6 +13,8 @@ itself (pure, no I/O):
 - everyone, signed in or not, sees a `public` model;
 - an `org` model is also seen by every member of its organisation (any role, `reader`
   included) and by the users whose organisation attribute names it (`Caller.org`);
+- a publisher (signed in) also sees a model whose publish request is pending
+  (`ModelAccess.under_review`): they read what they are asked to make public;
 - nobody else sees a model, and only those who change it above do.
 
 Members of an organisation are managed by its `owner`s (and administrators). A publish request
@@ -133,6 +135,8 @@ class ModelAccess:
     owner: str
     owner_org: str | None
     visibility: Visibility
+    # A publish request of the model waits for a publisher's decision (the catalog knows).
+    under_review: bool = False
 
 
 def acts_for(caller: Caller, namespace: str) -> bool:
@@ -152,6 +156,8 @@ def can_see(caller: Caller, model: ModelAccess) -> bool:
     # `==`, not `is`: a visibility read as a plain string ("public") must mean the same.
     if caller.admin or model.visibility == Visibility.PUBLIC or owns(caller, model):
         return True
+    if model.under_review and caller.publisher and caller.user is not None:
+        return True  # reviewing: a publisher reads what they are asked to make public
     return model.visibility == Visibility.ORG and (
         caller.belongs_to(model.owner_org) or caller.role_in(model.owner) is not None
     )

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from modelbay_catalog.cursor import SortKey
-from modelbay_catalog.orm import SCHEMA, ModelRow
+from modelbay_catalog.orm import SCHEMA, ModelRow, PublishRequestRow
 from modelbay_catalog.records import (
     FacetCount,
     FacetName,
@@ -86,7 +86,7 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     """The SQL twin of `modelbay_common.access.can_see`: which model rows `caller` may see.
 
     It must give the same answers as the shared rule; tests/integration/catalog/
-    test_catalog_visibility_twin.py compares both on every kind of caller and model.
+    test_catalog_contracts.py compares both on every kind of caller and model.
     """
     if caller.admin:
         return true()
@@ -102,6 +102,10 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
         if member_of:
             org_wide = or_(org_wide, ModelRow.owner.in_(member_of))
         conditions.append(and_(ModelRow.visibility == Visibility.ORG.value, org_wide))
+    if caller.publisher and caller.user:
+        # `under_review`: a publish request of the model is pending (one per model at most).
+        pending = select(PublishRequestRow.model_id).where(PublishRequestRow.status == "pending")
+        conditions.append(ModelRow.id.in_(pending))
     return or_(*conditions) if conditions else false()
 
 
