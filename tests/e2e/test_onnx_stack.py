@@ -5,6 +5,7 @@ with exactly the numbers onnxruntime gives in this process."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -27,7 +28,8 @@ async def test_onnx_push_ready_pull_run_predict(
     source = onnx_graphs.save(onnx_graphs.linear_scorer(), tmp_path / "scorer.onnx")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELBAY_")}
     env.update(MODELBAY_URL=alice.url, MODELBAY_TOKEN=alice.token)
-    _run([str(MODELBAY_CLI), "push", str(source), "--interface-wait", "0"], env, tmp_path)
+    push = [str(MODELBAY_CLI), "push", str(source), "--interface-wait", "0"]
+    await asyncio.to_thread(_run, push, env, tmp_path)
 
     detail = await alice.follow(alice.username, "scorer", 1)
     assert detail["status"] == "ready", describe_failure(detail)

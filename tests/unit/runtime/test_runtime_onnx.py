@@ -1,5 +1,5 @@
-"""An ONNX bundle served by the model server in-process (ASGI, no network): JSON and protobuf
-answers equal onnxruntime's own, concurrent requests are merged by the batcher and split back
+"""An ONNX bundle served by the model server in-process (ASGI, no network): JSON, protobuf and
+OIP v2 answers equal onnxruntime's own, concurrent requests are merged by the batcher and split back
 exactly, and a request that does not fit the graph is a 4xx naming the field."""
 
 from __future__ import annotations
@@ -67,6 +67,38 @@ async def test_protobuf_answers_equal_onnxruntime_in_process(tmp_path: Path) -> 
     assert list(answer.scores.shape) == [3, 3]
     assert np.array_equal(np.array(answer.scores.values, np.float32), want["scores"].ravel())
     assert list(answer.label) == want["label"].tolist()
+
+
+async def test_open_inference_protocol_answers_equal_onnxruntime(tmp_path: Path) -> None:
+    tensor = {"name": "features_in", "datatype": "FP32", "shape": [3, 4]}
+    async with served(tmp_path) as (client, source):
+        metadata = (await client.get("/v2/models/scorer")).json()
+        response = await client.post(
+            "/v2/models/scorer/infer",
+            json={"inputs": [{**tensor, "data": ROWS.ravel().tolist()}]},
+        )
+        wrong = await client.post(
+            "/v2/models/scorer/infer",
+            json={"inputs": [{**tensor, "shape": [4, 4], "data": ROWS.ravel().tolist()}]},
+        )
+    assert metadata["inputs"] == [{"name": "features_in", "datatype": "FP32", "shape": [-1, -1]}]
+    assert {o["name"]: o["shape"] for o in metadata["outputs"]} == {
+        "scores": [-1, -1],
+        "label": [-1],
+    }
+    assert response.status_code == 200, response.text
+    outputs = {o["name"]: o for o in response.json()["outputs"]}
+    want = onnx_graphs.in_process_outputs(source, ROWS)
+    assert outputs["scores"]["shape"] == [3, 3]
+    assert outputs["scores"]["data"] == want["scores"].ravel().tolist()
+    assert outputs["label"] == {
+        "name": "label",
+        "datatype": "INT64",
+        "shape": [3],
+        "data": want["label"].tolist(),
+    }
+    assert wrong.status_code == 400
+    assert "shape [4, 4] does not fit 12 data elements" in wrong.json()["detail"]
 
 
 async def test_concurrent_requests_are_merged_and_split_back_exactly(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`modelbay push`: upload a bundle directory or archive, or a solution document (.yaml/.json)."""
+"""`modelbay push`: upload a bundle directory or archive, an ONNX file, or a solution document."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import typer
 
 from modelbay.cli_common import console, user_errors
 from modelbay.interface_report import InterfaceReport, wait_for_interface_report
-from modelbay.session import PushError, Session
+from modelbay.model import Model
+from modelbay.prebuilt import push_prebuilt
+from modelbay.session import PushError, PushResult, Session
 from modelbay.solution import Solution, SolutionDocumentError
 
 SOLUTION_SUFFIXES = (".yaml", ".yml", ".json")
+ONNX_SUFFIX = ".onnx"
 
 
 def register(app: typer.Typer) -> None:
@@ -21,12 +24,13 @@ def register(app: typer.Typer) -> None:
 
 def push(
     bundle: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
-            help="Bundle directory (from `modelbay dump`), .tar.gz archive, or a solution "
-            "document (.yaml/.json, docs/solutions.md; needs --name)."
+            help="Bundle directory (from `modelbay dump`), .tar.gz archive, an ONNX model "
+            "(.onnx, docs/onnx.md), or a solution document (.yaml/.json, docs/solutions.md; "
+            "needs --name). Omitted with --image."
         ),
-    ],
+    ] = None,
     name: Annotated[
         str | None,
         typer.Option("--name", help="Push as NAME or OWNER/NAME (default: the bundle's name)."),
@@ -41,6 +45,18 @@ def push(
     token: Annotated[
         str | None, typer.Option("--token", help="API token (default: MODELBAY_TOKEN, then login).")
     ] = None,
+    image: Annotated[
+        Path | None,
+        typer.Option(
+            "--image",
+            help="A pre-built model server image (`docker save` tarball) in any language; "
+            "needs --proto and --name (docs/prebuilt-images.md).",
+        ),
+    ] = None,
+    proto: Annotated[
+        Path | None,
+        typer.Option("--proto", help="The .proto of the --image's methods (one service)."),
+    ] = None,
     interface_wait: Annotated[
         float,
         typer.Option(
@@ -53,21 +69,11 @@ def push(
 ) -> None:
     """Upload a bundle; prints the new version and where to follow its status."""
     with user_errors():
-        if not bundle.exists():
-            raise FileNotFoundError(f"{bundle} does not exist")
-        is_solution = bundle.is_file() and bundle.suffix.lower() in SOLUTION_SUFFIXES
-        if is_solution:
-            if not name:
-                raise PushError("a solution document needs --name NAME or OWNER/NAME")
-            try:
-                solution = Solution.from_file(bundle)
-            except SolutionDocumentError as exc:
-                raise PushError(f"{bundle} is not a valid solution", str(exc)) from None
-            session = Session(url=url, token=token)
-            result = session.push(solution, name)
+        session = Session(url=url, token=token)
+        if image is not None or bundle is None:
+            result, is_solution = _push_image(image, proto, name, session, bundle), False
         else:
-            session = Session(url=url, token=token)
-            result = session.push_bundle(bundle, name)
+            result, is_solution = _push_path(bundle, name, session)
     owner = f"{result.owner}/" if result.owner else ""
     console().print(
         f"Pushed [bold]{owner}{result.name}[/] version [bold]{result.version}[/] "
@@ -86,6 +92,38 @@ def push(
         with user_errors():
             report = wait_for_interface_report(session, result, timeout=interface_wait)
         print_interface_report(report, result.status_url)
+
+
+def _push_path(bundle: Path, name: str | None, session: Session) -> tuple[PushResult, bool]:
+    """A bundle directory or archive, an ONNX file or a solution document; (result, solution?)."""
+    if not bundle.exists():
+        raise FileNotFoundError(f"{bundle} does not exist")
+    suffix = bundle.suffix.lower() if bundle.is_file() else ""
+    if suffix == ONNX_SUFFIX:
+        onnx_model = Model.from_onnx(bundle)  # the interface is derived from the graph
+        return session.push(onnx_model, name or onnx_model.name), False
+    if suffix in SOLUTION_SUFFIXES:
+        if not name:
+            raise PushError("a solution document needs --name NAME or OWNER/NAME")
+        try:
+            solution = Solution.from_file(bundle)
+        except SolutionDocumentError as exc:
+            raise PushError(f"{bundle} is not a valid solution", str(exc)) from None
+        return session.push(solution, name), True
+    return session.push_bundle(bundle, name), False
+
+
+def _push_image(
+    image: Path | None, proto: Path | None, name: str | None, session: Session, bundle: Path | None
+) -> PushResult:
+    if bundle is not None or image is None:
+        raise PushError("push either a BUNDLE or --image IMAGE.tar --proto FILE --name NAME")
+    if proto is None or not name:
+        raise PushError("--image needs --proto (the methods' .proto) and --name NAME")
+    for path in (image, proto):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist")
+    return push_prebuilt(session, image, proto, name)
 
 
 def print_interface_report(report: InterfaceReport, status_url: str) -> None:

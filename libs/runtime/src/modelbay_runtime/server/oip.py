@@ -16,6 +16,7 @@ from modelbay_runtime.server.oip_tensors import (
     column_from_json,
     column_to_binary,
     column_to_json,
+    flatten_output,
 )
 from modelbay_runtime.server.problem import internal_error
 
@@ -120,12 +121,13 @@ def render_infer_response(
             log.error("output %r of %s is not a column: %r", field.name, model_name, values)
             raise internal_error()
         if binary:
-            blob = column_to_binary(field, list(values))
+            flat, shape = flatten_output(field, list(values))
+            blob = column_to_binary(field, flat)
             outputs.append(
                 {
                     "name": field.name,
                     "datatype": field.datatype,
-                    "shape": [len(values)],
+                    "shape": shape,
                     "parameters": {"binary_data_size": len(blob)},
                 }
             )

@@ -1,15 +1,18 @@
 """Open Inference Protocol v2 tensors: which methods map to tensors, and tensor <-> column.
 
 A method maps to tensors when every field of its input and output messages is a repeated
-scalar (a column): each field becomes one tensor named like the field, shape `[n]`, with the
-datatype below. Binary data follows the binary tensor extension (little-endian, BYTES as
-4-byte length + bytes, BOOL as one byte).
+scalar (a column) or an n-d array (a tensor message `{repeated int64 shape; repeated T values}`,
+as ONNX models have): each field becomes one tensor named like the field, shape `[n]` for a
+column and the array's own shape otherwise (row-major data), with the datatype below. Binary
+data follows the binary tensor extension (little-endian, BYTES as 4-byte length + bytes, BOOL as
+one byte).
 """
 
 from __future__ import annotations
 
 import array
 import base64
+import math
 import struct
 import sys
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from modelbay_runtime.server.problem import ProblemError
+from modelbay_runtime.types import TENSOR_VALUES_FIELD, ArraySpec, MessageSpec, TypeSpec
 
 _FD = FieldDescriptor
 DATATYPE_OF_FIELD: dict[int, str] = {
@@ -61,9 +65,10 @@ class TensorField:
     name: str
     datatype: str
     is_bytes: bool  # a proto `bytes` field: natural JSON carries it as base64 text
+    rank: int = 1  # > 1: an n-d array (tensor message); natural JSON nests its rows
 
     def metadata(self) -> dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": [-1]}
+        return {"name": self.name, "datatype": self.datatype, "shape": [-1] * self.rank}
 
 
 @dataclass(frozen=True)
@@ -72,17 +77,38 @@ class TensorSignature:
     outputs: tuple[TensorField, ...]
 
     @classmethod
-    def of(cls, input_desc: Descriptor, output_desc: Descriptor) -> TensorSignature | None:
-        inputs = _tensor_fields(input_desc)
-        outputs = _tensor_fields(output_desc)
+    def of(
+        cls, input_desc: Descriptor, output_desc: Descriptor, ranks: dict[str, int] | None = None
+    ) -> TensorSignature | None:
+        """`ranks`: field name → rank of the method's n-d array fields (`array_ranks`)."""
+        inputs = _tensor_fields(input_desc, ranks or {})
+        outputs = _tensor_fields(output_desc, ranks or {})
         if inputs is None or outputs is None:
             return None
         return cls(inputs, outputs)
 
 
-def _tensor_fields(desc: Descriptor) -> tuple[TensorField, ...] | None:
+def array_ranks(*messages: TypeSpec) -> dict[str, int]:
+    """The rank of every n-d array field (2 or more dimensions) of the messages."""
+    return {
+        field.name: field.spec.ndim
+        for message in messages
+        if isinstance(message, MessageSpec)
+        for field in message.fields
+        if isinstance(field.spec, ArraySpec) and field.spec.ndim > 1
+    }
+
+
+def _tensor_fields(desc: Descriptor, ranks: dict[str, int]) -> tuple[TensorField, ...] | None:
     found: list[TensorField] = []
     for field in desc.fields:
+        if field.name in ranks and field.message_type is not None:
+            values = field.message_type.fields_by_name.get(TENSOR_VALUES_FIELD)
+            datatype = DATATYPE_OF_FIELD.get(values.type) if values is not None else None
+            if datatype is None or field.is_repeated:
+                return None
+            found.append(TensorField(field.name, datatype, False, ranks[field.name]))
+            continue
         datatype = DATATYPE_OF_FIELD.get(field.type)
         if not field.is_repeated or datatype is None:
             return None
@@ -108,7 +134,7 @@ def column_from_json(field: TensorField, tensor: dict[str, Any]) -> list[Any]:
         raise bad_tensor(f"input '{field.name}' has no 'data' list", field.name)
     flat = _flatten(data)
     _check_shape(field, tensor.get("shape"), len(flat))
-    return _coerce(field, tensor.get("datatype"), flat)
+    return _nest(_coerce(field, tensor.get("datatype"), flat), tensor["shape"], field)
 
 
 def column_from_binary(field: TensorField, tensor: dict[str, Any], raw: bytes) -> list[Any]:
@@ -122,11 +148,31 @@ def column_from_binary(field: TensorField, tensor: dict[str, Any], raw: bytes) -
     else:
         raise bad_tensor(f"input '{field.name}': unsupported datatype {datatype!r}", field.name)
     _check_shape(field, tensor.get("shape"), len(values))
-    return _coerce(field, datatype, values)
+    return _nest(_coerce(field, datatype, values), tensor["shape"], field)
 
 
 def column_to_json(field: TensorField, values: list[Any]) -> dict[str, Any]:
-    return {"name": field.name, "datatype": field.datatype, "shape": [len(values)], "data": values}
+    flat, shape = flatten_output(field, values)
+    return {"name": field.name, "datatype": field.datatype, "shape": shape, "data": flat}
+
+
+def flatten_output(field: TensorField, values: list[Any]) -> tuple[list[Any], list[int]]:
+    """An output's row-major data and shape (an n-d array arrives as nested lists)."""
+    if field.rank == 1:
+        return values, [len(values)]
+    shape, level = [], values
+    for _ in range(field.rank):
+        shape.append(len(level))
+        level = level[0] if level else []
+    return _flatten(values), shape
+
+
+def _nest(flat: list[Any], shape: list[int], field: TensorField) -> list[Any]:
+    """Row-major data → nested lists of `shape` (natural JSON of an n-d array)."""
+    if field.rank == 1 or len(shape) <= 1:
+        return flat
+    step = len(flat) // shape[0] if shape[0] else 0
+    return [_nest(flat[i * step : (i + 1) * step], shape[1:], field) for i in range(shape[0])]
 
 
 def column_to_binary(field: TensorField, values: list[Any]) -> bytes:
@@ -164,6 +210,14 @@ def _flatten(data: list[Any]) -> list[Any]:
 def _check_shape(field: TensorField, shape: Any, count: int) -> None:
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
         raise bad_tensor(f"input '{field.name}': 'shape' must be a list of sizes", field.name)
+    if field.rank > 1:
+        if len(shape) != field.rank or math.prod(shape) != count:
+            raise bad_tensor(
+                f"input '{field.name}': shape {shape} does not fit {count} data elements "
+                f"of a {field.rank}-d tensor",
+                field.name,
+            )
+        return
     # A column is one value per row: [n], or [n, 1] as column-vector clients send.
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
         raise bad_tensor(

@@ -12,7 +12,7 @@ from modelbay_runtime.server.columns import ColumnLayout
 from modelbay_runtime.server.invoke import ModelRunner
 from modelbay_runtime.server.metrics import ServerMetrics
 from modelbay_runtime.server.model import ServableMethod, ServableModel
-from modelbay_runtime.server.oip_tensors import TensorSignature
+from modelbay_runtime.server.oip_tensors import TensorSignature, array_ranks
 from modelbay_runtime.server.openapi import build_openapi
 from modelbay_runtime.server.protobuf_codec import MessageCatalog
 from modelbay_runtime.server.settings import RuntimeSettings
@@ -66,7 +66,8 @@ class ServingState:
                     max_wait_s=settings.max_batch_wait_ms / 1000.0,
                     observe=metrics.batch,
                 )
-            tensors = TensorSignature.of(input_desc, output_desc)
+            ranks = array_ranks(method.input_spec, method.output_spec)
+            tensors = TensorSignature.of(input_desc, output_desc, ranks)
             required = method.input_schema.get("required") or ()
             methods[name] = MethodRuntime(
                 method, batcher, tensors, layout, tuple(map(str, required))
