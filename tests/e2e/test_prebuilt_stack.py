@@ -63,6 +63,7 @@ async def alice(
         await stop_stack(stack)
 
 
+@pytest.mark.slow  # builds the example image (cached layers) and moves a 354 MB tarball
 async def test_a_node_model_server_goes_from_push_to_ready_and_answers(
     alice: Gateway, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:

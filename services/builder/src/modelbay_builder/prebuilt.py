@@ -24,20 +24,23 @@ import json
 import tarfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import docker
 from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from modelbay_common.scratch import owner_tag
+from modelbay_runtime.loader import DESCRIPTOR_SET
 
 from modelbay_builder.build_log import BuildLog
 from modelbay_builder.context import SERVER_PORT
+from modelbay_builder.contract_samples import fill_sample, message_classes
 from modelbay_builder.debris import OWNER_LABEL, VALIDATION_LABEL
 from modelbay_builder.errors import BuildStepFailed, ImageValidationFailed
 from modelbay_builder.validation import (
@@ -47,6 +50,7 @@ from modelbay_builder.validation import (
     _remove,
     _start,
     idle_memory_bytes,
+    validate_image,
 )
 
 PREBUILT_KIND = "image"
@@ -89,6 +93,20 @@ class ContractReport(ValidationReport):
 
 def is_prebuilt(manifest: Mapping[str, Any]) -> bool:
     return manifest.get("kind") == PREBUILT_KIND
+
+
+def validator_for(
+    manifest: Mapping[str, Any], bundle_root: Path, probe_image: str
+) -> Callable[..., ValidationReport]:
+    """The sample replay of a built image, or the contract test of a pushed one (its probe runs
+    in the registered Python base image, which the engine has)."""
+    if not is_prebuilt(manifest):
+        return validate_image
+    return partial(
+        contract_test_image,
+        descriptor_set=(bundle_root / DESCRIPTOR_SET).read_bytes(),
+        probe_image=probe_image,
+    )
 
 
 def pushed_image_packages(report: ValidationReport) -> tuple[dict[str, Any], ...]:
@@ -150,7 +168,7 @@ def contract_test_image(
 ) -> ValidationReport:
     """Start the image sandboxed, check the contract for every method (ImageValidationFailed
     naming the method and what was wrong); the image's Debian packages for the SBOM."""
-    classes = _message_classes(descriptor_set)
+    classes = message_classes(descriptor_set)
     model = _start(client, image_id, limits, label)
     probe: Container | None = None
     try:
@@ -301,75 +319,6 @@ def _read_answer(
             f"the {name} answer is not a {reply_class.DESCRIPTOR.full_name}: {exc}", answer
         ) from None
     return reply
-
-
-_SAMPLE_SCALARS: dict[int, Any] = {
-    FieldDescriptor.CPPTYPE_DOUBLE: 1.5,
-    FieldDescriptor.CPPTYPE_FLOAT: 1.5,
-    FieldDescriptor.CPPTYPE_INT32: 2,
-    FieldDescriptor.CPPTYPE_INT64: 2,
-    FieldDescriptor.CPPTYPE_UINT32: 2,
-    FieldDescriptor.CPPTYPE_UINT64: 2,
-    FieldDescriptor.CPPTYPE_BOOL: True,
-}
-
-
-def fill_sample(message: Message, depth: int) -> None:
-    """A deterministic, non-default value in every field (two items per repeated field), nested
-    messages three levels deep: enough to tell a server that ignores its input from one that
-    reads it."""
-    if depth > 3:
-        return
-    descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]  # upb's is the same
-    for field in descriptor.fields:
-        if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            _fill_map(getattr(message, field.name), field, depth)
-        elif field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
-            targets = (
-                [getattr(message, field.name).add() for _ in range(2)]
-                if _repeated(field)
-                else [getattr(message, field.name)]
-            )
-            for target in targets:
-                fill_sample(target, depth + 1)
-                target.SetInParent()
-        elif _repeated(field):
-            getattr(message, field.name).extend([_scalar(field, 0), _scalar(field, 1)])
-        else:
-            setattr(message, field.name, _scalar(field, 0))
-
-
-def _fill_map(container: Any, field: FieldDescriptor, depth: int) -> None:
-    entry = field.message_type
-    assert entry is not None, field.full_name  # a map field's entry message
-    value_field, key_field = entry.fields_by_name["value"], entry.fields_by_name["key"]
-    key = _scalar(key_field, 0)
-    if value_field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
-        fill_sample(container[key], depth + 1)
-    else:
-        container[key] = _scalar(value_field, 0)
-
-
-def _scalar(field: FieldDescriptor, index: int) -> Any:
-    if field.cpp_type == FieldDescriptor.CPPTYPE_ENUM:
-        assert field.enum_type is not None, field.full_name
-        values = field.enum_type.values
-        return values[min(index + 1, len(values) - 1)].number
-    if field.cpp_type == FieldDescriptor.CPPTYPE_STRING:
-        text = f"sample{index}"
-        return text.encode() if field.type == FieldDescriptor.TYPE_BYTES else text
-    value = _SAMPLE_SCALARS[field.cpp_type]
-    return value + index if not isinstance(value, bool) else value
-
-
-def _repeated(field: FieldDescriptor) -> bool:
-    return bool(field.is_repeated)
-
-
-def _message_classes(descriptor_set: bytes) -> dict[str, type[Message]]:
-    file_set = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
-    pool = descriptor_pool.DescriptorPool()
-    return dict(message_factory.GetMessages(list(file_set.file), pool=pool))
 
 
 def debian_packages(container: Container) -> tuple[dict[str, Any], ...]:
