@@ -6,7 +6,7 @@ UV := $(CURDIR)/.tools/bin/uv
 RUN := $(UV) run --frozen
 PYTEST := $(RUN) pytest
 
-.PHONY: help setup services-up services-down check test test-long test-fast test-unit test-integration test-e2e test-chaos fuzz demo bench-serve bench-pipeline bench-catalog compose-up compose-down dist
+.PHONY: help setup services-up services-down check test test-long test-corpus-long test-fast test-unit test-integration test-e2e test-chaos fuzz demo bench-serve bench-pipeline bench-catalog compose-up compose-down dist
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -48,8 +48,11 @@ fuzz: services-up ## abuse suite, long form: schemathesis with 100 cases per ope
 test: setup services-up check ## every tier, after all set-up (the long forms marked `long` run in test-long)
 	$(PYTEST) tests -q -m "not long"
 
-test-long: services-up ## the long forms left out of make test: the daemonless buildah backend's real builds
+test-long: services-up ## the long forms left out of make test: the daemonless buildah backend's real builds, the corpus on 3.13
 	$(PYTEST) tests -q -m long
+
+test-corpus-long: services-up ## the first-try corpus through built images, every model on Python 3.11 and 3.13
+	$(PYTEST) tests/e2e/test_corpus.py -q
 
 test-fast: services-up ## every tier without the tests marked slow or long (venv and image builds)
 	$(PYTEST) tests -q -m "not slow and not long"

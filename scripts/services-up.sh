@@ -38,6 +38,9 @@ main() {
   bash scripts/services/registry.sh
   bash scripts/services/s3.sh
   bash scripts/build-base-image.sh
+  # The Python 3.13 model base (Debian trixie): the e2e stack registers it beside the 3.11 base
+  # (MODELBAY_PYTHON_BASE_IMAGES, tests/e2e/conftest.py). Seconds once cached; cold, a debootstrap.
+  bash scripts/build-python-base-image.sh trixie 3.13 >/dev/null
   write_services_env
   say "all services up in $((SECONDS - started))s; endpoints in ${ENV_FILE#"$ROOT"/}"
 }

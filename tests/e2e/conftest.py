@@ -9,6 +9,8 @@ every service's log tail is printed with it.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Generator
 from pathlib import Path
@@ -20,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_client import MAX_UPLOAD_BYTES, Gateway, new_user
 from e2e_stack import Backends, Stack, StackError, StackOptions, start_stack, stop_stack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Services(Protocol):
@@ -53,13 +57,33 @@ def backends(
 
 
 @pytest.fixture(scope="session")
+def python_base_images(base_image: str) -> dict[str, str]:
+    """The Pythons the stack serves (MODELBAY_PYTHON_BASE_IMAGES): 3.11 on the base of `make
+    services-up`, 3.13 on Debian trixie's, which `make services-up` builds too; built here when
+    missing (seconds once cached, a debootstrap when cold: docs/builder.md)."""
+    script = REPO_ROOT / "scripts" / "build-python-base-image.sh"
+    built = subprocess.run(
+        ["bash", str(script), "trixie", "3.13"], capture_output=True, text=True, check=False
+    )
+    if built.returncode != 0:
+        pytest.fail(f"the Python 3.13 base image could not be built:\n{built.stderr[-2000:]}")
+    return {"3.11": base_image, "3.13": built.stdout.strip().splitlines()[-1]}
+
+
+@pytest.fixture(scope="session")
 async def stack(
-    backends: Backends, tmp_path_factory: pytest.TempPathFactory
+    backends: Backends,
+    python_base_images: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     work_dir = tmp_path_factory.mktemp("stack")
+    # Onboarding and the builder both read the shared variable (docs/builder.md).
+    registered = {"MODELBAY_PYTHON_BASE_IMAGES": json.dumps(python_base_images)}
     try:
         running = await start_stack(
-            backends, work_dir, StackOptions(max_upload_bytes=MAX_UPLOAD_BYTES)
+            backends,
+            work_dir,
+            StackOptions(max_upload_bytes=MAX_UPLOAD_BYTES, extra_env=registered),
         )
     except StackError as exc:
         pytest.fail(f"the Modelbay stack did not start: {exc}", pytrace=False)
