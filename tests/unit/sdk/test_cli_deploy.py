@@ -70,3 +70,10 @@ def test_a_zip_leaving_the_directory_is_refused(tmp_path: Path) -> None:
 
 def test_local_names_are_per_version() -> None:
     assert names("alice/iris:3") == ("modelbay-alice-iris-3", "modelbay-alice-iris-3")
+
+
+def test_delete_takes_a_model_not_a_version() -> None:
+    for reference in ("alice/iris:3", "alice/iris@stable"):
+        result = runner.invoke(build_app(), ["delete", reference, "--yes"])
+        assert result.exit_code == 1, result.output
+        assert "delete takes OWNER/NAME" in result.output
