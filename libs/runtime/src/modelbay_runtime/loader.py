@@ -22,7 +22,9 @@ from typing import Any
 import cloudpickle
 
 from modelbay_runtime.codec import make_json_caller
+from modelbay_runtime.files import use_bundle_files
 from modelbay_runtime.loader_specs import input_spec_of, output_spec_of, spec_to_json
+from modelbay_runtime.onnx_model import ONNX_FILE, ONNX_KIND, OnnxBundleError, onnx_method_parts
 from modelbay_runtime.types import MessageSpec
 
 SUPPORTED_SPEC = "1"
@@ -75,6 +77,13 @@ def load_bundle(path: str | Path) -> LoadedModel:
     """Verify, unpickle and wire up the bundle directory at `path`."""
     root = Path(path)
     manifest = read_manifest(root)
+    if manifest.get("kind") == ONNX_KIND:
+        return _load_onnx_bundle(root, manifest)
+    if manifest.get("kind") == "image":  # docs/prebuilt-images.md
+        raise BundleError(
+            "this bundle is a pre-built image: it runs as that image, not in a model server "
+            "(a platform without a Docker engine cannot serve it)"
+        )
     verify_checksums(root, manifest)
     _check_python(manifest)
     _put_code_on_path(root)
@@ -109,10 +118,15 @@ def read_manifest(root: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify_checksums(root: Path, manifest: Mapping[str, Any]) -> None:
+def verify_checksums(
+    root: Path, manifest: Mapping[str, Any], required_files: tuple[str, ...] | None = None
+) -> None:
     """Every file listed in the manifest exists and has its recorded SHA-256."""
     files: Mapping[str, str] = manifest["files"]
-    for required in (PICKLE, PROTO, DESCRIPTOR_SET):
+    if required_files is None:
+        kind_file = ONNX_FILE if manifest.get("kind") == ONNX_KIND else PICKLE
+        required_files = (kind_file, PROTO, DESCRIPTOR_SET)
+    for required in required_files:
         if required not in files:
             raise BundleError(f"{MANIFEST} does not list {required}")
     for relative, expected in files.items():
@@ -151,6 +165,7 @@ def _put_code_on_path(root: Path) -> None:
     code = str((root / CODE_DIR).resolve())
     if (root / CODE_DIR).is_dir() and code not in sys.path:
         sys.path.insert(0, code)
+    use_bundle_files(root / CODE_DIR)  # modelbay.local_file names resolve here
 
 
 def _unpickle(root: Path) -> dict[str, Callable[..., Any]]:
@@ -205,6 +220,42 @@ def _load_method(
         wrapped_input=wrapped_input,
         wrapped_output=wrapped_output,
         _caller=caller,
+    )
+
+
+def _load_onnx_bundle(root: Path, manifest: dict[str, Any]) -> LoadedModel:
+    """An ONNX bundle (onnx_model.py): checksums, then one onnxruntime session per method."""
+    verify_checksums(root, manifest)
+    schemas = _read_json(root / SCHEMAS) if (root / SCHEMAS).exists() else {}
+    methods = {}
+    for name, entry in manifest["methods"].items():
+        try:
+            input_spec, output_spec, function, caller = onnx_method_parts(root, manifest, name)
+        except (OnnxBundleError, KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"method {name!r} of the ONNX bundle: {exc}") from exc
+        method_schemas = schemas.get(name, {})
+        methods[name] = LoadedMethod(
+            name=name,
+            description=str(entry.get("description", "")),
+            input_message=str(entry["input_message"]),
+            output_message=str(entry["output_message"]),
+            input_spec=input_spec,
+            output_spec=output_spec,
+            input_schema=dict(method_schemas.get("input", {})),
+            output_schema=dict(method_schemas.get("output", {})),
+            batchable=bool(entry.get("batchable", False)),
+            function=function,
+            wrapped_input=True,
+            wrapped_output=False,
+            _caller=caller,
+        )
+    return LoadedModel(
+        name=manifest["name"],
+        manifest=manifest,
+        proto_text=(root / PROTO).read_text(encoding="utf-8"),
+        descriptor_set=(root / DESCRIPTOR_SET).read_bytes(),
+        methods=methods,
+        path=root,
     )
 
 

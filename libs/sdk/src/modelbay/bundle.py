@@ -22,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
+from modelbay_runtime.files import bundle_files
 from modelbay_runtime.loader import (
     CODE_DIR,
     DESCRIPTOR_SET,
@@ -75,7 +76,16 @@ def dump(
 ) -> Path:
     """Write the bundle of `model` into the directory `path` (created; must be empty or absent
     unless `replace`). Infers and pins the requirements, runs every sample to record its
-    output, and returns the directory."""
+    output, and returns the directory. An `OnnxModel` (`Model.from_onnx`) is written as an ONNX
+    bundle, whose requirements are not inferred (onnx_bundle.py)."""
+    from modelbay.onnx_model import OnnxModel
+
+    if isinstance(model, OnnxModel):
+        from modelbay.onnx_bundle import dump_onnx
+
+        return dump_onnx(
+            model, name, path, description=description, license=license, tags=tags, replace=replace
+        )
     check_name(name)
     target = Path(path)
     _check_target(target, replace=replace)
@@ -88,10 +98,13 @@ def dump(
     methods = {method_name: m.function for method_name, m in model.methods.items()}
     inference = infer(methods, options)
     interface = build_interface(model, name)
-    samples = record_samples(model)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent.resolve()))
     try:
         _write_files(staging, inference, interface)
+        # The samples run against the files being shipped, as they will in the image: a data
+        # file the model reads with modelbay.local_file but did not list fails here.
+        with bundle_files(staging / CODE_DIR):
+            samples = record_samples(model)
         extra = {"description": description, "license": license, "tags": list(tags or [])}
         manifest = build_manifest(name, model, inference, interface, samples, extra)
         manifest["files"] = file_checksums(staging)
@@ -209,6 +222,10 @@ def build_manifest(
         "samples": dict(samples),
     }
     manifest.update({k: v for k, v in extra.items() if v not in (None, [])})
+    # Debian packages the contributor declared; absent from older pickles' models.
+    system_packages = list(getattr(model, "system_packages", ()))
+    if system_packages:
+        manifest["system_packages"] = system_packages
     return manifest
 
 
@@ -235,16 +252,19 @@ def _write_json(path: Path, value: Any) -> None:
 # --- archive ----------------------------------------------------------------------------------
 
 
-def write_archive(bundle_dir: str | Path, stream: IO[bytes]) -> None:
+def write_archive(bundle_dir: str | Path, stream: IO[bytes], *, compresslevel: int = 9) -> None:
     """Write the deterministic `.tar.gz` of a bundle directory to a binary stream.
 
     Determinism: files in sorted order, no directory entries, mtime 0, uid/gid 0, no user or
-    group names, mode 0644, and a gzip header without name or timestamp."""
+    group names, mode 0644, and a gzip header without name or timestamp. `compresslevel` 1 is
+    for bundles of already large, poorly compressible payloads (a saved image: prebuilt.py)."""
     root = Path(bundle_dir)
     if not (root / MANIFEST).is_file():
         raise BundleError(f"{root} is not a bundle directory ({MANIFEST} is missing)")
     with (
-        gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0) as gz,
+        gzip.GzipFile(
+            filename="", mode="wb", fileobj=stream, mtime=0, compresslevel=compresslevel
+        ) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for path in _bundle_files(root):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import inspect
 import keyword
-import typing
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from modelbay_runtime.callables import type_hints_of
 from modelbay_runtime.codec import InputError, OutputError, make_json_caller, to_json, to_python
 from modelbay_runtime.types import (
     WRAPPED_VALUE_FIELD,
@@ -26,6 +28,9 @@ from modelbay_runtime.types import (
     is_batchable,
     spec_of,
 )
+
+if TYPE_CHECKING:
+    from modelbay.onnx_model import OnnxModel
 
 __all__ = ["Method", "Model", "ModelDefinitionError", "message_base_name"]
 
@@ -77,15 +82,34 @@ class Method:
         return caller(payload)
 
 
+# Debian Policy §5.6.1, the rule onboarding applies again to the manifest.
+DEBIAN_PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+
+
+def _check_system_packages(names: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(names, str):
+        raise ModelDefinitionError("system_packages is a list of Debian package names")
+    bad = [name for name in names if not DEBIAN_PACKAGE_NAME.match(str(name))]
+    if bad:
+        raise ModelDefinitionError(
+            f"system_packages: {', '.join(map(repr, bad))} "
+            f"{'is not a Debian package name' if len(bad) == 1 else 'are not Debian package names'}"
+            " (lower-case letters, digits, '+', '-', '.'; e.g. 'libsndfile1')"
+        )
+    return tuple(sorted(set(names)))
+
+
 class Model:
     """A model: named, type-annotated methods (`Model(classify=classify_iris)`).
 
     `samples={"classify": [sample, ...]}` attaches example inputs; a sample is a dict of field
     values, an instance of the input message class, or (when the input has one field) the bare
     value. Samples are validated now and kept as natural JSON in `model.samples`.
-    `batching={"classify": False}` turns adaptive batching off for a method. `samples` and
-    `batching` are therefore not usable as method names. `model.classify(...)` calls the raw
-    function.
+    `batching={"classify": False}` turns adaptive batching off for a method.
+    `system_packages=["libsndfile1"]` declares Debian packages the image must install (the
+    platform also finds the ones the wheels' shared libraries need: docs/system-packages.md).
+    `samples`, `batching` and `system_packages` are therefore not usable as method names.
+    `model.classify(...)` calls the raw function.
     """
 
     methods: dict[str, Method]
@@ -96,10 +120,12 @@ class Model:
         *,
         samples: Mapping[str, Sequence[Any]] | None = None,
         batching: Mapping[str, bool] | None = None,
+        system_packages: Sequence[str] | None = None,
         **methods: Callable[..., Any],
     ) -> None:
         if not methods:
             raise ModelDefinitionError("a Model needs at least one method: Model(name=function)")
+        self.system_packages = _check_system_packages(system_packages or ())
         batching = dict(batching or {})
         unknown = set(batching) - set(methods)
         if unknown:
@@ -155,6 +181,23 @@ class Model:
     def __repr__(self) -> str:
         return f"Model({', '.join(self.methods)})"
 
+    @classmethod
+    def from_onnx(
+        cls,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        method: str = "predict",
+        samples: Sequence[Any] | None = None,
+        batching: bool = True,
+    ) -> OnnxModel:
+        """A model serving the ONNX graph at `path` as one method (docs/onnx.md). `name` is
+        the default push name (else the file's stem); `samples` are inputs of `method`
+        (else one is generated from the graph's shapes). Needs `modelbay[onnx]`."""
+        from modelbay.onnx_model import OnnxModel
+
+        return OnnxModel(path, name=name, method=method, samples=samples, batching=batching)
+
 
 def message_base_name(method_name: str) -> str:
     """PascalCase of a method name keeping inner capitals: `getShape` → `GetShape`,
@@ -192,7 +235,7 @@ def _signature(
     except (TypeError, ValueError) as exc:
         raise ModelDefinitionError(f"method {name!r}: cannot read its signature ({exc})") from None
     try:
-        hints = typing.get_type_hints(function, include_extras=True)
+        hints = type_hints_of(function)
     except Exception as exc:  # NameError and friends from unresolvable string annotations
         raise ModelDefinitionError(f"method {name!r}: cannot resolve annotations ({exc})") from None
     parameters = list(signature.parameters.values())
