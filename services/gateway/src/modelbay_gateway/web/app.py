@@ -18,6 +18,7 @@ from modelbay_gateway.web import (
     pages_catalog,
     pages_community,
     pages_curation,
+    pages_federation,
     pages_model,
     pages_orgs,
     pages_solutions,
@@ -107,6 +108,7 @@ def install_web_ui(app: FastAPI, context: GatewayContext) -> None:
     app.include_router(pages_orgs.router)
     app.include_router(pages_curation.router)
     app.include_router(pages_solutions.router)
+    app.include_router(pages_federation.router)  # /admin/peers (docs/federation.md)
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PageSecurityHeaders)
     _html_for_browsers(app)
