@@ -88,7 +88,13 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, W
         "every event, so give each its own (`gateway.sse.replica-2`)",
     )
     dead_letter_consumers: list[str] = Field(
-        default=["onboarding.resolver", "builder.builds", "catalog.versions"],
+        default=[
+            "onboarding.resolver",
+            "builder.builds",
+            "catalog.versions",
+            "builder.mirrors",  # federation: the copies (docs/federation.md)
+            "catalog.mirrors",  # federation: the builder's answers
+        ],
         description="Consumers whose dead-letter queues `modelbay admin dlq` lists and replays "
         "(JSON list; the gateway's own `consumer_name` is always added)",
     )
