@@ -20,7 +20,10 @@ MIRROR="${MODELBAY_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES="python3,python3-venv,python-is-python3,ca-certificates"
 CACHE_DIR="$VAR_DIR/cache/debootstrap"
 # The tarball name carries the package list, so changing it forces a fresh debootstrap.
-ROOTFS_TAR="$VAR_DIR/cache/base-rootfs-bookworm-$(echo "$PACKAGES" | md5sum | cut -c1-8).tar"
+# Bumped when the slimming in build_rootfs_tar changes (2: no /usr/share/locale, 33 MB of
+# program translations a model server never prints), so an older cached tarball is not reused.
+SLIM_REVISION=2
+ROOTFS_TAR="$VAR_DIR/cache/base-rootfs-bookworm-$(echo "$PACKAGES $SLIM_REVISION" | md5sum | cut -c1-8).tar"
 
 image_present() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 
@@ -40,7 +43,8 @@ build_rootfs_tar() {
   fi
   # Slim it like the official image: no apt lists or downloaded .debs, no docs or man pages.
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
-    "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/*
+    "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
+    "$dir"/usr/share/locale/*
   tar --numeric-owner -C "$dir" -cf "$ROOTFS_TAR.tmp" .
   mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
   rm -rf "$dir"

@@ -17,7 +17,10 @@ IMAGE="modelbay/python:$PYTHON-$SUITE"
 MIRROR="${MODELBAY_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES="python3,python3-venv,python-is-python3,ca-certificates"
 CACHE_DIR="$VAR_DIR/cache/debootstrap-$SUITE"
-ROOTFS_TAR="$VAR_DIR/cache/base-rootfs-$SUITE-$(echo "$PACKAGES" | md5sum | cut -c1-8).tar"
+# Bumped when the slimming in build_rootfs_tar changes (2: no /usr/share/locale, 33 MB of
+# program translations a model server never prints), so an older cached tarball is not reused.
+SLIM_REVISION=2
+ROOTFS_TAR="$VAR_DIR/cache/base-rootfs-$SUITE-$(echo "$PACKAGES $SLIM_REVISION" | md5sum | cut -c1-8).tar"
 
 build_rootfs_tar() {
   local dir="$VAR_DIR/build/base-rootfs-$SUITE"
@@ -32,7 +35,8 @@ build_rootfs_tar() {
   found="$(chroot "$dir" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   [[ $found == "$PYTHON" ]] || fail "$SUITE's python3 is $found, not $PYTHON"
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
-    "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/*
+    "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
+    "$dir"/usr/share/locale/*
   tar --numeric-owner -C "$dir" -cf "$ROOTFS_TAR.tmp" .
   mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
   rm -rf "$dir"

@@ -64,7 +64,7 @@ class SystemLibraryStage:
         plan = await self._planner.plan(needs, declared, python_version)
         if plan is None:
             return SystemPackages()
-        uri = await self._store_debs(plan) if plan.fetched else None
+        uri = await self._store_debs(plan, workdir) if plan.fetched else None
         return SystemPackages(plan.packages, uri)
 
     async def _needs(
@@ -101,7 +101,7 @@ class SystemLibraryStage:
         await asyncio.to_thread(unpack)
         return target
 
-    async def _store_debs(self, plan: SystemPackagePlan) -> str:
+    async def _store_debs(self, plan: SystemPackagePlan, workdir: Path) -> str:
         listing = "".join(f"{p.name}={p.version}\n" for p in plan.fetched)
         digest = hashlib.sha256(f"suite={plan.suite}\n{listing}".encode()).hexdigest()
         key = system_packages_key(digest)
@@ -110,7 +110,7 @@ class SystemLibraryStage:
             return key
         except BlobNotFoundError:
             pass
-        archive = plan.debs[0].parent.parent / f"system-packages-{digest[:16]}.tar"
+        archive = workdir / f"system-packages-{digest[:16]}.tar"
         await asyncio.to_thread(_write_archive, archive, plan.debs, listing)
         try:
             await self._blobs.put_path(key, archive, content_type="application/x-tar")
