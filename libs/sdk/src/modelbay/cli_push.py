@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -68,8 +70,9 @@ def push(
     ] = 10.0,
 ) -> None:
     """Upload a bundle; prints the new version and where to follow its status."""
+    # Opened once, after the files were checked: a bad file is reported before a missing URL.
+    session = functools.cache(lambda: Session(url=url, token=token))
     with user_errors():
-        session = Session(url=url, token=token)
         if image is not None or bundle is None:
             result, is_solution = _push_image(image, proto, name, session, bundle), False
         else:
@@ -90,18 +93,20 @@ def push(
     # A solution's own interface is its entry node's: the diff is reported for model bundles.
     if interface_wait > 0 and result.status != "stored" and not is_solution:
         with user_errors():
-            report = wait_for_interface_report(session, result, timeout=interface_wait)
+            report = wait_for_interface_report(session(), result, timeout=interface_wait)
         print_interface_report(report, result.status_url)
 
 
-def _push_path(bundle: Path, name: str | None, session: Session) -> tuple[PushResult, bool]:
+def _push_path(
+    bundle: Path, name: str | None, session: Callable[[], Session]
+) -> tuple[PushResult, bool]:
     """A bundle directory or archive, an ONNX file or a solution document; (result, solution?)."""
     if not bundle.exists():
         raise FileNotFoundError(f"{bundle} does not exist")
     suffix = bundle.suffix.lower() if bundle.is_file() else ""
     if suffix == ONNX_SUFFIX:
         onnx_model = Model.from_onnx(bundle)  # the interface is derived from the graph
-        return session.push(onnx_model, name or onnx_model.name), False
+        return session().push(onnx_model, name or onnx_model.name), False
     if suffix in SOLUTION_SUFFIXES:
         if not name:
             raise PushError("a solution document needs --name NAME or OWNER/NAME")
@@ -109,12 +114,16 @@ def _push_path(bundle: Path, name: str | None, session: Session) -> tuple[PushRe
             solution = Solution.from_file(bundle)
         except SolutionDocumentError as exc:
             raise PushError(f"{bundle} is not a valid solution", str(exc)) from None
-        return session.push(solution, name), True
-    return session.push_bundle(bundle, name), False
+        return session().push(solution, name), True
+    return session().push_bundle(bundle, name), False
 
 
 def _push_image(
-    image: Path | None, proto: Path | None, name: str | None, session: Session, bundle: Path | None
+    image: Path | None,
+    proto: Path | None,
+    name: str | None,
+    session: Callable[[], Session],
+    bundle: Path | None,
 ) -> PushResult:
     if bundle is not None or image is None:
         raise PushError("push either a BUNDLE or --image IMAGE.tar --proto FILE --name NAME")
@@ -123,7 +132,7 @@ def _push_image(
     for path in (image, proto):
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist")
-    return push_prebuilt(session, image, proto, name)
+    return push_prebuilt(session(), image, proto, name)
 
 
 def print_interface_report(report: InterfaceReport, status_url: str) -> None:

@@ -1,0 +1,77 @@
+"""`modelbay push` of an ONNX file and of a pre-built image (issue 14), into a `file://` store:
+the stored archive is a bundle of the right kind; missing options are one red line."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import onnx_graphs
+from modelbay.bundle import read_archive_manifest
+from modelbay.cli import build_app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+PROTO = """syntax = "proto3";
+package thermo;
+service Model { rpc convert (ConvertIn) returns (ConvertOut); }
+message ConvertIn { repeated double celsius = 1; }
+message ConvertOut { repeated double fahrenheit = 1; }
+"""
+
+
+def saved_image(path: Path) -> Path:
+    files = {
+        "manifest.json": json.dumps(
+            [{"Config": "c.json", "RepoTags": ["t:1"], "Layers": ["l/layer.tar"]}]
+        ).encode(),
+        "c.json": b"{}",
+        "l/layer.tar": b"\0" * 512,
+    }
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def push(*args: str) -> tuple[int, str]:
+    result = runner.invoke(build_app(), ["push", *args, "--interface-wait", "0"])
+    return result.exit_code, result.output
+
+
+def test_an_onnx_file_is_pushed_as_an_onnx_bundle(tmp_path: Path) -> None:
+    source = onnx_graphs.save(onnx_graphs.linear_scorer(), tmp_path / "scorer.onnx")
+    code, output = push(str(source), "--url", (tmp_path / "store").as_uri())
+    assert code == 0, output
+    assert "Pushed scorer version 1 (stored)" in output
+    manifest = read_archive_manifest(tmp_path / "store" / "scorer-1.tar.gz")
+    assert manifest["kind"] == "onnx"
+    assert list(manifest["methods"]) == ["predict"]
+
+
+def test_an_image_is_pushed_with_its_proto(tmp_path: Path) -> None:
+    proto = tmp_path / "model.proto"
+    proto.write_text(PROTO)
+    image = saved_image(tmp_path / "image.tar")
+    store = (tmp_path / "store").as_uri()
+    code, output = push(
+        "--image", str(image), "--proto", str(proto), "--name", "thermo", "--url", store
+    )
+    assert code == 0, output
+    manifest = read_archive_manifest(tmp_path / "store" / "thermo-1.tar.gz")
+    assert manifest["kind"] == "image"
+    assert manifest["methods"]["convert"]["output_message"] == "thermo.ConvertOut"
+
+
+def test_an_image_without_its_proto_or_name_is_one_red_line(tmp_path: Path) -> None:
+    image = saved_image(tmp_path / "image.tar")
+    code, output = push("--image", str(image), "--name", "thermo")
+    assert code == 1
+    assert "--image needs --proto (the methods' .proto) and --name NAME" in output
+    code, output = push()
+    assert code == 1
+    assert "push either a BUNDLE or --image IMAGE.tar --proto FILE --name NAME" in output
