@@ -4,8 +4,9 @@ Kubernetes semantics:
 
 - **liveness** (`/healthz`): restarting the process would help. Fails when a background task the
   service depends on has died: the outbox relay's loop, or the bus's consumers (an in-process
-  worker task ended; a RabbitMQ consumer was cancelled and not restored). A broker or database
-  outage is *not* a liveness failure: a restart cannot fix it, and the clients reconnect.
+  worker task ended; a RabbitMQ consumer was cancelled and not restored); or is wedged: the
+  relay's batch or an event handler has run past its deadline (`HandlersInFlight`). A broker or
+  database outage is *not* a liveness failure: a restart cannot fix it, and the clients reconnect.
 - **readiness** (`/readyz`): send work here now. Fails while the database does not answer a
   query within `READINESS_TIMEOUT_SECONDS`, or the broker connection is down; it recovers by
   itself when they come back (nothing is cached between probes).
@@ -18,6 +19,8 @@ keeps its own liveness (a wedged build worker, `modelbay_builder.liveness`) and 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,7 +33,13 @@ from starlette.routing import Route
 from modelbay_common.db import SessionFactory
 from modelbay_common.errors import ProblemResponse, build_problem, problem_type_uri
 
-__all__ = ["READINESS_TIMEOUT_SECONDS", "HostHealth", "Verdict", "install_health_routes"]
+__all__ = [
+    "READINESS_TIMEOUT_SECONDS",
+    "HandlersInFlight",
+    "HostHealth",
+    "Verdict",
+    "install_health_routes",
+]
 
 READINESS_TIMEOUT_SECONDS = 2.0
 
@@ -47,6 +56,40 @@ class ReportsConnection(Protocol):
     """A bus that can say whether its broker connection is up now."""
 
     def connection_problem(self) -> str | None: ...
+
+
+class HandlersInFlight:
+    """The event handlers running now and since when: a handler past its deadline is wedged.
+
+    A wedged handler holds its delivery (and, with prefetch, the deliveries queued behind it),
+    so the consumer makes no progress while work waits; restarting the process hands the
+    message back to the broker, which is what liveness is for. The deadline is per host: the
+    catalog's handlers take milliseconds, onboarding's resolver runs pip for minutes.
+    """
+
+    def __init__(self, deadline_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.deadline_seconds = deadline_seconds
+        self._clock = clock
+        self._running: dict[int, tuple[str, str, float]] = {}
+        self._next = 0
+
+    def begin(self, consumer: str, event: str) -> int:
+        self._next += 1
+        self._running[self._next] = (consumer, event, self._clock())
+        return self._next
+
+    def end(self, token: int) -> None:
+        self._running.pop(token, None)
+
+    def liveness_problem(self) -> str | None:
+        now = self._clock()
+        late = [
+            f"{consumer} has run {event} for {now - since:.0f} s "
+            f"(deadline {self.deadline_seconds:g} s)"
+            for consumer, event, since in self._running.values()
+            if now - since > self.deadline_seconds
+        ]
+        return "; ".join(late) or None
 
 
 @dataclass(frozen=True)
@@ -68,12 +111,18 @@ class HostHealth:
     bus: object
     relay: object | None
     started: bool = False
+    handlers: HandlersInFlight | None = None
 
     def liveness(self) -> Verdict:
         checks: dict[str, str] = {}
         if not self.started:
             checks["host"] = "not started (or stopping)"
-        for name, part in (("bus consumers", self.bus), ("outbox relay", self.relay)):
+        parts = (
+            ("bus consumers", self.bus),
+            ("event handlers", self.handlers),
+            ("outbox relay", self.relay),
+        )
+        for name, part in parts:
             if isinstance(part, ReportsLiveness):
                 checks[name] = part.liveness_problem() or "ok"
         return Verdict(all(result == "ok" for result in checks.values()), checks)

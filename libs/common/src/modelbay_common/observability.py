@@ -25,7 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelbay_common.bus.port import Handler
 from modelbay_common.db import SessionFactory
 from modelbay_common.events import Envelope
+from modelbay_common.health import HandlersInFlight
 from modelbay_common.metrics import platform_metrics, scrape_probes
+from modelbay_common.tracing import consumer_span
 
 __all__ = [
     "METRICS_PATH",
@@ -104,17 +106,25 @@ def install_metrics(app: Any, service: str) -> None:
         app.add_route(METRICS_PATH, metrics_response, methods=["GET"], include_in_schema=False)
 
 
-def instrumented(consumer: str, handler: Handler) -> Handler:
-    """`handler` counted and timed per event type; exceptions pass through to the bus's retry."""
+def instrumented(
+    consumer: str, handler: Handler, in_flight: HandlersInFlight | None = None
+) -> Handler:
+    """`handler` counted and timed per event type, in a span that continues the event's trace,
+    and watched for a deadline by `in_flight` (liveness); exceptions pass through to the bus's
+    retry."""
     metrics = platform_metrics()
 
     async def handle(envelope: Envelope) -> None:
         started = time.perf_counter()
         outcome = "failed"
+        token = in_flight.begin(consumer, f"{envelope.type} {envelope.id}") if in_flight else 0
         try:
-            await handler(envelope)
+            with consumer_span(consumer, envelope):
+                await handler(envelope)
             outcome = "handled"
         finally:
+            if in_flight is not None:
+                in_flight.end(token)
             metrics.event_handler_duration.labels(consumer, envelope.type).observe(
                 time.perf_counter() - started
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,15 @@ from modelbay_common.bus.port import Bus
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.events import Envelope, EventDecodeError, EventPayload, envelope, parse_event
 from modelbay_common.metrics import platform_metrics
+from modelbay_common.tracing import with_trace_context
 
 __all__ = ["EventEmitter", "OutboxRelay", "add_to_outbox", "notify_channel", "outbox_table"]
 
 log = logging.getLogger(__name__)
+
+LISTEN_RETRY_SECONDS = 1.0
+"""How often a relay whose LISTEN connection dropped tries to open it again."""
+LISTEN_CONNECT_TIMEOUT_SECONDS = 5.0
 
 _default_tables: dict[str, Table] = {}
 
@@ -104,8 +110,12 @@ class EventEmitter:
     schema: str
 
     async def __call__(self, session: AsyncSession, event: EventPayload) -> Envelope:
-        """Wrap `event` in a new envelope and add it to the outbox; the caller commits."""
-        wrapped = envelope(event, source=self.source)
+        """Wrap `event` in a new envelope and add it to the outbox; the caller commits.
+
+        The envelope carries the current span (`traceparent`), stored with the row, so the
+        event's consumers continue this trace however long the row waits for the relay.
+        """
+        wrapped = with_trace_context(envelope(event, source=self.source))
         await add_to_outbox(session, wrapped, schema=self.schema)
         return wrapped
 
@@ -123,7 +133,16 @@ class OutboxRelay:
     Rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, so two relays never publish the
     same row at the same time. Each batch is one transaction: publish (confirmed), then mark
     published and commit. Between batches the relay sleeps `poll_interval` or until a NOTIFY
-    from `add_to_outbox` wakes it; while the broker fails it backs off up to `max_backoff`.
+    from `add_to_outbox` wakes it; while the broker or the database fails it backs off up to
+    `max_backoff`.
+
+    The LISTEN connection is its own; when it drops (a Postgres restart) the relay connects
+    it again, trying every `LISTEN_RETRY_SECONDS` while it waits, and makes a pass as soon as it is
+    back: events committed after the restart wake the relay again, and the ones that waited
+    out the outage leave at once rather than after the back-off.
+
+    A batch running longer than `batch_deadline` (a publish that never confirms, a query that
+    never answers) makes `liveness_problem` report the relay wedged.
     """
 
     def __init__(
@@ -137,6 +156,7 @@ class OutboxRelay:
         max_backoff: float = 30.0,
         max_attempts: int = 1000,
         wake_on_notify: bool = True,
+        batch_deadline: float = 120.0,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -147,6 +167,11 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._max_attempts = max_attempts
         self._wake_on_notify = wake_on_notify
+        self.batch_deadline = batch_deadline
+        self._batch_started: float | None = None  # monotonic; None between batches
+        self._listener: asyncpg.Connection | None = None
+        self._listen_failed = False
+        self.listens_since = 0  # LISTEN connections opened (tests watch the re-LISTEN)
         self._wake = asyncio.Event()
         self._first_pass_done = asyncio.Event()
         self._stopping = False
@@ -234,6 +259,12 @@ class OutboxRelay:
         if task.done():
             error = None if task.cancelled() else task.exception()
             return f"the outbox relay stopped: {type(error).__name__}: {error}"
+        started = self._batch_started
+        if started is not None and time.monotonic() - started > self.batch_deadline:
+            return (
+                f"the outbox relay is wedged: its batch has run {time.monotonic() - started:.0f}"
+                f" s (deadline {self.batch_deadline:g} s)"
+            )
         return None
 
     async def stop(self) -> None:
@@ -249,23 +280,26 @@ class OutboxRelay:
                 log.warning("outbox %s: the relay had stopped: %r", self._schema, outcome)
 
     async def run(self) -> None:
-        listener = await self._listen() if self._wake_on_notify else None
+        if self._wake_on_notify:
+            await self._ensure_listening()
         failures = 0
         try:
             while not self._stopping:
+                self._batch_started = time.monotonic()
                 try:
                     result = await self.relay_once()
                 except Exception:
                     log.exception("outbox %s: relay batch failed", self._schema)
                     result = BatchResult(claimed=0, published=0, broker_failed=True)
+                finally:
+                    self._batch_started = None
                 failures = failures + 1 if result.broker_failed else 0
                 self._first_pass_done.set()
                 if result.claimed >= self._batch_size and not result.broker_failed:
                     continue  # more rows are probably waiting
                 await self._sleep(self._delay_after(failures))
         finally:
-            if listener is not None:
-                await listener.close()
+            await self._close_listener()
 
     def _delay_after(self, consecutive_failures: int) -> float:
         if consecutive_failures == 0:
@@ -273,23 +307,61 @@ class OutboxRelay:
         return min(self._poll_interval * 2.0**consecutive_failures, self._max_backoff)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        """Until a NOTIFY, `seconds`, or the LISTEN connection coming back after it dropped."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping:
+            remaining = deadline - time.monotonic()
+            listening = not self._wake_on_notify or self._listening()
+            # While LISTEN is down, wake every second or so to try it again.
+            step = remaining if listening else min(remaining, LISTEN_RETRY_SECONDS)
+            if step <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=step)
+            if self._wake.is_set():
+                break
+            if not listening and await self._ensure_listening():
+                break  # Postgres is back: relay what waited now, not after the back-off
         self._wake.clear()
 
-    async def _listen(self) -> asyncpg.Connection | None:
-        """A dedicated connection LISTENing for commits; polling alone still works without it."""
+    def _listening(self) -> bool:
+        return self._listener is not None and not self._listener.is_closed()
+
+    async def _ensure_listening(self) -> bool:
+        """(Re-)open the LISTEN connection if it is down; whether it was reopened now.
+
+        Polling alone still works without it; it only makes events leave sooner.
+        """
+        if self._listening():
+            return False
+        await self._close_listener()
         engine = self._sessions.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
-            return None
+            return False
         dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
-            connection = await asyncpg.connect(dsn)
+            connection = await asyncpg.connect(dsn, timeout=LISTEN_CONNECT_TIMEOUT_SECONDS)
             await connection.add_listener(notify_channel(self._schema), self._on_notify)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("outbox %s: LISTEN unavailable, polling only: %s", self._schema, exc)
-            return None
-        return connection
+            # A dropped connection wakes the loop, whose sleep then retries LISTEN.
+            connection.add_termination_listener(self._on_notify)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            # Once per outage, not once per retry.
+            level = logging.DEBUG if self._listen_failed else logging.WARNING
+            log.log(level, "outbox %s: LISTEN unavailable, polling: %s", self._schema, exc)
+            self._listen_failed = True
+            return False
+        self._listen_failed = False
+        self._listener = connection
+        self.listens_since += 1
+        if self.listens_since > 1:
+            log.info("outbox %s: LISTEN re-established", self._schema)
+        return True
+
+    async def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.is_closed():
+            with contextlib.suppress(Exception):  # a dropped connection may fail to close
+                await listener.close(timeout=2)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.bus import Bus, Handler, create_bus
 from modelbay_common.db import SessionFactory, create_engine, session_factory
-from modelbay_common.health import HostHealth, install_health_routes
+from modelbay_common.health import HandlersInFlight, HostHealth, install_health_routes
 from modelbay_common.host_status import StatusExtra, install_status_route, service_status
 from modelbay_common.logging import configure_logging
 from modelbay_common.metrics import Probe, scrape_probes
@@ -47,6 +47,7 @@ from modelbay_common.observability import (
     outbox_probe,
 )
 from modelbay_common.settings import ServiceSettings
+from modelbay_common.tracing import configure_tracing, install_tracing, shutdown_tracing
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
@@ -173,6 +174,7 @@ class ServiceHost:
         probes: Mapping[str, Probe] | None = None,
         own_health_routes: bool = False,
         status_extras: StatusExtra | None = None,
+        handler_deadline_seconds: float = 300.0,
     ) -> None:
         """`outbox_poll_seconds=None` means the service has no outbox (the gateway).
 
@@ -181,6 +183,8 @@ class ServiceHost:
         `own_health_routes=True` keeps the app's `/healthz` and `/readyz` (the builder's); else
         the host's (`modelbay_common.health`) answer them. `status_extras` adds the service's
         own figures to its `/internal/status` (`modelbay_common.host_status`).
+        `handler_deadline_seconds`: an event handler running longer is wedged (`/healthz` 503);
+        give it the longest a handler may legitimately take (onboarding's resolver runs pip).
 
         `migrate` and `make_relay` are seams for unit tests of the order; services keep the
         defaults (Alembic, `OutboxRelay`).
@@ -200,10 +204,14 @@ class ServiceHost:
         self._migrate = migrate
         self._probes = dict(probes or {})
         self._running: AsyncExitStack | None = None
-        self.health = HostHealth(schema, clients.sessions, clients.bus, self.relay)
+        self.handlers_in_flight = HandlersInFlight(handler_deadline_seconds)
+        self.health = HostHealth(
+            schema, clients.sessions, clients.bus, self.relay, handlers=self.handlers_in_flight
+        )
         if app is not None:
             # Before the app serves: Starlette refuses middleware once it has started.
             install_metrics(app, schema)
+            install_tracing(app, schema)  # outermost: the server span covers the metrics too
             if not own_health_routes:
                 install_health_routes(app, self.health)
             install_status_route(app, self.status)
@@ -239,7 +247,8 @@ class ServiceHost:
             if self.clients.owns_blob_store:
                 await self.clients.blob_store.ensure_ready()
             for name, (event_types, handler) in self.consumers.items():
-                await self.clients.bus.subscribe(name, event_types, instrumented(name, handler))
+                watched = instrumented(name, handler, self.handlers_in_flight)
+                await self.clients.bus.subscribe(name, event_types, watched)
             if self.clients.owns_bus:
                 await self.clients.bus.start()
                 stack.push_async_callback(self.clients.bus.close)
@@ -336,4 +345,10 @@ def run_service(
     """The body of every `python -m modelbay_<service>`: configuration from the environment."""
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    asyncio.run(serve(build_service(settings), settings))
+    service = build_service(settings)
+    # OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set (modelbay_common.tracing).
+    configure_tracing(f"modelbay-{getattr(service, 'schema', 'service')}")
+    try:
+        asyncio.run(serve(service, settings))
+    finally:
+        shutdown_tracing()  # the last batch of spans leaves before the process does

@@ -43,6 +43,7 @@ from modelbay.bundle import (
 from modelbay.config import TOKEN_ENV, resolve_credentials
 from modelbay.errors import ApiError, raise_for_problem
 from modelbay.model import Model
+from modelbay.push_trace import push_span
 from modelbay.solution import Solution
 
 _CHUNK = 1 << 16
@@ -118,12 +119,15 @@ class Session:
             )
         with self._client() as client:
             owner = owner or _whoami(client)
-            try:
-                response = client.post(
-                    f"/v1/solutions/{owner}/{solution_name}/versions", json=document
-                )
-            except httpx.HTTPError as exc:
-                raise PushError(f"cannot reach {self.url}", str(exc)) from exc
+            with push_span(owner, solution_name, "solution") as trace_headers:
+                try:
+                    response = client.post(
+                        f"/v1/solutions/{owner}/{solution_name}/versions",
+                        json=document,
+                        headers=trace_headers,
+                    )
+                except httpx.HTTPError as exc:
+                    raise PushError(f"cannot reach {self.url}", str(exc)) from exc
         return _push_result(response, self.url)
 
     def version(self, owner: str, name: str, version: int) -> dict[str, Any] | None:
@@ -173,14 +177,19 @@ class Session:
         with Progress(*columns, disable=not self.progress, transient=True) as progress:
             task = progress.add_task("push", total=size)
             body = _read_chunks(archive, lambda n: progress.advance(task, n))
-            try:
-                return client.post(
-                    f"/v1/models/{owner}/{name}/versions",
-                    content=body,
-                    headers={"Content-Type": ARCHIVE_MEDIA_TYPE, "Content-Length": str(size)},
-                )
-            except httpx.HTTPError as exc:
-                raise PushError(f"cannot reach {self.url}", str(exc)) from exc
+            with push_span(owner, name) as trace_headers:
+                try:
+                    return client.post(
+                        f"/v1/models/{owner}/{name}/versions",
+                        content=body,
+                        headers={
+                            "Content-Type": ARCHIVE_MEDIA_TYPE,
+                            "Content-Length": str(size),
+                            **trace_headers,
+                        },
+                    )
+                except httpx.HTTPError as exc:
+                    raise PushError(f"cannot reach {self.url}", str(exc)) from exc
 
 
 def split_name(name: str) -> tuple[str | None, str]:

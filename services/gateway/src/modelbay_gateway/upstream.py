@@ -20,6 +20,7 @@ import httpx
 from modelbay_common.access import Caller as Caller
 from modelbay_common.access import caller_headers
 from modelbay_common.internal_auth import InternalAuth
+from modelbay_common.tracing import client_span, trace_headers
 from pydantic import BaseModel, ValidationError
 
 from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem, UpstreamUnavailable
@@ -132,18 +133,22 @@ class Upstreams:
         self, service: str, method: str, path: str, caller: Caller | None, **options: Any
     ) -> httpx.Response:
         headers = {**(caller_headers(caller) if caller else {}), **options.pop("headers", {})}
-        try:
-            return await self.clients[service].request(method, path, headers=headers, **options)
-        except httpx.TransportError as exc:
-            log.warning("%s unreachable on %s %s: %s", service, method, path, exc)
-            raise UpstreamUnavailable(service) from exc
+        # The span and its W3C headers carry the trace into the internal service.
+        with client_span(f"{service} {method}", **{"url.path": path}) as trace_headers:
+            try:
+                return await self.clients[service].request(
+                    method, path, headers={**headers, **trace_headers}, **options
+                )
+            except httpx.TransportError as exc:
+                log.warning("%s unreachable on %s %s: %s", service, method, path, exc)
+                raise UpstreamUnavailable(service) from exc
 
     @asynccontextmanager
     async def stream(
         self, service: str, method: str, path: str, caller: Caller, **options: Any
     ) -> AsyncIterator[httpx.Response]:
         """A streamed response (body not read yet); problems are raised before yielding."""
-        headers = {**caller_headers(caller), **options.pop("headers", {})}
+        headers = {**caller_headers(caller), **options.pop("headers", {}), **trace_headers()}
         client = self.clients[service]
         request = client.build_request(method, path, headers=headers, **options)
         try:

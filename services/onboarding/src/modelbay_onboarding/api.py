@@ -21,6 +21,7 @@ from modelbay_common.access import (
 )
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import BadRequest, UnsupportedMediaType, install_problem_handlers
+from modelbay_common.tracing import span
 
 from modelbay_onboarding.api_pickles import router as pickle_allowances_router
 from modelbay_onboarding.names import check_model_name
@@ -123,23 +124,29 @@ async def upload_bundle(
         check_model_name("name", name)
         _check_media_type(request.headers.get("content-type"))
         check_declared_length(request.headers.get("content-length"), settings.max_upload_bytes)
-        async with spooled(
-            request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
-        ) as upload:
-            bundle = await uploads.validate(upload)
-            pickle_scan = await uploads.judge_pickle(sessions, owner, name, bundle)
-            stored_key = await uploads.store_bundle(upload)
-            async with transaction(sessions) as session:
-                accepted = await uploads.record_upload(
-                    session,
-                    owner=owner,
-                    name=name,
-                    caller=caller,
-                    upload=upload,
-                    bundle=bundle,
-                    stored_key=stored_key,
-                    pickle_scan=pickle_scan,
-                )
+        # The stages of the push's trace (docs/operations.md, "Traces"): receive (the spooled
+        # body, and everything below), validate, scan, store.
+        with span("onboarding.receive", **{"modelbay.model": f"{owner}/{name}"}):
+            async with spooled(
+                request.stream(), limit=settings.max_upload_bytes, directory=settings.spool_dir
+            ) as upload:
+                with span("onboarding.validate"):
+                    bundle = await uploads.validate(upload)
+                with span("onboarding.scan"):
+                    pickle_scan = await uploads.judge_pickle(sessions, owner, name, bundle)
+                with span("onboarding.store"):
+                    stored_key = await uploads.store_bundle(upload)
+                async with transaction(sessions) as session:
+                    accepted = await uploads.record_upload(
+                        session,
+                        owner=owner,
+                        name=name,
+                        caller=caller,
+                        upload=upload,
+                        bundle=bundle,
+                        stored_key=stored_key,
+                        pickle_scan=pickle_scan,
+                    )
     observe_upload_accepted(upload.size)
     return UploadAccepted(
         owner=accepted.owner,

@@ -51,6 +51,8 @@ def build_service(
         consumers=consumers,
         workers=[debris_sweeper(settings)],  # spool and resolve debris of dead predecessors
         outbox_poll_seconds=settings.outbox_poll_seconds,
+        # The resolver runs `pip lock` then `pip download`, each bounded by the pip timeout.
+        handler_deadline_seconds=2 * settings.pip_timeout_seconds + 300,
     )
 
 

@@ -75,11 +75,13 @@ from modelbay_common.events.pipeline import (
     ModelUploaded,
     PickleScan,
     Published,
+    SystemPackage,
     ValidationFailed,
 )
 from modelbay_common.events.publication import (
     AliasMoved,
     AliasRemoved,
+    ModelDeleted,
     PublishApproved,
     PublishDeclined,
     PublishRequested,
@@ -108,6 +110,7 @@ __all__ = [
     "MirrorFailed",
     "MirrorRequested",
     "MirroredArtifact",
+    "ModelDeleted",
     "ModelFavourited",
     "ModelRated",
     "ModelRatingRemoved",
@@ -125,6 +128,7 @@ __all__ = [
     "PublishRequested",
     "Published",
     "UnknownEventTypeError",
+    "SystemPackage",
     "ValidationFailed",
     "VersionMirrored",
     "envelope",
@@ -174,6 +178,7 @@ EVENT_CLASSES: Mapping[str, type[EventPayload]] = {
         PublishRequested,
         PublishApproved,
         PublishDeclined,
+        ModelDeleted,
         OrgCreated,
         OrgMemberAdded,
         OrgMemberRoleChanged,
@@ -211,6 +216,11 @@ class Envelope(BaseModel):
     subject: str
     datacontenttype: Literal["application/json"] = "application/json"
     data: SerializeAsAny[EventPayload]
+    # The CloudEvents distributed-tracing extension (W3C Trace Context): the span that emitted
+    # the event, so its consumers' spans join the same trace (modelbay_common.tracing). Left
+    # out of the JSON when absent (tracing off).
+    traceparent: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    tracestate: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="before")
     @classmethod
