@@ -19,7 +19,13 @@ from modelbay_runtime.solution import SOLUTION_FILE
 
 from modelbay_onboarding.validation.archive import ArchiveContents, ArchiveLimits, read_archive
 from modelbay_onboarding.validation.descriptors import check_descriptor_set
-from modelbay_onboarding.validation.manifest import Manifest, check_requirements, parse_manifest
+from modelbay_onboarding.validation.image_check import IMAGE_FILE, check_image_tar, scan_image_tar
+from modelbay_onboarding.validation.manifest import (
+    Manifest,
+    check_requirements,
+    check_system_packages,
+    parse_manifest,
+)
 from modelbay_onboarding.validation.onnx_check import OnnxRules, check_onnx_graph, onnx_scanner
 from modelbay_onboarding.validation.pickle_scan import (
     PickleGlobal,
@@ -30,8 +36,11 @@ from modelbay_onboarding.validation.problems import BundleProblems
 from modelbay_onboarding.validation.samples import check_samples, parse_schemas
 
 REQUIRED_FILES = (PICKLE, PROTO, DESCRIPTOR_SET, SCHEMAS)
-# An ONNX bundle (docs/onnx.md) carries the graph where a Python bundle has its pickle.
+# An ONNX bundle (docs/onnx.md) carries the graph where a Python bundle has its pickle, a
+# pre-built image's (docs/prebuilt-images.md) its `docker save` tarball.
 ONNX_REQUIRED_FILES = (ONNX_FILE, PROTO, DESCRIPTOR_SET, SCHEMAS)
+IMAGE_KIND = "image"
+IMAGE_REQUIRED_FILES = (IMAGE_FILE, PROTO, DESCRIPTOR_SET, SCHEMAS)
 KEPT_FILES = frozenset({MANIFEST, PROTO, DESCRIPTOR_SET, SCHEMAS})
 
 
@@ -48,6 +57,7 @@ class ValidatedBundle:
     # What the pickle imports (never unpickled); the policy is applied by the upload use case,
     # which knows the administrator's allowances for the model.
     pickle_globals: tuple[PickleGlobal, ...] = ()
+    system_packages: tuple[str, ...] = ()
 
     @property
     def python_version(self) -> str:
@@ -71,29 +81,42 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
 
     Synchronous and CPU-bound: call it in a worker thread. Never unpickles anything.
     """
-    scanners = {PICKLE: _scan_or_say_why, ONNX_FILE: onnx_scanner(rules.onnx)}
+    scanners = {
+        PICKLE: _scan_or_say_why,
+        ONNX_FILE: onnx_scanner(rules.onnx),
+        IMAGE_FILE: scan_image_tar,
+    }
     contents = read_archive(path, KEPT_FILES, rules.limits, scanners)
     manifest = parse_manifest(contents.kept.get(MANIFEST))
     problems = BundleProblems()
-    is_onnx = (manifest.model_extra or {}).get("kind") == ONNX_KIND
+    kind = str((manifest.model_extra or {}).get("kind") or "model")
+    required = {ONNX_KIND: ONNX_REQUIRED_FILES, IMAGE_KIND: IMAGE_REQUIRED_FILES}
     _refuse_solution(manifest, contents, problems)
-    _check_files(manifest, contents, problems, ONNX_REQUIRED_FILES if is_onnx else REQUIRED_FILES)
+    _check_files(manifest, contents, problems, required.get(kind, REQUIRED_FILES))
     _check_python(manifest, rules.supported_python, problems)
     requirements = check_requirements(manifest.requirements, problems)
+    system_packages = check_system_packages(manifest.system_packages, problems)
     problems.raise_if_any()  # the files below are only trustworthy once their checksums match
     scanned = contents.scanned.get(PICKLE, ())
     pickle_globals: tuple[PickleGlobal, ...] = scanned if isinstance(scanned, tuple) else ()
-    if is_onnx:
-        if PICKLE in contents.files:
-            problems.add(PICKLE, "an ONNX bundle serves its graph and carries no pickle")
+    if kind in (ONNX_KIND, IMAGE_KIND) and PICKLE in contents.files:
+        problems.add(PICKLE, f"an {kind} bundle carries no pickle")
+    if kind == ONNX_KIND:
         check_onnx_graph(contents.scanned.get(ONNX_FILE), manifest, rules.onnx, problems)
+    elif kind == IMAGE_KIND:
+        check_image_tar(contents.scanned.get(IMAGE_FILE), problems)
     elif isinstance(scanned, str):
         problems.add(PICKLE, f"is not a pickle stream ({scanned}); write it with the SDK")
     proto = contents.kept[PROTO]
     descriptor_set = contents.kept[DESCRIPTOR_SET]
     check_descriptor_set(descriptor_set, manifest, problems)
     schemas = parse_schemas(contents.kept.get(SCHEMAS), manifest, problems)
-    warnings = check_samples(manifest, schemas, problems, required=rules.require_samples)
+    # A pushed image is contract-tested with inputs generated from its proto, not samples.
+    pushed_image = kind == IMAGE_KIND
+    warnings = check_samples(
+        manifest, schemas, problems, required=rules.require_samples and not pushed_image
+    )
+    warnings = [] if pushed_image else warnings
     proto_text = _decode_proto(proto, problems)
     problems.raise_if_any()
     return ValidatedBundle(
@@ -104,6 +127,7 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
         schemas=schemas,
         warnings=tuple(warnings),
         pickle_globals=pickle_globals,
+        system_packages=system_packages,
     )
 
 
@@ -147,7 +171,7 @@ def _refuse_solution(
     """A solution bundle is written by onboarding after checking its nodes; one uploaded as an
     archive would carry an unchecked document that the image's server would run."""
     kind = (manifest.model_extra or {}).get("kind")
-    if kind not in (None, "model", ONNX_KIND) or SOLUTION_FILE in contents.files:
+    if kind not in (None, "model", ONNX_KIND, IMAGE_KIND) or SOLUTION_FILE in contents.files:
         problems.add(
             "manifest.kind",
             "a solution is pushed as its document (POST /v1/solutions/{owner}/{name}/versions, "
