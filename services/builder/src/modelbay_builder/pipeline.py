@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 from docker.errors import DockerException
 from modelbay_common.blob import BlobStore
+from modelbay_common.tracing import span
 
 from modelbay_builder.attestation import Attestation, BuildFacts, attest
 from modelbay_builder.build_log import BuildLog
@@ -32,9 +33,18 @@ from modelbay_builder.inputs import (
     fetch_verified,
     scratch_directory,
     unpack_bundle,
+    unpack_debs,
     unpack_wheels,
 )
 from modelbay_builder.labels import image_labels, load_openapi
+from modelbay_builder.prebuilt import (
+    IMAGE_FILE,
+    PREBUILT_BASE,
+    is_prebuilt,
+    load_prebuilt,
+    pushed_image_packages,
+    validator_for,
+)
 from modelbay_builder.records import BuildRequest, BuildResult
 from modelbay_builder.registry import (
     RegistryCredentials,
@@ -47,7 +57,7 @@ from modelbay_builder.registry import (
 from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.sbom import build_sbom, store_sbom
 from modelbay_builder.settings import BuilderSettings
-from modelbay_builder.validation import ValidationLimits, validate_image
+from modelbay_builder.validation import ValidationLimits
 
 StageCallback = Callable[[str], Awaitable[None]]
 
@@ -94,32 +104,44 @@ class BuildRunner:
     async def _run_in(
         self, work: Path, request: BuildRequest, log: BuildLog, on_stage: StageCallback
     ) -> BuildResult:
-        bundle = await self._fetch_bundle(work, request, log)
+        # One span per stage of the push's trace (docs/operations.md, "Traces").
+        with span("builder.fetch"):
+            bundle = await self._fetch_bundle(work, request, log)
         started = time.monotonic()
-        image = await self._build_or_adopt(work, request, bundle, log)
+        with span("builder.image") as image_span:
+            image = await self._build_or_adopt(work, request, bundle, log)
+            image_span.set_attribute(
+                "modelbay.dependency_layer_cached", image.dependency_layer_cached
+            )
         build_seconds = time.monotonic() - started
 
         await on_stage("validating")
         log.line("validating: starting the image with no network, read-only root")
         started = time.monotonic()
-        report = await asyncio.to_thread(
-            validate_image,
-            self._connection.client,
-            image.image_id,
-            bundle.manifest,
-            self._limits(),
-            label=request.subject,
-        )
+        with span("builder.validation"):
+            report = await asyncio.to_thread(
+                validator_for(bundle.manifest, bundle.root, self._base_image(request)),
+                self._connection.client,
+                image.image_id,
+                bundle.manifest,
+                self._limits(),
+                label=request.subject,
+            )
         validation_seconds = time.monotonic() - started
         log.line(f"validating: {report.samples_checked} sample(s) matched")
 
         await on_stage("pushing")
         started = time.monotonic()
-        digest = image.adopted_digest or await self._push(request, log)
+        with span("builder.push"):
+            digest = image.adopted_digest or await self._push(request, log)
         push_seconds = time.monotonic() - started
         size = await self._image_size(image.image_id)
-        sbom_uri = await self._store_sbom(request, digest, report.distributions)
-        attestation = await self._attest(request, digest, image.image_id, sbom_uri, log)
+        with span("builder.sbom"):
+            sbom_uri = await self._store_sbom(
+                request, digest, report.distributions, pushed_image_packages(report)
+            )
+        with span("builder.sign"):
+            attestation = await self._attest(request, digest, image.image_id, sbom_uri, log)
         log.line(f"done: {self._reference(request)}@{digest} ({size} bytes)")
         return BuildResult(
             image_ref=self._reference(request),
@@ -199,18 +221,19 @@ class BuildRunner:
             )
             image_id = await asyncio.to_thread(self._pull, self._reference(request))
             return _Image(image_id, dependency_layer_cached=False, adopted_digest=existing)
+        if is_prebuilt(bundle.manifest):  # nothing to build: load, label (prebuilt.py)
+            image_id = await asyncio.to_thread(
+                load_prebuilt,
+                self._connection.client,
+                bundle.root / IMAGE_FILE,
+                tag=self._reference(request),
+                labels=await self._labels(request, bundle, PREBUILT_BASE),
+                log=log,
+                timeout=self._settings.docker_timeout_seconds,
+            )
+            return _Image(image_id, dependency_layer_cached=False, adopted_digest=None)
         context_tar = await self._write_context(work, request, bundle, log)
-        labels = image_labels(
-            owner=request.owner,
-            name=request.name,
-            version=request.version,
-            lock_hash=request.lock_hash,
-            base_image=self._base_image(request),
-            bundle=bundle,
-            openapi=await load_openapi(
-                self._blobs, request.owner, request.name, request.version, bundle
-            ),
-        )
+        labels = await self._labels(request, bundle, self._base_image(request))
         log.line(f"building {self._reference(request)} FROM {self._base_image(request)}")
         if self._buildah is not None:
             built = await asyncio.to_thread(
@@ -241,6 +264,13 @@ class BuildRunner:
         wheelhouse_tar = work / "wheelhouse.tar"
         await fetch_verified(self._blobs, request.wheelhouse_uri, wheelhouse_tar)
         wheels = await asyncio.to_thread(unpack_wheels, wheelhouse_tar, work / "wheelhouse")
+        debs: list[Path] = []
+        if request.system_packages_uri:
+            fetched = [p["name"] for p in request.system_packages if p.get("fetched", True)]
+            log.line(f"fetching the system packages {request.system_packages_uri}: {fetched}")
+            debs_tar = work / "system-packages.tar"
+            await fetch_verified(self._blobs, request.system_packages_uri, debs_tar)
+            debs = await asyncio.to_thread(unpack_debs, debs_tar, work / "system-packages")
         inputs = ContextInputs(
             base_image=self._base_image(request),
             lock=request.lock,
@@ -248,6 +278,7 @@ class BuildRunner:
             wheels=wheels,
             runtime_wheel=await self._runtime_wheel.path(),
             bundle_files=bundle.files,
+            system_debs=debs,
         )
         context_tar = work / "context.tar"
 
@@ -285,17 +316,37 @@ class BuildRunner:
         return int(attrs.get("Size") or 0)
 
     async def _store_sbom(
-        self, request: BuildRequest, digest: str, distributions: list[dict[str, str]]
+        self,
+        request: BuildRequest,
+        digest: str,
+        distributions: list[dict[str, str]],
+        pushed_packages: Sequence[Mapping[str, Any]] = (),
     ) -> str:
         document = build_sbom(
             repository=image_repository(self._settings.registry, request.owner, request.name),
             version=request.version,
             digest=digest,
             distributions=distributions,
+            system_packages=[*request.system_packages, *pushed_packages],
             created=datetime.now(UTC).replace(microsecond=0),
             tool_version=_builder_version(),
         )
         return await store_sbom(self._blobs, request.owner, request.name, request.version, document)
+
+    async def _labels(
+        self, request: BuildRequest, bundle: BundleFiles, base: str
+    ) -> dict[str, str]:
+        return image_labels(
+            owner=request.owner,
+            name=request.name,
+            version=request.version,
+            lock_hash=request.lock_hash,
+            base_image=base,
+            bundle=bundle,
+            openapi=await load_openapi(
+                self._blobs, request.owner, request.name, request.version, bundle
+            ),
+        )
 
     def _limits(self) -> ValidationLimits:
         settings = self._settings

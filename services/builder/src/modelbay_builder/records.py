@@ -41,6 +41,14 @@ class BuildRequest:
     lock: tuple[str, ...]
     lock_hash: str
     wheelhouse_uri: str
+    # The span that queued the build (W3C Trace Context), so the build, claimed later and
+    # perhaps by another replica, continues the push's trace (modelbay_common.tracing).
+    traceparent: str | None = None
+    tracestate: str | None = None
+    # Debian packages of the image (name, version, reasons, fetched: the event's SystemPackage)
+    # and the archive of their `.deb` files; requests stored before they existed have neither.
+    system_packages: tuple[dict[str, Any], ...] = ()
+    system_packages_uri: str | None = None
 
     @classmethod
     def from_event(cls, event: DependenciesResolved) -> BuildRequest:
@@ -54,14 +62,19 @@ class BuildRequest:
             lock=tuple(event.lock),
             lock_hash=event.lock_hash,
             wheelhouse_uri=event.wheelhouse_uri,
+            system_packages=tuple(p.model_dump(mode="json") for p in event.system_packages),
+            system_packages_uri=event.system_packages_uri,
         )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BuildRequest:
-        return cls(**{**data, "lock": tuple(data["lock"])})
+        packages = tuple(data.get("system_packages") or ())
+        return cls(**{**data, "lock": tuple(data["lock"]), "system_packages": packages})
 
     def to_json(self) -> dict[str, Any]:
+        trace = {"traceparent": self.traceparent, "tracestate": self.tracestate}
         return {
+            **{key: value for key, value in trace.items() if value is not None},
             "owner": self.owner,
             "name": self.name,
             "version": self.version,
@@ -71,7 +84,13 @@ class BuildRequest:
             "lock": list(self.lock),
             "lock_hash": self.lock_hash,
             "wheelhouse_uri": self.wheelhouse_uri,
+            "system_packages": list(self.system_packages),
+            "system_packages_uri": self.system_packages_uri,
         }
+
+    @property
+    def trace_context(self) -> dict[str, str | None]:
+        return {"traceparent": self.traceparent, "tracestate": self.tracestate}
 
     @property
     def subject(self) -> str:

@@ -25,7 +25,7 @@ import logging
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modelbay_common.blob import BlobInfo, BlobNotFoundError, BlobStore
@@ -40,6 +40,7 @@ from modelbay_common.events import (
 )
 from modelbay_common.inbox import idempotent, was_handled
 from modelbay_common.scratch import owned_prefix
+from modelbay_common.tracing import span
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_onboarding.debris import RESOLVE_BASE
@@ -55,6 +56,7 @@ from modelbay_onboarding.store import (
     ResolutionOutcome,
     StoredWheelhouse,
 )
+from modelbay_onboarding.system_libraries.stage import SystemLibraryStage, SystemPackages
 from modelbay_onboarding.wheelhouse import (
     PLATFORM,
     lock_from_wheels,
@@ -82,6 +84,7 @@ class Resolved:
     lock_hash: str
     wheelhouse: StoredWheelhouse
     reused: bool
+    system: SystemPackages = field(default_factory=SystemPackages)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Resolver:
             timeout_seconds=settings.pip_timeout_seconds,
         )
         self._slots = asyncio.Semaphore(settings.max_concurrent_resolutions)
+        self._system = SystemLibraryStage(settings, blob_store)
 
     async def handle(self, envelope: Envelope, *, consumer: str, sessions: SessionFactory) -> None:
         """The three steps of one `ModelUploaded` for `consumer` (see the module docstring)."""
@@ -115,7 +119,8 @@ class Resolver:
             cached = await self.cached_lock(session, event)
             await self.announce_start(session, event)
         started = time.monotonic()
-        outcome = await self.resolve(event, cached)
+        with span("onboarding.resolve", **{"modelbay.lock_cached": cached is not None}):
+            outcome = await self.resolve(event, cached)
         reused = isinstance(outcome, Resolved) and outcome.reused
         resolved = "resolved" if isinstance(outcome, Resolved) else "failed"
         observe_resolution(resolved, reused, time.monotonic() - started)
@@ -148,45 +153,67 @@ class Resolver:
         await emit(session, started)
 
     async def resolve(self, event: ModelUploaded, cached: CachedLock | None) -> Outcome:
-        """Lock and download (or reuse); never raises for the contributor's mistakes."""
+        """Lock and download (or reuse), then the system packages the wheels need (ELF scan,
+        system_libraries/); never raises for the contributor's mistakes."""
         inputs = self.inputs_for(event)
         async with self._slots:
-            if cached is not None:
-                stored = await self._stored_wheelhouse(cached.lock_hash, len(cached.lock))
-                if stored is not None:
-                    log.info(
-                        "%s: lock cache hit, wheelhouse %s reused", event.subject, stored.blob_key
-                    )
-                    return Resolved(inputs, cached.lock, cached.lock_hash, stored, reused=True)
+            workdir = Path(
+                await asyncio.to_thread(tempfile.mkdtemp, prefix=owned_prefix(RESOLVE_BASE))
+            )
             try:
-                return await self._download_and_store(event.subject, inputs)
+                resolved = await self._reuse(event.subject, inputs, cached)
+                wheels = None
+                if resolved is None:
+                    resolved, wheels = await self._download_and_store(
+                        event.subject, inputs, workdir
+                    )
+                system = await self._system.resolve(
+                    lock_hash=resolved.lock_hash,
+                    wheels=wheels,
+                    workdir=workdir,
+                    declared=event.system_packages,
+                    python_version=inputs.python_version,
+                )
+                return replace(resolved, system=system)
             except ResolutionError as exc:
                 log.info("%s: dependency resolution failed: %s", event.subject, exc.reason)
                 return Failed(inputs, exc.reason, exc.detail)
+            finally:
+                await asyncio.to_thread(shutil.rmtree, workdir, True)
 
-    async def _download_and_store(self, subject: str, inputs: ResolutionInputs) -> Resolved:
-        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=owned_prefix(RESOLVE_BASE)))
-        try:
-            wheels = workdir / "wheels"
-            wheels.mkdir()
-            log.info("%s: pip download %s", subject, " ".join(inputs.requirements))
-            await download_wheels(inputs.requirements, inputs.python_version, wheels, self._pip)
-            lock = lock_from_wheels(wheels)
-            hash_of_lock = lock_hash(lock, inputs.python_version)
-            stored = await self._stored_wheelhouse(hash_of_lock, len(lock))
-            if stored is not None:
-                return Resolved(inputs, lock, hash_of_lock, stored, reused=True)
-            archive = workdir / "wheelhouse.tar"
-            await asyncio.to_thread(write_wheelhouse, wheels, lock, inputs.python_version, archive)
-            key = wheelhouse_key(hash_of_lock)
-            info = await self._blobs.put_path(key, archive, content_type="application/x-tar")
-            log.info(
-                "%s: stored wheelhouse %s (%d wheels, %d bytes)", subject, key, len(lock), info.size
-            )
-            wheelhouse = StoredWheelhouse(hash_of_lock, key, info.size, info.sha256, len(lock))
-            return Resolved(inputs, lock, hash_of_lock, wheelhouse, reused=False)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
+    async def _reuse(
+        self, subject: str, inputs: ResolutionInputs, cached: CachedLock | None
+    ) -> Resolved | None:
+        if cached is None:
+            return None
+        stored = await self._stored_wheelhouse(cached.lock_hash, len(cached.lock))
+        if stored is None:
+            return None
+        log.info("%s: lock cache hit, wheelhouse %s reused", subject, stored.blob_key)
+        return Resolved(inputs, cached.lock, cached.lock_hash, stored, reused=True)
+
+    async def _download_and_store(
+        self, subject: str, inputs: ResolutionInputs, workdir: Path
+    ) -> tuple[Resolved, Path]:
+        """pip download into `workdir`; returns the outcome and the wheels' directory."""
+        wheels = workdir / "wheels"
+        wheels.mkdir()
+        log.info("%s: pip download %s", subject, " ".join(inputs.requirements))
+        await download_wheels(inputs.requirements, inputs.python_version, wheels, self._pip)
+        lock = lock_from_wheels(wheels)
+        hash_of_lock = lock_hash(lock, inputs.python_version)
+        stored = await self._stored_wheelhouse(hash_of_lock, len(lock))
+        if stored is not None:
+            return Resolved(inputs, lock, hash_of_lock, stored, reused=True), wheels
+        archive = workdir / "wheelhouse.tar"
+        await asyncio.to_thread(write_wheelhouse, wheels, lock, inputs.python_version, archive)
+        key = wheelhouse_key(hash_of_lock)
+        info = await self._blobs.put_path(key, archive, content_type="application/x-tar")
+        log.info(
+            "%s: stored wheelhouse %s (%d wheels, %d bytes)", subject, key, len(lock), info.size
+        )
+        wheelhouse = StoredWheelhouse(hash_of_lock, key, info.size, info.sha256, len(lock))
+        return Resolved(inputs, lock, hash_of_lock, wheelhouse, reused=False), wheels
 
     async def _stored_wheelhouse(self, hash_of_lock: str, wheels: int) -> StoredWheelhouse | None:
         key = wheelhouse_key(hash_of_lock)
@@ -237,6 +264,8 @@ class Resolver:
             lock_hash=outcome.lock_hash,
             wheelhouse_uri=outcome.wheelhouse.blob_key,
             wheelhouse_reused=outcome.reused,
+            system_packages=outcome.system.packages,
+            system_packages_uri=outcome.system.uri,
         )
         await emit(session, resolved)
 

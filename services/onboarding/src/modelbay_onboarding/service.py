@@ -227,6 +227,7 @@ class UploadService:
             bundle_size=upload.size,
             python_version=bundle.python_version,
             requirements=bundle.requirements,
+            system_packages=bundle.system_packages,
             methods=bundle.methods,
             uploaded_by=signed_in_user(caller),
             description=bundle.manifest.description,
