@@ -66,7 +66,7 @@ def graph_names(manifest: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, 
 def open_session(model_path: Path, *, threads: int = 1) -> Any:
     """An onnxruntime CPU session. One intra-op thread by default: the model server scales by
     workers and batching, and ORT's own pool would fight them for the same cores."""
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped]  # ships no type information
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
