@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 from modelbay_runtime.orchestrator.node_transport import LeanNodeTransport
+from modelbay_runtime.orchestrator.settings import ClientLimits
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 3\r\n\r\nabc"
@@ -161,3 +162,9 @@ async def test_other_schemes_go_to_the_fallback_transport() -> None:
     assert response.content == b"x"
     assert asked == ["https://node.example/m"]
     await transport.aclose()
+
+
+def test_the_httpx_transport_can_be_chosen_back() -> None:
+    assert ClientLimits.from_env({}).http == "lean"
+    assert ClientLimits.from_env({"MODELBAY_ORCHESTRATOR_HTTP": "httpx"}).http == "httpx"
+    assert ClientLimits.from_env({"MODELBAY_ORCHESTRATOR_HTTP": "h2"}).http == "lean"

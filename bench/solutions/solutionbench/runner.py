@@ -11,6 +11,11 @@ Targets (all JSON from wrk, one connection, closed loop):
   mapping step assembling its input from both).
 
 Overhead per hop = (p50 through the orchestrator − the same number of direct calls' p50) / hops.
+
+A second orchestrator with `MODELBAY_ORCHESTRATOR_HTTP=httpx` (node calls through httpx's own
+transport, as before the lean one of `orchestrator/node_transport.py`) serves the same three
+solutions; its cells, marked `(httpx transport)`, are interleaved with the others, so the
+before/after comparison sees the same load.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ MARK_BEGIN = (
     "edit bench/solutions, not this -->"
 )
 MARK_END = "<!-- solutions:end -->"
+HTTPX = "(httpx transport)"
 
 
 def _free_port() -> int:
@@ -175,12 +181,17 @@ def main(argv: list[str]) -> int:
             nodes = {node_id: bundles[NODES[node_id]] for node_id in document["nodes"]}
             solutions.append(str(write_solution(work / "solutions", name, document, nodes)))
         urls = {node_id: f"http://127.0.0.1:{port}" for node_id, port in ports.items()}
-        orchestrator = f"http://127.0.0.1:{_free_port()}"
         env = {**base_env, "MODELBAY_SOLUTION_NODES": json.dumps(urls)}
-        command = [python, "-m", "modelbay_runtime", "orchestrate", *solutions]
-        command += ["--host", "127.0.0.1", "--port", orchestrator.rsplit(":", 1)[1]]
-        orchestrator_process = _serve(command, env, work / "orchestrator.log", stack)
-        for url in [*urls.values(), orchestrator]:
+        orchestrators, processes = {}, {}
+        for variant, extra in (("lean", {}), ("httpx", {"MODELBAY_ORCHESTRATOR_HTTP": "httpx"})):
+            port = _free_port()
+            command = [python, "-m", "modelbay_runtime", "orchestrate", *solutions]
+            command += ["--host", "127.0.0.1", "--port", str(port)]
+            log = work / f"orchestrator-{variant}.log"
+            processes[variant] = _serve(command, {**env, **extra}, log, stack)
+            orchestrators[variant] = f"http://127.0.0.1:{port}"
+        orchestrator = orchestrators["lean"]
+        for url in [*urls.values(), *orchestrators.values()]:
             _wait_ready(url)
         targets = {
             "direct instant": (f"{urls['a']}/model/methods/step", '{"x": 1.5}', 1),
@@ -202,6 +213,13 @@ def main(argv: list[str]) -> int:
                 2,
             ),
         }
+        for label, solution_name in (
+            ("solution 1 node", "one"),
+            ("solution chain of 3", "chain"),
+            ("solution fan-out 2×5 ms + merge", "fanout"),
+        ):
+            url = f"{orchestrators['httpx']}/solutions/{solution_name}/model/methods/predict"
+            targets[f"{label} {HTTPX}"] = (url, '{"x": 1.5}', targets[label][2])
         started = datetime.now(UTC)
         rounds: dict[str, list[dict[str, float]]] = {label: [] for label in targets}
         for _ in range(ROUNDS):
@@ -210,9 +228,10 @@ def main(argv: list[str]) -> int:
             for label, (url, body, _) in targets.items():
                 _wrk(url, body, WARMUP, work)
                 load = os.getloadavg()[0]
-                cpu = _cpu_seconds(orchestrator_process.pid)
+                pid = processes["httpx" if label.endswith(HTTPX) else "lean"].pid
+                cpu = _cpu_seconds(pid)
                 cell = _wrk(url, body, DURATION, work)
-                spent = _cpu_seconds(orchestrator_process.pid) - cpu
+                spent = _cpu_seconds(pid) - cpu
                 if label.startswith("solution") and cell["requests"]:
                     cell["orchestrator_cpu_ms_per_req"] = 1000 * spent / cell["requests"]
                 rounds[label].append({**cell, "load_before": load})
@@ -252,17 +271,23 @@ def _combine(cells: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def _summary(cells: dict[str, Any]) -> dict[str, Any]:
-    def hop(key: str) -> dict[str, float]:
+    def hop(key: str, suffix: str = "") -> dict[str, float]:
         direct = cells["direct instant"][key]
         return {
-            "one_node": round(cells["solution 1 node"][key] - direct, 3),
-            "chain": round((cells["solution chain of 3"][key] - 3 * direct) / 3, 3),
+            "one_node": round(cells["solution 1 node" + suffix][key] - direct, 3),
+            "chain": round((cells["solution chain of 3" + suffix][key] - 3 * direct) / 3, 3),
         }
 
     fanout = cells["solution fan-out 2×5 ms + merge"]
+    before = cells[f"solution fan-out 2×5 ms + merge {HTTPX}"]
     return {
         "overhead_per_hop_median_ms": hop("p50_ms"),
         "overhead_per_hop_best_round_ms": hop("best_p50_ms"),
+        "httpx_transport_overhead_per_hop_median_ms": hop("p50_ms", f" {HTTPX}"),
+        "httpx_transport_fanout_p50_ms": {
+            "median": before["p50_ms"],
+            "best_round": before["best_p50_ms"],
+        },
         "fanout_p50_ms": {"median": fanout["p50_ms"], "best_round": fanout["best_p50_ms"]},
         "fanout_sequential_floor_ms": round(
             2 * cells["direct 5 ms"]["p50_ms"] + cells["direct merge"]["p50_ms"], 3
@@ -285,6 +310,8 @@ def _write_doc(doc: Path, record: dict[str, Any]) -> None:
     )
     median, best = summary["overhead_per_hop_median_ms"], summary["overhead_per_hop_best_round_ms"]
     in_process, fanout = summary["in_process_cpu_ms_per_request"], summary["fanout_p50_ms"]
+    before_hop = summary["httpx_transport_overhead_per_hop_median_ms"]
+    before_fanout = summary["httpx_transport_fanout_p50_ms"]
     section = f"""{MARK_BEGIN}
 
 Measured {record["started"]} – {record["finished"]} on {record["machine"]["cpus"]} cores
@@ -312,6 +339,11 @@ the rounds; *best round p50* is the least disturbed round's. Raw:
 - Fan-out of two 5 ms models and a merge: **{fanout["median"]:.2f} ms** p50, best round
   {fanout["best_round"]:.2f} ms (target ≤ 7 ms; calling the three one after the other costs
   {summary["fanout_sequential_floor_ms"]:.2f} ms).
+- The same orchestrator with node calls through httpx's own transport
+  (`MODELBAY_ORCHESTRATOR_HTTP=httpx`, what it used before `node_transport.py`), measured in the
+  same rounds: overhead per hop {before_hop["one_node"]:.2f} ms (one node) and
+  {before_hop["chain"]:.2f} ms (chain); fan-out {before_fanout["median"]:.2f} ms p50, best round
+  {before_fanout["best_round"]:.2f} ms.
 
 {MARK_END}"""
     text = doc.read_text()

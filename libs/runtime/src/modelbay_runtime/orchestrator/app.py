@@ -73,10 +73,17 @@ class OrchestratorServer:
         )
         # Node calls go through the lean HTTP/1.1 transport (node_transport.py: ~0.5 ms of CPU
         # less per call than httpx's own); other schemes fall back to httpx's.
-        self._pool = self._transport or LeanNodeTransport(
-            max_connections=self._limits.max_connections,
-            max_keepalive=self._limits.max_keepalive_connections,
-            fallback=httpx.AsyncHTTPTransport(limits=limits),
+        # `MODELBAY_ORCHESTRATOR_HTTP=httpx` keeps httpx's transport for every call: the
+        # benchmark's before/after on one machine, and an operator's way back.
+        fallback = httpx.AsyncHTTPTransport(limits=limits)
+        self._pool = self._transport or (
+            fallback
+            if self._limits.http == "httpx"
+            else LeanNodeTransport(
+                max_connections=self._limits.max_connections,
+                max_keepalive=self._limits.max_keepalive_connections,
+                fallback=fallback,
+            )
         )
         self._caller = NodeCaller(self._pool)
         try:

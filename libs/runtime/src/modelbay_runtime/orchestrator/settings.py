@@ -34,6 +34,8 @@ class ClientLimits:
     max_connections: int = 256
     max_keepalive_connections: int = 64
     keepalive_expiry_seconds: float = 30.0
+    # `lean` (node_transport.py) or `httpx` (httpx's own transport for every node call).
+    http: str = "lean"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientLimits:
@@ -41,6 +43,7 @@ class ClientLimits:
         return cls(
             max_connections=int(env.get("MODELBAY_ORCHESTRATOR_MAX_CONNECTIONS", 256)),
             max_keepalive_connections=int(env.get("MODELBAY_ORCHESTRATOR_MAX_KEEPALIVE", 64)),
+            http="httpx" if env.get("MODELBAY_ORCHESTRATOR_HTTP") == "httpx" else "lean",
         )
 
 
