@@ -9,9 +9,10 @@ routes; the live pipeline subscribes to the gateway's event hub like `GET /v1/ev
 # No `from __future__ import annotations`: FastAPI must see the Annotated aliases.
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from modelbay_common.access import ModelAccess, Visibility, can_change
 from modelbay_common.api_params import INT32_MAX
@@ -31,7 +32,7 @@ from modelbay_gateway.web.community import community_values
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.session import Visitor
 from modelbay_gateway.web.snippets import DEFAULT_MODEL_URL, snippets_for
-from modelbay_gateway.web.state import State
+from modelbay_gateway.web.state import State, WebState
 from modelbay_gateway.web.try_it import try_fields
 from modelbay_gateway.web.views import (
     DOWNLOAD_KINDS,
@@ -192,62 +193,60 @@ async def render_model_page(
     return state.templates.TemplateResponse(request, "model.html", values, status_code=status)
 
 
-async def _version_values(
-    state: State, visitor: Visitor, owner: str, name: str, version: int
-) -> dict[str, Any]:
-    detail = await get_version(state.context.upstreams, visitor.caller, owner, name, version)
-    return {
-        "visitor": visitor,
-        "owner": owner,
-        "name": name,
-        "version": version,
+@dataclass(frozen=True)
+class VersionAddress:
+    """A version page's address and who opens it (a dependency: every version route takes it)."""
+
+    state: WebState
+    visitor: Visitor
+    owner: str
+    name: str
+    version: int
+
+
+async def version_address(
+    state: State, visitor: Browsing, owner: str, name: str, version: VersionNumber
+) -> VersionAddress:
+    return VersionAddress(state, visitor, owner, name, version)
+
+
+VersionAt = Annotated[VersionAddress, Depends(version_address)]
+
+
+async def _version_page(request: Request, at: VersionAt, template: str) -> Response:
+    upstreams, caller = at.state.context.upstreams, at.visitor.caller
+    detail = await get_version(upstreams, caller, at.owner, at.name, at.version)
+    values = {
+        "visitor": at.visitor,
+        "owner": at.owner,
+        "name": at.name,
+        "version": at.version,
         "detail": detail,
         "stages": pipeline_stages(detail),
         "finished": detail.get("status") in TERMINAL_STATUSES,
     }
+    return at.state.templates.TemplateResponse(request, template, values)
 
 
 @router.get("/models/{owner}/{name}/versions/{version}")
-async def version_page(
-    request: Request,
-    state: State,
-    visitor: Browsing,
-    owner: str,
-    name: str,
-    version: VersionNumber,
-) -> Response:
-    values = await _version_values(state, visitor, owner, name, version)
-    return state.templates.TemplateResponse(request, "version.html", values)
+async def version_page(request: Request, at: VersionAt) -> Response:
+    return await _version_page(request, at, "version.html")
 
 
 @router.get("/models/{owner}/{name}/versions/{version}/pipeline")
-async def pipeline_fragment(
-    request: Request,
-    state: State,
-    visitor: Browsing,
-    owner: str,
-    name: str,
-    version: VersionNumber,
-) -> Response:
+async def pipeline_fragment(request: Request, at: VersionAt) -> Response:
     """The pipeline section alone: the page's script swaps it in when an event arrives."""
-    values = await _version_values(state, visitor, owner, name, version)
-    return state.templates.TemplateResponse(request, "_pipeline.html", values)
+    return await _version_page(request, at, "_pipeline.html")
 
 
 @router.get("/models/{owner}/{name}/versions/{version}/events")
-async def version_events(
-    request: Request,
-    state: State,
-    visitor: Browsing,
-    owner: str,
-    name: str,
-    version: VersionNumber,
-) -> Response:
+async def version_events(at: VersionAt) -> Response:
     """This version's lifecycle events as SSE, for the signed-in browser (cookie, not bearer)."""
+    visitor, context = at.visitor, at.state.context
     # 404 before subscribing when the visitor may not see the model; the hub filters again.
-    await get_version(state.context.upstreams, visitor.caller, owner, name, version)
-    hub = state.context.hub
-    event_filter = EventFilter(owner=owner, name=name, version=version)
+    await get_version(context.upstreams, visitor.caller, at.owner, at.name, at.version)
+    hub = context.hub
+    event_filter = EventFilter(owner=at.owner, name=at.name, version=at.version)
 
     async def stream() -> AsyncIterator[str]:
         with hub.subscribe(visitor.caller, event_filter) as subscription:
@@ -270,21 +269,14 @@ async def version_events(
 
 
 @router.get("/models/{owner}/{name}/versions/{version}/files/{kind}")
-async def download_file(
-    request: Request,
-    state: State,
-    visitor: Browsing,
-    owner: str,
-    name: str,
-    version: VersionNumber,
-    kind: FileKind,
-) -> Response:
-    context = state.context
+async def download_file(at: VersionAt, kind: FileKind) -> Response:
+    context, caller = at.state.context, at.visitor.caller
+    address = (at.owner, at.name, at.version)
     if kind == "image":
-        found = await open_image_download(context.upstreams, visitor.caller, owner, name, version)
+        found = await open_image_download(context.upstreams, caller, *address)
     else:
         found = await open_blob_download(
-            context.blob_store, context.upstreams, visitor.caller, owner, name, version, kind
+            context.blob_store, context.upstreams, caller, *address, kind
         )
     return StreamingResponse(
         found.body,
@@ -295,19 +287,17 @@ async def download_file(
 
 
 @router.get("/models/{owner}/{name}/versions/{version}/clients/{language}")
-async def download_client(
-    request: Request,
-    state: State,
-    visitor: Browsing,
-    owner: str,
-    name: str,
-    version: VersionNumber,
-    language: ClientLanguage,
-) -> Response:
+async def download_client(at: VersionAt, language: ClientLanguage) -> Response:
     """The generated client package, as `/v1/.../clients/{language}` serves it."""
-    context = state.context
+    context = at.state.context
     package = await client_package(
-        context.blob_store, context.upstreams, visitor.caller, owner, name, version, language
+        context.blob_store,
+        context.upstreams,
+        at.visitor.caller,
+        at.owner,
+        at.name,
+        at.version,
+        language,
     )
     headers = {"Content-Disposition": f'attachment; filename="{package.filename}"'}
     return Response(package.content, media_type=package.media_type, headers=headers)
