@@ -43,8 +43,8 @@ from modelbay_catalog.curation.store import CurationStore
 from modelbay_catalog.deletion import delete_model
 from modelbay_catalog.errors import InvalidCallerHeader, ModelNameDeleted
 from modelbay_catalog.federation.origins import (
+    ensure_writable,
     model_with_origin,
-    refuse_changes_to_mirrors,
     version_with_origin,
 )
 from modelbay_catalog.lifecycle import VersionStatus
@@ -233,15 +233,12 @@ async def delete(
     return model_deletion(deleted)
 
 
-@router.get(
-    "/internal/names/{owner}/{name}",
-    status_code=204,
-    dependencies=[Depends(refuse_changes_to_mirrors)],  # 409 model-is-mirrored
-)
+@router.get("/internal/names/{owner}/{name}", status_code=204)
 async def check_name(session: SessionDep, owner: str, name: str) -> None:
     """204 when a version may be pushed as `owner/name` (new or existing); 409
     `model-name-deleted` when that model was deleted, `model-is-mirrored` when it is a
     read-only mirror of a peer's model. The gateway asks before a push."""
+    await ensure_writable(session, owner, name)
     found = await SolutionStore(session).find_model_even_deleted(owner, name)
     if found is not None and found.deleted_at is not None:
         raise ModelNameDeleted(owner, name)
@@ -258,7 +255,6 @@ async def get_version(
 @router.post(
     "/internal/models/{owner}/{name}/publish",
     response_model=VersionDetail,
-    dependencies=[Depends(refuse_changes_to_mirrors)],  # a mirror is read-only here
     responses={202: {"model": PublishRequestContract, "description": "waits for approval"}},
 )
 async def publish(
@@ -269,6 +265,7 @@ async def publish(
     name: str,
     body: PublishBody,
 ) -> VersionDetail | JSONResponse:
+    await ensure_writable(session, owner, name)  # a mirror is read-only here
     store = CatalogStore(session)
     request = PublishRequest(
         version=body.version,

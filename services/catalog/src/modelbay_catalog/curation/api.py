@@ -4,7 +4,7 @@ approval"). Same style as the catalog's `api.py`, whose typed dependencies they 
 # No `from __future__ import annotations` here: FastAPI must evaluate the route annotations.
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from modelbay_common.contracts.curation import (
     Alias,
     AliasBody,
@@ -20,7 +20,7 @@ from modelbay_catalog.curation import service
 from modelbay_catalog.curation.schemas import alias_out, request_out
 from modelbay_catalog.curation.service import Stores
 from modelbay_catalog.curation.store import CurationStore
-from modelbay_catalog.federation.origins import refuse_changes_to_mirrors
+from modelbay_catalog.federation.origins import ensure_writable
 from modelbay_catalog.store import CatalogStore
 
 ALIASES = "/internal/models/{owner}/{name}/aliases"
@@ -30,8 +30,6 @@ AliasName = Annotated[str, Path(max_length=100, description="e.g. `stable`; `lat
 RequestId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(tags=["curation"])
-# A mirrored model is read-only here (docs/federation.md): 409 `model-is-mirrored`.
-READ_ONLY_MIRRORS = Depends(refuse_changes_to_mirrors)
 
 
 def _stores(session: AsyncSession) -> Stores:
@@ -51,7 +49,7 @@ async def resolve(
     return alias_out(await service.resolve_alias(_stores(session), caller, owner, name, alias))
 
 
-@router.put(ALIASES + "/{alias}", response_model=Alias, dependencies=[READ_ONLY_MIRRORS])
+@router.put(ALIASES + "/{alias}", response_model=Alias)
 async def move(
     session: SessionDep,
     caller: CallerDep,
@@ -60,19 +58,16 @@ async def move(
     alias: AliasName,
     body: AliasBody,
 ) -> Alias:
+    await ensure_writable(session, owner, name)  # a mirror is read-only here
     moved = await service.move_alias(_stores(session), caller, owner, name, alias, body.version)
     return alias_out(moved)
 
 
-@router.delete(
-    ALIASES + "/{alias}",
-    status_code=204,
-    response_class=Response,
-    dependencies=[READ_ONLY_MIRRORS],
-)
+@router.delete(ALIASES + "/{alias}", status_code=204, response_class=Response)
 async def remove(
     session: SessionDep, caller: CallerDep, owner: str, name: str, alias: AliasName
 ) -> Response:
+    await ensure_writable(session, owner, name)  # a mirror is read-only here
     await service.remove_alias(_stores(session), caller, owner, name, alias)
     return Response(status_code=204)
 

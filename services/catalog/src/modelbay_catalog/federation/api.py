@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelbay_catalog.api import CallerDep, SessionDep, SettingsDep
 from modelbay_catalog.federation import service
 from modelbay_catalog.federation.feed import changes_page
-from modelbay_catalog.federation.origins import refuse_changes_to_mirrors
+from modelbay_catalog.federation.origins import ensure_writable
 from modelbay_catalog.federation.store import FederationStore
 from modelbay_catalog.federation.sync import SyncPolicy
 from modelbay_catalog.settings import CatalogSettings
@@ -116,12 +116,9 @@ async def credentials(session: SessionDep, peer: PeerName) -> PeerCredentials:
     return await service.credentials(_federation(session), peer)
 
 
-@router.get(
-    "/internal/federation/writable/{owner}/{name}",
-    status_code=204,
-    dependencies=[Depends(refuse_changes_to_mirrors)],
-)
-async def writable(owner: str, name: str) -> Response:
+@router.get("/internal/federation/writable/{owner}/{name}", status_code=204)
+async def writable(session: SessionDep, owner: str, name: str) -> Response:
     """204 when `owner/name` may be changed or pushed to here; 409 `model-is-mirrored` when it
     is a read-only mirror of a peer's model."""
+    await ensure_writable(session, owner, name)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ gateway's headers, one transaction per request, a use case, an answer of the sha
 # No `from __future__ import annotations` here: FastAPI must evaluate the route annotations.
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from modelbay_common.contracts.catalog import ModelSummary
 from modelbay_common.contracts.social import (
     Comment,
@@ -27,7 +27,7 @@ from modelbay_common.contracts.social import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.api import CallerDep, SessionDep
-from modelbay_catalog.federation.origins import refuse_changes_to_mirrors
+from modelbay_catalog.federation.origins import ensure_writable
 from modelbay_catalog.schemas import model_summary
 from modelbay_catalog.social import comments, schemas, service
 from modelbay_catalog.social.service import Stores
@@ -81,12 +81,7 @@ async def get_rating(
     return schemas.rating(found)
 
 
-@router.put(
-    MODEL + "/rating",
-    response_model=Rating,
-    # A mirrored model is read-only here (docs/federation.md): 409 `model-is-mirrored`.
-    dependencies=[Depends(refuse_changes_to_mirrors)],
-)
+@router.put(MODEL + "/rating", response_model=Rating)
 async def rate(
     session: SessionDep,
     caller: CallerDep,
@@ -96,6 +91,8 @@ async def rate(
     response: Response,
 ) -> Rating:
     """The caller's rating: 201 when new, 200 when it replaced their earlier one."""
+    # A mirrored model is read-only here (docs/federation.md): 409 `model-is-mirrored`.
+    await ensure_writable(session, owner, name)
     change = await service.rate_model(
         _stores(session),
         caller,
