@@ -11,8 +11,9 @@ signature and B's own (which the SDK's verifier, what `modelbay pull` runs, acce
 key for B's coordinates), artifacts land under the local keys; and every refusal stores
 nothing, neither in B's registry nor in B's blob store: an image re-tagged on A, a manifest
 with no signature, a signature by a key that is not pinned, a manifest modified in A's storage,
-an artifact whose SHA-256 differs. An unreachable origin is retryable. The consumer, on real
-Postgres, answers a redelivered event once (inbox) through the builder's outbox.
+an artifact whose SHA-256 differs, a provenance about another image or signed by another key.
+An unreachable origin is retryable. The consumer, on real Postgres, answers a redelivered event
+once (inbox) through the builder's outbox.
 """
 
 from __future__ import annotations
@@ -20,24 +21,34 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from mirror_origin import OriginGateway, copy_tag, origin_gateway, push_small_image
+from mirror_sides import (
+    PEER_TOKEN,
+    Side,
+    StaticPeer,
+    assert_nothing_stored,
+    manifest_head,
+    manifest_status,
+    mirror_request,
+    provenance_envelope,
+    running_side,
+    served_artifact,
+    signed_image,
+    unique_repository,
+)
 from modelbay.image_signature import verify_image_signature_in_registry
-from modelbay_builder.image_signing import sign_image
 from modelbay_builder.mirror.copy import LocalRegistry, Mirrorer, artifact_key
 from modelbay_builder.mirror.handlers import mirror_requested_handler
-from modelbay_builder.mirror.origin import PeerCredentials
 from modelbay_builder.registry import RegistryCredentials
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob import BlobStore, open_blob_store
 from modelbay_common.db import create_engine, session_factory, transaction
 from modelbay_common.events import (
-    MirroredArtifact,
     MirrorFailed,
     MirrorRequested,
     VersionMirrored,
@@ -46,37 +57,21 @@ from modelbay_common.events import (
 from modelbay_common.migrations import upgrade
 from modelbay_common.outbox import outbox_table
 from modelbay_common.registry_auth import PULL, repository_access
-from modelbay_common.signing import SigningKey, load_or_create_signing_key, public_key_pem
-from registry_keys import RegistryKeys, make_registry_keys
+from modelbay_common.signing import (
+    load_or_create_signing_key,
+    public_key_pem,
+)
 from sqlalchemy import select
-from token_registry import TokenRegistry, running_token_registry
-
-PEER_TOKEN = "peer-token-issued-by-a"
-UNUSED_REALM = "http://127.0.0.1:9/v1/registry/token"  # tokens are minted directly here
-
-
-@dataclass(frozen=True)
-class Side:
-    registry: TokenRegistry
-    keys: RegistryKeys
-    signing: SigningKey
-
-
-def _side(root: Path, name: str) -> Iterator[Side]:
-    keys = make_registry_keys(root / f"{name}-registry-keys")
-    signing = load_or_create_signing_key(root / f"{name}-signing")
-    with running_token_registry(root / f"{name}-registry", UNUSED_REALM, keys) as registry:
-        yield Side(registry, keys, signing)
 
 
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
-    yield from _side(tmp_path_factory.mktemp("mirror"), "origin")
+    yield from running_side(tmp_path_factory.mktemp("mirror"), "origin")
 
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
-    yield from _side(tmp_path_factory.mktemp("mirror"), "local")
+    yield from running_side(tmp_path_factory.mktemp("mirror"), "local")
 
 
 @pytest.fixture(scope="module")
@@ -91,17 +86,6 @@ async def blobs(s3_services: Any) -> BlobStore:
     store = open_blob_store(f"{base.rstrip('/')}/mirror-it-{uuid.uuid4().hex[:10]}?{query}")
     await store.ensure_ready()
     return store
-
-
-class StaticPeer:
-    """This instance's catalog answers the credentials route in the e2e test; here the peer's
-    URL and token are given directly."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-
-    async def credentials(self, peer: str) -> PeerCredentials:
-        return PeerCredentials(self._url, PEER_TOKEN)
 
 
 @pytest.fixture
@@ -123,99 +107,19 @@ async def mirrorer(
         )
 
 
-def _signed_image(origin: Side, repository: str, tag: str, text: str, key: SigningKey) -> str:
-    owner, name = repository.split("/")
-    digest = push_small_image(origin.registry.address, repository, tag, origin.keys.issuer(), text)
-    sign_image(
-        registry=origin.registry.address,
-        owner=owner,
-        name=name,
-        tag=tag,
-        digest=digest,
-        key=key,
-        credentials=RegistryCredentials(origin.keys.issuer()),
-        insecure=True,
-        creator="test origin",
-    )
-    return digest
-
-
-def _request(
-    origin: Side, gateway: OriginGateway, repository: str, version: int, digest: str, **extra: Any
-) -> MirrorRequested:
-    owner, name = repository.split("/")
-    fields: dict[str, Any] = {
-        "owner": f"mirror-{owner}",
-        "name": name,
-        "version": version,
-        "peer": "a",
-        "origin_url": gateway.url,
-        "origin_owner": owner,
-        "origin_name": name,
-        "origin_version": version,
-        "origin_registry": origin.registry.address,
-        "image_repository": repository,
-        "image_digest": digest,
-        "trusted_keys": (public_key_pem(origin.signing.public_key),),
-    }
-    return MirrorRequested(**{**fields, **extra})
-
-
-def _artifact(
-    gateway: OriginGateway, kind: ArtifactKind, content: bytes, **override: Any
-) -> MirroredArtifact:
-    name = f"{uuid.uuid4().hex[:8]}-{kind.value}"
-    gateway.files[name] = content
-    fields = {
-        "kind": kind.value,
-        "sha256": hashlib.sha256(content).hexdigest(),
-        "size": len(content),
-        "url": gateway.file_url(name),
-    }
-    return MirroredArtifact(**{**fields, **override})
-
-
-def _manifest_status(side: Side, repository: str, reference: str) -> int:
-    return _manifest_head(side, repository, reference).status_code
-
-
-def _manifest_head(side: Side, repository: str, reference: str) -> httpx.Response:
-    token = side.keys.issuer().mint("test", [repository_access(repository, PULL)]).token
-    response = httpx.head(
-        f"http://{side.registry.address}/v2/{repository}/manifests/{reference}",
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.docker.distribution.manifest.v2+json",
-        },
-        timeout=10,
-    )
-    return response
-
-
-async def _assert_nothing_stored(
-    local: Side, blobs: BlobStore, request: MirrorRequested, digest: str
-) -> None:
-    repository = f"{request.owner}/{request.name}"
-    assert _manifest_status(local, repository, digest) == 404
-    assert _manifest_status(local, repository, str(request.version)) == 404
-    for artifact in request.artifacts:
-        kind = ArtifactKind(artifact.kind)
-        key = artifact_key(kind, request.owner, request.name, request.version, artifact.sha256)
-        assert not await blobs.exists(key), key
-
-
-def _unique_repository(owner: str = "alice") -> str:
-    return f"{owner}/m{uuid.uuid4().hex[:8]}"
-
-
 async def test_a_signed_image_is_copied_by_digest_and_countersigned(
     origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
 ) -> None:
-    repository = _unique_repository()
-    digest = _signed_image(origin, repository, "1", "version one", origin.signing)
-    proto = _artifact(gateway, ArtifactKind.PROTO, b'syntax = "proto3";\n')
-    bundle = _artifact(gateway, ArtifactKind.BUNDLE, b"bundle bytes" * 100)
-    request = _request(origin, gateway, repository, 1, digest, artifacts=(proto, bundle))
+    repository = unique_repository()
+    digest = signed_image(origin, repository, "1", "version one", origin.signing)
+    proto = served_artifact(gateway, ArtifactKind.PROTO, b'syntax = "proto3";\n')
+    bundle = served_artifact(gateway, ArtifactKind.BUNDLE, b"bundle bytes" * 100)
+    provenance = served_artifact(
+        gateway, ArtifactKind.PROVENANCE, provenance_envelope(origin.signing, digest)
+    )
+    request = mirror_request(
+        origin, gateway, repository, 1, digest, artifacts=(proto, bundle, provenance)
+    )
 
     answer = await mirrorer.mirror(request)
 
@@ -224,8 +128,8 @@ async def test_a_signed_image_is_copied_by_digest_and_countersigned(
     assert answer.image_digest == digest
     assert answer.image_ref == f"{local.registry.address}/{local_repository}:1"
     assert answer.verified_key_id == origin.signing.key_id
-    assert answer.artifacts == (proto, bundle)
-    assert _manifest_status(local, local_repository, digest) == 200
+    assert answer.artifacts == (proto, bundle, provenance)
+    assert manifest_status(local, local_repository, digest) == 200
     token = local.keys.issuer().mint("test", [repository_access(local_repository, PULL)]).token
     signer = verify_image_signature_in_registry(
         local.registry.address,
@@ -237,8 +141,8 @@ async def test_a_signed_image_is_copied_by_digest_and_countersigned(
     )
     assert signer == local.signing.key_id
     # The tag moves nowhere: HEAD on the tag reports the origin's digest.
-    assert _manifest_head(local, local_repository, "1").headers["Docker-Content-Digest"] == digest
-    for artifact in (proto, bundle):
+    assert manifest_head(local, local_repository, "1").headers["Docker-Content-Digest"] == digest
+    for artifact in (proto, bundle, provenance):
         kind = ArtifactKind(artifact.kind)
         key = artifact_key(kind, request.owner, request.name, 1, artifact.sha256)
         assert (await blobs.stat(key)).sha256 == artifact.sha256
@@ -252,36 +156,36 @@ async def test_a_signed_image_is_copied_by_digest_and_countersigned(
 async def test_an_image_retagged_on_the_origin_is_refused(
     origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
 ) -> None:
-    repository = _unique_repository()
-    digest = _signed_image(origin, repository, "1", "signed as one", origin.signing)
+    repository = unique_repository()
+    digest = signed_image(origin, repository, "1", "signed as one", origin.signing)
     copy_tag(origin.registry.address, repository, "1", "2", origin.keys.issuer())
-    request = _request(origin, gateway, repository, 2, digest)
+    request = mirror_request(origin, gateway, repository, 2, digest)
 
     answer = await mirrorer.mirror(request)
 
     assert isinstance(answer, MirrorFailed), answer
     assert not answer.retryable
     assert f"names {origin.registry.address}/{repository}:1" in answer.reason
-    await _assert_nothing_stored(local, blobs, request, digest)
+    await assert_nothing_stored(local, blobs, request, digest)
 
 
 async def test_an_unsigned_replacement_on_the_origin_is_refused(
     origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
 ) -> None:
-    repository = _unique_repository()
-    _signed_image(origin, repository, "1", "the validated image", origin.signing)
+    repository = unique_repository()
+    signed_image(origin, repository, "1", "the validated image", origin.signing)
     replaced = push_small_image(
         origin.registry.address, repository, "1", origin.keys.issuer(), "someone else's image"
     )
-    bundle = _artifact(gateway, ArtifactKind.BUNDLE, b"bundle")
-    request = _request(origin, gateway, repository, 1, replaced, artifacts=(bundle,))
+    bundle = served_artifact(gateway, ArtifactKind.BUNDLE, b"bundle")
+    request = mirror_request(origin, gateway, repository, 1, replaced, artifacts=(bundle,))
 
     answer = await mirrorer.mirror(request)
 
     assert isinstance(answer, MirrorFailed), answer
     assert not answer.retryable
     assert "has no signature" in answer.reason
-    await _assert_nothing_stored(local, blobs, request, replaced)
+    await assert_nothing_stored(local, blobs, request, replaced)
 
 
 async def test_a_signature_by_a_key_not_pinned_for_the_peer_is_refused(
@@ -292,24 +196,24 @@ async def test_a_signature_by_a_key_not_pinned_for_the_peer_is_refused(
     blobs: BlobStore,
     tmp_path: Path,
 ) -> None:
-    repository = _unique_repository()
+    repository = unique_repository()
     intruder = load_or_create_signing_key(tmp_path / "intruder")
-    digest = _signed_image(origin, repository, "1", "signed by an intruder", intruder)
-    request = _request(origin, gateway, repository, 1, digest)
+    digest = signed_image(origin, repository, "1", "signed by an intruder", intruder)
+    request = mirror_request(origin, gateway, repository, 1, digest)
 
     answer = await mirrorer.mirror(request)
 
     assert isinstance(answer, MirrorFailed), answer
     assert not answer.retryable
     assert "no pinned key verifies" in answer.reason
-    await _assert_nothing_stored(local, blobs, request, digest)
+    await assert_nothing_stored(local, blobs, request, digest)
 
 
 async def test_a_manifest_modified_in_the_origins_storage_is_refused(
     origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
 ) -> None:
-    repository = _unique_repository()
-    digest = _signed_image(origin, repository, "1", "about to be tampered with", origin.signing)
+    repository = unique_repository()
+    digest = signed_image(origin, repository, "1", "about to be tampered with", origin.signing)
     hex_digest = digest.removeprefix("sha256:")
     stored = (
         origin.registry.log_file.parent
@@ -317,7 +221,7 @@ async def test_a_manifest_modified_in_the_origins_storage_is_refused(
     )
     stored.write_bytes(stored.read_bytes().replace(b'"schemaVersion": 2', b'"schemaVersion":  2'))
     tampered = stored.read_bytes()
-    request = _request(origin, gateway, repository, 1, digest)
+    request = mirror_request(origin, gateway, repository, 1, digest)
 
     answer = await mirrorer.mirror(request)
 
@@ -325,26 +229,56 @@ async def test_a_manifest_modified_in_the_origins_storage_is_refused(
     assert not answer.retryable
     assert "was modified on the origin" in answer.reason, answer.reason
     assert hashlib.sha256(tampered).hexdigest() in answer.reason
-    await _assert_nothing_stored(local, blobs, request, digest)
+    await assert_nothing_stored(local, blobs, request, digest)
 
 
 async def test_an_artifact_whose_sha256_differs_is_refused(
     origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
 ) -> None:
-    repository = _unique_repository()
-    digest = _signed_image(origin, repository, "1", "fine image", origin.signing)
-    good = _artifact(gateway, ArtifactKind.PROTO, b'syntax = "proto3";\n')
-    wrong = _artifact(
+    repository = unique_repository()
+    digest = signed_image(origin, repository, "1", "fine image", origin.signing)
+    good = served_artifact(gateway, ArtifactKind.PROTO, b'syntax = "proto3";\n')
+    wrong = served_artifact(
         gateway, ArtifactKind.BUNDLE, b"the real bundle", sha256=hashlib.sha256(b"x").hexdigest()
     )
-    request = _request(origin, gateway, repository, 1, digest, artifacts=(good, wrong))
+    request = mirror_request(origin, gateway, repository, 1, digest, artifacts=(good, wrong))
 
     answer = await mirrorer.mirror(request)
 
     assert isinstance(answer, MirrorFailed), answer
     assert not answer.retryable
     assert f"not the {wrong.sha256}" in answer.reason
-    await _assert_nothing_stored(local, blobs, request, digest)
+    await assert_nothing_stored(local, blobs, request, digest)
+
+
+@pytest.mark.parametrize("forgery", ["another image", "another key"])
+async def test_a_provenance_that_does_not_vouch_for_the_image_is_refused(
+    forgery: str,
+    origin: Side,
+    local: Side,
+    gateway: OriginGateway,
+    mirrorer: Mirrorer,
+    blobs: BlobStore,
+    tmp_path: Path,
+) -> None:
+    repository = unique_repository()
+    digest = signed_image(origin, repository, "1", f"provenance: {forgery}", origin.signing)
+    if forgery == "another image":
+        envelope_bytes = provenance_envelope(origin.signing, "sha256:" + "e" * 64)
+    else:
+        envelope_bytes = provenance_envelope(
+            load_or_create_signing_key(tmp_path / "intruder"), digest
+        )
+    provenance = served_artifact(gateway, ArtifactKind.PROVENANCE, envelope_bytes)
+    request = mirror_request(origin, gateway, repository, 1, digest, artifacts=(provenance,))
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert not answer.retryable
+    expected = "is about sha256:eee" if forgery == "another image" else "does not verify"
+    assert expected in answer.reason, answer.reason
+    await assert_nothing_stored(local, blobs, request, digest)
 
 
 async def test_an_unreachable_origin_is_retryable(
@@ -361,7 +295,7 @@ async def test_an_unreachable_origin_is_retryable(
             ),
             scratch_dir=tmp_path / "scratch",
         )
-        repository = _unique_repository()
+        repository = unique_repository()
         request = MirrorRequested(
             owner="b-alice",
             name=repository.split("/")[1],
@@ -395,9 +329,9 @@ async def test_the_consumer_answers_once_per_event_through_the_outbox(
     engine = create_engine(fresh_database_url)
     try:
         sessions = session_factory(engine)
-        repository = _unique_repository()
-        digest = _signed_image(origin, repository, "1", "delivered twice", origin.signing)
-        request = _request(origin, gateway, repository, 1, digest)
+        repository = unique_repository()
+        digest = signed_image(origin, repository, "1", "delivered twice", origin.signing)
+        request = mirror_request(origin, gateway, repository, 1, digest)
         delivery = envelope(request, source="/modelbay/catalog")
         handle = mirror_requested_handler("builder.mirrors", sessions, mirrorer)
 
