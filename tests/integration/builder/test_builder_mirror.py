@@ -251,6 +251,29 @@ async def test_an_artifact_whose_sha256_differs_is_refused(
     await assert_nothing_stored(local, blobs, request, digest)
 
 
+async def test_an_artifact_longer_than_announced_is_cut_off_and_refused(
+    origin: Side, local: Side, gateway: OriginGateway, mirrorer: Mirrorer, blobs: BlobStore
+) -> None:
+    repository = unique_repository()
+    digest = signed_image(origin, repository, "1", "announced short", origin.signing)
+    content = b"x" * 100_000
+    short = served_artifact(
+        gateway,
+        ArtifactKind.SBOM,
+        content,
+        size=10,
+        sha256=hashlib.sha256(content[:10]).hexdigest(),
+    )
+    request = mirror_request(origin, gateway, repository, 1, digest, artifacts=(short,))
+
+    answer = await mirrorer.mirror(request)
+
+    assert isinstance(answer, MirrorFailed), answer
+    assert not answer.retryable
+    assert "larger than the 10 bytes the origin announced" in answer.reason
+    await assert_nothing_stored(local, blobs, request, digest)
+
+
 @pytest.mark.parametrize("forgery", ["another image", "another key"])
 async def test_a_provenance_that_does_not_vouch_for_the_image_is_refused(
     forgery: str,

@@ -8,13 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from modelbay_builder.mirror.copy import artifact_key
+from modelbay_builder.mirror.copy import _download_artifacts, artifact_key
 from modelbay_builder.mirror.errors import MirrorFailure, from_status
 from modelbay_builder.mirror.oci import Manifest, manifest_children, registry_scheme
 from modelbay_builder.mirror.signatures import VerifiedSignature, countersigned, pinned_keys
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.blob.keys import bundle_key, proto_key, provenance_key
 from modelbay_common.cosign_layout import signature_layers
+from modelbay_common.events import MirroredArtifact, MirrorRequested
 from modelbay_common.signing import (
     load_or_create_signing_key,
     public_key_pem,
@@ -115,3 +116,30 @@ def test_b_keeps_the_origins_signature_and_adds_its_own_for_its_coordinates(
     assert mine.manifest_digest == DIGEST
     # Without a key of its own, B keeps only the origin's signature.
     assert len(signature_layers(json.loads(countersigned(origin, None, "x", DIGEST).manifest))) == 1
+
+
+async def test_an_artifact_announced_above_the_bound_is_refused_before_any_download(
+    tmp_path: Path,
+) -> None:
+    huge = MirroredArtifact(kind="bundle", sha256="c" * 64, size=10**12, url="http://a/v1/x")
+    request = MirrorRequested(
+        owner="alice",
+        name="iris",
+        version=1,
+        peer="a",
+        origin_url="http://a",
+        origin_owner="alice",
+        origin_name="iris",
+        origin_version=1,
+        origin_registry="a:5000",
+        image_repository="alice/iris",
+        image_digest=DIGEST,
+        artifacts=(huge,),
+    )
+
+    class NeverCalled:
+        async def download(self, *args: object) -> None:
+            raise AssertionError("nothing may be downloaded")
+
+    with pytest.raises(MirrorFailure, match="more than the 1024 this instance accepts"):
+        await _download_artifacts(request, NeverCalled(), tmp_path, [], 1024)  # type: ignore[arg-type]

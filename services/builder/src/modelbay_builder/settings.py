@@ -170,6 +170,12 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
         description="Bound on each call to a peer's gateway or registry while mirroring (a "
         "layer upload is one call)",
     )
+    mirror_max_artifact_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1,
+        description="Largest artifact (bundle, SBOM, ...) a peer may announce for a mirror; "
+        "larger ones are refused before anything is downloaded",
+    )
     local_python: str | None = Field(
         default=None,
         description="Interpreter that creates local-process venvs; must be the lock's Python "

@@ -37,8 +37,10 @@ from modelbay_common.events import MirroredArtifact, MirrorFailed, MirrorRequest
 from modelbay_common.metrics import platform_metrics
 from modelbay_common.provenance import statement_subject_digest
 from modelbay_common.registry_auth import PULL, PUSH
+from modelbay_common.scratch import owned_prefix
 from modelbay_common.signing import SignatureInvalid, SigningKey, TrustedKey, dsse_verify
 
+from modelbay_builder.debris import SCRATCH_BASE
 from modelbay_builder.mirror.errors import MirrorFailure, refused, unavailable
 from modelbay_builder.mirror.oci import Manifest, Repository, manifest_children
 from modelbay_builder.mirror.origin import Origin, PeerCredentialsSource
@@ -91,12 +93,14 @@ class Mirrorer:
         blob_store: BlobStore,
         local: LocalRegistry,
         scratch_dir: Path,
+        max_artifact_bytes: int = 2 * 1024**3,
     ) -> None:
         self._credentials = credentials
         self._http = http
         self._blobs = blob_store
         self._local = local
         self._scratch_dir = scratch_dir
+        self._max_artifact_bytes = max_artifact_bytes
 
     async def mirror(self, request: MirrorRequested) -> VersionMirrored | MirrorFailed:
         started = time.monotonic()
@@ -149,9 +153,13 @@ class Mirrorer:
         identity = f"{request.origin_registry}/{request.image_repository}:{request.origin_version}"
         verified = await verify_origin_signature(source, digest, identity, keys)
         self._scratch_dir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="mirror-", dir=self._scratch_dir))
+        # Named like a build's scratch directory: a killed builder's is swept (debris.py).
+        prefix = owned_prefix(SCRATCH_BASE) + "mirror-"
+        scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=self._scratch_dir))
         try:
-            downloaded = await _download_artifacts(request, origin, scratch, keys)
+            downloaded = await _download_artifacts(
+                request, origin, scratch, keys, self._max_artifact_bytes
+            )
             repository = f"{request.owner}/{request.name}"
             target = await self._target(repository)
             await _refuse_moved_tag(target, str(request.version), digest)
@@ -232,7 +240,11 @@ async def _refuse_moved_tag(target: Repository, tag: str, digest: str) -> None:
 
 
 async def _download_artifacts(
-    request: MirrorRequested, origin: Origin, scratch: Path, keys: list[TrustedKey]
+    request: MirrorRequested,
+    origin: Origin,
+    scratch: Path,
+    keys: list[TrustedKey],
+    max_bytes: int,
 ) -> list[tuple[MirroredArtifact, Path]]:
     """Every blob-store artifact, downloaded and checked; the image tarball is skipped (the
     image travels registry to registry)."""
@@ -241,6 +253,11 @@ async def _download_artifacts(
         kind = ArtifactKind(artifact.kind)
         if not kind.in_blob_store:
             continue
+        if artifact.size > max_bytes:
+            raise refused(
+                f"The origin announces a {kind.value} of {artifact.size} bytes, more than the "
+                f"{max_bytes} this instance accepts (MIRROR_MAX_ARTIFACT_BYTES)."
+            )
         path = scratch / f"{index}-{kind.value}"
         await origin.download(artifact.url, artifact.sha256, artifact.size, path)
         if kind is ArtifactKind.PROVENANCE:

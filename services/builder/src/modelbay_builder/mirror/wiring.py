@@ -17,6 +17,7 @@ from modelbay_common.db import SessionFactory
 from modelbay_common.internal_auth import InternalAuth
 from modelbay_common.serving import Step
 
+from modelbay_builder.debris import builds_directory
 from modelbay_builder.mirror.copy import LocalRegistry, Mirrorer
 from modelbay_builder.mirror.handlers import MIRROR_EVENT_TYPES, mirror_requested_handler
 from modelbay_builder.mirror.origin import CatalogPeerCredentials
@@ -63,7 +64,8 @@ def mirror_consumer(
         http=peers,
         blob_store=blob_store,
         local=local,
-        scratch_dir=settings.work_dir / "mirror",
+        scratch_dir=builds_directory(settings.work_dir),
+        max_artifact_bytes=settings.mirror_max_artifact_bytes,
     )
 
     async def close() -> None:
