@@ -69,6 +69,17 @@ async def test_try_it_answers_with_a_table_and_raw_json(
     await box.screenshot(path=str(screenshots / "try-it-refused.png"))
     await page.context.close()
 
+    # The same call through /v1, as a program makes it: the model's answer and its refusal.
+    route = f"/v1{model_path(published)}/versions/{published.version}/try/classify"
+    as_json = {field: [float(x) for x in value.split(",")] for field, value in SAMPLE.items()}
+    answered = await victor.http.post(route, json=as_json)
+    assert answered.status_code == 200, explain(answered)
+    assert answered.json() == {"IrisType": [0, 2]}
+    refused = await victor.http.post(route, json={**as_json, "sepal_width": [3.5]})
+    assert refused.status_code == 422, explain(refused)
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["field"] == "sepal_width"
+
 
 async def test_maintainer_moves_stable_and_others_only_see_it(
     browser: Browser, published: PushedModel, victor: Gateway, screenshots: Path

@@ -45,7 +45,7 @@ async def try_version_method(
     answer = await try_method(
         context.upstreams, caller_of(principal), owner, name, version, method, body
     )
-    media_type = "application/json" if answer.ok else "application/problem+json"
-    if not answer.ok and not isinstance(answer.body, dict):
-        media_type = "application/json"
+    # The model server answers its refusals as problem+json objects; passed on as they are.
+    problem = not answer.ok and isinstance(answer.body, dict)
+    media_type = "application/problem+json" if problem else "application/json"
     return JSONResponse(answer.body, status_code=answer.status, media_type=media_type)
