@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from modelbay_builder.mirror.copy import _download_artifacts, artifact_key
-from modelbay_builder.mirror.errors import MirrorFailure, from_status
+from modelbay_builder.mirror.errors import MirrorFailure, from_status, registry_failure
 from modelbay_builder.mirror.oci import Manifest, manifest_children, registry_scheme
 from modelbay_builder.mirror.signatures import VerifiedSignature, countersigned, pinned_keys
 from modelbay_common.artifacts import ArtifactKind
@@ -33,6 +33,12 @@ def test_only_5xx_and_429_are_retryable(status: int, retryable: bool) -> None:
     failure = from_status("the origin", status)
     assert failure.retryable is retryable
     assert f"HTTP {status}" in failure.reason
+
+
+def test_a_registry_401_may_pass_an_expired_pull_token_is_renewed_on_retry() -> None:
+    assert registry_failure("the registry", 401).retryable
+    assert not registry_failure("the registry", 403).retryable
+    assert registry_failure("the registry", 502).retryable
 
 
 def test_an_image_manifest_refers_to_its_config_and_layers_but_not_foreign_ones() -> None:

@@ -35,3 +35,11 @@ def from_status(what: str, status: int, body: str = "") -> MirrorFailure:
     if status >= 500 or status == 429:
         return unavailable(f"{what} answered HTTP {status}.", detail)
     return refused(f"{what} answered HTTP {status}.", detail)
+
+
+def registry_failure(what: str, status: int, body: str = "") -> MirrorFailure:
+    """A registry's answer: like `from_status`, but 401 may pass too (a pull token that expired
+    during a long copy; the next attempt gets a new one)."""
+    if status == 401:
+        return unavailable(f"{what} answered HTTP 401 (the token expired or was not granted).")
+    return from_status(what, status, body)

@@ -6,7 +6,9 @@ Distribution 2.8 implements): a manifest by digest or tag (GET, PUT), whether a 
 bytes with `?digest=`: the destination registry recomputes the digest and refuses a mismatch).
 
 Every answer that is not a success becomes a `MirrorFailure` naming the registry and the call;
-unreachable registries and 5xx are retryable, everything else is not (`errors.from_status`).
+unreachable registries and 5xx are retryable, and so is 401: a pull token that expired during a
+long copy (the origin's last five minutes) or a push token this instance could not mint; the
+rest is not (`errors.registry_failure`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from modelbay_builder.mirror.errors import MirrorFailure, from_status, refused, unavailable
+from modelbay_builder.mirror.errors import MirrorFailure, refused, registry_failure, unavailable
 
 MANIFEST_MEDIA_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -100,7 +102,9 @@ class Repository:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise from_status(f"{self.name}, asked for manifest {reference},", response.status_code)
+            raise registry_failure(
+                f"{self.name}, asked for manifest {reference},", response.status_code
+            )
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         return Manifest(response.content, media_type)
 
@@ -108,13 +112,13 @@ class Repository:
         response = await self._request("HEAD", f"{self._base}/blobs/{digest}")
         if response.status_code in (200, 404):
             return response.status_code == 200
-        raise from_status(f"{self.name}, asked for blob {digest},", response.status_code)
+        raise registry_failure(f"{self.name}, asked for blob {digest},", response.status_code)
 
     async def blob_bytes(self, digest: str, max_bytes: int) -> bytes:
         """A small blob (a signature payload) whose content is checked against its digest."""
         response = await self._request("GET", f"{self._base}/blobs/{digest}")
         if response.status_code != 200:
-            raise from_status(f"{self.name}, asked for blob {digest},", response.status_code)
+            raise registry_failure(f"{self.name}, asked for blob {digest},", response.status_code)
         if len(response.content) > max_bytes or sha256_digest(response.content) != digest:
             raise refused(f"{self.name} serves blob {digest} with other content than its digest.")
         return response.content
@@ -127,7 +131,7 @@ class Repository:
         try:
             async with self._client.stream("GET", url, headers=self._auth) as response:
                 if response.status_code != 200:
-                    raise from_status(
+                    raise registry_failure(
                         f"{self.name}, asked for blob {digest},", response.status_code
                     )
                 checked = _DigestCheck(digest, size)
@@ -143,7 +147,7 @@ class Repository:
         """A monolithic upload: the registry checks `digest` against what it received."""
         started = await self._request("POST", f"{self._base}/blobs/uploads/")
         if started.status_code != 202 or "Location" not in started.headers:
-            raise from_status(f"{self.name}, asked to start an upload,", started.status_code)
+            raise registry_failure(f"{self.name}, asked to start an upload,", started.status_code)
         location = urljoin(f"{self._base}/", started.headers["Location"])
         separator = "&" if "?" in location else "?"
         finished = await self._request(
@@ -153,7 +157,7 @@ class Repository:
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
         )
         if finished.status_code not in (201, 204):
-            raise from_status(
+            raise registry_failure(
                 f"{self.name}, receiving blob {digest},", finished.status_code, finished.text
             )
 
@@ -166,7 +170,7 @@ class Repository:
             headers={"Content-Type": manifest.media_type},
         )
         if response.status_code not in (200, 201):
-            raise from_status(
+            raise registry_failure(
                 f"{self.name}, receiving manifest {reference},", response.status_code, response.text
             )
         return response.headers.get("Docker-Content-Digest") or manifest.digest
