@@ -17,7 +17,7 @@ from modelbay.prebuilt import dump_prebuilt
 from modelbay_onboarding.errors import InvalidBundle
 from modelbay_onboarding.validation.archive import ArchiveLimits
 from modelbay_onboarding.validation.bundle import BundleRules, validate_bundle
-from onboarding_bundles import archive, refresh_checksums
+from onboarding_bundles import archive, edit_manifest, refresh_checksums
 
 PROTO = """syntax = "proto3";
 package thermo;
@@ -123,3 +123,10 @@ def test_the_sdk_refuses_a_file_that_is_not_a_saved_image(tmp_path: Path) -> Non
     proto.write_text(PROTO)
     with pytest.raises(BundleError, match="is not a `docker save` archive"):
         dump_prebuilt(junk, proto, "thermo", tmp_path / "bundle")
+
+
+def test_an_image_pushed_from_any_python_takes_the_platforms_python(tmp_path: Path) -> None:
+    bundle = image_bundle(tmp_path)
+    edit_manifest(bundle, lambda m: m.update(python="3.12.1"))  # the SDK's, not the image's
+    validated = validate_bundle(archive(bundle, tmp_path / "b.tar.gz"), RULES)
+    assert validated.python_version == "3.11"  # what the resolver and the probe image use

@@ -57,11 +57,14 @@ class ValidatedBundle:
     # What the pickle imports (never unpickled); the policy is applied by the upload use case,
     # which knows the administrator's allowances for the model.
     pickle_globals: tuple[PickleGlobal, ...] = ()
+    # A pushed image runs no Python of the bundle's: it takes the platform's first served
+    # version (resolver, probe image, provenance), whatever Python the contributor's SDK had.
+    python_override: str | None = None
     system_packages: tuple[str, ...] = ()
 
     @property
     def python_version(self) -> str:
-        return self.manifest.python_minor
+        return self.python_override or self.manifest.python_minor
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -93,7 +96,8 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
     required = {ONNX_KIND: ONNX_REQUIRED_FILES, IMAGE_KIND: IMAGE_REQUIRED_FILES}
     _refuse_solution(manifest, contents, problems)
     _check_files(manifest, contents, problems, required.get(kind, REQUIRED_FILES))
-    _check_python(manifest, rules.supported_python, problems)
+    if kind != IMAGE_KIND:
+        _check_python(manifest, rules.supported_python, problems)
     requirements = check_requirements(manifest.requirements, problems)
     system_packages = check_system_packages(manifest.system_packages, problems)
     problems.raise_if_any()  # the files below are only trustworthy once their checksums match
@@ -127,6 +131,7 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
         schemas=schemas,
         warnings=tuple(warnings),
         pickle_globals=pickle_globals,
+        python_override=rules.supported_python[0] if kind == IMAGE_KIND else None,
         system_packages=system_packages,
     )
 
