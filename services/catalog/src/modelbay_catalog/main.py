@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from modelbay_catalog.api import create_app
 from modelbay_catalog.federation.api import sync_policy
-from modelbay_catalog.federation.loop import SyncLoop
+from modelbay_catalog.federation.loop import SyncLoop, federation_status
 from modelbay_catalog.federation.outcomes import OUTCOME_EVENT_TYPES, RetryPolicy, outcome_handler
 from modelbay_catalog.handlers import LIFECYCLE_EVENT_TYPES, lifecycle_handler
 from modelbay_catalog.orm import SCHEMA
@@ -62,6 +62,7 @@ def build_service(
         },
         workers=workers,
         outbox_poll_seconds=settings.outbox_poll_seconds,
+        status_extras=federation_status(clients.sessions),
     )
 
 

@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from modelbay_common.db import SessionFactory, transaction
+from modelbay_common.host_status import StatusExtra
 
 from modelbay_catalog.federation.store import FederationStore
 from modelbay_catalog.federation.sync import SyncPolicy, sync_peer
@@ -72,3 +74,25 @@ class SyncLoop:
             except Exception:  # the next round tries again; the error is the operator's news
                 log.exception("federation sync round failed")
             await asyncio.sleep(self._poll_seconds)
+
+
+def federation_status(sessions: SessionFactory) -> StatusExtra:
+    """What the catalog adds to its `/internal/status` (`modelbay admin status`): its peers and
+    those whose last sync failed, with why."""
+
+    async def read() -> dict[str, Any]:
+        async with transaction(sessions) as session:
+            peers = await FederationStore(session).list_peers()
+        failing = [
+            {
+                "peer": peer.name,
+                "consecutive_failures": peer.consecutive_failures,
+                "last_error": peer.last_error,
+                "next_attempt_at": peer.next_attempt_at.isoformat(),
+            }
+            for peer in peers
+            if peer.consecutive_failures
+        ]
+        return {"federation": {"peers": len(peers), "failing": failing}}
+
+    return read
