@@ -26,6 +26,7 @@ from modelbay_common.events import (
     MirroredArtifact,
     MirrorFailed,
     MirrorRequested,
+    ModelDeleted,
     ModelFavourited,
     ModelRated,
     ModelRatingRemoved,
@@ -131,6 +132,14 @@ SAMPLES: list[EventPayload] = [
     PublishRequested(**COMMON, request_id=1, visibility="public", requested_by="alice"),
     PublishApproved(**COMMON, request_id=1, requested_by="alice", approved_by="pat", comment="ok"),
     PublishDeclined(**COMMON, request_id=2, requested_by="alice", declined_by="pat", comment="no"),
+    ModelDeleted(
+        **COMMON,
+        versions=(1, 2, 3),
+        image_refs=("127.0.0.1:5000/alice/iris:3@sha256:" + "a" * 64,),
+        bundle_uris=("bundles/sha256/" + "b" * 64 + ".tar.gz",),
+        visibility="public",
+        deleted_by="alice",
+    ),
     OrgCreated(org="acme", created_by="alice"),
     OrgMemberAdded(org="acme", member="bob", role="reader", added_by="alice"),
     OrgMemberRoleChanged(
