@@ -14,11 +14,23 @@ PG_LOG="/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log"
 
 cluster_running() { pg_ctlcluster "$VERSION" "$CLUSTER" status >/dev/null 2>&1; }
 
+# The federation e2e test runs two whole stacks (eight service processes, each with a pool of up
+# to 15 connections) beside the test's own clients: Debian's default of 100 is too tight. A
+# running cluster learns it at its next start; `make services-up` never restarts it for this.
+MAX_CONNECTIONS=300
+set_max_connections() {
+  local dir="/etc/postgresql/$VERSION/$CLUSTER"
+  [ -d "$dir" ] || return 0  # no cluster yet: start_cluster calls this again once it exists
+  mkdir -p "$dir/conf.d"
+  echo "max_connections = $MAX_CONNECTIONS" >"$dir/conf.d/modelbay.conf"
+}
+
 start_cluster() {
   if ! pg_lsclusters -h | awk '{print $1"/"$2}' | grep -qx "$VERSION/$CLUSTER"; then
     say "creating PostgreSQL cluster $VERSION/$CLUSTER"
     pg_createcluster "$VERSION" "$CLUSTER" --port "$PORT" >/dev/null
   fi
+  set_max_connections
   say "starting PostgreSQL $VERSION/$CLUSTER"
   # Another engineer's run may start it at the same moment: a lost race is fine.
   if ! pg_ctlcluster "$VERSION" "$CLUSTER" start 9>&- && ! cluster_running; then
@@ -61,6 +73,7 @@ login_works() {
 }
 
 main() {
+  set_max_connections
   cluster_running || start_cluster
   wait_until PostgreSQL 30 "$PG_LOG (pg_lsclusters shows the cluster state)" \
     pg_isready -q -h "$HOST" -p "$PORT"
