@@ -2,7 +2,8 @@
 (`examples/prebuilt-node`) saved with `docker save`, pushed with `modelbay push --image ...
 --proto ...` through the gateway, contract-tested in the builder's sandbox, pushed to the registry
 and catalogued `ready`; the pulled image answers over JSON and protobuf, and the version's SBOM
-lists the image's Debian packages.
+lists the image's Debian packages. The same image pushed again with a proto that promises a
+method the server lacks ends `failed`, the reason and the failure naming that method.
 
 Saved images are large (the example's tarball is 354 MB, its bundle ~140 MB), past the 8 MiB
 upload limit of the session's stack, so this test starts a stack of its own with a limit that
@@ -72,12 +73,9 @@ async def test_a_node_model_server_goes_from_push_to_ready_and_answers(
     await asyncio.to_thread(_run, build, dict(os.environ), tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELBAY_")}
     env.update(MODELBAY_URL=alice.url, MODELBAY_TOKEN=alice.token)
-    push = [str(MODELBAY_CLI), "push", "--image", str(image_tar), "--proto"]
-    _run(
-        [*push, str(EXAMPLE / "model.proto"), "--name", "thermo", "--interface-wait", "0"],
-        env,
-        tmp_path,
-    )
+    push = [str(MODELBAY_CLI), "push", "--image", str(image_tar), "--name", "thermo"]
+    push += ["--interface-wait", "0", "--proto"]
+    await asyncio.to_thread(_run, [*push, str(EXAMPLE / "model.proto")], env, tmp_path)
 
     detail = await alice.follow(alice.username, "thermo", 1)
     assert detail["status"] == "ready", describe_failure(detail)
@@ -96,3 +94,19 @@ async def test_a_node_model_server_goes_from_push_to_ready_and_answers(
     assert sbom.status_code == 200, sbom.text
     purls = {c["purl"] for c in sbom.json()["components"]}
     assert any(p.startswith("pkg:deb/debian/nodejs@") for p in purls), sorted(purls)[:10]
+
+    promising = tmp_path / "model.proto"
+    promising.write_text(
+        (EXAMPLE / "model.proto")
+        .read_text()
+        .replace(
+            "rpc convert (ConvertIn) returns (ConvertOut);",
+            "rpc convert (ConvertIn) returns (ConvertOut);\n"
+            "  rpc explode (ConvertIn) returns (ConvertOut);",
+        )
+    )
+    await asyncio.to_thread(_run, [*push, str(promising)], env, tmp_path)
+    broken = await alice.follow(alice.username, "thermo", 2)
+    assert broken["status"] == "failed", describe_failure(broken)
+    assert broken["reason"] == "method 'explode': POST with a JSON body answered 404"
+    assert broken["failure"]["sample"]["method"] == "explode", describe_failure(broken)
