@@ -267,17 +267,22 @@ async def _modelbay(gateway: Gateway, *args: str) -> subprocess.CompletedProcess
 
 
 async def _deleted_node_fails_the_build(alice: Gateway) -> None:
-    """The detectors are built already: push the solution again, delete `heat` while the new
-    version builds; the catalog refuses `ready` when the image arrives, naming the node."""
-    late = await push_solution(alice, fig5(alice.username), "fig5")
-    heat = f"{alice.username}/heat"
+    """The detectors are built already: push the solution again and delete `heat` at once
+    through `/v1` (before the new version's build can finish; the CLI's start-up would race
+    it); the catalog refuses `ready` when the image arrives, naming the node. `modelbay delete`
+    is exercised on its own: refused while fig5:1 uses the model, then forced."""
+    heat, shake = f"{alice.username}/heat", f"{alice.username}/shake"
     refused = await _modelbay(alice, "delete", heat, "--yes")
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert f"is a node of {alice.username}/fig5:1" in refused.stdout + refused.stderr
-    deleted = await _modelbay(alice, "delete", heat, "--yes", "--force")
-    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
-    assert f"Deleted {heat}" in deleted.stdout
+    late = await push_solution(alice, fig5(alice.username), "fig5")
+    deleted = await alice.http.delete(f"/v1/models/{heat}", params={"force": "true"})
+    assert deleted.status_code == 200, explain(deleted)
     assert (await alice.http.get(f"/v1/models/{heat}")).status_code == 404
+    forced = await _modelbay(alice, "delete", shake, "--yes", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert f"Deleted {shake}" in forced.stdout
     detail = await alice.follow(alice.username, "fig5", late.version)
     assert detail["status"] == "failed", detail
+    # Nodes are checked in document order: heat (deleted first) is the one named.
     assert detail["reason"] == f'node "heat" ({heat}:1) was deleted'
