@@ -110,9 +110,15 @@ async def test_libgomp_comes_from_the_table_with_its_exactly_pinned_base_package
     assert fake.downloaded == ["gcc-12-base", "libgomp1"]
 
 
-async def test_a_library_the_base_has_is_listed_but_not_fetched() -> None:
+async def test_a_library_every_base_has_never_touches_apt() -> None:
     planned, fake = planner()
-    plan = await planned.plan({"libz.so.1": ("opencv-python-headless",)}, [], "3.11")
+    assert await planned.plan({"libz.so.1": ("numpy", "scipy")}, [], "3.11") is None
+    assert fake.calls == []
+
+
+async def test_a_package_the_base_has_is_listed_but_not_fetched() -> None:
+    planned, fake = planner(system_library_packages={"libzother.so.1": "zlib1g"})
+    plan = await planned.plan({"libzother.so.1": ("opencv-python-headless",)}, [], "3.11")
     assert plan is not None
     assert [(p.name, p.fetched) for p in plan.packages] == [("zlib1g", False)]
     assert plan.fetched == ()

@@ -70,6 +70,31 @@ SONAME_PACKAGES: Mapping[str, str] = {
 }
 
 
+# Libraries every Modelbay base image has (Debian's required packages and python3's own
+# dependencies, in bookworm and in trixie alike): dropped before planning, so the usual needs
+# of NumPy, SciPy and friends (`libz.so.1`) never make a resolution touch apt or the network.
+# tests/integration/test_base_image_sonames.py checks each against `ldconfig -p` of the bases.
+BASE_IMAGE_SONAMES = frozenset(
+    {
+        "libz.so.1",
+        "libbz2.so.1.0",
+        "liblzma.so.5",
+        "libzstd.so.1",
+        "liblz4.so.1",
+        "libexpat.so.1",
+        "libssl.so.3",
+        "libcrypto.so.3",
+        "libffi.so.8",
+        "libsqlite3.so.0",
+        "libtinfo.so.6",
+        "libncursesw.so.6",
+        "libreadline.so.8",
+        "libuuid.so.1",
+        "libcrypt.so.1",
+    }
+)
+
+
 def is_debian_package_name(name: str) -> bool:
     return bool(DEBIAN_PACKAGE_NAME.match(name))
 

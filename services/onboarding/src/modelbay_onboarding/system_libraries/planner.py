@@ -2,7 +2,8 @@
 
 `SystemPackagePlanner.plan` runs after the lock (docs/system-packages.md):
 
-1. each soname the wheels need from the system is looked up in the maintained table
+1. sonames every base image has (`BASE_IMAGE_SONAMES`: zlib, OpenSSL, libffi, ...) are dropped;
+   each other soname the wheels need from the system is looked up in the maintained table
    (package_table.py), then in the suite's Contents index; a soname no package of the suite ships
    fails the resolution with "lightgbm needs libgomp.so.1; no Debian package provides it here";
 2. declared packages must exist in the suite;
@@ -32,7 +33,7 @@ from modelbay_onboarding.system_libraries.apt_repository import (
     PackageRecord,
 )
 from modelbay_onboarding.system_libraries.contents_index import ContentsIndex
-from modelbay_onboarding.system_libraries.package_table import package_table
+from modelbay_onboarding.system_libraries.package_table import BASE_IMAGE_SONAMES, package_table
 
 DECLARED = "declared"
 
@@ -63,7 +64,11 @@ class SystemPackagePlanner:
     ) -> SystemPackagePlan | None:
         """The plan, or None when nothing is needed; raises ResolutionError for the contributor's
         problems and ResolverUnavailableError when the mirror cannot be read (retried)."""
-        sorted_needs = {soname: tuple(sorted(dists)) for soname, dists in needs.items()}
+        sorted_needs = {
+            soname: tuple(sorted(dists))
+            for soname, dists in needs.items()
+            if soname not in BASE_IMAGE_SONAMES
+        }
         declared = sorted(set(declared))
         if not sorted_needs and not declared:
             return None
