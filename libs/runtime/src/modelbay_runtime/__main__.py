@@ -51,7 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
-    serve.add_argument("--max-batch-size", type=int, help="rows per merged model call")
+    serve.add_argument(
+        "--max-batch-size",
+        type=int,
+        help="cost budget of one merged model call, in rows (default 1024)",
+    )
     serve.add_argument("--max-batch-wait-ms", type=float, help="longest wait to fill a batch")
     serve.add_argument("--max-body-bytes", type=int, help="larger request bodies get 413")
     serve.add_argument("--model-threads", type=int, help="threads that call the model")

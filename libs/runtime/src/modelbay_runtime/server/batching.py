@@ -4,6 +4,11 @@ A method is row-wise when every input and output field is a column (a list with 
 row). Requests are merged by concatenating their columns, the model is called once, and the
 output columns are cut back at the same offsets, so each caller gets exactly its rows.
 
+Requests of any size merge, by rows, while the batch stays within the cost budget `max_rows`
+(`max_batch_size`, 1024 rows by default): a model call has a large fixed cost (a forest's set-up,
+numpy conversion, the thread hand-off), so eight 100-row requests cost about one call. A request
+larger than the budget is called alone; a batch closes before a request that would overflow it.
+
 "Adaptive": a request that finds the model idle and nobody else arriving is sent at once (no
 added latency at low load). While the model is busy, new requests queue up and the next call
 takes all of them; a batch waits up to `max_wait` only for requests already being received.
