@@ -228,8 +228,7 @@ def _field_schema(field: FieldDescriptor, seen: tuple[str, ...]) -> dict[str, An
         item = message_schema(_message(field), seen)
     elif field.type == _FD.TYPE_ENUM:
         item = {
-            "enum": [v.name for v in _enum(field).values]
-            + [v.number for v in _enum(field).values]
+            "enum": [v.name for v in _enum(field).values] + [v.number for v in _enum(field).values]
         }
     else:
         item = dict(_SCALARS[field.type][1])
