@@ -320,8 +320,9 @@ average before the cells in the table). wrk, 1 thread, 1 connection, closed loop
 {record["rounds"]} rounds of {record["duration_s"]} s per target, the targets interleaved round
 by round, each after a warm-up; JSON from the client; model servers and the orchestrator are
 `python -m modelbay_runtime serve|orchestrate` processes on loopback; nodes are called over
-protobuf through the orchestrator's pooled keep-alive httpx transport. Numbers are medians of
-the rounds; *best round p50* is the least disturbed round's. Raw:
+protobuf through the orchestrator's lean keep-alive transport (`node_transport.py`; the cells
+marked *(httpx transport)*: a second orchestrator using httpx's, interleaved). Numbers are
+medians of the rounds; *best round p50* is the least disturbed round's. Raw:
 `bench/solutions/results/latest.json`.
 
 | target | p50 ms | best round p50 | p90 ms | p99 ms | req/s | orchestrator CPU ms/req | load |
