@@ -67,6 +67,11 @@ async def test_try_it_answers_with_a_table_and_raw_json(
     await expect(failure).to_contain_text("Invalid input", timeout=FIRST_ANSWER_BOUND_MS)
     await expect(failure).to_contain_text("sepal_width")
     await box.screenshot(path=str(screenshots / "try-it-refused.png"))
+    # A stale form (its token no longer matches the session): the box says so instead of
+    # staying silent (htmx does not swap a 403).
+    await box.locator("input[name=csrf_token]").evaluate("input => { input.value = 'stale'; }")
+    await box.get_by_role("button", name="Call the model").click()
+    await expect(box.locator(".try-transport-error")).to_contain_text("reload the page")
     await page.context.close()
 
     # The same call through /v1, as a program makes it: the model's answer and its refusal.

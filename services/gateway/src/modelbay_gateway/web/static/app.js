@@ -94,3 +94,23 @@ document.addEventListener("DOMContentLoaded", () => {
   followPipeline();
 });
 document.addEventListener("htmx:afterSettle", (event) => enableCopyButtons(event.target));
+
+// "Try it": htmx swaps 2xx answers only, and the server answers the form's own problems as 200.
+// Anything else (the session ended, the form's token is stale, the gateway is down) would leave
+// the box silent, so it says what happened and what to do.
+document.addEventListener("htmx:responseError", (event) => {
+  const box = event.target.closest ? event.target.closest(".try") : null;
+  if (!box) return;
+  let note = box.querySelector(".try-transport-error");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "field-error try-transport-error";
+    note.setAttribute("role", "alert");
+    box.appendChild(note);
+  }
+  const status = event.detail.xhr ? event.detail.xhr.status : 0;
+  note.textContent = status === 403
+    ? "This form is out of date (you signed in or out elsewhere): reload the page and try again."
+    : `The call was not sent (HTTP ${status}): reload the page and try again.`;
+  announce(note.textContent);
+});
