@@ -6,11 +6,15 @@ builder would; the e2e tier builds real images)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import uvicorn
 import yaml
 from gateway_curation import assert_problem, outbox_events, pushed_version, ready_version
 from gateway_stack import ADMIN_TOKEN, Stack
+from modelbay.cli import build_app
+from typer.testing import CliRunner
 
 
 def _solution(node: str, model: str) -> dict[str, Any]:
@@ -174,3 +178,39 @@ async def test_a_node_made_private_since_definition_refuses_the_build(
     assert refused["reason"] == (
         f'node "scaler" (cleo/scaler:{scaler}) is private now: dov may no longer use it'
     )
+
+
+async def test_modelbay_delete_asks_first_over_http(stack: Stack, archive_bytes: bytes) -> None:
+    """The CLI against the gateway served over a real socket (uvicorn in this loop, the CLI's
+    synchronous client in a thread): no deletes, `y` deletes, a second time is 404."""
+    gil = await stack.new_user("gil")
+    version = await pushed_version(stack, gil, "gil", "adder", archive_bytes)
+    await stack.wait_for_version(gil, "gil", "adder", version)
+    config = uvicorn.Config(stack.gateway_app, host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    for _ in range(600):  # uvicorn sets `started` once its socket listens
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    args = ["delete", "gil/adder", "--url", f"http://127.0.0.1:{port}", "--token", gil]
+    runner = CliRunner()
+    try:
+        kept = await asyncio.to_thread(runner.invoke, build_app(), args, input="n\n")
+        assert kept.exit_code == 1, kept.output
+        assert "Delete the model gil/adder and its 1 version(s)? This cannot be undone" in (
+            kept.output
+        )
+        assert "Nothing deleted." in kept.output
+        async with stack.client(gil) as client:
+            assert (await client.get("/v1/models/gil/adder")).status_code == 200
+        gone = await asyncio.to_thread(runner.invoke, build_app(), args, input="y\n")
+        assert gone.exit_code == 0, gone.output
+        assert "Deleted gil/adder (versions: 1); its name cannot be pushed again." in gone.output
+        again = await asyncio.to_thread(runner.invoke, build_app(), [*args, "--yes"])
+        assert again.exit_code == 1
+        assert "gil/adder" in again.output
+    finally:
+        server.should_exit = True
+        await serving
