@@ -58,8 +58,9 @@ class SystemPackage(BaseModel):
 
     `reasons` says why: `declared` (the contributor's `system_packages`), `<soname> for
     <distribution>` (found in a wheel's ELF `DT_NEEDED`), or `dependency of <package>`.
-    `fetched` is False for a package every Debian system has (`Priority: required`), which the
-    build never installs; the others travel in the `system_packages_uri` archive.
+    `fetched` is False for a package the base image has (Debian's required packages and the
+    base's recipe, with their dependencies), which the build never installs; the others travel
+    in the `system_packages_uri` archive.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
