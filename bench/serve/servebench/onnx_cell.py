@@ -7,7 +7,10 @@ three alike:
 - `runtime-call`: the same graph through the Modelbay runtime's `LoadedMethod.call` in this
   process (JSON-shaped dict → codec → onnxruntime → dict: what serving adds before HTTP);
 - `server`: `python -m modelbay_runtime serve BUNDLE` as its own process, driven by wrk at
-  concurrency 1 with the same 1-row JSON body (what a client sees; wrk's own cost included).
+  concurrency 1 with the same 1-row JSON body (what a client sees; wrk's own cost included);
+- `python-server`: the same scorer written with numpy as a Python model, served and driven the
+  same way: the server's own cost for any model, so `server − python-server` is what being an
+  ONNX model adds over HTTP (measured side by side, so the machine's load cancels out).
 
 Overhead = p50(server) − p50(onnxruntime), each p50 the median over the rounds. Runs in the
 workspace venv (it has the SDK to write the bundle, the runtime server and onnxruntime):
@@ -67,6 +70,27 @@ def _graph(path: Path) -> Path:
     model.ir_version = 8
     onnx.save_model(model, str(path))
     return path
+
+
+def _python_scorer() -> Any:
+    """The graph's scores as a Python model (numpy), for the server-cost baseline."""
+    from typing import Annotated
+
+    import numpy as np
+    from modelbay import Model
+    from modelbay_runtime.types import ArraySpec
+
+    weights = np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(4, 3)
+
+    def predict(features: Any) -> Any:
+        return 1.0 / (1.0 + np.exp(-(features @ weights)))
+
+    # Set as objects: this module's `from __future__ import annotations` would make them text.
+    predict.__annotations__ = {
+        "features": Annotated[Any, ArraySpec("float32", (None, 4))],
+        "return": Annotated[Any, ArraySpec("float32", (None, 3))],
+    }
+    return Model(predict=predict, samples={"predict": [{"features": FEATURES}]})
 
 
 def _p50_in_process(call: Any) -> float:
@@ -131,11 +155,19 @@ def measure(work: Path, seconds: int) -> dict[str, Any]:
     script = write_script(
         work / "lua", "onnx", "/model/methods/predict", json.dumps(payload).encode()
     )
-    rounds: dict[str, list[float]] = {"onnxruntime": [], "runtime-call": [], "server": []}
-    port = free_port()
+    rounds: dict[str, list[float]] = {
+        "onnxruntime": [],
+        "runtime-call": [],
+        "server": [],
+        "python-server": [],
+    }
+    python_bundle = dump(_python_scorer(), "bench_numpy", work / "python-bundle", replace=True)
+    port, python_port = free_port(), free_port()
     process = _start_server(bundle, port, work / "onnx-server.log")
+    python_process = _start_server(python_bundle, python_port, work / "python-server.log")
     try:
         run_wrk(script, port, 1, 2)  # warm-up, discarded
+        run_wrk(script, python_port, 1, 2)
         for _ in range(ROUNDS):
             rounds["onnxruntime"].append(
                 _p50_in_process(lambda: session.run(None, {"features": rows}))
@@ -145,8 +177,13 @@ def measure(work: Path, seconds: int) -> dict[str, Any]:
             if not cell.valid:
                 raise RuntimeError(f"wrk saw errors against the ONNX model: {cell.errors}")
             rounds["server"].append(cell.p50_ms)
+            baseline = run_wrk(script, python_port, 1, seconds)
+            if not baseline.valid:
+                raise RuntimeError(f"wrk saw errors against the numpy model: {baseline.errors}")
+            rounds["python-server"].append(baseline.p50_ms)
     finally:
         _stop(process)
+        _stop(python_process)
     p50 = {name: round(statistics.median(values), 4) for name, values in rounds.items()}
     return {
         "cell": "onnx-vs-onnxruntime",
@@ -157,6 +194,7 @@ def measure(work: Path, seconds: int) -> dict[str, Any]:
         "p50_ms": p50,
         "p50_ms_per_round": rounds,
         "overhead_p50_ms": round(p50["server"] - p50["onnxruntime"], 4),
+        "onnx_vs_python_server_p50_ms": round(p50["server"] - p50["python-server"], 4),
         # The least disturbed round: on a shared machine the median carries others' load.
         "best_round_overhead_p50_ms": round(
             min(rounds["server"]) - statistics.median(rounds["onnxruntime"]), 4
