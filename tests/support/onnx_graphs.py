@@ -90,3 +90,19 @@ def in_process_outputs(model_path: Path, features: np.ndarray) -> dict[str, np.n
     session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     scores, label = session.run(["scores", "label"], {"features.in": features})
     return {"scores": scores, "label": label}
+
+
+def two_inputs_sum() -> onnx.ModelProto:
+    """a float32[batch, 2] + b float32[batch, 2] → total: two inputs on one symbolic axis."""
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["total"])],
+        "two_inputs_sum",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", 2]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", 2]),
+        ],
+        [helper.make_tensor_value_info("total", TensorProto.FLOAT, ["batch", 2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model

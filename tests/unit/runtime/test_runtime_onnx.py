@@ -131,3 +131,27 @@ async def test_a_request_that_does_not_fit_the_graph_is_a_4xx_naming_the_field(
     assert "dimension 1 must have size 4" in wrong_width.json()["detail"]
     assert wrong_field.status_code == 422
     assert "features_in" in wrong_field.json()["detail"]  # the column the graph needs
+
+
+async def test_inputs_with_different_row_counts_are_a_4xx(tmp_path: Path) -> None:
+    """Two inputs on one symbolic batch axis: onnxruntime itself would fail inside the kernel
+    (a 500); the server's row check of batchable methods refuses it first, naming the field."""
+    graph = onnx_graphs.two_inputs_sum()
+    source = onnx_graphs.save(graph, tmp_path / "sum.onnx")
+    bundle = dump(Model.from_onnx(source, name="sum"), "sum", tmp_path / "bundle")
+    server = ModelServer(RuntimeSettings(), lambda: load_bundle(bundle))
+    await server.startup()
+    await server.wait_loaded()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=server), base_url="http://model"
+        ) as client:
+            good = await client.post("/model/methods/predict", json={"a": [[1, 2]], "b": [[3, 4]]})
+            ragged = await client.post(
+                "/model/methods/predict", json={"a": [[1, 2], [3, 4]], "b": [[3, 4]]}
+            )
+    finally:
+        await server.shutdown()
+    assert good.json() == {"total": [[4.0, 6.0]]}
+    assert ragged.status_code == 422, ragged.text
+    assert ragged.headers["content-type"] == "application/problem+json"
