@@ -20,6 +20,9 @@ from modelbay_builder.errors import ImageValidationFailed
 from modelbay_builder.prebuilt import ContractReport, contract_test_image, load_prebuilt
 from modelbay_builder.validation import ValidationLimits
 
+# Builds the example image (cached layers after the first time): `slow`, still in make test.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "prebuilt-node"
 BASE = "modelbay/python:3.11-bookworm"
