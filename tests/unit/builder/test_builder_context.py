@@ -56,7 +56,8 @@ def test_final_stage_runs_the_server_as_non_root_with_a_healthcheck() -> None:
     lines = instructions(render_dockerfile(BASE, WHEEL))
     final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
     assert "USER 10001:10001" in final
-    assert "EXPOSE 8080" in final
+    assert "EXPOSE 8080 8081" in final  # REST, and gRPC (MODELBAY_RUNTIME_GRPC_PORT below)
+    assert any("MODELBAY_RUNTIME_GRPC_PORT=8081" in line for line in final)
     assert any(line.startswith("HEALTHCHECK") and "/readyz" in line for line in final)
     assert (
         'CMD ["/opt/venv/bin/python", "-m", "modelbay_runtime", "serve", "/model", '

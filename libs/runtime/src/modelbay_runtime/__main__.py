@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
     serve.add_argument(
+        "--grpc-port", type=int, help="also serve gRPC (OIP v2, the model's service); 0 = off"
+    )
+    serve.add_argument(
         "--max-batch-size",
         type=int,
         help="cost budget of one merged model call, in rows (default 1024)",

@@ -32,6 +32,8 @@ VENV = "/opt/venv"
 RUNTIME_TARGET = "/opt/modelbay-runtime"
 MODEL_DIR = "/model"
 SERVER_PORT = 8080
+# The runtime's gRPC port (OIP v2 and the model's own service, docs/runtime.md "gRPC").
+GRPC_PORT = 8081
 # Numeric, so no `useradd` step is needed and any base image works; HOME points at the tmpfs
 # because the root filesystem is read-only when validated (and should be in production too).
 RUNTIME_USER = "10001:10001"
@@ -114,9 +116,10 @@ COPY --from=runtime {runtime_target} {runtime_target}
 ENV PATH={venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
     PYTHONPATH={runtime_target} \\
     PYTHONUNBUFFERED=1 \\
-    HOME=/tmp
+    HOME=/tmp \\
+    MODELBAY_RUNTIME_GRPC_PORT={grpc_port}
 USER {user}
-EXPOSE {port}
+EXPOSE {port} {grpc_port}
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD {healthcheck}
 CMD {command}
 COPY {bundle}/ {model_dir}/
@@ -164,6 +167,7 @@ def render_dockerfile(
         model_dir=MODEL_DIR,
         user=RUNTIME_USER,
         port=SERVER_PORT,
+        grpc_port=GRPC_PORT,
         healthcheck=json.dumps(HEALTHCHECK_COMMAND),
         command=json.dumps(SERVER_COMMAND),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelbay_runtime.server.asgi import Receive, Request, Response, Router, Scope, Send
 from modelbay_runtime.server.invoke import ModelRunner
@@ -24,6 +24,9 @@ from modelbay_runtime.server.routes_oip import OipRoutes
 from modelbay_runtime.server.settings import RuntimeSettings
 from modelbay_runtime.server.state import ServingState
 from modelbay_runtime.server.warmup import first_sample
+
+if TYPE_CHECKING:
+    from modelbay_runtime.server.rpc.server import GrpcPort
 
 log = logging.getLogger("modelbay_runtime.server")
 ModelLoader = Callable[[], ServableModel]
@@ -46,12 +49,24 @@ class ModelServer:
         self._state: ServingState | None = None
         self._failure: str | None = None
         self._loading: asyncio.Task[None] | None = None
+        self._grpc: GrpcPort | None = None
         self.router = self._routes()
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def startup(self) -> None:
         self._loading = asyncio.create_task(self._load(), name="load-model")
+        if self.settings.grpc_port:
+            # Imported only when asked for: the HTTP-only server never loads grpcio.
+            from modelbay_runtime.server.rpc.server import GrpcPort
+
+            self._grpc = GrpcPort(
+                self,
+                self.settings.host,
+                self.settings.grpc_port,
+                reuse_port=self.settings.workers > 1,
+            )
+            await self._grpc.start()
         if self.settings.workers > 1:
             # Workers share one listening socket and a worker only accepts connections once its
             # start-up is complete: waiting here keeps requests away from a worker whose model
@@ -65,6 +80,8 @@ class ModelServer:
             await asyncio.shield(self._loading)
 
     async def shutdown(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.stop()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
         if self._state is not None:

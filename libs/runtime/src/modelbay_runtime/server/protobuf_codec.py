@@ -37,6 +37,14 @@ class MessageCatalog:
         self._classes: dict[str, type[Message]] = {}
         self._readers: dict[str, list[FieldReader]] = {}
 
+    def service_names(self) -> list[str]:
+        """Fully qualified names of the services the bundle's files declare, in file order."""
+        return [
+            service.full_name
+            for file_name in self._file_names
+            for service in self._pool.FindFileByName(file_name).services_by_name.values()
+        ]
+
     def message_names(self) -> list[str]:
         """Fully qualified names of every top-level and nested message (map entries excluded)."""
         names: list[str] = []

@@ -99,29 +99,32 @@ class OipRoutes:
         return render_infer_response(name, state.version, infer, result)
 
     def _resolve(self, state: ServingState, params: dict[str, str]) -> tuple[str, MethodRuntime]:
-        name = params["name"]
-        version = params.get("version")
-        if version is not None and version != state.version:
-            raise _not_found(f"model {name!r} has no version {version!r}; it is {state.version!r}")
-        model_name = state.model.name
-        if name == model_name:
-            method = state.default_tensor_method
-            if method is None:
-                raise _not_found(f"no method of {model_name!r} maps to OIP v2 tensors")
-            return name, state.methods[method]
-        prefix = model_name + "."
-        runtime = state.methods.get(name[len(prefix) :]) if name.startswith(prefix) else None
-        if runtime is None:
-            tensor_names = [model_name] + [
-                prefix + m for m, rt in state.methods.items() if rt.tensors
-            ]
-            raise _not_found(f"unknown model {name!r}; models are {tensor_names}")
-        if runtime.tensors is None:
-            raise _not_found(
-                f"method {runtime.method.name!r} does not map to OIP v2 tensors; "
-                "use POST /model/methods/{method}"
-            )
-        return name, runtime
+        return resolve_tensor_model(state, params["name"], params.get("version"))
+
+
+def resolve_tensor_model(
+    state: ServingState, name: str, version: str | None
+) -> tuple[str, MethodRuntime]:
+    """The tensor method an OIP model name addresses (REST and gRPC), or 404 naming the choices."""
+    if version is not None and version != state.version:
+        raise _not_found(f"model {name!r} has no version {version!r}; it is {state.version!r}")
+    model_name = state.model.name
+    if name == model_name:
+        method = state.default_tensor_method
+        if method is None:
+            raise _not_found(f"no method of {model_name!r} maps to OIP v2 tensors")
+        return name, state.methods[method]
+    prefix = model_name + "."
+    runtime = state.methods.get(name[len(prefix) :]) if name.startswith(prefix) else None
+    if runtime is None:
+        tensor_names = [model_name] + [prefix + m for m, rt in state.methods.items() if rt.tensors]
+        raise _not_found(f"unknown model {name!r}; models are {tensor_names}")
+    if runtime.tensors is None:
+        raise _not_found(
+            f"method {runtime.method.name!r} does not map to OIP v2 tensors; "
+            "use POST /model/methods/{method}"
+        )
+    return name, runtime
 
 
 def _signature(runtime: MethodRuntime) -> TensorSignature:

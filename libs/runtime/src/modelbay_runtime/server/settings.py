@@ -19,6 +19,10 @@ class RuntimeSettings:
     bundle_dir: str = "/model"
     host: str = "0.0.0.0"
     port: int = 8080
+    # The gRPC port (OIP v2 and the model's own service, docs/runtime.md "gRPC"); 0 = off. Off
+    # by default for a bare `serve` (local models and tests start many servers on one host);
+    # model images turn it on at 8081.
+    grpc_port: int = 0
     workers: int = 1
     # Batching: the cost budget of one merged model call in rows (requests of any size are
     # merged while their rows fit; a request larger than the budget runs alone), and how long a
@@ -50,6 +54,8 @@ class RuntimeSettings:
         return settings
 
     def check(self) -> None:
+        if not 0 <= self.grpc_port <= 65535:
+            raise ValueError("grpc_port must be 0 (off) or a port number")
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
         if self.max_batch_size < 1:
