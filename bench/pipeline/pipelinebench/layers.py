@@ -33,9 +33,9 @@ from typing import Any
 import docker
 
 CORPUS_REPOSITORIES = ("iris_model", "lgbm_classifier_py311", "opencv_blur_py311")
-LAYER_KINDS = (
-    ("/tmp/system-packages", "system-packages (.deb files)"),
+LAYER_KINDS = (  # first match wins: the install step also names /tmp/system-packages
     ("dpkg -i", "system-packages (installed)"),
+    ("/tmp/system-packages", "system-packages (.deb files)"),
     ("in /opt/venv", "venv"),
     ("in /opt/modelbay-runtime", "runtime"),
     ("in /model/", "bundle"),
@@ -54,7 +54,9 @@ def image_layers(client: docker.DockerClient, ref: str, base: str) -> dict[str, 
     base_ids = {layer["Id"] for layer in client.api.history(base) if layer["Id"] != "<missing>"}
     layers: dict[str, int] = {"base": int(client.images.get(base).attrs["Size"])}
     for layer in client.api.history(ref):
-        if layer["Id"] in base_ids or not layer.get("Size"):
+        # A pulled image's history has no ids; the base is one `docker import` layer, whose
+        # history entry has no command.
+        if layer["Id"] in base_ids or not layer.get("Size") or not layer["CreatedBy"]:
             continue
         kind = layer_kind(layer["CreatedBy"])
         layers[kind] = layers.get(kind, 0) + int(layer["Size"])
