@@ -84,6 +84,7 @@ class RabbitMqBus:
         self._connection_name = connection_name
         self._connection: AbstractRobustConnection | None = None
         self._exchange: AbstractExchange | None = None
+        self._publish_channel: AbstractChannel | None = None
         self._subscriptions: list[_Subscription] = []
         self._in_flight: set[asyncio.Task[Any]] = set()
 
@@ -95,6 +96,7 @@ class RabbitMqBus:
             self._url, client_properties={"connection_name": self._connection_name}
         )
         channel = await self._connection.channel(publisher_confirms=True)
+        self._publish_channel = channel
         self._exchange = await declare_events_exchange(channel, self._exchange_name)
         for subscription in self._subscriptions:
             await self._consume(subscription)
@@ -112,6 +114,7 @@ class RabbitMqBus:
             await asyncio.wait(set(self._in_flight), timeout=self._shutdown_grace)
         await connection.close()
         self._exchange = None
+        self._publish_channel = None
 
     async def publish(self, envelope: Envelope) -> None:
         # mandatory=False: an event nobody subscribed to yet is not an error for the producer.
@@ -143,8 +146,14 @@ class RabbitMqBus:
         """Why the broker cannot be reached now (for `/readyz`), or None."""
         if self._connection is None:
             return "the RabbitMQ bus is not started"
-        if self._connection.is_closed:
+        # A robust connection is "closed" only once we close it; while it reconnects after
+        # the broker went away it is open but not connected (found by the private-broker test).
+        if self._connection.is_closed or not self._connection.connected.is_set():
             return "the broker connection is down (reconnecting)"
+        # Channels are restored just after the connection: until then a publish still fails.
+        channels = [self._publish_channel, *(s.channel for s in self._subscriptions)]
+        if any(channel is not None and channel.is_closed for channel in channels):
+            return "the broker connection is back, its channels are being restored"
         return None
 
     async def queue_depth(self, consumer: str) -> int:

@@ -1,4 +1,5 @@
-"""A private PostgreSQL and a private RabbitMQ for the fault suite, on their own ports and dirs.
+"""A private PostgreSQL and a private RabbitMQ, on their own ports and dirs, for the tests that
+stop or restart them (the fault suite in tests/chaos, the broker readiness test).
 
 The fault suite restarts Postgres and RabbitMQ; the shared ones (`make services-up`) serve
 other engineers' tests and must never be restarted. So each run starts its own server of each
@@ -6,7 +7,8 @@ from the Debian packages already installed (`postgresql-15`, `rabbitmq-server`),
 system users (neither runs as root), with data under a temporary directory, listening on
 127.0.0.1 only. Both are children of the test process; `stop()` ends them and nothing else.
 
-No pytest here: tests/chaos/conftest.py uses this module.
+No pytest here: tests/chaos/conftest.py and tests/integration/test_health_wedges_and_broker.py
+use this module.
 """
 
 from __future__ import annotations
@@ -252,10 +254,13 @@ class PrivateRabbitMq:
 
     def restart(self) -> None:
         """A clean stop (durable queues and persistent messages survive) and a start."""
+        self.halt()
+        self.start()
+
+    def halt(self) -> None:
+        """A clean stop that keeps the node's data: `start()` brings the same node back."""
         self._child.signal_group(signal.SIGTERM)
         self._child.wait(bound=90)
-        self._child.spawn([*_as_user("rabbitmq"), str(RABBITMQ_SERVER)], self._env())
-        self._wait_ready()
 
     def stop(self) -> None:
         self._child.signal_group(signal.SIGTERM)
