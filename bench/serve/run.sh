@@ -6,7 +6,9 @@
 #   bash bench/serve/run.sh
 #
 # Environment (all optional):
-#   BENCH_PEERS     comma list of modelbay,mlflow,bentoml,mlserver,fastapi (default: all). A
+#   BENCH_PEERS     comma list of modelbay,modelbay-auto,mlflow,bentoml,bentoml-batch,mlserver,
+#                   mlserver-batch,fastapi,fastapi-async (default: all; `-auto`, `-batch` and
+#                   `-async` are the issue-14 configurations, peers.py + peers_configured.py). A
 #                   subset is a development run: it writes to bench/serve/work/, not the docs.
 #   BENCH_MODELS    rf,logreg (default both)
 #   BENCH_DURATION  seconds per measured cell (default 12); BENCH_WARMUP (default 2)
@@ -19,7 +21,7 @@ UV="$ROOT/.tools/bin/uv"
 VENVS="$HERE/.venvs"
 WORK="$HERE/work"
 REQS="$HERE/requirements"
-ALL_PEERS="modelbay,mlflow,bentoml,mlserver,fastapi"
+ALL_PEERS="modelbay,modelbay-auto,mlflow,bentoml,bentoml-batch,mlserver,mlserver-batch,fastapi,fastapi-async"
 PEERS="${BENCH_PEERS:-$ALL_PEERS}"
 MODELS="${BENCH_MODELS:-rf,logreg}"
 PY_SPEC="${BENCH_PYTHON:-3.11}"

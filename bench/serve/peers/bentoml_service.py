@@ -23,3 +23,19 @@ class IrisClassifier:
     def classify(self, input_data: np.ndarray) -> np.ndarray:
         predictions: np.ndarray = self.model.predict(input_data)
         return predictions
+
+
+@bentoml.service(workers=1)
+class IrisClassifierBatched:
+    """The same model with BentoML's adaptive batching on (`batchable=True`, batch axis 0):
+    concurrent requests are stacked into one `predict` call, as the runtime does."""
+
+    model_ref = bentoml.models.BentoModel(os.environ.get("BENCH_BENTO_MODEL", "iris_rf:latest"))
+
+    def __init__(self) -> None:
+        self.model = bentoml.sklearn.load_model(self.model_ref)
+
+    @bentoml.api(batchable=True, batch_dim=0)  # type: ignore[untyped-decorator]
+    def classify(self, input_data: np.ndarray) -> np.ndarray:
+        predictions: np.ndarray = self.model.predict(input_data)
+        return predictions

@@ -11,17 +11,27 @@ import shutil
 import sys
 from pathlib import Path
 
+# MLServer's adaptive batching (issue 14): at most 64 requests or 2 ms per batch; the
+# `mlserver-batch` peer serves this second repository.
+BATCHING = {"max_batch_size": 64, "max_batch_time": 0.002}
+
 
 def main(work_dir: Path, model_names: list[str]) -> None:
+    for repository, extra in (("mlserver", {}), ("mlserver-batch", BATCHING)):
+        write_repository(work_dir / repository, model_names, extra)
+
+
+def write_repository(root: Path, model_names: list[str], extra: dict[str, float]) -> None:
     for name in model_names:
-        model_dir = work_dir / "mlserver" / name / f"iris-{name}"
+        model_dir = root / name / f"iris-{name}"
         shutil.rmtree(model_dir.parent, ignore_errors=True)
         model_dir.mkdir(parents=True)
-        shutil.copy(work_dir / "models" / f"{name}.joblib", model_dir / "model.joblib")
+        shutil.copy(root.parent / "models" / f"{name}.joblib", model_dir / "model.joblib")
         settings = {
             "name": f"iris-{name}",
             "implementation": "mlserver_sklearn.SKLearnModel",
             "parameters": {"uri": "./model.joblib", "version": "v1"},
+            **extra,
         }
         (model_dir / "model-settings.json").write_text(json.dumps(settings, indent=2))
         print(f"mlserver model -> {model_dir}")

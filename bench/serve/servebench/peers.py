@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from servebench.client import free_port
+from servebench.peers_configured import configured_peers
 from servebench.procs import Launch
 
 Rows = list[list[float]]
@@ -110,13 +111,13 @@ def mlflow_peer(paths: BenchPaths) -> Peer:
     )
 
 
-def bentoml_peer(paths: BenchPaths) -> Peer:
+def bentoml_peer(paths: BenchPaths, service: str = "IrisClassifier") -> Peer:
     def launch(model: str) -> Launch:
         port = free_port()
         argv = [
             paths.tool("bentoml", "bentoml"),
             "serve",
-            "bentoml_service:IrisClassifier",
+            f"bentoml_service:{service}",
             "--host",
             "127.0.0.1",
             "--port",
@@ -145,10 +146,10 @@ def bentoml_peer(paths: BenchPaths) -> Peer:
     )
 
 
-def mlserver_peer(paths: BenchPaths) -> Peer:
+def mlserver_peer(paths: BenchPaths, repository: str = "mlserver") -> Peer:
     def launch(model: str) -> Launch:
         port = free_port()
-        repo = paths.work / "mlserver" / model
+        repo = paths.work / repository / model
         settings = {
             "host": "127.0.0.1",
             "http_port": port,
@@ -185,7 +186,7 @@ def mlserver_peer(paths: BenchPaths) -> Peer:
             ]
         },
         predictions=predictions,
-        available=_exists(paths.work / "mlserver", "export_mlserver.py did not run"),
+        available=_exists(paths.work / repository, "export_mlserver.py did not run"),
     )
 
 
@@ -231,8 +232,9 @@ def fastapi_peer(paths: BenchPaths) -> Peer:
     )
 
 
-def modelbay_peer(paths: BenchPaths) -> Peer:
-    """The Modelbay runtime serving a bundle made by `modelbay.dump` (Fig. 2 signature)."""
+def modelbay_peer(paths: BenchPaths, *options: str) -> Peer:
+    """The Modelbay runtime serving a bundle made by `modelbay.dump` (Fig. 2 signature);
+    `options` are extra `serve` flags (the `--workers auto` variant)."""
 
     def launch(model: str) -> Launch:
         port = free_port()
@@ -246,6 +248,7 @@ def modelbay_peer(paths: BenchPaths) -> Peer:
             "127.0.0.1",
             "--port",
             str(port),
+            *options,
         ]
         return Launch(argv, server_env(paths, "modelbay"), paths.work, port)
 
@@ -286,6 +289,7 @@ PEER_FACTORIES: dict[str, Callable[[BenchPaths], Peer]] = {
     "mlserver": mlserver_peer,
     "fastapi": fastapi_peer,
 }
+PEER_FACTORIES.update(configured_peers())
 
 
 def all_peers(paths: BenchPaths, names: list[str]) -> list[Peer]:

@@ -50,7 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("bundle_dir", nargs="?", help="unpacked bundle (env BUNDLE_DIR)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=worker_count,
+        help="uvicorn worker processes (default 1); 'auto': one per usable core",
+    )
     serve.add_argument(
         "--grpc-port", type=int, help="also serve gRPC (OIP v2, the model's service); 0 = off"
     )
@@ -81,6 +85,19 @@ def _parser() -> argparse.ArgumentParser:
         "--log-level", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
+
+
+def worker_count(text: str) -> int:
+    """`--workers N` or `--workers auto`: the cores this process may run on (its CPU affinity,
+    which a container's cpuset narrows), not the machine's."""
+    if text == "auto":
+        from modelbay_runtime.server.settings import usable_cores
+
+        return usable_cores()
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'auto'") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

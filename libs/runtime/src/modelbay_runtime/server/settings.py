@@ -48,6 +48,9 @@ class RuntimeSettings:
             raw = env.get(ENV_PREFIX + spec.name.upper())
             if raw is None:
                 continue
+            if spec.name == "workers" and raw.strip() == "auto":
+                values["workers"] = usable_cores()
+                continue
             values[spec.name] = _parse(spec.name, str(spec.type), raw)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -73,6 +76,14 @@ class RuntimeSettings:
             ENV_PREFIX + spec.name.upper(): _format(getattr(self, spec.name))
             for spec in fields(self)
         }
+
+
+def usable_cores() -> int:
+    """What `workers = auto` means: the cores this process may run on (its affinity mask)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:
