@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from modelbay_common.events import (
@@ -11,6 +12,7 @@ from modelbay_common.events import (
     ValidationFailed,
 )
 from modelbay_common.outbox import EventEmitter
+from modelbay_common.tracing import trace_headers
 from pydantic import JsonValue, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,8 +29,17 @@ emit = EventEmitter(source=EVENT_SOURCE, schema=SCHEMA)
 
 
 async def request_build(session: AsyncSession, event: DependenciesResolved) -> bool:
-    """Queue the image build of a resolved version; False if that version was already queued."""
-    return await BuildStore(session).enqueue(BuildRequest.from_event(event))
+    """Queue the image build of a resolved version; False if that version was already queued.
+
+    The request keeps the current span (the consumer's), which the build's span continues.
+    """
+    trace = trace_headers()
+    request = replace(
+        BuildRequest.from_event(event),
+        traceparent=trace.get("traceparent"),
+        tracestate=trace.get("tracestate"),
+    )
+    return await BuildStore(session).enqueue(request)
 
 
 async def record_built(

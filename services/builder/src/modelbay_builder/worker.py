@@ -33,6 +33,7 @@ from typing import Protocol
 
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.logging import log_context
+from modelbay_common.tracing import span_under
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_builder.build_log import BuildLog
@@ -215,8 +216,18 @@ class BuildWorker:
         )
         self.health.watch(heartbeat, vital=True)
         try:
-            outcome = await self._build(claimed, build_log)
-            await self._record_outcome(claimed, outcome)
+            # The build continues the trace of the event that queued it; its outcome event,
+            # emitted inside this span, carries the trace on to the catalog.
+            with span_under(
+                "builder.build",
+                claimed.request.trace_context,
+                **{
+                    "modelbay.version": claimed.request.subject,
+                    "modelbay.attempt": claimed.attempts,
+                },
+            ):
+                outcome = await self._build(claimed, build_log)
+                await self._record_outcome(claimed, outcome)
         except asyncio.CancelledError:
             await asyncio.shield(self._hand_back(claimed))
             raise
