@@ -9,6 +9,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+from modelbay_common.tracing import configure_tracing, shutdown_tracing
+
 from modelbay_embedded.platform import EmbeddedConfig, default_data_dir, serve_embedded
 
 
@@ -26,7 +28,14 @@ def run_platform(
         data_dir=data_dir or default_data_dir(), host=host, port=port, docker=docker
     )
     announce(f"Starting Modelbay (embedded) with data in {config.data_dir} ...")
-    # Ctrl-C, or a SIGTERM during start-up (which cancels the start): a clean stop, exit 0.
-    with suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(serve_embedded(config, announce=announce))
+    # One provider for the four services of this process, only when OTEL_EXPORTER_OTLP_*
+    # names an endpoint (docs/operations.md, "Traces").
+    if configure_tracing("modelbay-embedded"):
+        announce("Traces are exported over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)")
+    try:
+        # Ctrl-C, or a SIGTERM during start-up (which cancels the start): a clean stop, exit 0.
+        with suppress(KeyboardInterrupt, asyncio.CancelledError):
+            asyncio.run(serve_embedded(config, announce=announce))
+    finally:
+        shutdown_tracing()
     announce(f"Modelbay stopped; your data stays in {config.data_dir}")
