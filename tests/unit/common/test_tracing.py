@@ -32,8 +32,8 @@ PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 def _install(provider: TracerProvider | None) -> None:
     # Reset the API's set-once globals (as OpenTelemetry's own test kit does).
-    trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
-    trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
     if provider is not None:
         trace.set_tracer_provider(provider)
 
