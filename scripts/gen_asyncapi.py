@@ -63,6 +63,16 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         },
         "datacontenttype": {"type": "string", "const": "application/json"},
         "data": {"type": "object"},
+        "traceparent": {
+            "type": "string",
+            "description": "CloudEvents distributed-tracing extension: the W3C traceparent of the "
+            "span that emitted the event (absent when tracing is off; docs/operations.md)",
+            "examples": ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"],
+        },
+        "tracestate": {
+            "type": "string",
+            "description": "CloudEvents distributed-tracing extension: the W3C tracestate",
+        },
     },
 }
 
