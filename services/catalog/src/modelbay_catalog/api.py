@@ -10,7 +10,7 @@ dependencies), call a use case, shape the answer as the shared contract
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from modelbay_common.access import (
@@ -193,7 +193,7 @@ async def search(
     ] = None,
     facets: Annotated[bool, Query(description="also count the facets of all matches")] = False,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> SearchPage:
+) -> Response:
     criteria = SearchCriteria(
         # Not stripped: a trailing space says the last word is finished (no prefix match).
         q=q if q and q.strip() else None,
@@ -207,14 +207,26 @@ async def search(
     )
     store = SearchStore(session)
     page = await search_models(store, caller, criteria, limit, cursor, with_facets=facets)
-    return search_page(page.hits, page.next_cursor, criteria.effective_sort, page.facets)
+    answer = search_page(page.hits, page.next_cursor, criteria.effective_sort, page.facets)
+    return serialised_once(answer)
 
 
 @router.get("/internal/models/{owner}/{name}", response_model=ModelDetail)
-async def get_model(session: SessionDep, caller: CallerDep, owner: str, name: str) -> ModelDetail:
+async def get_model(session: SessionDep, caller: CallerDep, owner: str, name: str) -> Response:
     found = await model_with_versions(CatalogStore(session), caller, owner, name)
     detail = model_detail(found.model, found.versions)
-    return await model_with_origin(session, found.model, detail)  # a mirror's peer
+    return serialised_once(await model_with_origin(session, found.model, detail))  # a mirror
+
+
+def serialised_once(answer: SearchPage | ModelDetail) -> Response:
+    """The contract built by `schemas.py`, serialised once by pydantic-core.
+
+    Returned as the model, FastAPI would dump it to a dict, validate that against
+    `response_model` and encode it again: about as much CPU as the rest of a search on the
+    hot read routes (docs/benchmarks.md, "Catalog search"). `response_model` still documents
+    the route, and the contract tests validate the answers.
+    """
+    return Response(content=answer.model_dump_json(), media_type="application/json")
 
 
 @router.delete("/internal/models/{owner}/{name}", response_model=ModelDeletion)

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: FastAPI must evaluate the route annotations.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from modelbay_common.contracts.catalog import (
     Category,
@@ -21,11 +21,11 @@ from modelbay_gateway.schemas import PublishIn, PushAcceptedOut, VersionOut
 from modelbay_gateway.service_models import (
     caller_of,
     delete_model,
-    get_model,
+    get_model_forwarded,
     get_version,
     publish_model,
     push_version,
-    search_models,
+    search_models_forwarded,
     version_path,
 )
 from modelbay_gateway.version_ref import ResolvedVersion
@@ -94,9 +94,10 @@ async def search(
     facets: Annotated[bool, Query(description="also count category, library, ...")] = False,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> SearchPage:
+) -> Response:
     """Models the caller may see, best match first when `q` is given (keyset pages), with
     facet counts over every match on request (docs/api.md, "Search")."""
+    # The answer is the catalog's `SearchPage` forwarded as bytes (upstream.forwarded_json).
     given = {
         "q": q,
         "category": category,
@@ -111,13 +112,14 @@ async def search(
         "cursor": cursor,
     }
     params = {key: value for key, value in given.items() if value is not None}
-    return await search_models(context.upstreams, caller_of(principal), params)
+    return await search_models_forwarded(context.upstreams, caller_of(principal), params)
 
 
 @router.get("/{owner}/{name}", response_model=ModelDetail)
-async def model(owner: str, name: str, principal: Reader, context: ContextDep) -> ModelDetail:
+async def model(owner: str, name: str, principal: Reader, context: ContextDep) -> Response:
     """A model and its versions (404 when it does not exist or the caller may not see it)."""
-    return await get_model(context.upstreams, caller_of(principal), owner, name)
+    # The catalog's `ModelDetail` forwarded as bytes (upstream.forwarded_json).
+    return await get_model_forwarded(context.upstreams, caller_of(principal), owner, name)
 
 
 @router.delete(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+from fastapi import Response
 from modelbay_common.access import ANONYMOUS, Caller, ModelAccess, acts_for
 from modelbay_common.contracts.catalog import (
     ModelDeletion,
@@ -27,6 +28,7 @@ from modelbay_gateway.upstream import (
     CATALOG,
     ONBOARDING,
     Upstreams,
+    forwarded_json,
     json_object,
     model_path,
     parsed,
@@ -165,6 +167,22 @@ async def search_models(
 ) -> SearchPage:
     response = await upstreams.request(CATALOG, "GET", "/internal/models", caller, params=params)
     return parsed(response, CATALOG, SearchPage)
+
+
+async def search_models_forwarded(
+    upstreams: Upstreams, caller: Caller, params: Mapping[str, str | int]
+) -> Response:
+    """`GET /v1/models`: the catalog's `SearchPage` as it sent it (upstream.forwarded_json)."""
+    response = await upstreams.request(CATALOG, "GET", "/internal/models", caller, params=params)
+    return forwarded_json(response, CATALOG)
+
+
+async def get_model_forwarded(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str
+) -> Response:
+    """`GET /v1/models/{owner}/{name}`: the catalog's `ModelDetail` as it sent it."""
+    path = f"/internal/models/{model_path(owner, name)}"
+    return forwarded_json(await upstreams.request(CATALOG, "GET", path, caller), CATALOG)
 
 
 async def get_model(upstreams: Upstreams, caller: Caller, owner: str, name: str) -> ModelDetail:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from fastapi import Response
 
 # Re-exported: the gateway's modules take the caller from here or from modelbay_common.access.
 from modelbay_common.access import Caller as Caller
@@ -95,6 +96,20 @@ def parsed(response: httpx.Response, service: str, contract: type[ContractT]) ->
             exc,
         )
         raise UpstreamFailed(service) from None
+
+
+def forwarded_json(response: httpx.Response, service: str) -> Response:
+    """A read answer of an internal service passed on as its bytes (problems relayed as in
+    `raise_for_upstream`).
+
+    For read routes whose public answer is exactly the internal contract (search, a model):
+    parsing it into the contract class and serialising it again cost the gateway more CPU than
+    the rest of the request (docs/benchmarks.md, "Catalog search"). The contract still
+    documents the route (`response_model`), and tests validate the forwarded answers against
+    it (tests/integration/gateway/test_gateway_catalog_forwarding.py) instead of every request.
+    """
+    raise_for_upstream(response, service)
+    return Response(content=response.content, media_type="application/json")
 
 
 class Upstreams:
