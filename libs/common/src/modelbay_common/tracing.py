@@ -2,9 +2,10 @@
 
 The context travels two ways, both W3C Trace Context (`traceparent`, `tracestate`):
 
-- over internal HTTP in the headers: `TracingMiddleware` (installed by the service host) opens a
-  server span per request as the child of the caller's `traceparent`; `client_span` opens the
-  caller's span and gives the headers to send;
+- over internal HTTP in the headers: FastAPI's native telemetry (or, on a plain Starlette app,
+  `TracingMiddleware`, installed by the service host) opens a server span per request as the
+  child of the caller's `traceparent`; `client_span` opens the caller's span and gives the
+  headers to send;
 - over the bus in the CloudEvents distributed-tracing extension: `with_trace_context` writes the
   current span into an envelope when it is emitted (so the outbox stores it and the relay
   publishes it, however late), and `consumer_span` opens the handler's span as its child.
@@ -246,8 +247,23 @@ class TracingMiddleware:
 
 
 def install_tracing(app: Any, service: str) -> None:
-    """Add `TracingMiddleware` to a Starlette/FastAPI app before it serves."""
+    """Give a Starlette app server spans (`TracingMiddleware`) before it serves.
+
+    A FastAPI app needs none: FastAPI's native telemetry (`fastapi.telemetry`) opens a server
+    span per request from the W3C headers, named by the route template, with spans for its
+    dependencies, endpoint and serialization; a second server span would only duplicate it
+    (found in the push trace test).
+    """
     from starlette.applications import Starlette
 
-    if isinstance(app, Starlette):
+    if isinstance(app, Starlette) and not _fastapi_traces_itself(app):
         app.add_middleware(TracingMiddleware, service=service, routes=app.router.routes)
+
+
+def _fastapi_traces_itself(app: Any) -> bool:
+    try:
+        import fastapi.telemetry  # noqa: F401  (present from the FastAPI that traces natively)
+        from fastapi import FastAPI
+    except ImportError:
+        return False
+    return isinstance(app, FastAPI)
