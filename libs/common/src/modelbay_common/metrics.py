@@ -188,6 +188,24 @@ class PlatformMetrics:
             [],
             registry=r,
         )
+        self.gc_reclaimed_bytes = Counter(
+            "modelbay_gc_reclaimed_bytes",
+            "Bytes the artifact garbage collector reclaimed (not dry runs), by artifact kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.gc_reclaimed_objects = Counter(
+            "modelbay_gc_reclaimed_objects",
+            "Artifacts the garbage collector reclaimed (not dry runs), by kind (bundle, image...).",
+            ["kind"],
+            registry=r,
+        )
+        self.gc_runs = Counter(
+            "modelbay_gc_runs",
+            "Garbage collector runs, by trigger (admin, schedule) and outcome (ok, failed).",
+            ["trigger", "outcome"],
+            registry=r,
+        )
 
 
 @cache

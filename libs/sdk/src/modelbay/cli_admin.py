@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from modelbay.cli_admin_gc import admin_gc
 from modelbay.cli_admin_peers import register as register_peers
 from modelbay.cli_admin_status import admin_status
 from modelbay.cli_common import console
@@ -30,6 +31,7 @@ def register(app: typer.Typer) -> None:
     dlq.command("replay")(dlq_replay)
     admin.add_typer(dlq, name="dlq")
     admin.command("status")(admin_status)
+    admin.command("gc")(admin_gc)
     register_peers(admin)  # `modelbay admin peers ...` (federation)
     app.add_typer(admin, name="admin")
 

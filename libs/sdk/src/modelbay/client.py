@@ -197,6 +197,11 @@ class ModelbayClient:
         """Every known consumer's dead-letter queue and its first letters (administrators)."""
         return dict(self._request("GET", "/v1/admin/dead-letters", params={"limit": limit}))
 
+    def collect_garbage(self, *, dry_run: bool) -> dict[str, Any]:
+        """Run the artifact garbage collector; what it reclaimed or would (administrators)."""
+        params = {"dry_run": "true" if dry_run else "false"}
+        return dict(self._request("POST", "/v1/admin/gc", params=params))
+
     def platform_status(self) -> dict[str, Any]:
         """Every service's health, queues, outbox and stuck work (administrators)."""
         return dict(self._request("GET", "/v1/admin/status"))

@@ -27,6 +27,7 @@ from modelbay_builder.errors import (
     TryNotPossible,
     WorkerNotLive,
 )
+from modelbay_builder.gc import ImageCollector
 from modelbay_builder.images import ImageExporter
 from modelbay_builder.liveness import Liveness
 from modelbay_builder.records import BuildStatus
@@ -58,12 +59,17 @@ def create_app(
     exporter: ImageExporter,
     liveness: Callable[[], Liveness],
     try_sandboxes: TrySandboxes | None = None,
+    image_gc: ImageCollector | None = None,
 ) -> FastAPI:
     app = FastAPI(title="Modelbay builder (internal)", version="1", docs_url=None, redoc_url=None)
     app.state.sessions, app.state.exporter, app.state.liveness = sessions, exporter, liveness
-    app.state.try_sandboxes = try_sandboxes
+    app.state.try_sandboxes, app.state.image_gc = try_sandboxes, image_gc
     install_problem_handlers(app)
     app.include_router(router)
+    # Imported here: api_gc reads nothing of this module, but keeps the GC route in one file.
+    from modelbay_builder.api_gc import router as gc_router
+
+    app.include_router(gc_router)
     return app
 
 

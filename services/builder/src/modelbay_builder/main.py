@@ -24,6 +24,7 @@ from modelbay_builder.api import create_app
 from modelbay_builder.build_metrics import builds_in_flight, queue_probe
 from modelbay_builder.debris import debris_sweeper
 from modelbay_builder.docker_client import DockerConnection
+from modelbay_builder.gc import image_collector
 from modelbay_builder.handlers import BUILD_EVENT_TYPES, dependencies_resolved_handler
 from modelbay_builder.images import ImageExporter
 from modelbay_builder.mirror.wiring import mirror_consumer
@@ -76,7 +77,13 @@ def build_service(
         clients,
         schema=SCHEMA,
         app=internal_app(
-            create_app(clients.sessions, chosen.exporter, worker.liveness, sandboxes),
+            create_app(
+                clients.sessions,
+                chosen.exporter,
+                worker.liveness,
+                sandboxes,
+                image_gc=image_collector(settings) if chosen.mode == "docker" else None,
+            ),
             settings.internal_secret,
         ),
         consumers={

@@ -119,6 +119,9 @@ def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
     from modelbay_catalog.federation.api import router as federation_router
 
     app.include_router(federation_router)
+    from modelbay_catalog.api_gc import router as gc_router
+
+    app.include_router(gc_router)
     return app
 
 

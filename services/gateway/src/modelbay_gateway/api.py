@@ -9,6 +9,7 @@ from sqlalchemy import text
 from modelbay_gateway import (
     api_accounts,
     api_admin,
+    api_admin_gc,
     api_admin_status,
     api_audit,
     api_clients,
@@ -78,6 +79,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         api_keys,
         api_admin,
         api_admin_status,
+        api_admin_gc,
         api_federation,
         api_audit,
         api_webhooks,

@@ -23,6 +23,7 @@ from modelbay_gateway.api import create_app
 from modelbay_gateway.audit import audit_events
 from modelbay_gateway.context import GatewayContext
 from modelbay_gateway.events_hub import EventHub
+from modelbay_gateway.gc_run import GcSchedule
 from modelbay_gateway.handlers import EVERY_MODEL_EVENT
 from modelbay_gateway.orm import SCHEMA
 from modelbay_gateway.settings import SERVICE_NAME, GatewaySettings
@@ -68,6 +69,8 @@ def build_service(
             Step(
                 on_start=lambda: bootstrap_admin(clients.sessions, settings), on_stop=context.close
             ),
+            # After the Step: stopped before the internal clients it uses are closed.
+            GcSchedule(context),
         ],
     )
     # The gateway's own part of `GET /v1/admin/status` (the others answer /internal/status).

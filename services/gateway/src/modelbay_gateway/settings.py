@@ -112,6 +112,16 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, W
         gt=0,
         description="How often the outbox relay (organisation events) looks when no NOTIFY woke it",
     )
+    gc_interval_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="How often the artifact garbage collector sweeps (0: only `modelbay admin gc`)",
+    )
+    gc_grace_seconds: int = Field(
+        default=86400,
+        ge=0,
+        description="The collector never reclaims an artifact written less than this long ago",
+    )
 
     @field_validator("admin_token")
     @classmethod

@@ -23,6 +23,7 @@ from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import BadRequest, UnsupportedMediaType, install_problem_handlers
 from modelbay_common.tracing import span
 
+from modelbay_onboarding.api_gc import router as gc_router
 from modelbay_onboarding.api_pickles import router as pickle_allowances_router
 from modelbay_onboarding.names import check_model_name
 from modelbay_onboarding.onboarding_metrics import counting_upload_rejects, observe_upload_accepted
@@ -55,6 +56,7 @@ def create_app(
     app.include_router(router)
     app.include_router(solutions_router)
     app.include_router(pickle_allowances_router)
+    app.include_router(gc_router)
     return app
 
 

@@ -251,6 +251,8 @@ class Resolver:
                 status="resolved",
                 lock_hash=outcome.lock_hash,
                 wheelhouse_reused=outcome.reused,
+                # The `.deb` archive this version's image needs: the garbage collector's mark.
+                details={"system_packages_uri": outcome.system.uri},
             ),
         )
         resolved = DependenciesResolved(

@@ -91,6 +91,11 @@ class UploadService:
             ),
         )
 
+    @property
+    def blob_store(self) -> BlobStore:
+        """The store uploads go to (the garbage collector sweeps it too: api_gc.py)."""
+        return self._blobs
+
     async def validate(self, upload: SpooledUpload) -> ValidatedBundle:
         """Every check of docs/onboarding.md, in a worker thread (it reads the whole archive)."""
         return await asyncio.to_thread(validate_bundle, upload.path, self._rules)

@@ -21,11 +21,12 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 from modelbay_common.blob._shared import BlobStoreHelpers, Digest, iterate_source, verified
+from modelbay_common.blob.listing import ListedBlob
 from modelbay_common.blob.port import (
     READ_CHUNK_SIZE,
     BlobInfo,
@@ -130,6 +131,24 @@ class FilesystemBlobStore(BlobStoreHelpers):
         for path in (self._meta_path(key), self.object_path(key)):
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(path.unlink)
+
+    async def list_blobs(self, prefix: str) -> list[ListedBlob]:
+        """Every object under `prefix` (`blob.listing.BlobLister`): its metadata file says it
+        exists (a partial write has none), the data file gives size and age."""
+
+        def collect() -> list[ListedBlob]:
+            found: list[ListedBlob] = []
+            for meta in sorted(self._meta.glob("**/*.json")):
+                key = meta.relative_to(self._meta).as_posix().removesuffix(".json")
+                if not key.startswith(prefix):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    data = self.object_path(key).stat()
+                    modified = datetime.fromtimestamp(data.st_mtime, tz=UTC)
+                    found.append(ListedBlob(key, data.st_size, modified))
+            return found
+
+        return await asyncio.to_thread(collect)
 
     async def presigned_get_url(self, key: str, expires: timedelta) -> str:
         await self.stat(key)

@@ -30,6 +30,7 @@ from minio.datatypes import Part
 from minio.error import S3Error
 
 from modelbay_common.blob._shared import BlobStoreHelpers, Digest, describe, verified
+from modelbay_common.blob.listing import ListedBlob
 from modelbay_common.blob.port import (
     DEFAULT_CONTENT_TYPE,
     READ_CHUNK_SIZE,
@@ -241,6 +242,20 @@ class S3BlobStore(BlobStoreHelpers):
     async def delete(self, key: str) -> None:
         # S3 deletes are idempotent: a missing key answers 204 like a present one.
         await self._call(key, self._client.remove_object, self.bucket, self.object_name(key))
+
+    async def list_blobs(self, prefix: str) -> list[ListedBlob]:
+        """Every object under `prefix` (`blob.listing.BlobLister`; the garbage collector's)."""
+        name = self.prefix + prefix
+
+        def collect() -> list[ListedBlob]:
+            found = self._client.list_objects(self.bucket, prefix=name, recursive=True)
+            return [
+                ListedBlob(obj.object_name[len(self.prefix) :], obj.size or 0, obj.last_modified)
+                for obj in found
+                if obj.object_name and obj.last_modified and not obj.is_dir
+            ]
+
+        return await self._call(None, collect)
 
     async def presigned_get_url(self, key: str, expires: timedelta) -> str:
         name = self.object_name(key)
