@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import uvicorn
 from gateway_stack import ADMIN, ADMIN_TOKEN
+from modelbay_catalog.main import build_service as build_catalog
+from modelbay_catalog.settings import CatalogSettings
 from modelbay_common.blob import open_blob_store
 from modelbay_common.bus import InProcessBus
 from modelbay_common.db import create_engine
@@ -109,16 +111,20 @@ async def test_slow_clients_are_cut_off_and_a_legitimate_push_succeeds(
         bus=bus,
         blob_store=blobs,
     )
+    # A push first asks the catalog whether the name was deleted (a separate pool of its own).
+    catalog = build_catalog(CatalogSettings(**shared), engine=engine, bus=bus)
     await bus.start()
     await onboarding.start()
+    await catalog.start()
     try:
-        async with _served(onboarding.app) as onboarding_url:
+        async with _served(onboarding.app) as onboarding_url, _served(catalog.app) as catalog_url:
             gateway = build_gateway(
                 GatewaySettings(
                     **shared,
                     admin_username=ADMIN,
                     admin_token=ADMIN_TOKEN,
                     onboarding_url=onboarding_url,
+                    catalog_url=catalog_url,
                     upstream_max_connections=SLOW_CLIENTS,
                     upstream_timeout_seconds=20,
                     upload_idle_timeout_seconds=GRACE_SECONDS,
@@ -148,6 +154,7 @@ async def test_slow_clients_are_cut_off_and_a_legitimate_push_succeeds(
             finally:
                 await gateway.stop()
     finally:
+        await catalog.stop()
         await onboarding.stop()
         await bus.close()
         await engine.dispose()
