@@ -139,7 +139,10 @@ def test_no_test_model_bundle_is_blocked(script: Path, tmp_path: Path) -> None:
     """Legitimate models are never blocked: the SDK's bundle of each test model scans clean,
     but for where_am_i, whose code uses `sys` (flagged: `sys.*`)."""
     name = script.stem.replace("_", "-").lower()
-    bundle = dump(load_script(script).model, name, tmp_path / "b")
+    loaded = load_script(script)
+    # A script's LOCAL_FILES (paths relative to it) are data files its samples read at dump time.
+    shipped = [script.parent / f for f in getattr(loaded, "LOCAL_FILES", ())]
+    bundle = dump(loaded.model, name, tmp_path / "b", local_files=shipped)
     manifest = json.loads((bundle / "manifest.json").read_text())
     with (bundle / "model.pkl").open("rb") as stream:
         verdict = classify(scan_pickle(stream), declared_modules(manifest))
