@@ -7,8 +7,6 @@ dead image's layer bytes."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -23,71 +21,12 @@ from modelbay_builder.registry import RegistryCredentials
 from modelbay_common.contracts.gc import DeadVersion, GcRequest
 from modelbay_common.db import create_engine, session_factory, transaction
 from modelbay_common.migrations import upgrade
-from modelbay_common.registry_auth import PULL, PUSH, RegistryTokenIssuer, repository_access
+from modelbay_common.registry_auth import PULL, repository_access
+from registry_images import blob_digest, manifest_status, push_tiny_image
 from registry_keys import RegistryKeys, make_registry_keys
 from token_registry import TokenRegistry, running_token_registry
 
 UNUSED_REALM = "http://127.0.0.1:9/token"  # the builder mints its own tokens: no realm trip
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-def _digest(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def _push(
-    registry: str, tokens: RegistryTokenIssuer, repository: str, tag: str, layer: bytes
-) -> str:
-    """A one-layer image pushed through the Distribution API; its manifest digest."""
-    token = tokens.mint("test", [repository_access(repository, PULL, PUSH)]).token
-    auth = {"Authorization": f"Bearer {token}"}
-    config = json.dumps({"architecture": "amd64", "os": "linux", "tag": tag}).encode()
-    base = f"http://{registry}/v2/{repository}"
-    with httpx.Client(headers=auth, timeout=30) as client:
-        for blob in (layer, config):
-            started = client.post(f"{base}/blobs/uploads/")
-            assert started.status_code == 202, started.text
-            location = started.headers["Location"]
-            if location.startswith("/"):
-                location = f"http://{registry}{location}"
-            sep = "&" if "?" in location else "?"
-            done = client.put(
-                f"{location}{sep}digest={_digest(blob)}",
-                content=blob,
-                headers={"Content-Type": "application/octet-stream"},
-            )
-            assert done.status_code == 201, done.text
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": OCI_MANIFEST,
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": _digest(config),
-                    "size": len(config),
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": _digest(layer),
-                        "size": len(layer),
-                    }
-                ],
-            }
-        ).encode()
-        put = client.put(
-            f"{base}/manifests/{tag}", content=manifest, headers={"Content-Type": OCI_MANIFEST}
-        )
-        assert put.status_code == 201, put.text
-        return str(put.headers["Docker-Content-Digest"])
-
-
-def _manifest_status(registry: str, tokens: RegistryTokenIssuer, repository: str, ref: str) -> int:
-    token = tokens.mint("test", [repository_access(repository, PULL)]).token
-    headers = {"Authorization": f"Bearer {token}", "Accept": OCI_MANIFEST}
-    return httpx.get(
-        f"http://{registry}/v2/{repository}/manifests/{ref}", headers=headers
-    ).status_code
 
 
 @pytest.fixture
@@ -119,10 +58,10 @@ async def test_dead_versions_manifests_go_live_and_young_ones_stay(
     registry, keys, _directory = registry_side
     tokens = keys.issuer()
     address = registry.address
-    live = _push(address, tokens, "alice/live", "1", b"live layer " * 100)
-    dead = _push(address, tokens, "alice/dead", "1", b"dead layer " * 100)
-    young = _push(address, tokens, "alice/young", "1", b"young layer " * 100)
-    shared = _push(address, tokens, "alice/shared", "1", b"shared layer " * 100)
+    live = push_tiny_image(address, tokens, "alice/live", "1", b"live layer " * 100)
+    dead = push_tiny_image(address, tokens, "alice/dead", "1", b"dead layer " * 100)
+    young = push_tiny_image(address, tokens, "alice/young", "1", b"young layer " * 100)
+    shared = push_tiny_image(address, tokens, "alice/shared", "1", b"shared layer " * 100)
 
     await upgrade("builder", fresh_database_url)
     engine = create_engine(fresh_database_url)
@@ -157,7 +96,7 @@ async def test_dead_versions_manifests_go_live_and_young_ones_stay(
         assert dry.reclaimed[0].kind == "image"
         assert dry.reclaimed[0].size > len(b"dead layer " * 100)  # layer plus config
         assert dry.kept_young == 1
-        assert _manifest_status(address, tokens, "alice/dead", dead) == 200  # dry: still there
+        assert manifest_status(address, tokens, "alice/dead", dead) == 200  # dry: still there
 
         async with transaction(sessions) as session:
             swept = await collector.collect(
@@ -167,10 +106,10 @@ async def test_dead_versions_manifests_go_live_and_young_ones_stay(
             )
         assert [item.key for item in swept.reclaimed] == [f"alice/dead@{dead}"]
         assert swept.errors == []
-        assert _manifest_status(address, tokens, "alice/dead", dead) == 404
-        assert _manifest_status(address, tokens, "alice/live", live) == 200
-        assert _manifest_status(address, tokens, "alice/young", young) == 200
-        assert _manifest_status(address, tokens, "alice/shared", shared) == 200
+        assert manifest_status(address, tokens, "alice/dead", dead) == 404
+        assert manifest_status(address, tokens, "alice/live", live) == 200
+        assert manifest_status(address, tokens, "alice/young", young) == 200
+        assert manifest_status(address, tokens, "alice/shared", shared) == 200
 
         async with transaction(sessions) as session:
             again = await collector.collect(
@@ -191,8 +130,8 @@ def test_registry_garbage_collect_frees_the_unlinked_layers(
     registry, keys, directory = registry_side
     tokens = keys.issuer()
     dead_layer = b"layer of a deleted model " * 50
-    dead = _push(registry.address, tokens, "bob/gone", "1", dead_layer)
-    kept = _push(registry.address, tokens, "bob/kept", "1", b"kept layer " * 50)
+    dead = push_tiny_image(registry.address, tokens, "bob/gone", "1", dead_layer)
+    kept = push_tiny_image(registry.address, tokens, "bob/kept", "1", b"kept layer " * 50)
     token = tokens.mint("test", [repository_access("bob/gone", PULL, "delete")]).token
     deleted = httpx.delete(
         f"http://{registry.address}/v2/bob/gone/manifests/{dead}",
@@ -200,7 +139,7 @@ def test_registry_garbage_collect_frees_the_unlinked_layers(
     )
     assert deleted.status_code == 202, deleted.text
     blobs = directory / "storage" / "docker" / "registry" / "v2" / "blobs" / "sha256"
-    dead_hex = _digest(dead_layer).removeprefix("sha256:")
+    dead_hex = blob_digest(dead_layer).removeprefix("sha256:")
     assert (blobs / dead_hex[:2] / dead_hex).exists()
     # Garbage-collect reads the storage directly: the test's registry keeps serving, but it
     # holds nothing being written, which is the safe condition the docs require.
@@ -217,4 +156,4 @@ def test_registry_garbage_collect_frees_the_unlinked_layers(
     )
     assert result.returncode == 0, result.stderr
     assert not (blobs / dead_hex[:2] / dead_hex).exists()
-    assert _manifest_status(registry.address, tokens, "bob/kept", kept) == 200
+    assert manifest_status(registry.address, tokens, "bob/kept", kept) == 200

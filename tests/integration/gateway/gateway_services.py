@@ -36,6 +36,7 @@ async def in_process_services(
     *,
     catalog: dict[str, Any] | None = None,
     gateway: dict[str, Any] | None = None,
+    builder_app: Any | None = None,
 ) -> AsyncIterator[InProcessServices]:
     """Start the three services (resolver off) sharing one engine, in-process bus and blob
     directory; `catalog` and `gateway` are extra settings of those two. Stopped in reverse."""
@@ -65,6 +66,8 @@ async def in_process_services(
         transports={
             "catalog": InProcessTransport(catalog_service.app),
             "onboarding": InProcessTransport(onboarding.app),
+            # The builder's internal app when a test gives one (test_gateway_gc.py).
+            **({"builder": InProcessTransport(builder_app)} if builder_app is not None else {}),
         },
     )
     await blob_store.ensure_ready()
