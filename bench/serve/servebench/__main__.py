@@ -101,6 +101,18 @@ def onnx(args: argparse.Namespace) -> int:
     return 0
 
 
+def grpc_vs_rest(args: argparse.Namespace) -> int:
+    """gRPC vs REST (protobuf), one server, one load generator (grpc_cell.py); raw JSON to --out."""
+    from servebench.grpc_cell import measure
+
+    signal.signal(signal.SIGTERM, _raise_on_term)
+    document = {"started_at": _utc_now(), **measure(args.work, args.duration)}
+    document["finished_at"] = _utc_now()
+    _write(args.out, document)
+    print(json.dumps(document["grpc_over_rest"]), f"results -> {args.out}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="servebench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +131,11 @@ def main(argv: list[str]) -> int:
     onnx_parser.add_argument("--out", type=Path, required=True)
     onnx_parser.add_argument("--duration", type=int, default=5, help="wrk seconds per round")
     onnx_parser.set_defaults(handler=onnx)
+    grpc_parser = commands.add_parser("grpc", help="gRPC vs REST (protobuf), same server")
+    grpc_parser.add_argument("--work", type=Path, required=True)
+    grpc_parser.add_argument("--out", type=Path, required=True)
+    grpc_parser.add_argument("--duration", type=int, default=5, help="h2load seconds per run")
+    grpc_parser.set_defaults(handler=grpc_vs_rest)
     report_parser = commands.add_parser("report", help="render results JSON into the doc")
     report_parser.add_argument("--results", type=Path, required=True)
     report_parser.add_argument("--doc", type=Path, required=True)

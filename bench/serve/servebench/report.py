@@ -77,7 +77,8 @@ def _model_section(document: dict[str, Any], model: str) -> list[str]:
         lines.append(f"| {_label(document, name)} | {row} |")
     lines += [
         "",
-        "Ratios of req/s: vs the best of MLflow/BentoML/MLServer in the same cell · "
+        "Ratios of req/s: vs the best of MLflow/BentoML/MLServer (defaults or their own "
+        "batching) in the same cell · "
         "vs the FastAPI floor.",
         "",
         f"| server | {header} |",

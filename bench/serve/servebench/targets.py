@@ -6,6 +6,7 @@ import statistics
 from typing import Any
 
 from servebench.cells import best_peer, cells_by_server
+from servebench.targets_issue14 import issue14_rows
 
 SUBJECT = "modelbay"
 COLD_START_TARGET_S = 1.5
@@ -94,12 +95,13 @@ def _startup(document: dict[str, Any]) -> list[str]:
 
 def targets_table(document: dict[str, Any]) -> list[str]:
     return [
-        "### Targets (issue 5)",
+        "### Targets (issues 5 and 14)",
         "",
         "| target | measured | verdict |",
         "|---|---|---|",
         *_throughput_rf(document),
         *_throughput_logreg(document),
         *_startup(document),
+        *issue14_rows(document),
         "",
     ]

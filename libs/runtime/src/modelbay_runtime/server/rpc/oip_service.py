@@ -98,7 +98,11 @@ class OipService:
         return self._reply("ServerReadyResponse", ready=True)
 
     async def ModelReady(self, request: Any) -> Message:  # noqa: N802
-        resolve_tensor_model(self.server.ready_state(), request.name, request.version or None)
+        try:
+            state = self.server.ready_state()
+        except ProblemError:  # loading (or failed): not ready, as Triton answers
+            return self._reply("ModelReadyResponse", ready=False)
+        resolve_tensor_model(state, request.name, request.version or None)
         return self._reply("ModelReadyResponse", ready=True)
 
     async def ServerMetadata(self, request: Any) -> Message:  # noqa: N802
