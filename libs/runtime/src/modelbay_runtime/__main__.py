@@ -190,6 +190,9 @@ def _run_uvicorn(factory: str, settings: RuntimeSettings) -> None:
         loop="auto",  # uvloop when installed
         http="auto",  # httptools when installed
         lifespan="on",
+        # No X-Forwarded-* rewriting: the server never reads the client address (no access
+        # log), and the middleware is one more layer on every request (issue 14's profile).
+        proxy_headers=False,
     )
 
 
