@@ -6,14 +6,17 @@ Reads are in service_queries.py. Every function works inside the caller's transa
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
-from modelbay_common.access import Caller, can_see
+from modelbay_common.access import Caller, ModelAccess, can_see
 from modelbay_common.events import Event as PipelineEvent
 from modelbay_common.events import ImageBuilt, ModelUploaded, Published
 from modelbay_common.outbox import EventEmitter
 
+from modelbay_catalog.curation.store import CurationStore
 from modelbay_catalog.errors import ModelNotFound, VersionNotFound
+from modelbay_catalog.federation.changes import record_publication, record_ready_version
 from modelbay_catalog.interface_history import updates_after_known
 from modelbay_catalog.lifecycle import VersionState, VersionStatus, apply_event, refuse_ready
 from modelbay_catalog.orm import SCHEMA
@@ -41,6 +44,9 @@ async def record_pipeline_event(store: CatalogStore, event: PipelineEvent, at: d
         log.info("version %s: %s -> %s", event.subject, before.status.value, after.status.value)
     if after != before:
         await store.save_version(model_id, after)
+    became_ready = before is None or before.status is not VersionStatus.READY
+    if after.status is VersionStatus.READY and became_ready:
+        await record_ready_version(store, model_id, event.version)  # peers' changes feed
     if after.descriptor_set is not None and (before is None or before.descriptor_set is None):
         await _record_interface_diffs(store, model_id, event.version)
     if isinstance(event, ModelUploaded):
@@ -88,9 +94,19 @@ async def _record_interface_diffs(store: CatalogStore, model_id: int, version: i
 async def visible_model(store: CatalogStore, caller: Caller, owner: str, name: str) -> ModelRecord:
     """The model, if `caller` may see it; otherwise ModelNotFound, exactly as if it were missing."""
     model = await store.find_model(owner, name)
-    if model is None or not can_see(caller, model.access):
+    if model is None or not can_see(caller, await _access_of(store, caller, model)):
         raise ModelNotFound(owner, name)
     return model
+
+
+async def _access_of(store: CatalogStore, caller: Caller, model: ModelRecord) -> ModelAccess:
+    """The model's access facts; `under_review` is looked up only when it could matter (a
+    publisher who would not see the model otherwise: modelbay_common.access)."""
+    access = model.access
+    if caller.publisher and not can_see(caller, access):
+        pending = await CurationStore(store.session).pending_request_of(model.id)
+        access = replace(access, under_review=pending is not None)
+    return access
 
 
 async def visible_version(
@@ -134,6 +150,7 @@ async def announce_publication(
 ) -> None:
     """Apply the publication to the model and put `Published` in the outbox (also the end of
     an approved publish request, modelbay_catalog.curation)."""
+    await record_publication(store, model, publication.visibility, publication.version)
     await store.publish(model.id, publication)
     await emit(store.session, _published_event(model, version, publication))
 
