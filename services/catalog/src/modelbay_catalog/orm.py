@@ -128,6 +128,8 @@ class VersionRow(Base):
     lock_hash: Mapped[str | None] = mapped_column(Text)
     wheelhouse_uri: Mapped[str | None] = mapped_column(Text)
     wheelhouse_reused: Mapped[bool | None] = mapped_column(Boolean)
+    # DependenciesResolved.system_packages: [{name, version, reasons, fetched}] (lifecycle.py).
+    system_packages: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     image_ref: Mapped[str | None] = mapped_column(Text)
     image_digest: Mapped[str | None] = mapped_column(Text)
     image_size: Mapped[int | None] = mapped_column(BigInteger)
@@ -153,6 +155,9 @@ class VersionRow(Base):
     interface_compared_to: Mapped[int | None] = mapped_column(Integer)
     interface_breaking: Mapped[bool | None] = mapped_column(Boolean)
     interface_changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # The trace of the push that made the version (W3C trace id, 32 hex digits): the trace id
+    # of the first event about it that carried one (docs/operations.md, "Traces").
+    trace_id: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -299,3 +304,8 @@ class PublishRequestRow(Base):
     decided_by: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+# Federation's tables are declared in their subpackage, on this Base; imported here so that every
+# table of the schema is in this one metadata (the migration tests compare it with Alembic).
+from modelbay_catalog.federation import orm as _federation_orm  # noqa: E402, F401
