@@ -205,3 +205,22 @@ def test_clients_generated_by_grpcio_tools_call_the_model_and_oip(
     assert "modelbay.iris.Input" in garbage[1]
     assert wrong_family[0] == "INVALID_ARGUMENT"
     assert "sepal_length" in wrong_family[1]
+
+
+def test_every_worker_serves_the_grpc_port(iris_bundle: IrisBundle) -> None:
+    """With --workers 2 both workers bind the gRPC port (SO_REUSEPORT); fresh connections land
+    on either, and every one answers."""
+    grpc_port = free_port()
+    running = start_server(iris_bundle, "--grpc-port", str(grpc_port), "--workers", "2")
+    try:
+        rows = iris_bundle.data[::25]
+        expected = iris_bundle.estimator.predict(rows).tolist()
+        for _ in range(12):
+            client = triton.InferenceServerClient(f"127.0.0.1:{grpc_port}")
+            answer = client.infer("iris", triton_inputs(rows))
+            assert answer.as_numpy("IrisType").tolist() == expected
+            client.close()
+    finally:
+        stop(running.process)
+    log = running.process.stdout.read().decode() if running.process.stdout else ""
+    assert log.count("gRPC (OIP v2 and the model's service)") == 2, log
