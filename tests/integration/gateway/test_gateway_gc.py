@@ -203,3 +203,42 @@ async def test_admin_gc_reclaims_dead_versions_artifacts_and_keeps_live_ones(
         bad = await admin.post("/v1/admin/gc", params={"dry_run": "maybe"})
         assert bad.status_code == 422
         assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_schedule_runs_the_collector_and_audits_it(
+    fresh_database_url: str, tmp_path: Path, private_registry: Any
+) -> None:
+    """`MODELBAY_GATEWAY_GC_INTERVAL_SECONDS`: the gateway's worker runs the sweep on its own,
+    as the `modelbay-gc` administrator, audited with `trigger: schedule`."""
+    registry, tokens = private_registry
+    await upgrade("builder", fresh_database_url)
+    engine = create_engine(fresh_database_url)
+    collector = ImageCollector(RegistryTarget(registry.address, True, RegistryCredentials(tokens)))
+    builder_app = create_builder_app(
+        session_factory(engine), _NoExports(), lambda: None, None, image_gc=collector
+    )  # type: ignore[arg-type]
+    gateway = {"gc_grace_seconds": 0, "gc_interval_seconds": 0.2}
+    try:
+        async with in_process_services(
+            fresh_database_url, tmp_path / "blobs", gateway=gateway, builder_app=builder_app
+        ) as services:
+            stack = services.stack
+            orphan = bundle_key("e" * 64)  # no version names it: garbage once past the grace
+            await open_blob_store(stack.blob_dir.as_uri()).put(orphan, io.BytesIO(b"orphan"))
+            async with stack.client(ADMIN_TOKEN) as admin:
+                for _ in range(200):
+                    audit = await admin.get("/v1/admin/audit", params={"action": "admin.gc"})
+                    entries = audit.json()["entries"]
+                    if entries:
+                        break
+                    await asyncio.sleep(0.05)
+            assert entries, "the schedule never ran"
+            assert entries[-1]["actor"] == "modelbay-gc"
+            assert entries[-1]["details"]["trigger"] == "schedule"
+            for _ in range(200):  # the first run may have listed before the orphan was stored
+                if not _blob_exists(stack, orphan):
+                    break
+                await asyncio.sleep(0.05)
+            assert not _blob_exists(stack, orphan)
+    finally:
+        await engine.dispose()
