@@ -7,6 +7,12 @@ the grace period — the grace keeps what a resolver or an upload is writing rig
 row exists. Wheelhouses and `.deb` archives are content-addressed and shared by many versions:
 one live user keeps them. A resolution recorded before the `.deb` archive key was kept makes
 every `.deb` archive count as used (unknown is never garbage).
+
+Content addressing means a new upload or resolution may *reuse* an old blob (it checks the blob
+exists and writes nothing). The mark is therefore taken twice, the second time right before the
+deletes, so a reuse committed while the listing ran keeps its blob; what remains is the window
+between a reuse's existence check and its commit (milliseconds, against a sweep that runs once a
+day), documented in docs/operations.md.
 """
 
 from __future__ import annotations
@@ -68,18 +74,22 @@ def _unmarked(kind: ArtifactGcKind, blob: ListedBlob, marks: Marks) -> bool:
     return blob.key not in marks.keys
 
 
+async def _marks(session: AsyncSession, dead: set[VersionKey], request: GcRequest) -> Marks:
+    store = GcStore(session)
+    return _mark(await store.bundle_uses() + await store.resolution_uses(), dead, request)
+
+
 async def collect_garbage(
     blobs: BlobStore, session: AsyncSession, request: GcRequest, *, now: datetime
 ) -> GcReport:
     """One mark-and-sweep; deletes nothing when `request.dry_run`."""
     if not isinstance(blobs, BlobLister):
         raise TypeError(f"{blobs!r} cannot list its objects: no garbage collection")
-    store = GcStore(session)
-    uses = await store.bundle_uses() + await store.resolution_uses()
     dead = {(d.owner, d.name, d.version) for d in request.dead}
-    marks = _mark(uses, dead, request)
+    marks = await _marks(session, dead, request)
     cutoff = now - timedelta(seconds=request.grace_seconds)
     report = GcReport(service=SERVICE, dry_run=request.dry_run, reclaimed=[], kept_young=0)
+    candidates: list[tuple[ArtifactGcKind, ListedBlob]] = []
     for kind, folder in FOLDERS.items():
         for blob in await blobs.list_blobs(folder):
             if not _unmarked(kind, blob, marks):
@@ -87,14 +97,21 @@ async def collect_garbage(
             if blob.modified > cutoff:
                 report.kept_young += 1
                 continue
-            if not request.dry_run:
-                try:
-                    await blobs.delete(blob.key)
-                except Exception as exc:  # one stuck object must not stop the sweep
-                    log.warning("gc: could not delete %s: %s", blob.key, exc)
-                    report.errors.append(f"{blob.key}: {exc}")
-                    continue
-            report.reclaimed.append(ReclaimedArtifact(kind=kind, key=blob.key, size=blob.size))
+            candidates.append((kind, blob))
+    # Mark again right before deleting (READ COMMITTED: this sees rows committed since): an
+    # upload or resolution that reused an existing blob while the listing ran keeps it.
+    remarked = await _marks(session, dead, request) if candidates else marks
+    for kind, blob in candidates:
+        if not _unmarked(kind, blob, remarked):
+            continue
+        if not request.dry_run:
+            try:
+                await blobs.delete(blob.key)
+            except Exception as exc:  # one stuck object must not stop the sweep
+                log.warning("gc: could not delete %s: %s", blob.key, exc)
+                report.errors.append(f"{blob.key}: {exc}")
+                continue
+        report.reclaimed.append(ReclaimedArtifact(kind=kind, key=blob.key, size=blob.size))
     log.info(
         "gc %s: %d artifacts, %d bytes%s",
         "dry run" if request.dry_run else "sweep",
