@@ -14,6 +14,7 @@ from modelbay_common.bus.port import Handler
 from modelbay_common.db import SessionFactory
 from modelbay_common.events import Envelope, Event
 from modelbay_common.inbox import idempotent
+from modelbay_common.tracing import trace_id_of
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.lifecycle import LIFECYCLE_EVENT_TYPES, is_lifecycle_event
@@ -33,7 +34,13 @@ async def record_lifecycle_event(session: AsyncSession, event: Envelope) -> None
         )
         return
     # The envelope's time is when the producer saw the change, which is what timings show.
-    await record_pipeline_event(CatalogStore(session), event.data, event.time)
+    store = CatalogStore(session)
+    await record_pipeline_event(store, event.data, event.time)
+    # The push's trace (docs/operations.md, "Traces"): the first traced event names it.
+    trace_id = trace_id_of(event.traceparent)
+    if trace_id is not None:
+        data = event.data
+        await store.adopt_trace_id(data.owner, data.name, data.version, trace_id)
 
 
 def lifecycle_handler(consumer: str, sessions: SessionFactory) -> Handler:

@@ -63,6 +63,7 @@ class StoredVersion:
     updated_at: datetime
     downloads: dict[str, int]
     interface_diff: RecordedInterfaceDiff | None = None
+    trace_id: str | None = None  # the push's trace (docs/operations.md, "Traces")
 
 
 @dataclass(frozen=True)

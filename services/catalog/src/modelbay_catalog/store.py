@@ -242,6 +242,19 @@ class CatalogStore:
         )
         await self._session.execute(statement)
 
+    async def adopt_trace_id(self, owner: str, name: str, version: int, trace_id: str) -> None:
+        """Record the version's trace id unless it has one (the first traced event wins)."""
+        model_id = select(ModelRow.id).where(ModelRow.owner == owner, ModelRow.name == name)
+        await self._session.execute(
+            update(VersionRow)
+            .where(
+                VersionRow.model_id == model_id.scalar_subquery(),
+                VersionRow.version == version,
+                VersionRow.trace_id.is_(None),
+            )
+            .values(trace_id=trace_id)
+        )
+
     async def list_version_states(self, model_id: int) -> list[VersionState]:
         statement = (
             select(VersionRow).where(VersionRow.model_id == model_id).order_by(VersionRow.version)
@@ -334,6 +347,7 @@ def _to_stored(row: VersionRow, downloads: dict[str, int]) -> StoredVersion:
         updated_at=row.updated_at,
         downloads=downloads,
         interface_diff=_recorded_diff(row),
+        trace_id=row.trace_id,
     )
 
 
