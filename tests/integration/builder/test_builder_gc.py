@@ -21,12 +21,15 @@ from modelbay_builder.registry import RegistryCredentials
 from modelbay_common.contracts.gc import DeadVersion, GcRequest
 from modelbay_common.db import create_engine, session_factory, transaction
 from modelbay_common.migrations import upgrade
-from modelbay_common.registry_auth import PULL, repository_access
+from modelbay_common.registry_auth import DELETE, PULL, repository_access
 from registry_images import blob_digest, manifest_status, push_tiny_image
 from registry_keys import RegistryKeys, make_registry_keys
 from token_registry import TokenRegistry, running_token_registry
 
-UNUSED_REALM = "http://127.0.0.1:9/token"  # the builder mints its own tokens: no realm trip
+UNUSED_REALM = "http://127.0.0.1:9/token"
+REGISTRY_GC = (
+    Path(__file__).resolve().parents[3] / "scripts" / "registry-gc.sh"
+)  # the builder mints its own tokens: no realm trip
 
 
 @pytest.fixture
@@ -122,38 +125,47 @@ async def test_dead_versions_manifests_go_live_and_young_ones_stay(
         await engine.dispose()
 
 
-def test_registry_garbage_collect_frees_the_unlinked_layers(
-    registry_side: tuple[TokenRegistry, RegistryKeys, Path],
-) -> None:
-    """The documented procedure's second half: `docker-registry garbage-collect` on a STOPPED
-    registry removes the blobs no manifest references any more."""
-    registry, keys, directory = registry_side
+def test_registry_garbage_collect_frees_the_unlinked_layers(tmp_path: Path) -> None:
+    """The documented procedure's second half, `scripts/registry-gc.sh`: refused while the
+    registry runs; once it is stopped, the layers no manifest references any more are gone and
+    the live image is whole when the registry comes back."""
+    keys = make_registry_keys(tmp_path / "keys")
     tokens = keys.issuer()
+    directory = tmp_path / "registry"
     dead_layer = b"layer of a deleted model " * 50
-    dead = push_tiny_image(registry.address, tokens, "bob/gone", "1", dead_layer)
-    kept = push_tiny_image(registry.address, tokens, "bob/kept", "1", b"kept layer " * 50)
-    token = tokens.mint("test", [repository_access("bob/gone", PULL, "delete")]).token
-    deleted = httpx.delete(
-        f"http://{registry.address}/v2/bob/gone/manifests/{dead}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert deleted.status_code == 202, deleted.text
+    kept_layer = b"kept layer " * 50
+    config = directory / "registry.yml"
+    with running_token_registry(directory, UNUSED_REALM, keys) as registry:
+        dead = push_tiny_image(registry.address, tokens, "bob/gone", "1", dead_layer)
+        kept = push_tiny_image(registry.address, tokens, "bob/kept", "1", kept_layer)
+        token = tokens.mint("test", [repository_access("bob/gone", PULL, DELETE)]).token
+        deleted = httpx.delete(
+            f"http://{registry.address}/v2/bob/gone/manifests/{dead}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert deleted.status_code == 202, deleted.text
+        refused = _registry_gc(config, registry.address)
+        assert refused.returncode == 1
+        assert "running" in refused.stderr
+        address = registry.address
     blobs = directory / "storage" / "docker" / "registry" / "v2" / "blobs" / "sha256"
     dead_hex = blob_digest(dead_layer).removeprefix("sha256:")
+    kept_hex = blob_digest(kept_layer).removeprefix("sha256:")
     assert (blobs / dead_hex[:2] / dead_hex).exists()
-    # Garbage-collect reads the storage directly: the test's registry keeps serving, but it
-    # holds nothing being written, which is the safe condition the docs require.
-    result = subprocess.run(
-        [
-            "docker-registry",
-            "garbage-collect",
-            "--delete-untagged",
-            str(directory / "registry.yml"),
-        ],
+
+    collected = _registry_gc(config, address)
+    assert collected.returncode == 0, collected.stderr
+    assert not (blobs / dead_hex[:2] / dead_hex).exists()
+    assert (blobs / kept_hex[:2] / kept_hex).exists()
+    with running_token_registry(directory, UNUSED_REALM, keys) as registry:
+        assert manifest_status(registry.address, tokens, "bob/kept", kept) == 200
+
+
+def _registry_gc(config: Path, address: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(REGISTRY_GC), str(config), address],
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
-    assert result.returncode == 0, result.stderr
-    assert not (blobs / dead_hex[:2] / dead_hex).exists()
-    assert manifest_status(registry.address, tokens, "bob/kept", kept) == 200
