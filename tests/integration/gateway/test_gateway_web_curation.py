@@ -165,7 +165,15 @@ async def test_review_queue_explains_own_requests_and_decides_others(
         assert forged.status_code == 403  # the catalog refuses it even when posted by hand
         assert "decide" in forged.text.lower() or "own" in forged.text.lower()
     number = request_id.group(1)
+    bob = await stack.new_user("bob")
+    async with browser_of(stack, "bob", bob) as web:  # not a publisher: still the one 404
+        assert (await web.get("/models/pia/owls")).status_code == 404
     async with browser_of(stack, "pete", pete) as web:
+        # A publisher reads the private model while its request waits (access.py, under_review).
+        reviewing = await web.get("/models/pia/owls?version=1")
+        assert reviewing.status_code == 200, reviewing.text
+        assert "private" in reviewing.text
+        assert 'href="/models/pia/owls/publish"' not in reviewing.text  # reads, not changes
         queue = (await web.get("/reviews")).text
         assert f'action="/reviews/{number}/approve"' in queue
         silent = await post_form(web, "/reviews", f"/reviews/{number}/decline", {"comment": " "})
@@ -221,7 +229,6 @@ async def test_try_it_form_and_the_reason_when_the_model_cannot_run(
         missing = await api.post(f"/v1/models/tess/wrens/versions/{version}/try/nope", json={})
         assert missing.status_code == 409
         assert missing.json()["type"].endswith("try-not-available")
-        anonymous = await httpx.AsyncClient(
-            transport=InProcessTransport(stack.gateway_app), base_url="http://gateway"
-        ).post(f"/v1/models/tess/wrens/versions/{version}/try/x", json={})
-        assert anonymous.status_code == 401
+    async with stack.client() as nobody:  # no token: trying starts containers, so sign in
+        anonymous = await nobody.post(f"/v1/models/tess/wrens/versions/{version}/try/x", json={})
+    assert anonymous.status_code == 401
