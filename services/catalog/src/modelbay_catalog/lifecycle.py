@@ -103,6 +103,9 @@ class VersionState:
     lock_hash: str | None = None
     wheelhouse_uri: str | None = None
     wheelhouse_reused: bool | None = None
+    # Debian packages the image needs, each {name, version, reasons, fetched} as the resolver
+    # sent them (docs/system-packages.md): shown with the requirements on the version.
+    system_packages: tuple[dict[str, Any], ...] = ()
     # from ImageBuilt
     image_ref: str | None = None
     image_digest: str | None = None
@@ -200,6 +203,7 @@ def _with_lock(state: VersionState, event: DependenciesResolved, at: datetime) -
         lock_hash=event.lock_hash,
         wheelhouse_uri=event.wheelhouse_uri,
         wheelhouse_reused=event.wheelhouse_reused,
+        system_packages=tuple(package.model_dump(mode="json") for package in event.system_packages),
         resolved_at=at,
     )
 

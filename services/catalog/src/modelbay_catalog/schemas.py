@@ -38,6 +38,7 @@ from modelbay_common.contracts.catalog import (
     VersionDetail,
     VersionSummary,
 )
+from modelbay_common.contracts.system_packages import SystemPackageItem
 from modelbay_common.refs import is_local_process_ref
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -262,6 +263,7 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
         lock=list(state.lock),
         lock_hash=state.lock_hash,
         wheelhouse_reused=state.wheelhouse_reused,
+        system_packages=[SystemPackageItem.model_validate(p) for p in state.system_packages],
         bundle=None
         if state.bundle_uri is None
         else BundleInfo(uri=state.bundle_uri, sha256=state.bundle_sha256, size=state.bundle_size),
@@ -285,6 +287,7 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
         if state.pickle_scan is None
         else PickleScanDetail.model_validate(state.pickle_scan),
         downloads=stored.downloads,
+        trace_id=stored.trace_id,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
     )

@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelbay_common.access import Visibility
+from modelbay_common.contracts.origin import ModelOrigin
+from modelbay_common.contracts.system_packages import SystemPackageItem
 
 
 class Category(StrEnum):
@@ -179,6 +181,11 @@ class VersionSummary(BaseModel):
 
 class ModelDetail(ModelSummary):
     versions: list[VersionSummary]
+    origin: ModelOrigin | None = Field(
+        default=None,
+        description="the peer this model is mirrored from (read-only here); null for a model "
+        "of this instance (docs/federation.md)",
+    )
 
 
 class Failure(BaseModel):
@@ -291,6 +298,11 @@ class VersionDetail(BaseModel):
     lock: list[str]
     lock_hash: str | None
     wheelhouse_reused: bool | None
+    system_packages: list[SystemPackageItem] = Field(
+        default_factory=list,
+        description="the Debian packages the image got (inferred from the wheels' ELF headers "
+        "or declared) and why; empty before resolution or when none was needed",
+    )
     bundle: BundleInfo | None
     uploaded_by: str | None
     description: str | None
@@ -305,6 +317,16 @@ class VersionDetail(BaseModel):
         default=None, description="the scan of the pickle at upload; null for a solution"
     )
     downloads: dict[str, int] = Field(description="downloads per artifact kind")
+    origin: ModelOrigin | None = Field(
+        default=None,
+        description="the peer version this one is mirrored from, with the mirror's state; "
+        "null for a version of this instance (docs/federation.md)",
+    )
+    trace_id: str | None = Field(
+        default=None,
+        description="the OpenTelemetry trace id (32 hex digits) of the push that made this "
+        "version, to find its trace in Jaeger/Tempo; null when tracing was off",
+    )
     created_at: datetime
     updated_at: datetime
 
