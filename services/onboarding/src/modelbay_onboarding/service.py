@@ -43,6 +43,7 @@ from modelbay_onboarding.validation.pickle_policy import (
     classify,
     declared_modules,
 )
+from modelbay_onboarding.validation.requirement_reasons import requirement_reasons
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,9 @@ class UploadService:
             python_version=bundle.python_version,
             requirements=bundle.requirements,
             system_packages=bundle.system_packages,
+            requirement_reasons=requirement_reasons(
+                bundle.requirements, bundle.manifest.model_extra
+            ),
             methods=bundle.methods,
             uploaded_by=signed_in_user(caller),
             description=bundle.manifest.description,

@@ -12,6 +12,9 @@ from modelbay_common.events.base import Event
 
 # A model's descriptor set is a few kilobytes; one this large is not worth carrying in an event.
 MAX_EVENT_DESCRIPTOR_SET_BYTES = 256 * 1024
+# Why a requirement is there takes a line or two on the model page; more is noise in an event.
+MAX_REASONS_PER_REQUIREMENT = 5
+MAX_REASON_CHARS = 200
 
 
 class InterfaceField(BaseModel):
@@ -117,6 +120,10 @@ class ModelUploaded(Event):
     nodes: tuple[SolutionNode, ...] = ()
     # Debian packages the contributor declared (`Model(system_packages=...)`), names checked.
     system_packages: tuple[str, ...] = ()
+    # Why each requirement is there, keyed by its canonical distribution name (`pillow`):
+    # what the SDK traced (`traced object PIL.Image.Image`) or `declared`. Onboarding caps it
+    # (docs/events.md): at most MAX_REASONS_PER_REQUIREMENT reasons of MAX_REASON_CHARS each.
+    requirement_reasons: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @property
     def descriptor_set_bytes(self) -> bytes | None:
