@@ -7,14 +7,20 @@ dead image's layer bytes."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
+import tarfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from docker import errors as docker_errors
+from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.gc import ImageCollector, RegistryTarget
 from modelbay_builder.orm import BuildRow
 from modelbay_builder.registry import RegistryCredentials
@@ -169,3 +175,61 @@ def _registry_gc(config: Path, address: str) -> subprocess.CompletedProcess[str]
         timeout=120,
         check=False,
     )
+
+
+def _engine_image(docker_client: Any, tag: str) -> None:
+    """A tiny image (one empty layer, imported: no pull, no build) under `tag` in the engine."""
+    repository, _, version = tag.rpartition(":")
+    empty = io.BytesIO()
+    with tarfile.open(fileobj=empty, mode="w"):
+        pass
+    docker_client.api.import_image_from_data(empty.getvalue(), repository=repository, tag=version)
+
+
+async def test_the_engine_copies_of_dead_images_are_untagged(
+    services: Any, docker_client: Any, fresh_database_url: str
+) -> None:
+    """The builder keeps each image it built in its engine; a dead version's copy goes, a live
+    one's stays (real Docker: the shared engine, tags unique to this test)."""
+    unique = uuid.uuid4().hex[:10]
+    dead_tag = f"127.0.0.1:5999/gc-{unique}/dead:1"
+    live_tag = f"127.0.0.1:5999/gc-{unique}/live:1"
+    for tag in (dead_tag, live_tag):
+        _engine_image(docker_client, tag)
+    await upgrade("builder", fresh_database_url)
+    engine = create_engine(fresh_database_url)
+    sessions = session_factory(engine)
+    old = datetime.now(tz=UTC) - timedelta(days=2)
+    dead_build = _build(f"gc-{unique}", "dead", 1, "sha256:" + "1" * 64, old)
+    dead_build.image_ref = dead_tag
+    live_build = _build(f"gc-{unique}", "live", 1, "sha256:" + "2" * 64, old)
+    live_build.image_ref = live_tag
+    async with transaction(sessions) as session:
+        session.add_all([dead_build, live_build])
+    dead = [DeadVersion(owner=f"gc-{unique}", name="dead", version=1, reason="failed")]
+    docker = DockerConnection(services.docker_host, 60)  # the engine `docker_client` talks to
+    # No registry answers on this port: the manifest step reports an error, the engine step runs.
+    target = RegistryTarget("127.0.0.1:9", True, RegistryCredentials(None))
+    collector = ImageCollector(target, docker)
+    try:
+        async with transaction(sessions) as session:
+            dry = await collector.collect(
+                session, GcRequest(dead=dead, dry_run=True, grace_seconds=0), now=datetime.now(UTC)
+            )
+        assert [(i.kind, i.key) for i in dry.reclaimed] == [("engine-image", dead_tag)]
+        docker_client.images.get(dead_tag)  # still there after the dry run
+
+        async with transaction(sessions) as session:
+            swept = await collector.collect(
+                session, GcRequest(dead=dead, dry_run=False, grace_seconds=0), now=datetime.now(UTC)
+            )
+        assert [(i.kind, i.key) for i in swept.reclaimed] == [("engine-image", dead_tag)]
+        with pytest.raises(docker_errors.ImageNotFound):
+            docker_client.images.get(dead_tag)
+        docker_client.images.get(live_tag)
+    finally:
+        for tag in (dead_tag, live_tag):
+            with contextlib.suppress(docker_errors.DockerException):
+                docker_client.images.remove(tag)
+        docker.close()
+        await engine.dispose()

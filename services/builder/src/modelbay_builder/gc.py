@@ -1,4 +1,5 @@
-"""The builder's artifact garbage collection: registry images of dead versions.
+"""The builder's artifact garbage collection: registry images of dead versions, and the copies
+of those images its Docker engine keeps after the push (`engine-image`, untagged by version tag).
 
 Mark: the image digest of every build whose version is not in the catalog's dead list (a digest
 two versions share stays while either lives). Sweep: each dead version's manifest, deleted by
@@ -14,15 +15,18 @@ collection frees (a layer another image still uses stays).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+from docker.errors import DockerException, NotFound
 from modelbay_common.contracts.gc import GcReport, GcRequest, ReclaimedArtifact
 from modelbay_common.registry_auth import DELETE, PULL, repository_access
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.registry import BUILDER_SUBJECT, MANIFEST_MEDIA_TYPES, RegistryCredentials
 from modelbay_builder.settings import BuilderSettings
 from modelbay_builder.store_gc import BuiltImage, GcStore
@@ -76,9 +80,44 @@ def _reclaimable(
     return list(chosen), young
 
 
+def _local_tags(images: list[BuiltImage], request: GcRequest, cutoff: datetime) -> list[str]:
+    """The engine tags of dead versions' images past the grace (a tag names one version)."""
+    dead = {(d.owner, d.name, d.version) for d in request.dead}
+    return sorted(
+        {
+            image.image_ref
+            for image in images
+            if image.image_ref
+            and (image.owner, image.name, image.version) in dead
+            and image.finished_at is not None
+            and image.finished_at <= cutoff
+        }
+    )
+
+
+def _remove_local(docker: DockerConnection, tag: str, dry_run: bool) -> int | None:
+    """The size of the engine's image `tag` (None: not there); untagged unless `dry_run` (the
+    engine deletes the image once no tag or container holds it)."""
+    try:
+        image = docker.client.images.get(tag)
+    except NotFound:
+        return None
+    size = int(image.attrs.get("Size") or 0)
+    if not dry_run:
+        try:
+            docker.client.images.remove(tag, noprune=False)
+        except NotFound:
+            return None
+    return size
+
+
 class ImageCollector:
-    def __init__(self, target: RegistryTarget) -> None:
+    """Registry manifests of dead versions and, given the builder's engine, their local images
+    (the builder keeps every image it built in its engine after the push)."""
+
+    def __init__(self, target: RegistryTarget, docker: DockerConnection | None = None) -> None:
         self._target = target
+        self._docker = docker
 
     async def collect(
         self, session: AsyncSession, request: GcRequest, *, now: datetime
@@ -99,7 +138,23 @@ class ImageCollector:
                 if size is not None:
                     key = f"{repository}@{digest}"
                     report.reclaimed.append(ReclaimedArtifact(kind="image", key=key, size=size))
+        if self._docker is not None:
+            await self._collect_local(images, request, cutoff, report)
         return report
+
+    async def _collect_local(
+        self, images: list[BuiltImage], request: GcRequest, cutoff: datetime, report: GcReport
+    ) -> None:
+        assert self._docker is not None
+        for tag in _local_tags(images, request, cutoff):
+            try:
+                size = await asyncio.to_thread(_remove_local, self._docker, tag, request.dry_run)
+            except DockerException as exc:  # e.g. a container still uses it: next run
+                log.warning("gc: could not remove the engine image %s: %s", tag, exc)
+                report.errors.append(f"{tag}: {exc}")
+                continue
+            if size is not None:
+                report.reclaimed.append(ReclaimedArtifact(kind="engine-image", key=tag, size=size))
 
     async def _sweep_one(
         self, client: httpx.AsyncClient, repository: str, digest: str, dry_run: bool
@@ -128,9 +183,9 @@ def _manifest_size(manifest: object) -> int:
     return sum(int(p.get("size", 0)) for p in parts if isinstance(p, dict))
 
 
-def image_collector(settings: BuilderSettings) -> ImageCollector:
-    """The collector of the registry this builder pushes to, with its own token key."""
+def image_collector(settings: BuilderSettings, docker: DockerConnection) -> ImageCollector:
+    """The collector of the registry this builder pushes to (with its own token key) and of
+    the images it keeps in its Docker engine."""
     credentials = RegistryCredentials(settings.registry_tokens())
-    return ImageCollector(
-        RegistryTarget(settings.registry, settings.registry_insecure, credentials)
-    )
+    target = RegistryTarget(settings.registry, settings.registry_insecure, credentials)
+    return ImageCollector(target, docker)

@@ -82,7 +82,7 @@ def build_service(
                 chosen.exporter,
                 worker.liveness,
                 sandboxes,
-                image_gc=image_collector(settings) if chosen.mode == "docker" else None,
+                image_gc=image_collector(settings, docker) if chosen.mode == "docker" else None,
             ),
             settings.internal_secret,
         ),

@@ -18,6 +18,7 @@ class BuiltImage:
     version: int
     image_digest: str
     finished_at: datetime | None
+    image_ref: str | None = None  # the tag the image carries in the builder's Docker engine
 
 
 class GcStore:
@@ -33,10 +34,11 @@ class GcStore:
                 BuildRow.version,
                 BuildRow.image_digest,
                 BuildRow.finished_at,
+                BuildRow.image_ref,
             ).where(BuildRow.image_digest.is_not(None))
         )
         return [
-            BuiltImage(owner, name, version, digest, finished)
-            for owner, name, version, digest, finished in rows
+            BuiltImage(owner, name, version, digest, finished, ref)
+            for owner, name, version, digest, finished, ref in rows
             if digest is not None
         ]

@@ -16,7 +16,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 DeathReason = Literal["failed", "model-deleted"]
-ArtifactGcKind = Literal["bundle", "wheelhouse", "system-libraries", "system-packages", "image"]
+ArtifactGcKind = Literal[
+    "bundle", "wheelhouse", "system-libraries", "system-packages", "image", "engine-image"
+]
 
 
 def death_reason(status: str, model_deleted: bool) -> DeathReason | None:
@@ -61,7 +63,10 @@ class GcRequest(GcMarks):
 
 class ReclaimedArtifact(BaseModel):
     kind: ArtifactGcKind
-    key: str = Field(description="blob key, or `repository@digest` for an image")
+    key: str = Field(
+        description="blob key; `repository@digest` for a registry image; the local tag for an "
+        "image in the builder's Docker engine (`engine-image`)"
+    )
     size: int = Field(ge=0, description="bytes (an image: its manifest's layers and config)")
 
 
