@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import numpy as np
 import pytest
 import tritonclient.grpc as triton
@@ -80,6 +81,8 @@ def test_tritonclient_infers_like_the_estimator(served: tuple[RunningServer, str
     assert answer.as_numpy("IrisType").tolist() == expected.tolist()
     by_method = client.infer("iris.classify", triton_inputs(rows[:1]), model_version="1")
     assert by_method.as_numpy("IrisType").tolist() == expected[:1].tolist()
+    metrics = httpx.get(server.url + "/metrics").text
+    assert 'modelbay_requests_total{encoding="v2-grpc",method="classify",status="200"}' in metrics
 
 
 @pytest.mark.parametrize(
@@ -205,6 +208,9 @@ def test_clients_generated_by_grpcio_tools_call_the_model_and_oip(
     assert "modelbay.iris.Input" in garbage[1]
     assert wrong_family[0] == "INVALID_ARGUMENT"
     assert "sepal_length" in wrong_family[1]
+    metrics = httpx.get(server.url + "/metrics").text
+    counted = 'modelbay_requests_total{encoding="grpc",method="classify",status="422"}'
+    assert counted in metrics  # the uneven columns, counted under the model's method
 
 
 def test_every_worker_serves_the_grpc_port(iris_bundle: IrisBundle) -> None:

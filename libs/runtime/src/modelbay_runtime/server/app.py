@@ -56,7 +56,15 @@ class ModelServer:
 
     async def startup(self) -> None:
         self._loading = asyncio.create_task(self._load(), name="load-model")
+        if self.settings.workers > 1:
+            # Workers share one listening socket and a worker only accepts connections once its
+            # start-up is complete: waiting here keeps requests away from a worker whose model
+            # is still loading (they would get 503 while a sibling is ready). A single worker
+            # loads in the background instead, so /healthz answers at once.
+            await asyncio.shield(self._loading)
         if self.settings.grpc_port:
+            # After the wait above, for the same reason: with several workers the gRPC port is
+            # shared too (SO_REUSEPORT), so a worker binds it only once its model is loaded.
             # Imported only when asked for: the HTTP-only server never loads grpcio.
             from modelbay_runtime.server.rpc.server import GrpcPort
 
@@ -67,12 +75,6 @@ class ModelServer:
                 reuse_port=self.settings.workers > 1,
             )
             await self._grpc.start()
-        if self.settings.workers > 1:
-            # Workers share one listening socket and a worker only accepts connections once its
-            # start-up is complete: waiting here keeps requests away from a worker whose model
-            # is still loading (they would get 503 while a sibling is ready). A single worker
-            # loads in the background instead, so /healthz answers at once.
-            await asyncio.shield(self._loading)
 
     async def wait_loaded(self) -> None:
         """For tests and embedders: until the model is ready or failed to load."""

@@ -10,6 +10,7 @@ Outputs are answered in the form the request used: raw when its inputs were raw,
 from __future__ import annotations
 
 import struct
+import time
 from contextlib import nullcontext
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
+from modelbay_runtime.server.metrics import UNKNOWN_METHOD
 from modelbay_runtime.server.oip_tensors import (
     TensorField,
     TensorSignature,
@@ -29,7 +31,7 @@ from modelbay_runtime.server.oip_tensors import (
 )
 from modelbay_runtime.server.problem import ProblemError, internal_error
 from modelbay_runtime.server.routes_oip import resolve_tensor_model
-from modelbay_runtime.server.state import MethodRuntime
+from modelbay_runtime.server.state import MethodRuntime, ServingState
 
 if TYPE_CHECKING:
     from modelbay_runtime.server.app import ModelServer
@@ -127,10 +129,28 @@ class OipService:
         )
 
     async def ModelInfer(self, request: Any) -> Message:  # noqa: N802
-        state = self.server.ready_state()
-        name, runtime = resolve_tensor_model(
-            state, request.model_name, request.model_version or None
-        )
+        # Counted here rather than by the RPC wrapper: the method is known only once resolved.
+        started, label, status = time.perf_counter(), UNKNOWN_METHOD, 500
+        try:
+            state = self.server.ready_state()
+            name, runtime = resolve_tensor_model(
+                state, request.model_name, request.model_version or None
+            )
+            label = runtime.method.name
+            response = await self._infer(request, state, name, runtime)
+            status = 200
+            return response
+        except ProblemError as problem:
+            status = problem.status
+            raise
+        finally:
+            self.server.metrics.request_done(
+                label, status, "v2-grpc", time.perf_counter() - started
+            )
+
+    async def _infer(
+        self, request: Any, state: ServingState, name: str, runtime: MethodRuntime
+    ) -> Message:
         signature = _signature(runtime)
         batcher = runtime.batcher
         with batcher.arriving() if batcher is not None else nullcontext():

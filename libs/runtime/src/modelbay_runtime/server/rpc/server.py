@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc import aio
 
-from modelbay_runtime.server.metrics import UNKNOWN_METHOD
 from modelbay_runtime.server.problem import ProblemError
 from modelbay_runtime.server.rpc.model_service import ModelService, model_service_name
 from modelbay_runtime.server.rpc.oip_service import RPCS, SERVICE, OipService
@@ -73,9 +72,10 @@ def oip_handler(server: ModelServer) -> grpc.GenericRpcHandler:
     messages = service.messages
     handlers = {}
     for rpc, (request_name, response_name) in RPCS.items():
-        label = UNKNOWN_METHOD if rpc == "ModelInfer" else "-"
+        # "-": not counted by the wrapper (ModelInfer counts itself under its method's name;
+        # health and metadata calls are not predictions).
         handlers[rpc] = grpc.unary_unary_rpc_method_handler(
-            _guarded(server, label, "v2-grpc", getattr(service, rpc)),
+            _guarded(server, "-", "v2-grpc", getattr(service, rpc)),
             request_deserializer=messages[request_name].FromString,
             response_serializer=messages[response_name].SerializeToString,
         )
