@@ -37,6 +37,8 @@ from modelbay_common.events import (
     ValidationFailed,
 )
 
+from modelbay_catalog.requirement_reasons import stored_reasons
+
 
 class VersionStatus(StrEnum):
     UPLOADED = "uploaded"
@@ -98,6 +100,8 @@ class VersionState:
     pickle_scan: dict[str, Any] | None = None  # onboarding's scan of the pickle (docs/trust.md)
     kind: str = "model"  # or "solution"
     nodes: tuple[dict[str, Any], ...] = ()  # a solution's {node, model} in document order
+    # why each requirement is there: [{name (canonical), reasons}] (requirement_reasons.py)
+    requirement_reasons: tuple[dict[str, Any], ...] = ()
     # from DependenciesResolved
     lock: tuple[str, ...] = ()
     lock_hash: str | None = None
@@ -189,6 +193,7 @@ def _with_upload(state: VersionState, event: ModelUploaded, at: datetime) -> Ver
         else event.pickle_scan.model_dump(mode="json"),
         kind=event.kind,
         nodes=tuple(node.model_dump(mode="json") for node in event.nodes),
+        requirement_reasons=stored_reasons(event.requirement_reasons),
         uploaded_at=at,
     )
 

@@ -128,6 +128,8 @@ class VersionRow(Base):
     lock_hash: Mapped[str | None] = mapped_column(Text)
     wheelhouse_uri: Mapped[str | None] = mapped_column(Text)
     wheelhouse_reused: Mapped[bool | None] = mapped_column(Boolean)
+    # ModelUploaded.requirement_reasons: [{name, reasons}] (requirement_reasons.py).
+    requirement_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     # DependenciesResolved.system_packages: [{name, version, reasons, fetched}] (lifecycle.py).
     system_packages: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     image_ref: Mapped[str | None] = mapped_column(Text)

@@ -52,6 +52,7 @@ from modelbay_catalog.records import (
     SearchSort,
     StoredVersion,
 )
+from modelbay_catalog.requirement_reasons import requirement_items
 from modelbay_catalog.rules import Category, normalize_tags
 from modelbay_catalog.social.rules import RatingTally
 
@@ -264,6 +265,7 @@ def version_detail(model: ModelRecord, stored: StoredVersion) -> VersionDetail:
         lock_hash=state.lock_hash,
         wheelhouse_reused=state.wheelhouse_reused,
         system_packages=[SystemPackageItem.model_validate(p) for p in state.system_packages],
+        requirement_reasons=requirement_items(state.requirements, state.requirement_reasons),
         bundle=None
         if state.bundle_uri is None
         else BundleInfo(uri=state.bundle_uri, sha256=state.bundle_sha256, size=state.bundle_size),

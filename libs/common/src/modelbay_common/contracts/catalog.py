@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelbay_common.access import Visibility
 from modelbay_common.contracts.origin import ModelOrigin
+from modelbay_common.contracts.requirement_reasons import RequirementReasonsItem
 from modelbay_common.contracts.system_packages import SystemPackageItem
 
 
@@ -295,6 +296,11 @@ class VersionDetail(BaseModel):
     interface: Interface
     python_version: str | None
     requirements: list[str]
+    requirement_reasons: list[RequirementReasonsItem] = Field(
+        default_factory=list,
+        description="each requirement, in order, with why it was inferred (what the SDK traced, "
+        "or `declared`); empty for a version pushed before reasons were recorded",
+    )
     lock: list[str]
     lock_hash: str | None
     wheelhouse_reused: bool | None
