@@ -197,3 +197,28 @@ async def test_name_clash_failures_and_retries_are_recorded(
         assert (await admin.get("/v1/models/dave/adder")).json()["origin"]["withdrawn"] is True
     async with instances.mirror_client(carol_b) as user:
         assert (await user.get("/v1/models/dave/adder")).status_code == 404
+
+
+async def test_a_new_version_of_a_mirrored_model_is_mirrored_at_the_next_sync(
+    instances: Instances, archive_bytes: bytes
+) -> None:
+    erin = await instances.origin.stack.new_user("erin")
+    await publish_on_origin(instances, erin, "erin", "adder", archive_bytes)
+    await ensure_peer_a(instances)
+    seen = len(instances.builder.requests)
+    async with instances.mirror_client() as admin:
+        await admin.patch("/v1/admin/peers/a", json={"subscriptions": {"owners": ["erin"]}})
+        assert (await admin.post("/v1/admin/peers/a/sync")).json()["requested"] == 1
+        assert (await instances.builder.next_request(seen)).version == 1
+
+    # Version 2 becomes ready on A while the model is public: announced without a publication.
+    stack = instances.origin.stack
+    assert (await stack.push(erin, "erin", "adder", archive_bytes)).status_code == 202
+    detail = await stack.wait_for_version(erin, "erin", "adder", 2)
+    await stack.make_ready("erin", "adder", 2, detail["bundle"]["sha256"])
+    async with instances.mirror_client() as admin:
+        assert (await admin.post("/v1/admin/peers/a/sync")).json()["requested"] == 1
+        second = await instances.builder.next_request(seen + 1)
+        assert (second.owner, second.name, second.version) == ("erin", "adder", 2)
+        model = (await admin.get("/v1/models/erin/adder")).json()
+        assert [v["version"] for v in model["versions"]] == [1, 2]
