@@ -225,7 +225,7 @@ def serialised_once(answer: SearchPage | ModelDetail) -> Response:
     """The contract built by `schemas.py`, serialised once by pydantic-core.
 
     Returned as the model, FastAPI would dump it to a dict, validate that against
-    `response_model` and encode it again: 1–3 ms of CPU on each of the two hottest reads
+    `response_model` and encode it again: ~1.2 ms of CPU more for a 20-hit search page
     (docs/benchmarks.md, "Catalog search"). `response_model` still documents the route, and
     the contract tests validate the answers.
     """
