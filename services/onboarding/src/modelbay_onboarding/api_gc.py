@@ -5,17 +5,11 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
-from modelbay_common.access import (
-    ADMIN_HEADER,
-    USER_HEADER,
-    Caller,
-    InvalidCallerHeaderError,
-    caller_from_headers,
-)
+from fastapi import APIRouter, Depends, Request
+from modelbay_common.access import Caller
+from modelbay_common.admin_dep import administrator
 from modelbay_common.contracts.gc import GcReport, GcRequest
 from modelbay_common.db import SessionFactory, transaction
-from modelbay_common.errors import BadRequest, Forbidden
 
 from modelbay_onboarding.gc import collect_garbage
 from modelbay_onboarding.service import UploadService
@@ -23,18 +17,7 @@ from modelbay_onboarding.service import UploadService
 router = APIRouter()
 
 
-def _administrator(
-    x_modelbay_user: Annotated[str | None, Header()] = None,
-    x_modelbay_admin: Annotated[str | None, Header()] = None,
-) -> Caller:
-    sent = {USER_HEADER: x_modelbay_user, ADMIN_HEADER: x_modelbay_admin}
-    try:
-        caller = caller_from_headers({key: value for key, value in sent.items() if value})
-    except InvalidCallerHeaderError as exc:
-        raise BadRequest(str(exc)) from None
-    if not caller.admin or caller.user is None:
-        raise Forbidden("only an administrator may run the artifact garbage collector")
-    return caller
+_administrator = administrator("run the artifact garbage collector")
 
 
 @router.post(

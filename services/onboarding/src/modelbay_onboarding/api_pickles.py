@@ -9,21 +9,16 @@ its audit log.
 # No `from __future__ import annotations` here: FastAPI must evaluate the route annotations.
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
-from modelbay_common.access import (
-    ADMIN_HEADER,
-    USER_HEADER,
-    Caller,
-    InvalidCallerHeaderError,
-    caller_from_headers,
-)
+from fastapi import APIRouter, Depends, Request, Response
+from modelbay_common.access import Caller
+from modelbay_common.admin_dep import administrator
 from modelbay_common.contracts.pickles import (
     PickleAllowanceEntry,
     PickleAllowanceRequest,
     PickleAllowances,
 )
 from modelbay_common.db import SessionFactory, transaction
-from modelbay_common.errors import BadRequest, Forbidden, NotFound
+from modelbay_common.errors import NotFound
 
 from modelbay_onboarding.names import check_model_name
 from modelbay_onboarding.pickle_allowances import PickleAllowanceStore
@@ -37,18 +32,7 @@ def _sessions(request: Request) -> SessionFactory:
 SessionsDep = Annotated[SessionFactory, Depends(_sessions)]
 
 
-def _administrator(
-    x_modelbay_user: Annotated[str | None, Header()] = None,
-    x_modelbay_admin: Annotated[str | None, Header()] = None,
-) -> Caller:
-    sent = {USER_HEADER: x_modelbay_user, ADMIN_HEADER: x_modelbay_admin}
-    try:
-        caller = caller_from_headers({key: value for key, value in sent.items() if value})
-    except InvalidCallerHeaderError as exc:
-        raise BadRequest(str(exc)) from None
-    if not caller.admin or caller.user is None:
-        raise Forbidden("only an administrator may read or change pickle allowances")
-    return caller
+_administrator = administrator("read or change pickle allowances")
 
 
 AdministratorDep = Annotated[Caller, Depends(_administrator)]
