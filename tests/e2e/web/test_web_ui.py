@@ -227,6 +227,16 @@ async def test_forms_without_their_csrf_token_are_refused(
     await page.context.close()
 
 
+# The innermost elements whose removal lets the page fit the screen: what makes it too wide.
+WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(e => { const before = e.style.display; e.style.display = 'none';
+      const fits = document.documentElement.scrollWidth <= window.innerWidth;
+      e.style.display = before; return fits; })
+  .slice(-3)
+  .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+       + (e.id ? '#' + e.id : '') + ': ' + (e.textContent || '').trim().slice(0, 60))"""
+
+
 async def test_my_models_phone_width_and_sign_out(
     browser: Browser, published: PushedModel, screenshots: Path
 ) -> None:
@@ -237,7 +247,9 @@ async def test_my_models_phone_width_and_sign_out(
     await page.goto(model_path(published))
     # Nothing wider than the screen: a phone user never scrolls sideways.
     width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"the model page is {width}px wide at 360px"
+    assert width <= 360, f"the model page is {width}px wide at 360px: " + str(
+        await page.evaluate(WIDER_THAN_THE_SCREEN)
+    )
     await shoot(page, screenshots, "model-page-phone")
     await page.keyboard.press("Tab")
     focused = await page.evaluate("document.activeElement.textContent")
