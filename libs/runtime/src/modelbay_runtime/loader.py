@@ -206,19 +206,42 @@ def _load_method(
         wrapped_input=wrapped_input,
         wrapped_output=wrapped_output,
     )
+    return _method(
+        name,
+        entry,
+        schemas,
+        (input_spec, output_spec),
+        function,
+        caller,
+        wrapped=(wrapped_input, wrapped_output),
+    )
+
+
+def _method(
+    name: str,
+    entry: Mapping[str, Any],
+    schemas: Mapping[str, Any],
+    specs: tuple[MessageSpec, MessageSpec],
+    function: Callable[..., Any],
+    caller: Callable[[Mapping[str, Any]], dict[str, Any]],
+    *,
+    wrapped: tuple[bool, bool],
+) -> LoadedMethod:
+    """One method as the manifest describes it, around the parts that make it callable (a
+    pickled function or an ONNX session); `schemas` are this method's input/output schemas."""
     return LoadedMethod(
         name=name,
         description=str(entry.get("description", "")),
         input_message=str(entry["input_message"]),
         output_message=str(entry["output_message"]),
-        input_spec=input_spec,
-        output_spec=output_spec,
+        input_spec=specs[0],
+        output_spec=specs[1],
         input_schema=dict(schemas.get("input", {})),
         output_schema=dict(schemas.get("output", {})),
         batchable=bool(entry.get("batchable", False)),
         function=function,
-        wrapped_input=wrapped_input,
-        wrapped_output=wrapped_output,
+        wrapped_input=wrapped[0],
+        wrapped_output=wrapped[1],
         _caller=caller,
     )
 
@@ -233,21 +256,14 @@ def _load_onnx_bundle(root: Path, manifest: dict[str, Any]) -> LoadedModel:
             input_spec, output_spec, function, caller = onnx_method_parts(root, manifest, name)
         except (OnnxBundleError, KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"method {name!r} of the ONNX bundle: {exc}") from exc
-        method_schemas = schemas.get(name, {})
-        methods[name] = LoadedMethod(
-            name=name,
-            description=str(entry.get("description", "")),
-            input_message=str(entry["input_message"]),
-            output_message=str(entry["output_message"]),
-            input_spec=input_spec,
-            output_spec=output_spec,
-            input_schema=dict(method_schemas.get("input", {})),
-            output_schema=dict(method_schemas.get("output", {})),
-            batchable=bool(entry.get("batchable", False)),
-            function=function,
-            wrapped_input=True,
-            wrapped_output=False,
-            _caller=caller,
+        methods[name] = _method(
+            name,
+            entry,
+            schemas.get(name, {}),
+            (input_spec, output_spec),
+            function,
+            caller,
+            wrapped=(True, False),
         )
     return LoadedModel(
         name=manifest["name"],
