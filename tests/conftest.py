@@ -9,12 +9,10 @@ the services; client libraries are imported inside the fixtures for the same rea
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from modelbay_common.registry_auth import RegistryTokenIssuer
+from throwaway_databases import temporary_database
 
 if TYPE_CHECKING:
     import docker
@@ -198,29 +197,6 @@ def base_image(services: Services, docker_client: docker.DockerClient) -> str:
     except ImageNotFound:
         _fail(f"Base image {services.base_image} is not in the local Docker engine.")
     return services.base_image
-
-
-@contextlib.asynccontextmanager
-async def temporary_database(postgres_url: str, prefix: str = "test") -> AsyncIterator[str]:
-    """Create a uniquely named database, yield its URL (same driver as `postgres_url`), drop it."""
-    import asyncpg  # imported here so unit tests never need a database driver loaded
-
-    parts = urlsplit(postgres_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin_dsn = f"postgresql://{parts.netloc}{parts.path}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 @pytest.fixture

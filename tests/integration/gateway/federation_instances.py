@@ -8,13 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 from gateway_services import InProcessServices, in_process_services
@@ -27,31 +24,11 @@ from modelbay_common.events import (
     envelope,
 )
 from modelbay_embedded.inprocess import InProcessTransport
+from throwaway_databases import temporary_database
 
 PROBLEM = "application/problem+json"
 ORIGIN_URL = "http://origin.example"
 PUBLISH = {"description": "adds two numbers", "category": "regression", "license": "MIT"}
-
-
-@contextlib.asynccontextmanager
-async def _database(postgres_url: str) -> AsyncIterator[str]:
-    """B's own database (A has the module's)."""
-    parts = urlsplit(postgres_url)
-    admin_dsn = f"postgresql://{parts.netloc}{parts.path}"
-    name = f"test_mirror_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 @dataclass
@@ -184,7 +161,7 @@ async def two_instances(
     so each step of a test is deterministic, and retries after 0.01 s."""
     mirror_catalog = {"federation_sync_enabled": False, "federation_retry_base_seconds": 0.01}
     async with (
-        _database(postgres_url) as mirror_database,
+        temporary_database(postgres_url, "test_mirror") as mirror_database,
         in_process_services(origin_database, tmp_path_factory.mktemp("a")) as origin,
         in_process_services(
             mirror_database, tmp_path_factory.mktemp("b"), catalog=mirror_catalog
