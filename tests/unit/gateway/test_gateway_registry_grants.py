@@ -77,3 +77,30 @@ async def test_names_that_are_no_model_are_dropped_without_asking() -> None:
     )
     assert granted == []
     assert catalog.asked == []
+
+
+@pytest.mark.parametrize(
+    ("caller", "expected"),
+    [
+        (Caller("alice"), {"repository:staging/alice/thermo:pull,push"}),
+        (Caller("bob"), set()),
+        (Caller(None), set()),
+        (Caller("root", admin=True), set()),  # the builder pulls with its own tokens
+    ],
+)
+async def test_only_the_user_pushes_and_pulls_in_their_staging_space(
+    caller: Caller, expected: set[str]
+) -> None:
+    """Pre-built images by reference (docs/prebuilt-images.md): `staging/<user>/...` is the
+    user's own; delete is never granted, and the catalog is not asked (it is no model)."""
+    catalog = FakeCatalog()
+    granted = await grant_registry_access(
+        catalog,  # type: ignore[arg-type]
+        caller,
+        [parse_scope("repository:staging/alice/thermo:pull,push,delete")],
+    )
+    assert {access.scope() for access in granted} == expected
+    assert catalog.asked == []
+    assert await _grants(Caller("alice"), "repository:staging/alice/a/b:*") == {
+        "repository:staging/alice/a/b:pull,push"
+    }

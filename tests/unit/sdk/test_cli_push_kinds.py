@@ -74,4 +74,36 @@ def test_an_image_without_its_proto_or_name_is_one_red_line(tmp_path: Path) -> N
     assert "--image needs --proto (the methods' .proto) and --name NAME" in output
     code, output = push()
     assert code == 1
-    assert "push either a BUNDLE or --image IMAGE.tar --proto FILE --name NAME" in output
+    assert "push a BUNDLE, or --image TARBALL|REFERENCE --proto FILE --name NAME" in output
+
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def test_an_image_reference_is_pushed_without_a_tarball(tmp_path: Path) -> None:
+    """`--image` that is no file but reads as a registry reference: only the reference goes
+    into the bundle (the platform checks it is in its registry and the uploader's)."""
+    proto = tmp_path / "model.proto"
+    proto.write_text(PROTO)
+    store = (tmp_path / "store").as_uri()
+    reference = f"127.0.0.1:5000/staging/alice/thermo:1@{DIGEST}"
+    code, output = push(
+        "--image", reference, "--proto", str(proto), "--name", "thermo", "--url", store
+    )
+    assert code == 0, output
+    archive = tmp_path / "store" / "thermo-1.tar.gz"
+    manifest = read_archive_manifest(archive)
+    assert manifest["kind"] == "image"
+    assert manifest["image_reference"] == reference
+    with tarfile.open(archive) as tar:
+        assert not [n for n in tar.getnames() if n.endswith("image.tar")]
+
+
+def test_an_image_that_is_neither_a_file_nor_a_reference_is_one_red_line(tmp_path: Path) -> None:
+    proto = tmp_path / "model.proto"
+    proto.write_text(PROTO)
+    for image in ("missing.tar", "thermo:1", "127.0.0.1:5000/staging/alice/thermo"):
+        code, output = push("--image", image, "--proto", str(proto), "--name", "thermo")
+        assert code == 1, output
+        said = " ".join(output.split())  # rich wraps at the terminal's width
+        assert f"{image} is neither a file (a `docker save` tarball) nor an image" in said

@@ -12,7 +12,7 @@ import typer
 from modelbay.cli_common import console, user_errors
 from modelbay.interface_report import InterfaceReport, wait_for_interface_report
 from modelbay.model import Model
-from modelbay.prebuilt import push_prebuilt
+from modelbay.prebuilt import image_source, push_prebuilt
 from modelbay.session import PushError, PushResult, Session
 from modelbay.solution import Solution, SolutionDocumentError
 
@@ -48,11 +48,14 @@ def push(
         str | None, typer.Option("--token", help="API token (default: MODELBAY_TOKEN, then login).")
     ] = None,
     image: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--image",
-            help="A pre-built model server image (`docker save` tarball) in any language; "
-            "needs --proto and --name (docs/prebuilt-images.md).",
+            help="A pre-built model server image in any language; needs --proto and --name "
+            "(docs/prebuilt-images.md). An existing file is a `docker save` tarball; otherwise "
+            "it must be a reference into the platform's registry, "
+            "REGISTRY/staging/YOU/IMAGE:TAG or ...@sha256:DIGEST, pushed there first with "
+            "`docker push` (nothing is uploaded but the reference).",
         ),
     ] = None,
     proto: Annotated[
@@ -119,20 +122,20 @@ def _push_path(
 
 
 def _push_image(
-    image: Path | None,
+    image: str | None,
     proto: Path | None,
     name: str | None,
     session: Callable[[], Session],
     bundle: Path | None,
 ) -> PushResult:
     if bundle is not None or image is None:
-        raise PushError("push either a BUNDLE or --image IMAGE.tar --proto FILE --name NAME")
+        raise PushError("push a BUNDLE, or --image TARBALL|REFERENCE --proto FILE --name NAME")
     if proto is None or not name:
         raise PushError("--image needs --proto (the methods' .proto) and --name NAME")
-    for path in (image, proto):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist")
-    return push_prebuilt(session(), image, proto, name)
+    if not proto.is_file():
+        raise FileNotFoundError(f"{proto} does not exist")
+    source = image_source(image)  # checked before the session: a bad --image is said first
+    return push_prebuilt(session(), source, proto, name)
 
 
 def print_interface_report(report: InterfaceReport, status_url: str) -> None:

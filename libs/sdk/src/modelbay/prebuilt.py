@@ -1,17 +1,20 @@
 """Pre-built images: a model server in any language, pushed as an OCI image with its `.proto`
 (docs/prebuilt-images.md).
 
-`dump_prebuilt(image_tar, proto, name, path)` writes a bundle of `"kind": "image"`: the `docker
-save` tarball as `image.tar`, the `.proto`, its descriptor set (compiled with `protoc`, imports
-included) and JSON Schemas; the manifest's methods are the rpcs of the proto's one service. The
-platform never runs the image outside its sandbox: the builder loads it, contract-tests every
-method there and pushes it like an image it built.
+`dump_prebuilt(image, proto, name, path)` writes a bundle of `"kind": "image"`: the `docker
+save` tarball as `image.tar` — or, when `image` is a reference into the platform's registry
+(`REGISTRY/staging/<you>/IMAGE:TAG` or `@sha256:...`, pushed there with `docker push`), just
+that reference as the manifest's `image_reference` — the `.proto`, its descriptor set (compiled
+with `protoc`, imports included) and JSON Schemas; the manifest's methods are the rpcs of the
+proto's one service. The platform never runs the image outside its sandbox: the builder loads
+or pulls it, contract-tests every method there and pushes it like an image it built.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import re
 import shutil
 import subprocess
 import tarfile
@@ -37,6 +40,14 @@ from modelbay.session import PushResult, Session, split_name
 
 IMAGE_KIND = "image"
 IMAGE_FILE = "image.tar"
+IMAGE_REFERENCE = "image_reference"
+# What reads as an image reference rather than a file name: a registry host first (it has a `.`
+# or a `:` port, or is `localhost`: Docker's own rule) and a tag or digest last. The platform
+# checks the rest (its registry, the uploader's staging space) at upload.
+_REFERENCE = re.compile(
+    r"^(?:localhost|[\w-]+(?:\.[\w-]+)+|[\w.-]+:\d+|\[[0-9a-fA-F:]+\](?::\d+)?)/"
+    r"[a-z0-9._/-]+(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
 # gzip level of an image bundle's archive: a saved image is hundreds of MB of uncompressed
 # layers; level 1 writes it about 4x faster than the default 9 for a few % more bytes.
 IMAGE_COMPRESSLEVEL = 1
@@ -60,6 +71,20 @@ _SCALARS: dict[int, tuple[str, dict[str, Any]]] = {
 }
 
 
+def image_source(image: str | Path) -> Path | str:
+    """A `docker save` tarball when `image` is an existing path, else an image reference when
+    it reads as one (`REGISTRY/REPOSITORY:TAG` or `@sha256:...`); BundleError otherwise."""
+    if Path(image).exists():
+        return Path(image)
+    text = str(image)
+    if _REFERENCE.match(text) and (":" in text.rsplit("/", 1)[-1] or "@" in text):
+        return text
+    raise BundleError(
+        f"{text} is neither a file (a `docker save` tarball) nor an image reference "
+        "REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST"
+    )
+
+
 def dump_prebuilt(
     image_tar: str | Path,
     proto: str | Path,
@@ -70,17 +95,20 @@ def dump_prebuilt(
     license: str | None = None,
     replace: bool = False,
 ) -> Path:
-    """Write the bundle of a pre-built image into the directory `path`; returns it."""
+    """Write the bundle of a pre-built image into the directory `path`; returns it.
+    `image_tar` is a `docker save` tarball or a registry reference (`image_source`)."""
     check_name(name)
-    image_tar, proto = Path(image_tar), Path(proto)
-    check_image_tar(image_tar)
+    source, proto = image_source(image_tar), Path(proto)
+    if isinstance(source, Path):
+        check_image_tar(source)
     file_set = compile_proto(proto)
     methods, package = service_methods(file_set, proto.name)
     target = Path(path)
     _check_target(target, replace=replace)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent.resolve()))
     try:
-        shutil.copyfile(image_tar, staging / IMAGE_FILE)
+        if isinstance(source, Path):
+            shutil.copyfile(source, staging / IMAGE_FILE)
         shutil.copyfile(proto, staging / PROTO)
         (staging / DESCRIPTOR_SET).write_bytes(file_set.SerializeToString(deterministic=True))
         _write_json(staging / SCHEMAS, {m: e.pop("schemas") for m, e in methods.items()})
@@ -95,6 +123,8 @@ def dump_prebuilt(
             "requirements": [],
             "samples": {},
         }
+        if isinstance(source, str):
+            manifest[IMAGE_REFERENCE] = source
         manifest.update(
             {k: v for k, v in {"description": description, "license": license}.items() if v}
         )
@@ -260,8 +290,9 @@ def _enum(field: FieldDescriptor) -> EnumDescriptor:
 def push_prebuilt(
     session: Session, image_tar: str | Path, proto: str | Path, name: str
 ) -> PushResult:
-    """Bundle a pre-built image with its `.proto` and upload it as `name` or `owner/name`
-    (`modelbay push --image image.tar --proto model.proto --name NAME`)."""
+    """Bundle a pre-built image (a `docker save` tarball, or a reference into the platform's
+    registry) with its `.proto` and upload it as `name` or `owner/name`
+    (`modelbay push --image image.tar|REFERENCE --proto model.proto --name NAME`)."""
     owner, model_name = split_name(name)
     with tempfile.TemporaryDirectory(prefix="modelbay-push-") as work:
         bundle = dump_prebuilt(image_tar, proto, model_name, Path(work) / "bundle")

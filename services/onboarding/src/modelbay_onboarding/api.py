@@ -134,6 +134,7 @@ async def upload_bundle(
             ) as upload:
                 with span("onboarding.validate"):
                     bundle = await uploads.validate(upload)
+                    uploads.check_image_source(bundle, caller)
                 with span("onboarding.scan"):
                     pickle_scan = await uploads.judge_pickle(sessions, owner, name, bundle)
                 with span("onboarding.store"):

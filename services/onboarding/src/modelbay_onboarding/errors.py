@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelbay_common.errors import BadRequest, PayloadTooLarge, UnprocessableContent
+from modelbay_common.errors import BadRequest, Forbidden, PayloadTooLarge, UnprocessableContent
 
 
 class InvalidModelName(BadRequest):
@@ -36,6 +36,21 @@ class InvalidBundle(UnprocessableContent):
 
     title = "Invalid bundle"
     type_slug = "invalid-bundle"
+
+
+class ImageNotInPlatformRegistry(UnprocessableContent):
+    """A pre-built image named by a reference into another registry: the builder pulls only
+    from the platform's own (docs/prebuilt-images.md)."""
+
+    title = "Image not in the platform's registry"
+    type_slug = "image-not-in-platform-registry"
+
+
+class ImageRepositoryForbidden(Forbidden):
+    """A pre-built image named by a reference outside the uploader's own staging space."""
+
+    title = "Image repository not yours"
+    type_slug = "image-repository-forbidden"
 
 
 class PickleBlocked(UnprocessableContent):

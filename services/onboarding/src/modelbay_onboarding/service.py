@@ -37,6 +37,7 @@ from modelbay_onboarding.spool import SpooledUpload
 from modelbay_onboarding.store import NewUpload, OnboardingStore
 from modelbay_onboarding.validation.archive import ArchiveLimits
 from modelbay_onboarding.validation.bundle import BundleRules, ValidatedBundle, validate_bundle
+from modelbay_onboarding.validation.image_source import check_image_source
 from modelbay_onboarding.validation.onnx_check import OnnxRules
 from modelbay_onboarding.validation.pickle_policy import (
     PickleScanResult,
@@ -100,6 +101,14 @@ class UploadService:
     async def validate(self, upload: SpooledUpload) -> ValidatedBundle:
         """Every check of docs/onboarding.md, in a worker thread (it reads the whole archive)."""
         return await asyncio.to_thread(validate_bundle, upload.path, self._rules)
+
+    def check_image_source(self, bundle: ValidatedBundle, caller: Caller) -> None:
+        """A pre-built image by reference must be the uploader's, in this platform's registry
+        (validation/image_source.py); a 4xx naming why otherwise."""
+        if bundle.image_reference is not None:
+            check_image_source(
+                bundle.image_reference, registry=self._settings.registry, caller=caller
+            )
 
     async def judge_pickle(
         self, sessions: SessionFactory, owner: str, name: str, bundle: ValidatedBundle

@@ -98,6 +98,11 @@ class OnboardingSettings(ServiceSettings):
         gt=0,
         description="Largest model.onnx of an ONNX bundle (protobuf itself stops at 2 GiB)",
     )
+    registry: str = Field(
+        default="127.0.0.1:5000",
+        description="The platform's OCI registry, `host:port` (the builder's): a pre-built "
+        "image pushed by reference must be in it, in the uploader's staging space",
+    )
     python_base_images: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_PYTHON_BASE_IMAGES),
         description=PYTHON_BASE_IMAGES_DESCRIPTION,

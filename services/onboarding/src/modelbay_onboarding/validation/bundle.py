@@ -20,6 +20,13 @@ from modelbay_runtime.solution import SOLUTION_FILE
 from modelbay_onboarding.validation.archive import ArchiveContents, ArchiveLimits, read_archive
 from modelbay_onboarding.validation.descriptors import check_descriptor_set
 from modelbay_onboarding.validation.image_check import IMAGE_FILE, check_image_tar, scan_image_tar
+from modelbay_onboarding.validation.image_source import (
+    FIELD as IMAGE_REFERENCE_FIELD,
+)
+from modelbay_onboarding.validation.image_source import (
+    check_image_reference,
+    declared_reference,
+)
 from modelbay_onboarding.validation.manifest import (
     Manifest,
     check_requirements,
@@ -41,6 +48,8 @@ REQUIRED_FILES = (PICKLE, PROTO, DESCRIPTOR_SET, SCHEMAS)
 ONNX_REQUIRED_FILES = (ONNX_FILE, PROTO, DESCRIPTOR_SET, SCHEMAS)
 IMAGE_KIND = "image"
 IMAGE_REQUIRED_FILES = (IMAGE_FILE, PROTO, DESCRIPTOR_SET, SCHEMAS)
+# ... or, pushed by reference into the platform's registry, no tarball (image_source.py).
+IMAGE_BY_REFERENCE_REQUIRED_FILES = (PROTO, DESCRIPTOR_SET, SCHEMAS)
 KEPT_FILES = frozenset({MANIFEST, PROTO, DESCRIPTOR_SET, SCHEMAS})
 
 
@@ -61,6 +70,9 @@ class ValidatedBundle:
     # version (resolver, probe image, provenance), whatever Python the contributor's SDK had.
     python_override: str | None = None
     system_packages: tuple[str, ...] = ()
+    # A pre-built image pushed by reference (canonical form); the upload use case checks the
+    # uploader may use it (image_source.check_image_source).
+    image_reference: str | None = None
 
     @property
     def python_version(self) -> str:
@@ -93,7 +105,11 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
     manifest = parse_manifest(contents.kept.get(MANIFEST))
     problems = BundleProblems()
     kind = str((manifest.model_extra or {}).get("kind") or "model")
-    required = {ONNX_KIND: ONNX_REQUIRED_FILES, IMAGE_KIND: IMAGE_REQUIRED_FILES}
+    by_reference = kind == IMAGE_KIND and declared_reference(manifest.model_extra) is not None
+    required = {
+        ONNX_KIND: ONNX_REQUIRED_FILES,
+        IMAGE_KIND: IMAGE_BY_REFERENCE_REQUIRED_FILES if by_reference else IMAGE_REQUIRED_FILES,
+    }
     _refuse_solution(manifest, contents, problems)
     _check_files(manifest, contents, problems, required.get(kind, REQUIRED_FILES))
     if kind != IMAGE_KIND:
@@ -105,8 +121,13 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
     pickle_globals: tuple[PickleGlobal, ...] = scanned if isinstance(scanned, tuple) else ()
     if kind in (ONNX_KIND, IMAGE_KIND) and PICKLE in contents.files:
         problems.add(PICKLE, f"an {kind} bundle carries no pickle")
+    image_reference = None
     if kind == ONNX_KIND:
         check_onnx_graph(contents.scanned.get(ONNX_FILE), manifest, rules.onnx, problems)
+    elif by_reference:
+        image_reference = check_image_reference(declared_reference(manifest.model_extra), problems)
+        if IMAGE_FILE in contents.files:
+            problems.add(IMAGE_REFERENCE_FIELD, f"names an image and {IMAGE_FILE} is one too")
     elif kind == IMAGE_KIND:
         check_image_tar(contents.scanned.get(IMAGE_FILE), problems)
     elif isinstance(scanned, str):
@@ -133,6 +154,7 @@ def validate_bundle(path: Path, rules: BundleRules) -> ValidatedBundle:
         pickle_globals=pickle_globals,
         python_override=rules.supported_python[0] if kind == IMAGE_KIND else None,
         system_packages=system_packages,
+        image_reference=image_reference,
     )
 
 
