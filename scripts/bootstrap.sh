@@ -8,6 +8,7 @@ APT_PACKAGES=(python3 python3-venv make git curl ca-certificates procps
   postgresql rabbitmq-server docker.io docker-registry docker-compose debootstrap wrk
   chromium  # chromium: the web UI's browser tests (Playwright drives /usr/bin/chromium)
   buildah skopeo  # the builder's daemonless backend: buildah builds, skopeo pushes with a token
+  binutils  # strip: scripts/build-strip-tool-image.sh packs it for model build stages (docs/builder.md)
   prometheus  # promtool: deploy/monitoring's alert rules are checked and unit-tested (docs/operations.md)
   protobuf-compiler libprotobuf-java libgoogle-gson-java libguava-java)  # generated clients: protoc, Java runtime + JsonFormat (docs/clients.md)
 

@@ -58,6 +58,18 @@ class BuilderSettings(ServiceSettings, RegistryTokenSettings, SigningSettings):
         "`FROM` here (a version without an entry fails the build); unset, `base_image` serves",
     )
 
+    strip: bool = Field(
+        default=True,
+        description="Strip symbols from the venv's extension modules in the build stage (not "
+        "auditwheel's `*.libs/`); off (`0`) when a model's library breaks when stripped "
+        '(docs/builder.md, "Lean images")',
+    )
+    strip_image: str = Field(
+        default="modelbay/build-tools:strip",
+        description="Image the build stage copies GNU strip from "
+        "(scripts/build-strip-tool-image.sh); absent from the engine, images are built unstripped",
+    )
+
     docker_host: str | None = Field(
         default=None,
         description="Docker engine URL; unset: the standard `DOCKER_HOST`, else the local socket",
