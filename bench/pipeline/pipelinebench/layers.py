@@ -4,10 +4,14 @@
     bash bench/pipeline/layers.sh --images REF [REF ...]
     bash bench/pipeline/layers.sh --cold lgbm iris      # + built cold, like the pipeline does
                                                          #   (needs the index, the Debian mirror)
+    bash bench/pipeline/layers.sh --cold iris --keep --no-strip --base OLD_BASE
+    bash bench/pipeline/layers.sh --images REF_A=BASE_A REF_B=BASE_B --runs 7   # A/B interleaved
 
 Per image: every layer with its size (`docker history`), the base, the system-package layer,
 the venv, the runtime and the bundle; cold start is `docker run` → the first 200 from
-`/readyz` on a published port (3 runs, median; the engine's start included, as a user sees it).
+`/readyz` on a published port (median of `--runs`, default 5; the engine's start included, as a
+user sees it; several images are started in interleaved rounds, A B A B …, so the machine's
+load falls on all of them alike). `REF=BASE` names the base an image was built on.
 A cold build resolves a corpus script like the resolver (pip download → ELF scan → Debian plan →
 `.deb` fetch), writes the builder's context and builds it `FROM` a fresh tag of the base with a
 new image id (empty build cache). Prints JSON; `--markdown` prints the table for
@@ -27,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,26 +68,32 @@ def image_layers(client: docker.DockerClient, ref: str, base: str) -> dict[str, 
     return {"image": ref, "bytes": int(image.attrs["Size"]), "layers": layers}
 
 
-def cold_start_seconds(client: docker.DockerClient, ref: str, runs: int = 3) -> float:
-    times = []
+def cold_starts(client: docker.DockerClient, refs: list[str], runs: int) -> dict[str, float]:
+    """Median cold start of each image, measured in interleaved rounds (one start of each per
+    round), so a load spike on the shared machine does not land on one image only."""
+    times: dict[str, list[float]] = {ref: [] for ref in refs}
     for _ in range(runs):
-        started = time.monotonic()
-        container = client.containers.run(ref, detach=True, ports={"8080/tcp": ("127.0.0.1", None)})
-        try:
-            container.reload()
-            port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                        break
-                except OSError:
-                    if time.monotonic() - started > 120:
-                        raise TimeoutError(f"{ref} not ready in 120 s") from None
-                    time.sleep(0.02)
-            times.append(time.monotonic() - started)
-        finally:
-            container.remove(force=True)
-    return statistics.median(times)
+        for ref in refs:
+            times[ref].append(_cold_start_once(client, ref))
+    return {ref: round(statistics.median(seconds), 2) for ref, seconds in times.items()}
+
+
+def _cold_start_once(client: docker.DockerClient, ref: str) -> float:
+    started = time.monotonic()
+    container = client.containers.run(ref, detach=True, ports={"8080/tcp": ("127.0.0.1", None)})
+    try:
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                    return time.monotonic() - started
+            except OSError:
+                if time.monotonic() - started > 120:
+                    raise TimeoutError(f"{ref} not ready in 120 s") from None
+                time.sleep(0.02)
+    finally:
+        container.remove(force=True)
 
 
 def latest_corpus_images(client: docker.DockerClient) -> list[str]:
@@ -102,18 +113,27 @@ COLD_MODELS = {
 }
 
 
+@dataclass(frozen=True)
+class ColdBuildOptions:
+    base: str
+    index_url: str
+    strip_image: str | None  # the builder's strip tool image; None: unstripped
+    keep: bool  # keep the image (its tag is in the result) for an interleaved --images run
+    runs: int
+
+
 def cold_build(
-    client: docker.DockerClient, base: str, index_url: str, model: str
+    client: docker.DockerClient, options: ColdBuildOptions, model: str
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="layers-bench-"))
     try:
-        return _cold_build_in(work, client, base, index_url, model)
+        return _cold_build_in(work, client, options, model)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def _cold_build_in(
-    work: Path, client: docker.DockerClient, base: str, index_url: str, model: str
+    work: Path, client: docker.DockerClient, options: ColdBuildOptions, model: str
 ) -> dict[str, Any]:
     """A corpus script from `modelbay dump` to a built image FROM a fresh base id, the way the
     resolver and the builder do it (pip download → ELF scan → Debian plan and `.deb` fetch →
@@ -148,7 +168,7 @@ def _cold_build_in(
     wheels = work / "wheels"
     wheels.mkdir()
     requirements = (*manifest["requirements"], *runtime_server_requirements("3.11"))
-    pip = PipOptions(index_url=index_url, cert=None, cache_dir=work / "pip-cache")
+    pip = PipOptions(index_url=options.index_url, cert=None, cache_dir=work / "pip-cache")
     started = time.monotonic()
     asyncio.run(download_wheels(requirements, "3.11", wheels, pip))
     download_seconds = time.monotonic() - started
@@ -162,7 +182,7 @@ def _cold_build_in(
     plan = asyncio.run(SystemPackagePlanner(settings).plan(needs, [], "3.11"))
     plan_seconds = time.monotonic() - started
     fresh = f"modelbay-bench/base:cold-{uuid.uuid4().hex[:8]}"
-    client.images.build(fileobj=_labelled_base(base), tag=fresh, rm=True)
+    client.images.build(fileobj=_labelled_base(options.base), tag=fresh, rm=True)
     source = root / "libs" / "runtime"
     runtime = asyncio.run(RuntimeWheel(work / "runtime", wheel=None, source=source).path())
     bundle_files = sorted(
@@ -170,7 +190,7 @@ def _cold_build_in(
     )
     inputs = ContextInputs(
         fresh, lock_from_wheels(wheels), "3.11", sorted(wheels.glob("*.whl")), runtime,
-        bundle_files, system_debs=plan.debs if plan else (),
+        bundle_files, system_debs=plan.debs if plan else (), strip_image=options.strip_image,
     )  # fmt: skip
     context = work / "context.tar"
     with context.open("wb") as out:
@@ -181,12 +201,15 @@ def _cold_build_in(
     build_seconds = time.monotonic() - started
     try:
         measured = image_layers(client, tag, fresh)
-        measured["cold_start_seconds"] = round(cold_start_seconds(client, tag), 2)
+        measured["cold_start_seconds"] = cold_starts(client, [tag], options.runs)[tag]
     finally:
-        client.images.remove(tag, force=True)
-        client.images.remove(fresh, force=True)
+        if not options.keep:
+            client.images.remove(tag, force=True)
+            client.images.remove(fresh, force=True)
     return {
         "model": model,
+        "base": options.base,
+        "stripped_with": options.strip_image,
         "system_packages": [f"{p.name}={p.version}" for p in plan.fetched] if plan else [],
         "needs": {soname: list(dists) for soname, dists in needs.items()},
         "download_seconds": round(download_seconds, 1),
@@ -220,30 +243,56 @@ def markdown(images: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="pipelinebench.layers", description=__doc__)
-    parser.add_argument("--images", nargs="*", help="image references (default: corpus images)")
+    parser.add_argument(
+        "--images", nargs="*", help="image references, REF or REF=BASE (default: corpus images)"
+    )
     parser.add_argument("--base", default="modelbay/python:3.11-bookworm")
     parser.add_argument(
         "--cold", nargs="*", default=[], choices=sorted(COLD_MODELS), help="models built cold"
     )
     parser.add_argument("--index-url", default="https://pypi.org/simple")
+    parser.add_argument("--runs", type=int, default=5, help="cold starts per image (median)")
+    parser.add_argument(
+        "--strip-image", default="modelbay/build-tools:strip", help="the builder's strip tool"
+    )
+    parser.add_argument("--no-strip", action="store_true", help="cold builds unstripped")
+    parser.add_argument("--keep", action="store_true", help="keep the cold-built images")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     client = docker.from_env()
-    refs = args.images or latest_corpus_images(client)
+    pairs = [
+        (ref.split("=", 1)[0], ref.split("=", 1)[1] if "=" in ref else args.base)
+        for ref in (args.images or latest_corpus_images(client))
+    ]
+    started = _load()
+    starts = cold_starts(client, [ref for ref, _ in pairs], args.runs) if pairs else {}
     images = []
-    for ref in refs:
-        measured = image_layers(client, ref, args.base)
-        measured["cold_start_seconds"] = round(cold_start_seconds(client, ref), 2)
+    for ref, base in pairs:
+        measured = image_layers(client, ref, base)
+        measured["cold_start_seconds"] = starts[ref]
         images.append(measured)
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+        "load": started,
+        "load_after_cold_starts": _load(),
+        "runs": args.runs,
         "images": images,
     }
-    result["cold_builds"] = [cold_build(client, args.base, args.index_url, m) for m in args.cold]
+    options = ColdBuildOptions(
+        base=args.base,
+        index_url=args.index_url,
+        strip_image=None if args.no_strip else args.strip_image,
+        keep=args.keep,
+        runs=args.runs,
+    )
+    result["cold_builds"] = [cold_build(client, options, model) for model in args.cold]
     print(markdown(images) if args.markdown else json.dumps(result, indent=2))
     if args.markdown:
         print(json.dumps(result, indent=2), file=sys.stderr)
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":
