@@ -19,7 +19,8 @@ fresh and each load the model themselves, see the same configuration.
 
 Exit status of `serve`: 0 after a normal stop, 3 when the model could not be loaded (the last
 line on stderr then reads `modelbay-runtime: the model could not be loaded: <Type>: <message>`,
-naming the innermost error), 2 for bad arguments (argparse).
+naming the innermost error), 4 when the model process died while serving (`modelbay-runtime:
+the model process died: <cause>`), 2 for bad arguments (argparse).
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-batch-wait-ms", type=float, help="longest wait to fill a batch")
     serve.add_argument("--max-body-bytes", type=int, help="larger request bodies get 413")
     serve.add_argument("--model-threads", type=int, help="threads that call the model")
+    serve.add_argument(
+        "--model-process",
+        choices=["auto", "on", "off"],
+        help="call the model in a process of its own (default auto: Python models, 2+ cores)",
+    )
     serve.add_argument(
         "--batching", action=argparse.BooleanOptionalAction, default=None, help="adaptive batching"
     )
@@ -161,8 +167,9 @@ def _serve(args: argparse.Namespace) -> int:
     cause = load_failure.recorded_failure(failure_record)
     shutil.rmtree(failure_dir, ignore_errors=True)
     if cause is not None:
-        print(load_failure.LOAD_FAILURE_MARKER + cause, file=sys.stderr, flush=True)
-        return load_failure.EXIT_MODEL_LOAD_FAILED
+        line, status = load_failure.exit_line_and_status(cause)
+        print(line, file=sys.stderr, flush=True)
+        return status
     return 0
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from modelbay_runtime.server.asgi import Receive, Request, Response, Router, Scope, Send
-from modelbay_runtime.server.invoke import ModelRunner
+from modelbay_runtime.server.invoke import ModelRunner, Runner
 from modelbay_runtime.server.load_failure import report_and_stop, root_cause
 from modelbay_runtime.server.metrics import ServerMetrics
 from modelbay_runtime.server.model import ServableModel
@@ -26,6 +26,7 @@ from modelbay_runtime.server.state import ServingState
 from modelbay_runtime.server.warmup import first_sample
 
 if TYPE_CHECKING:
+    from modelbay_runtime.server.model_process import ProcessRunner
     from modelbay_runtime.server.rpc.server import GrpcPort
 
 log = logging.getLogger("modelbay_runtime.server")
@@ -39,10 +40,20 @@ class ModelServer:
         load_model: ModelLoader,
         *,
         exit_on_load_failure: bool = False,
+        model_process: bool = False,
     ) -> None:
         self.settings = settings
         self.metrics = ServerMetrics()
-        self.runner = ModelRunner(settings.model_threads)
+        self.runner: Runner
+        self._model_process: ProcessRunner | None = None
+        if model_process:
+            # Imported only when used: the worker's protocol is not needed in thread mode.
+            from modelbay_runtime.server.model_process import ProcessRunner
+
+            self._model_process = ProcessRunner(settings, self._model_process_died)
+            self.runner = self._model_process
+        else:
+            self.runner = ModelRunner(settings.model_threads)
         self.runtime_version = _runtime_version()
         self._load_model = load_model
         self._exit_on_load_failure = exit_on_load_failure
@@ -90,17 +101,21 @@ class ModelServer:
             for runtime in self._state.methods.values():
                 if runtime.batcher is not None:
                     await runtime.batcher.close()
-        self.runner.close()
+        await self.runner.close()
 
     async def _load(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            model = await loop.run_in_executor(None, self._load_model)
+            model: ServableModel
+            if self._model_process is not None:
+                model = await self._model_process.start()
+            else:
+                model = await loop.run_in_executor(None, self._load_model)
             state = ServingState.build(model, self.settings, self.runner, self.metrics)
             if self.settings.warmup:
                 await self._warm_up(state)
         except Exception as exc:
-            self._failure = root_cause(exc)
+            self._failure = _load_failure_cause(exc)
             log.exception("the model could not be loaded")
             if self._exit_on_load_failure:
                 # `python -m modelbay_runtime serve` then exits non-zero naming the root cause.
@@ -117,6 +132,13 @@ class ModelServer:
         method_name, payload = sample
         await self.runner.call(state.methods[method_name].method, payload)
         log.info("warm-up call of %s done", method_name)
+
+    def _model_process_died(self, cause: str) -> None:
+        """The model process stopped while serving: answer 503 from now on and stop the server,
+        which `serve` turns into exit status 4 naming `cause` (load_failure.py)."""
+        self._failure, self._state = cause, None
+        if self._exit_on_load_failure:
+            report_and_stop(cause, died=True)
 
     def ready_state(self) -> ServingState:
         if self._state is not None:
@@ -204,6 +226,13 @@ class ModelServer:
         return router
 
 
+def _load_failure_cause(exc: Exception) -> str:
+    from modelbay_runtime.server.model_process import ModelLoadFailedElsewhere
+
+    # The model process already reduced its failure to the root cause, in the same form.
+    return str(exc) if isinstance(exc, ModelLoadFailedElsewhere) else root_cause(exc)
+
+
 def _runtime_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -221,6 +250,10 @@ def create_app(
     """The app for `settings` (default: from MODELBAY_RUNTIME_* variables)."""
     settings = settings or RuntimeSettings.from_env()
     bundle_dir = settings.bundle_dir
+    if load_model is None and "model_process" not in options:
+        from modelbay_runtime.server.model_process import use_model_process
+
+        options["model_process"] = use_model_process(settings)
     return ModelServer(settings, load_model or (lambda: load_bundle(bundle_dir)), **options)
 
 

@@ -19,24 +19,33 @@ from modelbay_runtime.server.problem import invalid_input
 ColumnCheck = Callable[[list[Any]], bool]
 
 
+# Exact types (a bool is not a number here). `set(map(type, values))` runs in C: 0.47 µs for
+# 8 values against 1.18 µs for a generator over them (about equal at 1 value; issue 14).
+_NUMBERS = frozenset((float, int))
+_INTS = frozenset((int,))
+_BOOLS = frozenset((bool,))
+_STRINGS = frozenset((str,))
+_ENUM_VALUES = frozenset((str, int))
+
+
 def _floats(values: list[Any]) -> bool:
-    return all(type(v) is float or type(v) is int for v in values)
+    return set(map(type, values)) <= _NUMBERS
 
 
 def _ints(values: list[Any]) -> bool:
-    return all(type(v) is int for v in values)
+    return set(map(type, values)) <= _INTS
 
 
 def _bools(values: list[Any]) -> bool:
-    return all(type(v) is bool for v in values)
+    return set(map(type, values)) <= _BOOLS
 
 
 def _strings(values: list[Any]) -> bool:
-    return all(type(v) is str for v in values)
+    return set(map(type, values)) <= _STRINGS
 
 
 def _enums(values: list[Any]) -> bool:
-    return all(type(v) is str or type(v) is int for v in values)
+    return set(map(type, values)) <= _ENUM_VALUES
 
 
 def _anything(values: list[Any]) -> bool:

@@ -12,7 +12,7 @@ import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from modelbay_runtime.server.model import ServableMethod
 from modelbay_runtime.server.problem import ProblemError, internal_error, invalid_input
@@ -56,6 +56,15 @@ def guarded_call(method: ServableMethod, payload: dict[str, Any]) -> dict[str, A
     return result
 
 
+class Runner(Protocol):
+    """What calls the model for the server: threads of this process (`ModelRunner`) or a model
+    process of its own (`model_process.ProcessRunner`, docs/runtime.md "Model process")."""
+
+    async def call(self, method: ServableMethod, payload: dict[str, Any]) -> dict[str, Any]: ...
+    async def call_raw(self, method: ServableMethod, payload: dict[str, Any]) -> Any: ...
+    async def close(self) -> None: ...
+
+
 class ModelRunner:
     """Owns the thread(s) that call the model, so the event loop keeps serving meanwhile."""
 
@@ -72,5 +81,5 @@ class ModelRunner:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, method.call, payload)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

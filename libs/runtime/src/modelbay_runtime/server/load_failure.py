@@ -21,6 +21,10 @@ import signal
 
 EXIT_MODEL_LOAD_FAILED = 3
 LOAD_FAILURE_MARKER = "modelbay-runtime: the model could not be loaded: "
+# The model process (model_process.py) died after the model had loaded: a crash or the OOM killer.
+EXIT_MODEL_PROCESS_DIED = 4
+MODEL_PROCESS_DIED_MARKER = "modelbay-runtime: the model process died: "
+_DIED_PREFIX = "died:"
 LOAD_FAILURE_FILE_ENV = "MODELBAY_RUNTIME_LOAD_FAILURE_FILE"
 SUPERVISOR_PID_ENV = "MODELBAY_RUNTIME_SUPERVISOR_PID"
 
@@ -41,12 +45,14 @@ def root_cause(exc: BaseException) -> str:
     return f"{type(innermost).__name__}: {message}" if message else type(innermost).__name__
 
 
-def report_and_stop(cause: str) -> None:
-    """Record `cause` for the serving command and stop the server (its supervisor, if any)."""
+def report_and_stop(cause: str, *, died: bool = False) -> None:
+    """Record `cause` for the serving command and stop the server (its supervisor, if any).
+
+    `died`: the model process stopped while serving, rather than the model failing to load."""
     record = os.environ.get(LOAD_FAILURE_FILE_ENV)
     if record:
         with open(record, "w", encoding="utf-8") as file:
-            file.write(cause)
+            file.write(_DIED_PREFIX + cause if died else cause)
     supervisor = os.environ.get(SUPERVISOR_PID_ENV, "")
     os.kill(int(supervisor) if supervisor.isdigit() else os.getpid(), signal.SIGTERM)
 
@@ -59,3 +65,10 @@ def recorded_failure(record: str) -> str | None:
     except FileNotFoundError:
         return None
     return cause or None
+
+
+def exit_line_and_status(recorded: str) -> tuple[str, int]:
+    """The last line on stderr and the exit status of `serve` for a recorded failure."""
+    if recorded.startswith(_DIED_PREFIX):
+        return MODEL_PROCESS_DIED_MARKER + recorded[len(_DIED_PREFIX) :], EXIT_MODEL_PROCESS_DIED
+    return LOAD_FAILURE_MARKER + recorded, EXIT_MODEL_LOAD_FAILED

@@ -39,9 +39,9 @@ class ModelRoutes:
             state = self.server.ready_state()
             runtime = _method(state, request.path_params["method"])
             label = runtime.method.name
-            incoming = request_encoding(request.headers.get("content-type"))
+            incoming = request_encoding(request.header(b"content-type"))
             encoding = incoming[0].value
-            outgoing = response_encoding(request.headers.get("accept"), incoming)
+            outgoing = response_encoding(request.header(b"accept"), incoming)
             response = await self._predict(request, state, runtime, incoming[0], outgoing)
             status = response.status
             return response

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 ENV_PREFIX = "MODELBAY_RUNTIME_"
+MODEL_PROCESS_CHOICES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class RuntimeSettings:
     # One thread calls the model by default: many models are not thread-safe, and with the
     # GIL more threads rarely help. Raise it for models that release the GIL.
     model_threads: int = 1
+    # Where the model runs: `on` a process of its own (its own GIL and core, the event loop
+    # keeps the other), `off` threads of the serving process, `auto` a process for pickled
+    # Python models when two cores are usable (docs/runtime.md "Model process").
+    model_process: str = "auto"
     warmup: bool = False
     log_level: str = "info"
 
@@ -69,6 +74,8 @@ class RuntimeSettings:
             raise ValueError("max_body_bytes must be >= 1")
         if self.model_threads < 1:
             raise ValueError("model_threads must be >= 1")
+        if self.model_process not in MODEL_PROCESS_CHOICES:
+            raise ValueError(f"model_process must be one of {', '.join(MODEL_PROCESS_CHOICES)}")
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that reproduce these settings in a worker process."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from modelbay_runtime.server.batching import Batcher
 from modelbay_runtime.server.columns import ColumnLayout
-from modelbay_runtime.server.invoke import ModelRunner
+from modelbay_runtime.server.invoke import Runner
 from modelbay_runtime.server.metrics import ServerMetrics
 from modelbay_runtime.server.model import ServableMethod, ServableModel
 from modelbay_runtime.server.oip_tensors import TensorSignature, array_ranks
@@ -45,7 +45,7 @@ class ServingState:
         cls,
         model: ServableModel,
         settings: RuntimeSettings,
-        runner: ModelRunner,
+        runner: Runner,
         metrics: ServerMetrics,
     ) -> ServingState:
         catalog = MessageCatalog(model.descriptor_set)
