@@ -1,7 +1,9 @@
 """Request dependencies that turn `Authorization: Bearer <token>` into the caller.
 
-Each runs its own short transaction (it records when the token was last used) and returns a
-`Principal`; the request's later work does not need the database.
+A token seen in the last few seconds is answered from memory (`auth_cache`); otherwise one short
+transaction reads the token, its user and memberships in one query (and records when the token
+was last used). Either way the result is a `Principal`; the request's later work does not need
+the database for it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from modelbay_common.db import transaction
 
+from modelbay_gateway.auth_cache import ResolvedToken
 from modelbay_gateway.auth_throttle import client_of, throttle_of
-from modelbay_gateway.context import ContextDep
+from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import InvalidToken, MissingToken
 from modelbay_gateway.records import Principal
-from modelbay_gateway.service import authenticate
+from modelbay_gateway.service import resolve_token
 from modelbay_gateway.store import UserStore
+from modelbay_gateway.tokens import token_sha256
 
 # auto_error=False: a missing or malformed header must become our problem+json 401, not
 # FastAPI's plain 403.
@@ -36,12 +40,27 @@ async def _principal_of(
             raise InvalidToken()  # present but not a bearer token
         return None
     throttle.check(client)  # before the lookup: a client at its limit costs no transaction
-    try:
-        async with transaction(context.sessions) as session:
-            return await authenticate(UserStore(session), credentials.credentials)
-    except InvalidToken:
+    resolved = await resolved_token(context, credentials.credentials)
+    if resolved is None:
         throttle.failed(client)
-        raise
+        raise InvalidToken()
+    return resolved.principal
+
+
+async def resolved_token(context: GatewayContext, secret: str) -> ResolvedToken | None:
+    """The caller of a bearer secret (None: unknown or revoked), from `context.principals`
+    while fresh, else from the database (then kept)."""
+    cache = context.principals
+    digest = token_sha256(secret)
+    resolved = cache.get(digest)
+    if resolved is not None:
+        return resolved
+    generation = cache.generation  # read before the rows: a change meanwhile voids the entry
+    async with transaction(context.sessions) as session:
+        resolved = await resolve_token(UserStore(session), digest)
+    if resolved is not None:
+        cache.put(digest, resolved, generation)
+    return resolved
 
 
 async def required_principal(

@@ -10,6 +10,7 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from modelbay_gateway.auth_cache import ResolvedToken
 from modelbay_gateway.errors import (
     AdminRequired,
     InvalidToken,
@@ -33,16 +34,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def authenticate(store: UserStore, secret: str) -> Principal:
-    """The user a bearer token belongs to; InvalidToken when unknown or revoked."""
-    found = await store.active_token_by_hash(token_sha256(secret))
+async def resolve_token(store: UserStore, token_sha256_hex: str) -> ResolvedToken | None:
+    """The caller of an active token (None when unknown or revoked), recording its use."""
+    found = await store.principal_by_token_hash(token_sha256_hex)
     if found is None:
-        raise InvalidToken()
-    token, user = found
+        return None
+    token, user, memberships = found
     now = _now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
         await store.touch_token(token.id, now)
-    return Principal(user=user, token_id=token.id, memberships=await store.memberships_of(user.id))
+    return ResolvedToken(
+        principal=Principal(user=user, token_id=token.id, memberships=memberships),
+        token_name=token.name,
+        token_created_at=token.created_at,
+    )
+
+
+async def authenticate(store: UserStore, secret: str) -> Principal:
+    """The user a bearer token belongs to; InvalidToken when unknown or revoked."""
+    resolved = await resolve_token(store, token_sha256(secret))
+    if resolved is None:
+        raise InvalidToken()
+    return resolved.principal
 
 
 async def issue_token(store: UserStore, user: User, name: str) -> IssuedToken:

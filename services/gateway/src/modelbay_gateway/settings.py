@@ -82,6 +82,16 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, W
     auth_failure_window_seconds: float = Field(
         default=60.0, gt=0, description="The sliding window of AUTH_FAILURE_LIMIT"
     )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a resolved bearer token or web session is trusted without asking "
+        "the database (0: never). Changes made through this process apply at once; this bounds "
+        "how late another gateway process sees a revocation or a role change",
+    )
+    auth_cache_entries: int = Field(
+        default=4096, ge=1, description="Resolved tokens kept at most (least recently used go)"
+    )
     consumer_name: str = Field(
         default="gateway.sse",
         description="Queue of the events fanned out to `GET /v1/events`; every replica must see "

@@ -9,6 +9,7 @@ from modelbay_common.access import Membership, OrgRole
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_gateway.auth_cache import principals_changed
 from modelbay_gateway.orm import ApiTokenRow, OrgMemberRow, OrgRow, UserRow
 from modelbay_gateway.records import TokenInfo, User
 
@@ -60,6 +61,7 @@ class UserStore:
         return _user(row)
 
     async def update_user(self, user_id: uuid.UUID, *, org: str | None, is_admin: bool) -> None:
+        principals_changed(self._session, user_id)
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id).values(org=org, is_admin=is_admin)
         )
@@ -78,6 +80,7 @@ class UserStore:
         return await self._session.scalar(select(OrgRow.id).where(OrgRow.name == name)) is not None
 
     async def set_publisher(self, user_id: uuid.UUID, is_publisher: bool) -> None:
+        principals_changed(self._session, user_id)
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id).values(is_publisher=is_publisher)
         )
@@ -99,14 +102,27 @@ class UserStore:
         await self._session.refresh(row)
         return _token(row)
 
-    async def active_token_by_hash(self, sha256: str) -> tuple[TokenInfo, User] | None:
+    async def principal_by_token_hash(
+        self, sha256: str
+    ) -> tuple[TokenInfo, User, tuple[Membership, ...]] | None:
+        """An active token, its user and the user's memberships in one round trip (a row per
+        membership, or one with no organisation), for authentication on every request."""
         result = await self._session.execute(
-            select(ApiTokenRow, UserRow)
+            select(ApiTokenRow, UserRow, OrgRow.name, OrgMemberRow.role)
             .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+            .outerjoin(OrgMemberRow, OrgMemberRow.user_id == UserRow.id)
+            .outerjoin(OrgRow, OrgRow.id == OrgMemberRow.org_id)
             .where(ApiTokenRow.token_sha256 == sha256, ApiTokenRow.revoked_at.is_(None))
+            .order_by(OrgRow.name)
         )
-        found = result.first()
-        return None if found is None else (_token(found[0]), _user(found[1]))
+        rows = result.all()
+        if not rows:
+            return None
+        token, user = rows[0][0], rows[0][1]
+        memberships = tuple(
+            Membership(org, OrgRole(role)) for _, _, org, role in rows if org is not None
+        )
+        return _token(token), _user(user), memberships
 
     async def token_exists(self, sha256: str) -> bool:
         found = await self._session.scalar(
@@ -116,6 +132,7 @@ class UserStore:
 
     async def restore_named_token(self, user_id: uuid.UUID, name: str, sha256: str) -> bool:
         """Un-revoke the user's token `name` with this hash; False when there is none to restore."""
+        principals_changed(self._session, user_id)
         result = await self._session.execute(
             update(ApiTokenRow)
             .where(
@@ -144,6 +161,7 @@ class UserStore:
 
     async def revoke_token(self, user_id: uuid.UUID, token_id: uuid.UUID, when: datetime) -> bool:
         """Revoke one of the user's own tokens; False when the user has no such active token."""
+        principals_changed(self._session, user_id)
         result = await self._session.execute(
             update(ApiTokenRow)
             .where(
@@ -159,6 +177,7 @@ class UserStore:
     async def revoke_named_tokens_except(
         self, user_id: uuid.UUID, name: str, keep_sha256: str, when: datetime
     ) -> None:
+        principals_changed(self._session, user_id)
         await self._session.execute(
             update(ApiTokenRow)
             .where(

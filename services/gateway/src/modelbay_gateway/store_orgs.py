@@ -8,6 +8,7 @@ from modelbay_common.access import OrgRole
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelbay_gateway.auth_cache import principals_changed
 from modelbay_gateway.orm import OrgMemberRow, OrgRow, UserRow
 from modelbay_gateway.records import Org, OrgMember
 
@@ -64,12 +65,14 @@ class OrgStore:
     async def add_member(
         self, org_id: uuid.UUID, user_id: uuid.UUID, role: OrgRole, added_by: str
     ) -> None:
+        principals_changed(self._session, user_id)  # memberships travel with the caller
         self._session.add(
             OrgMemberRow(org_id=org_id, user_id=user_id, role=role.value, added_by=added_by)
         )
         await self._session.flush()
 
     async def change_role(self, org_id: uuid.UUID, user_id: uuid.UUID, role: OrgRole) -> None:
+        principals_changed(self._session, user_id)  # memberships travel with the caller
         await self._session.execute(
             update(OrgMemberRow)
             .where(OrgMemberRow.org_id == org_id, OrgMemberRow.user_id == user_id)
@@ -77,6 +80,7 @@ class OrgStore:
         )
 
     async def remove_member(self, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        principals_changed(self._session, user_id)  # memberships travel with the caller
         await self._session.execute(
             delete(OrgMemberRow).where(
                 OrgMemberRow.org_id == org_id, OrgMemberRow.user_id == user_id

@@ -48,7 +48,7 @@ async def error_page(request: Request, status: int, title: str, detail: str | No
     if status == 404:
         # One wording for every 404: "missing" and "not yours to see" must look the same.
         title, detail = NOT_FOUND_TITLE, NOT_FOUND_DETAIL
-    state = web_state(request)
+    state = await web_state(request)
     try:
         visitor = await current_visitor(request, state)  # the header still says who is in
     except Exception:

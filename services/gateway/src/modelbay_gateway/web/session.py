@@ -29,12 +29,12 @@ from fastapi import Depends, Request, Response
 from modelbay_common.db import transaction
 from modelbay_common.errors import Forbidden
 
+from modelbay_gateway.auth import resolved_token
 from modelbay_gateway.errors import InvalidToken
 from modelbay_gateway.records import Principal
 from modelbay_gateway.service import authenticate, issue_token, revoke_token
 from modelbay_gateway.service_models import caller_of
 from modelbay_gateway.store import UserStore
-from modelbay_gateway.tokens import token_sha256
 from modelbay_gateway.upstream import Caller
 from modelbay_gateway.web.state import State
 
@@ -92,21 +92,20 @@ def check_csrf(visitor: Visitor, submitted: str | None) -> None:
 
 
 async def _open_session(state: State, secret: str) -> Principal | None:
-    """The signed-in user of a session cookie; None once it was revoked or has expired."""
+    """The signed-in user of a session cookie; None once it was revoked or has expired.
+
+    Resolved like a bearer token (`auth.resolved_token`: kept in memory for a few seconds,
+    dropped at once by a sign-out or revocation through this process)."""
     context = state.context
-    async with transaction(context.sessions) as session:
-        store = UserStore(session)
-        found = await store.active_token_by_hash(token_sha256(secret))
-        if found is None or found[0].name != WEB_SESSION_TOKEN_NAME:
-            return None  # only a web session's secret opens a browser session
-        token, user = found
-        if datetime.now(UTC) - token.created_at > SESSION_LIFETIME:
-            await revoke_token(store, Principal(user=user, token_id=token.id), str(token.id))
-            return None
-        try:
-            return await authenticate(store, secret)
-        except InvalidToken:
-            return None
+    resolved = await resolved_token(context, secret)
+    if resolved is None or resolved.token_name != WEB_SESSION_TOKEN_NAME:
+        return None  # only a web session's secret opens a browser session
+    principal = resolved.principal
+    if datetime.now(UTC) - resolved.token_created_at > SESSION_LIFETIME:
+        async with transaction(context.sessions) as session:
+            await revoke_token(UserStore(session), principal, str(principal.token_id))
+        return None
+    return principal
 
 
 async def current_visitor(request: Request, state: State) -> Visitor:

@@ -17,7 +17,8 @@ class WebState:
     templates: Jinja2Templates
 
 
-def web_state(request: Request) -> WebState:
+async def web_state(request: Request) -> WebState:
+    # async: a plain `def` dependency would run in FastAPI's thread pool on every page.
     state = request.app.state.web
     assert isinstance(state, WebState)
     return state
