@@ -10,7 +10,7 @@ from typing import Any
 
 from modelbay_catalog.records import SearchCriteria, SearchSort
 from modelbay_catalog.service_queries import model_with_versions, search_models
-from modelbay_catalog.store import CatalogStore
+from modelbay_catalog.store_pages import ModelPageStore
 from modelbay_catalog.store_search import SearchStore
 from modelbay_common.access import Caller
 from modelbay_common.db import create_engine, session_factory
@@ -51,7 +51,7 @@ async def explain_model_page(
     database_url: str, caller: Caller, owner: str, name: str
 ) -> list[Plan]:
     async def use_case(session: AsyncSession) -> None:
-        await model_with_versions(CatalogStore(session), caller, owner, name)
+        await model_with_versions(ModelPageStore(session), caller, owner, name)
 
     return await _explain(database_url, use_case)
 

@@ -48,6 +48,17 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--database", default="bench_catalog")
     parser.add_argument("--requests", type=int, default=REQUESTS)
     parser.add_argument("--top", type=int, default=25, help="functions listed per profile")
+    parser.add_argument("--q", default="forecast", help="the search's words")
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="only the CPU ms per request (for interleaved A/B rounds: no profiler run)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("catalog", "gateway"),
+        help="profile one process only (default: both)",
+    )
     return parser.parse_args()
 
 
@@ -68,7 +79,12 @@ def environment(url: str, secret: str) -> None:
 
 
 async def profiled(
-    label: str, call: Callable[[], Awaitable[httpx.Response]], count: int, top: int
+    label: str,
+    call: Callable[[], Awaitable[httpx.Response]],
+    count: int,
+    top: int,
+    *,
+    bare_only: bool = False,
 ) -> None:
     """Warm up, then profile `count` calls; prints CPU ms per call and the top functions."""
     for _ in range(20):
@@ -78,7 +94,12 @@ async def profiled(
     for _ in range(count):
         await call()
     bare = (time.process_time() - cpu_before) * 1000 / count
-    profile = cProfile.Profile()
+    if bare_only:
+        print(f"===== {label}: {bare:.2f} CPU ms/request =====")
+        return
+    # Timed by this process's CPU clock, not the wall clock: on a shared machine a request is
+    # often descheduled inside a socket call, and wall time would charge that wait to it.
+    profile = cProfile.Profile(time.process_time)
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     profile.enable()
     for _ in range(count):
@@ -109,8 +130,6 @@ async def main() -> None:
     # Imported after the environment is set: the settings classes read it.
     from modelbay_catalog.main import build_service as build_catalog
     from modelbay_catalog.settings import CatalogSettings
-    from modelbay_gateway.main import build_service as build_gateway
-    from modelbay_gateway.settings import GatewaySettings
 
     catalog = build_catalog(CatalogSettings())
     reader = Caller(user=READER)
@@ -120,20 +139,38 @@ async def main() -> None:
         auth=InternalAuth(secret),
         headers=caller_headers(reader),
     )
-    search = {"q": "forecast"}
+    search = {"q": options.q}
     model_path = await first_public_model(internal)
-    await profiled(
-        "catalog: search q=forecast",
-        lambda: internal.get("/internal/models", params=search),
-        options.requests,
-        options.top,
-    )
-    await profiled(
-        f"catalog: model page {model_path}",
-        lambda: internal.get(f"/internal/models/{model_path}"),
-        options.requests,
-        options.top,
-    )
+    if options.only != "gateway":
+        await profiled(
+            f"catalog: search q={options.q}",
+            lambda: internal.get("/internal/models", params=search),
+            options.requests,
+            options.top,
+            bare_only=options.no_profile,
+        )
+        await profiled(
+            f"catalog: model page {model_path}",
+            lambda: internal.get(f"/internal/models/{model_path}"),
+            options.requests,
+            options.top,
+            bare_only=options.no_profile,
+        )
+    if options.only != "catalog":
+        await profile_gateway(internal, search, model_path, options)
+    await internal.aclose()
+
+
+async def profile_gateway(
+    internal: httpx.AsyncClient,
+    search: dict[str, str],
+    model_path: str,
+    options: argparse.Namespace,
+) -> None:
+    """The gateway alone: the catalog replaced by the answers it just gave."""
+    from modelbay_gateway.main import build_service as build_gateway
+    from modelbay_gateway.settings import GatewaySettings
+
     recorded = {
         "/internal/models": (await internal.get("/internal/models", params=search)).content,
         f"/internal/models/{model_path}": (
@@ -154,18 +191,19 @@ async def main() -> None:
     token = await reader_token(public)
     public.headers["Authorization"] = f"Bearer {token}"
     await profiled(
-        "gateway: search q=forecast (catalog answers recorded)",
+        f"gateway: search q={search['q']} (catalog answers recorded)",
         lambda: public.get("/v1/models", params=search),
         options.requests,
         options.top,
+        bare_only=options.no_profile,
     )
     await profiled(
         f"gateway: model page {model_path} (catalog answers recorded)",
         lambda: public.get(f"/v1/models/{model_path}"),
         options.requests,
         options.top,
+        bare_only=options.no_profile,
     )
-    await internal.aclose()
     await public.aclose()
 
 

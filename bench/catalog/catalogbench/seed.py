@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import asyncpg
-from modelbay_catalog.orm import ModelRow, SearchWordRow
+from modelbay_catalog.orm import ModelRow, ModelSearchRow, SearchWordRow
 from modelbay_catalog.store import (
     MAX_VOCABULARY_WORD,
     MIN_VOCABULARY_WORD,
@@ -29,6 +29,8 @@ from sqlalchemy.sql.elements import ClauseElement
 from catalogbench import generate
 
 SCHEMA = "catalog"
+SEARCH_SYNC = "model_search_sync"  # the trigger that keeps `model_search` in step (0016)
+LOADED_TABLES = "'models', 'versions', 'ratings', 'download_counts', 'model_search'"
 
 
 @dataclass
@@ -77,6 +79,8 @@ async def seed(
     try:
         constraints = await _drop_constraints(connection)
         dropped = await _drop_secondary_indexes(connection)
+        # The narrow search copy is filled once below, not row by row by its trigger.
+        await connection.execute(f"ALTER TABLE {SCHEMA}.models DISABLE TRIGGER {SEARCH_SYNC}")
         timer.lap("drop indexes")
         totals = _model_totals(download_counts, rating_rows)
         version_ids = await _copy_models_and_versions(connection, rows, totals, report)
@@ -87,6 +91,7 @@ async def seed(
         # The UPDATE left every row twice; a compact table is what a catalog built up over time
         # (and vacuumed) reads, and a bloated one would make every scan look slower.
         await connection.execute(f"VACUUM FULL {SCHEMA}.models")
+        await connection.execute(compiled(_fill_search_copy()))
         timer.lap("search documents")
         for definition in dropped:
             await connection.execute(definition)
@@ -99,22 +104,33 @@ async def seed(
         timer.lap("vocabulary")
         await connection.execute(f"ANALYZE {SCHEMA}.models, {SCHEMA}.versions")
         await connection.execute(f"ANALYZE {SCHEMA}.ratings, {SCHEMA}.download_counts")
-        await connection.execute(f"ANALYZE {SCHEMA}.search_words")
+        await connection.execute(f"ANALYZE {SCHEMA}.search_words, {SCHEMA}.model_search")
         timer.lap("analyze")
     finally:
+        await connection.execute(f"ALTER TABLE {SCHEMA}.models ENABLE TRIGGER {SEARCH_SYNC}")
         await connection.close()
     return report
+
+
+def _fill_search_copy() -> ClauseElement:
+    """What the trigger `model_search_sync` would have written for every model (migration
+    0016), in one statement."""
+    copied = [column.name for column in ModelSearchRow.__table__.columns]
+    source = [ModelRow.id if name == "model_id" else getattr(ModelRow, name) for name in copied]
+    return insert(ModelSearchRow).from_select(
+        copied, select(*source).where(ModelRow.deleted_at.is_(None))
+    )
 
 
 async def _drop_constraints(connection: asyncpg.Connection) -> list[tuple[str, str, str]]:
     """Drop the unique and foreign-key constraints of the loaded tables (checked once when they
     are added back, instead of row by row); their definitions, to add them again."""
     found = await connection.fetch(
-        """
+        f"""
         SELECT t.relname AS table_name, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
         FROM pg_constraint AS c JOIN pg_class AS t ON t.oid = c.conrelid
         JOIN pg_namespace AS n ON n.oid = t.relnamespace
-        WHERE n.nspname = $1 AND t.relname IN ('models', 'versions', 'ratings', 'download_counts')
+        WHERE n.nspname = $1 AND t.relname IN ({LOADED_TABLES})
           AND c.contype IN ('u', 'f')
         ORDER BY c.contype DESC
         """,
@@ -149,11 +165,11 @@ def _model_totals(
 async def _drop_secondary_indexes(connection: asyncpg.Connection) -> list[str]:
     """Drop every index that backs no constraint; their definitions, to create them again."""
     found = await connection.fetch(
-        """
+        f"""
         SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
         FROM pg_index AS i JOIN pg_class AS t ON t.oid = i.indrelid
         JOIN pg_namespace AS n ON n.oid = t.relnamespace
-        WHERE n.nspname = $1 AND t.relname IN ('models', 'versions', 'ratings', 'download_counts')
+        WHERE n.nspname = $1 AND t.relname IN ({LOADED_TABLES})
           AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
         """,
         SCHEMA,

@@ -67,6 +67,7 @@ from modelbay_catalog.service_queries import (
 )
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_catalog.store import CatalogStore
+from modelbay_catalog.store_pages import ModelPageStore
 from modelbay_catalog.store_search import SearchStore
 from modelbay_catalog.store_solutions import SolutionStore
 
@@ -216,9 +217,11 @@ async def search(
 
 @router.get("/internal/models/{owner}/{name}", response_model=ModelDetail)
 async def get_model(session: SessionDep, caller: CallerDep, owner: str, name: str) -> Response:
-    found = await model_with_versions(CatalogStore(session), caller, owner, name)
+    found = await model_with_versions(ModelPageStore(session), caller, owner, name)
     detail = model_detail(found.model, found.versions)
-    return serialised_once(await model_with_origin(session, found.model, detail))  # a mirror
+    if found.mirrored:  # only a mirror's page shows its origin (federation tables)
+        detail = await model_with_origin(session, found.model, detail)
+    return serialised_once(detail)
 
 
 def serialised_once(answer: SearchPage | ModelDetail) -> Response:
@@ -290,14 +293,15 @@ async def publish(
         license=body.license,
         tags=None if body.tags is None else tuple(body.tags),
     )
-    # PUBLISH_APPROVAL=required turns a publication to `public` into a request (202).
+    # PUBLISH_APPROVAL=required (or the owner in PUBLISH_APPROVAL_OWNERS) turns a publication
+    # to `public` into a request (202).
     outcome = await publish_or_request(
         Stores(store, CurationStore(session)),
         caller,
         owner,
         name,
         request,
-        approval_required=settings.publish_approval == "required",
+        approval_required=settings.publish_approval_required(owner),
     )
     if outcome.request is not None:
         body_out = request_out(outcome.request).model_dump(mode="json")

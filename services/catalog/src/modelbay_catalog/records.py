@@ -9,7 +9,7 @@ from enum import StrEnum
 from modelbay_common.access import ModelAccess, Visibility
 from modelbay_common.interface import InterfaceDiff
 
-from modelbay_catalog.lifecycle import VersionState
+from modelbay_catalog.lifecycle import VersionState, VersionStatus
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,29 @@ class StoredVersion:
     downloads: dict[str, int]
     interface_diff: RecordedInterfaceDiff | None = None
     trace_id: str | None = None  # the push's trace (docs/operations.md, "Traces")
+
+
+@dataclass(frozen=True)
+class PageModel:
+    model: ModelRecord
+    mirrored: bool  # a read-only mirror of a peer's model: its page also shows the origin
+
+
+@dataclass(frozen=True)
+class VersionLine:
+    """What the model page shows of one version (store_pages.py reads it, `schemas.version_line`
+    shows it)."""
+
+    version: int
+    status: VersionStatus
+    kind: str
+    failure_reason: str | None
+    image_ref: str | None
+    image_digest: str | None
+    interface_diff: RecordedInterfaceDiff | None
+    downloads: dict[str, int]
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from modelbay_common.access import Visibility
 from modelbay_common.api_params import INT32_MAX
@@ -51,6 +51,7 @@ from modelbay_catalog.records import (
     SearchHit,
     SearchSort,
     StoredVersion,
+    VersionLine,
 )
 from modelbay_catalog.requirement_reasons import requirement_items
 from modelbay_catalog.rules import Category, normalize_tags
@@ -85,37 +86,43 @@ class DownloadBody(BaseModel):
     kind: ArtifactKind
 
 
+def summary_fields(model: ModelRecord) -> dict[str, Any]:
+    """The fields every model card shows (`ModelSummary`), for the contracts that extend it:
+    each answer is validated once, not built as a summary, dumped and validated again."""
+    return {
+        "owner": model.owner,
+        "name": model.name,
+        "visibility": model.visibility,
+        "owner_org": model.owner_org,
+        "description": model.description,
+        "category": model.category,
+        "license": model.license,
+        "tags": list(model.tags),
+        "libraries": list(model.libraries),
+        "latest_version": model.latest_version,
+        "latest_status": model.latest_status,
+        "kind": "solution" if model.kind == "solution" else "model",
+        "published_version": model.published_version,
+        "published_at": model.published_at,
+        "published_by": model.published_by,
+        "downloads": model.downloads,
+        "rating_average": RatingTally(model.rating_count, model.rating_total).average,
+        "rating_count": model.rating_count,
+        "favourites": model.favourites,
+        "views": model.views,
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+    }
+
+
 def model_summary(model: ModelRecord) -> ModelSummary:
-    return ModelSummary(
-        owner=model.owner,
-        name=model.name,
-        visibility=model.visibility,
-        owner_org=model.owner_org,
-        description=model.description,
-        category=model.category,
-        license=model.license,
-        tags=list(model.tags),
-        libraries=list(model.libraries),
-        latest_version=model.latest_version,
-        latest_status=model.latest_status,
-        kind="solution" if model.kind == "solution" else "model",
-        published_version=model.published_version,
-        published_at=model.published_at,
-        published_by=model.published_by,
-        downloads=model.downloads,
-        rating_average=RatingTally(model.rating_count, model.rating_total).average,
-        rating_count=model.rating_count,
-        favourites=model.favourites,
-        views=model.views,
-        created_at=model.created_at,
-        updated_at=model.updated_at,
-    )
+    return ModelSummary(**summary_fields(model))
 
 
 def search_page(
     hits: list[SearchHit], next_cursor: str | None, sort: SearchSort, facets: Facets | None
 ) -> SearchPage:
-    items = [SearchItem(**model_summary(hit.model).model_dump(), rank=hit.rank) for hit in hits]
+    items = [SearchItem(**summary_fields(hit.model), rank=hit.rank) for hit in hits]
     return SearchPage(
         items=items,
         next_cursor=next_cursor,
@@ -152,26 +159,26 @@ def interface_diff_detail(recorded: RecordedInterfaceDiff) -> InterfaceDiffDetai
     )
 
 
-def version_summary(stored: StoredVersion) -> VersionSummary:
-    recorded = stored.interface_diff
+def version_line(line: VersionLine) -> VersionSummary:
+    """A version as the model page lists it (read by store_pages.py)."""
+    recorded = line.interface_diff
     return VersionSummary(
-        version=stored.state.version,
-        status=stored.state.status,
-        kind=_kind(stored.state),
-        failure_reason=stored.state.failure_reason,
-        image_ref=stored.state.image_ref,
-        image_digest=stored.state.image_digest,
+        version=line.version,
+        status=line.status,
+        kind="solution" if line.kind == "solution" else "model",
+        failure_reason=line.failure_reason,
+        image_ref=line.image_ref,
+        image_digest=line.image_digest,
         interface_diff=None if recorded is None else interface_diff_summary(recorded),
-        downloads=stored.downloads,
-        created_at=stored.created_at,
-        updated_at=stored.updated_at,
+        downloads=line.downloads,
+        created_at=line.created_at,
+        updated_at=line.updated_at,
     )
 
 
-def model_detail(model: ModelRecord, versions: Sequence[StoredVersion]) -> ModelDetail:
+def model_detail(model: ModelRecord, versions: Sequence[VersionLine]) -> ModelDetail:
     return ModelDetail(
-        **model_summary(model).model_dump(),
-        versions=[version_summary(version) for version in versions],
+        **summary_fields(model), versions=[version_line(version) for version in versions]
     )
 
 

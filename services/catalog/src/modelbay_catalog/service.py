@@ -13,6 +13,7 @@ from modelbay_common.access import Caller, ModelAccess, can_see
 from modelbay_common.events import Event as PipelineEvent
 from modelbay_common.events import ImageBuilt, ModelUploaded, Published
 from modelbay_common.outbox import EventEmitter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.curation.store import CurationStore
 from modelbay_catalog.errors import ModelNotFound, VersionNotFound
@@ -94,17 +95,22 @@ async def _record_interface_diffs(store: CatalogStore, model_id: int, version: i
 async def visible_model(store: CatalogStore, caller: Caller, owner: str, name: str) -> ModelRecord:
     """The model, if `caller` may see it; otherwise ModelNotFound, exactly as if it were missing."""
     model = await store.find_model(owner, name)
-    if model is None or not can_see(caller, await _access_of(store, caller, model)):
+    if model is None or not await may_see(store.session, caller, model):
         raise ModelNotFound(owner, name)
     return model
 
 
-async def _access_of(store: CatalogStore, caller: Caller, model: ModelRecord) -> ModelAccess:
+async def may_see(session: AsyncSession, caller: Caller, model: ModelRecord) -> bool:
+    """`modelbay_common.access.can_see` of a model found by one of the stores."""
+    return can_see(caller, await _access_of(session, caller, model))
+
+
+async def _access_of(session: AsyncSession, caller: Caller, model: ModelRecord) -> ModelAccess:
     """The model's access facts; `under_review` is looked up only when it could matter (a
     publisher who would not see the model otherwise: modelbay_common.access)."""
     access = model.access
     if caller.publisher and not can_see(caller, access):
-        pending = await CurationStore(store.session).pending_request_of(model.id)
+        pending = await CurationStore(session).pending_request_of(model.id)
         access = replace(access, under_review=pending is not None)
     return access
 

@@ -13,10 +13,11 @@ from modelbay_catalog.records import (
     ModelRecord,
     SearchCriteria,
     SearchHit,
-    StoredVersion,
+    VersionLine,
 )
-from modelbay_catalog.service import visible_model
+from modelbay_catalog.service import may_see
 from modelbay_catalog.store import CatalogStore
+from modelbay_catalog.store_pages import ModelPageStore
 from modelbay_catalog.store_search import SearchStore
 from modelbay_catalog.store_solutions import SolutionStore
 
@@ -57,14 +58,20 @@ async def search_models(
 @dataclass(frozen=True)
 class ModelWithVersions:
     model: ModelRecord
-    versions: list[StoredVersion]
+    versions: list[VersionLine]
+    mirrored: bool  # the page also shows where the model comes from (federation/origins.py)
 
 
 async def model_with_versions(
-    store: CatalogStore, caller: Caller, owner: str, name: str
+    store: ModelPageStore, caller: Caller, owner: str, name: str
 ) -> ModelWithVersions:
-    model = await visible_model(store, caller, owner, name)
-    return ModelWithVersions(model=model, versions=await store.list_versions(model.id))
+    """The model page's model and versions, if `caller` may see it; otherwise ModelNotFound,
+    exactly as if it were missing."""
+    found = await store.find_model(owner, name)
+    if found is None or not await may_see(store.session, caller, found.model):
+        raise ModelNotFound(owner, name)
+    versions = await store.version_lines(found.model.id)
+    return ModelWithVersions(model=found.model, versions=versions, mirrored=found.mirrored)
 
 
 async def model_for_event_filter(store: CatalogStore, owner: str, name: str) -> ModelRecord:

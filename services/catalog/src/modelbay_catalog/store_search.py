@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from modelbay_catalog.cursor import SortKey
-from modelbay_catalog.orm import SCHEMA, ModelRow, PublishRequestRow
+from modelbay_catalog.orm import SCHEMA, ModelRow, ModelSearchRow, PublishRequestRow
 from modelbay_catalog.records import (
     FacetCount,
     FacetName,
@@ -58,7 +58,8 @@ from modelbay_catalog.spelling import (
     uses_websearch_syntax,
     words_to_look_up,
 )
-from modelbay_catalog.store import SIMPLE_CONFIG, TEXT_SEARCH_CONFIG, to_model_record
+from modelbay_catalog.store import SIMPLE_CONFIG, TEXT_SEARCH_CONFIG
+from modelbay_catalog.store_pages import SUMMARY_COLUMNS, SUMMARY_WIDTH, summary_record
 
 FACET_VALUES = 20  # the most frequent values of each facet; a page cannot show thousands
 MIN_PREFIX = 3  # a shorter prefix matches too much of the catalog to be worth ranking
@@ -82,30 +83,36 @@ _KNOWN_WORDS = text(
 )
 
 
-def visible_to(caller: Caller) -> ColumnElement[bool]:
-    """The SQL twin of `modelbay_common.access.can_see`: which model rows `caller` may see.
+# `models`, or its narrow copy for ranking and facets (migration 0016): the same filter columns.
+SearchedTable = type[ModelRow] | type[ModelSearchRow]
+
+
+def visible_to(caller: Caller, table: SearchedTable = ModelRow) -> ColumnElement[bool]:
+    """The SQL twin of `modelbay_common.access.can_see`: which model rows `caller` may see
+    (of `models`, or of its narrow search copy `model_search`, which has the same columns).
 
     It must give the same answers as the shared rule; tests/integration/catalog/
     test_catalog_contracts.py compares both on every kind of caller and model.
     """
     if caller.admin:
         return true()
-    conditions: list[ColumnElement[bool]] = [ModelRow.visibility == Visibility.PUBLIC.value]
+    model_id = ModelSearchRow.model_id if table is ModelSearchRow else ModelRow.id
+    conditions: list[ColumnElement[bool]] = [table.visibility == Visibility.PUBLIC.value]
     member_of = sorted(m.org for m in caller.memberships) if caller.user else []
     if caller.user:
         # The caller's own namespace and the organisations they maintain (`owns`).
         managed = [m.org for m in caller.memberships if acts_for(caller, m.org)]
-        conditions.append(ModelRow.owner.in_([caller.user, *managed]))
+        conditions.append(table.owner.in_([caller.user, *managed]))
     orgs = sorted({*member_of, *([caller.org] if caller.org else [])})
     if orgs:
-        org_wide: ColumnElement[bool] = ModelRow.owner_org.in_(orgs)
+        org_wide: ColumnElement[bool] = table.owner_org.in_(orgs)
         if member_of:
-            org_wide = or_(org_wide, ModelRow.owner.in_(member_of))
-        conditions.append(and_(ModelRow.visibility == Visibility.ORG.value, org_wide))
+            org_wide = or_(org_wide, table.owner.in_(member_of))
+        conditions.append(and_(table.visibility == Visibility.ORG.value, org_wide))
     if caller.publisher and caller.user:
         # `under_review`: a publish request of the model is pending (one per model at most).
         pending = select(PublishRequestRow.model_id).where(PublishRequestRow.status == "pending")
-        conditions.append(ModelRow.id.in_(pending))
+        conditions.append(model_id.in_(pending))
     return or_(*conditions) if conditions else false()
 
 
@@ -117,15 +124,15 @@ class TextMatch:
     exact: ColumnElement[Any]  # tsquery of the words as typed
     typed: str
 
-    def condition(self) -> ColumnElement[bool]:
-        return ModelRow.search_vector.op("@@")(self.query)
+    def condition(self, vector: Any = ModelRow.search_vector) -> ColumnElement[bool]:
+        return vector.op("@@")(self.query)  # type: ignore[no-any-return]
 
-    def rank(self) -> ColumnElement[float]:
-        exact_bonus = case((ModelRow.search_vector.op("@@")(self.exact), 1.0), else_=0.0)
+    def rank(self, vector: Any = ModelRow.search_vector) -> ColumnElement[float]:
+        exact_bonus = case((vector.op("@@")(self.exact), 1.0), else_=0.0)
         # float8 throughout, so the rank written into a cursor compares exactly next time.
-        return func.ts_rank(ModelRow.search_vector, self.query).cast(
+        return func.ts_rank(vector, self.query).cast(DOUBLE_PRECISION) + exact_bonus.cast(
             DOUBLE_PRECISION
-        ) + exact_bonus.cast(DOUBLE_PRECISION)
+        )
 
 
 def _words_query(word: str, alternatives: Sequence[str], prefix: bool) -> ColumnElement[Any]:
@@ -212,8 +219,12 @@ class SearchStore:
         (sort value, id) descending. The id never changes and breaks every tie, so a page
         boundary holds while models are added between requests."""
         sort = criteria.effective_sort
+        if sort is SearchSort.RELEVANCE and match is not None:
+            return await self._ranked(criteria, caller, match, after, limit)
         key = self._sort_value(sort, match)
-        statement: Select[Any] = select(ModelRow, key).where(
+        # The columns a hit shows, as Core rows: no ORM instance, no search vector (store_pages).
+        columns: list[Any] = [*SUMMARY_COLUMNS, key]
+        statement: Select[Any] = select(*columns).where(
             not_deleted(), visible_to(caller), *_filter_conditions(criteria, ModelRow)
         )
         if match is not None:
@@ -231,9 +242,46 @@ class SearchStore:
         relevance = sort is SearchSort.RELEVANCE
         return [
             SearchHit(
-                model=to_model_record(row[0]),
-                rank=float(row[1]) if relevance else None,
-                sort_value=None if row[1] is None else row[1],
+                model=summary_record(row),
+                rank=float(row[SUMMARY_WIDTH]) if relevance else None,
+                sort_value=row[SUMMARY_WIDTH],
+            )
+            for row in rows
+        ]
+
+    async def _ranked(
+        self,
+        criteria: SearchCriteria,
+        caller: Caller,
+        match: TextMatch,
+        after: SortKey | None,
+        limit: int,
+    ) -> list[SearchHit]:
+        """A relevance page: every match is ranked on the narrow `model_search` (the same
+        vector and filter columns as `models`, so the same rows in the same order), and only
+        the page's rows are then read from `models` by primary key."""
+        rank = match.rank(ModelSearchRow.search_vector)
+        top = select(ModelSearchRow.model_id, rank.label("rank")).where(
+            match.condition(ModelSearchRow.search_vector),
+            visible_to(caller, ModelSearchRow),
+            *_filter_conditions(criteria, ModelSearchRow),
+        )
+        if after is not None:
+            boundary = self._boundary(SearchSort.RELEVANCE, after)
+            top = top.where(tuple_(rank, ModelSearchRow.model_id) < boundary)
+        page = top.order_by(rank.desc(), ModelSearchRow.model_id.desc()).limit(limit).subquery()
+        columns: list[Any] = [*SUMMARY_COLUMNS, page.c.rank]
+        statement = (
+            select(*columns)
+            .join_from(ModelRow, page, ModelRow.id == page.c.model_id)
+            .order_by(page.c.rank.desc(), ModelRow.id.desc())
+        )
+        rows = (await self._session.execute(statement)).all()
+        return [
+            SearchHit(
+                model=summary_record(row),
+                rank=float(row[SUMMARY_WIDTH]),
+                sort_value=row[SUMMARY_WIDTH],
             )
             for row in rows
         ]
@@ -262,17 +310,18 @@ class SearchStore:
     ) -> Facets:
         """Every facet's values with their counts, in one statement over the visible matching
         rows (one scan; the matched rows are materialised once and grouped per facet). A facet
-        ignores its own filter; `status` counts only the caller's own models."""
+        ignores its own filter; `status` counts only the caller's own models. The rows are
+        the narrow `model_search` copies (a deleted model has none)."""
         base = select(
-            ModelRow.category,
-            ModelRow.libraries,
-            ModelRow.license,
-            ModelRow.owner,
-            ModelRow.kind,
-            ModelRow.latest_status,
-        ).where(not_deleted(), visible_to(caller))
+            ModelSearchRow.category,
+            ModelSearchRow.libraries,
+            ModelSearchRow.license,
+            ModelSearchRow.owner,
+            ModelSearchRow.kind,
+            ModelSearchRow.latest_status,
+        ).where(visible_to(caller, ModelSearchRow))
         if match is not None:
-            base = base.where(match.condition())
+            base = base.where(match.condition(ModelSearchRow.search_vector))
         matched = base.cte("matched").prefix_with("MATERIALIZED")
         branches = [
             self._facet_branch(facet, matched, criteria, caller)
