@@ -60,13 +60,6 @@ def upgrade() -> None:
         sa.Column("kind", sa.Text(), nullable=False, server_default="model"),
         schema=SCHEMA,
     )
-    op.create_index(
-        "model_search_vector_idx",
-        "model_search",
-        ["search_vector"],
-        schema=SCHEMA,
-        postgresql_using="gin",
-    )
     # The row follows its model from every writer (events, publish, delete, federation sync,
     # the bench's seeder re-enables it after a bulk load): no code path can forget it.
     op.execute(
@@ -93,11 +86,21 @@ def upgrade() -> None:
         FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.model_search_sync()
         """
     )
+    # Filled before its index is built (one sort instead of 100,000 index insertions); a model
+    # written meanwhile already has its row from the trigger.
     op.execute(
         f"""
         INSERT INTO {SCHEMA}.model_search (model_id, {_columns})
         SELECT id, {_columns} FROM {SCHEMA}.models WHERE deleted_at IS NULL
+        ON CONFLICT (model_id) DO NOTHING
         """
+    )
+    op.create_index(
+        "model_search_vector_idx",
+        "model_search",
+        ["search_vector"],
+        schema=SCHEMA,
+        postgresql_using="gin",
     )
 
 
