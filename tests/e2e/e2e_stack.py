@@ -239,6 +239,8 @@ def service_env(
         env[prefix + "MAX_UPLOAD_BYTES"] = str(options.max_upload_bytes)
         if options.pip_cache_dir is not None:
             env[prefix + "PIP_CACHE_DIR"] = str(options.pip_cache_dir)
+        # A pre-built image pushed by reference must be in the builder's registry.
+        env[prefix + "REGISTRY"] = stack.backends.registry
     if name == "builder":
         env[prefix + "REGISTRY"] = stack.backends.registry
         env[prefix + "BASE_IMAGE"] = stack.backends.base_image

@@ -83,10 +83,25 @@ async def wait_answering(url: str) -> None:
     raise AssertionError(f"{url} never became ready")
 
 
-def compose(directory: Path, project: str, port: int, *args: str) -> str:
+def grpc_ready(address: str) -> bool:
+    """OIP v2 `ServerReady` over gRPC (tritonclient), as a client of the deployment would."""
+    import tritonclient.grpc as triton
+
+    client = triton.InferenceServerClient(address)
+    try:
+        return bool(client.is_server_ready())
+    finally:
+        client.close()
+
+
+def compose(
+    directory: Path, project: str, port: int, *args: str, grpc_port: int | None = None
+) -> str:
     executable = shutil.which("docker-compose")
     assert executable, "docker-compose is not installed (scripts/bootstrap.sh)"
     env = {**os.environ, "MODELBAY_PORT": str(port)}
+    if grpc_port is not None:
+        env["MODELBAY_GRPC_PORT"] = str(grpc_port)
     result = subprocess.run(
         [executable, "-p", project, "-f", str(directory / "docker-compose.yml"), *args],
         env=env,
@@ -114,15 +129,20 @@ async def test_model_deployment_artifacts_run_for_real(
     (directory,) = (tmp_path / "compose").iterdir()
     document = yaml.safe_load((directory / "docker-compose.yml").read_text())
     assert "@sha256:" in document["services"]["doubler"]["image"]
+    # The builder recorded that the image serves gRPC: the compose file publishes it too.
+    assert document["services"]["doubler"]["ports"][1].endswith(":${MODELBAY_GRPC_PORT:-8081}:8081")
 
-    project, port = f"e2e-deploy-{uuid.uuid4().hex[:8]}", free_port()
+    project, port, grpc_port = f"e2e-deploy-{uuid.uuid4().hex[:8]}", free_port(), free_port()
     try:
-        await asyncio.to_thread(compose, directory, project, port, "up", "-d")
+        await asyncio.to_thread(compose, directory, project, port, "up", "-d", grpc_port=grpc_port)
         url = f"http://127.0.0.1:{port}"
         await wait_answering(url)
         assert await call_json(url, "double", {"x": [1.0, 2.5]}) == {"x": [2.0, 5.0]}
+        assert await asyncio.to_thread(grpc_ready, f"127.0.0.1:{grpc_port}")
     finally:
-        await asyncio.to_thread(compose, directory, project, port, "down", "--volumes")
+        await asyncio.to_thread(
+            compose, directory, project, port, "down", "--volumes", grpc_port=grpc_port
+        )
     assert labelled(docker_client, reference) == ([], [])
 
     kustomize = await alice.http.get(f"{base}/kustomize", params={"format": "zip"})
@@ -182,14 +202,17 @@ async def test_modelbay_deploy_output_local_and_down(
     other = docker_client.containers.run(
         base_image, ["sleep", "600"], detach=True, labels={LABEL: f"{reference}0"}
     )
-    port = free_port()
+    port, grpc_port = free_port(), free_port()
     try:
         output = await asyncio.to_thread(
-            modelbay, alice, "deploy", reference, "--local", "--port", str(port)
-        )
+            modelbay, alice, "deploy", reference, "--local", "--port", str(port),
+            "--grpc-port", str(grpc_port),
+        )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         assert re.search(rf"serving at {re.escape(url)}", output), output
+        assert f"gRPC (OIP v2 and the model's service): 127.0.0.1:{grpc_port}" in output, output
         assert await call_json(url, "double", {"x": [3.0]}) == {"x": [6.0]}
+        assert await asyncio.to_thread(grpc_ready, f"127.0.0.1:{grpc_port}")
         containers, networks = labelled(docker_client, reference)
         assert containers == [f"modelbay-{slug}-doubler"]
         assert networks == [f"modelbay-{slug}"]

@@ -12,7 +12,12 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from modelbay.docker_run import CONTAINER_PORT, start_container
+from modelbay.docker_run import (
+    CONTAINER_PORT,
+    GRPC_CONTAINER_PORT,
+    published_port,
+    start_container,
+)
 
 # A stand-in model server: anything answering HTTP on the container port.
 HTTP_SERVER = ("python3", "-m", "http.server", str(CONTAINER_PORT), "--bind", "0.0.0.0")
@@ -72,5 +77,24 @@ def test_a_given_port_is_used(docker: str, base_image: str) -> None:
     try:
         assert port == free
         assert _answers(port)
+    finally:
+        subprocess.run([docker, "rm", "-f", container], capture_output=True, check=False)
+
+
+def test_the_grpc_port_is_published_when_asked(docker: str, base_image: str) -> None:
+    """`modelbay run --grpc-port 0`: 8081 published on a free port as well, which
+    `published_port` reads back (here a second HTTP server stands in for the gRPC one)."""
+    both = (
+        "sh",
+        "-c",
+        f"python3 -m http.server {GRPC_CONTAINER_PORT} --bind 0.0.0.0 & exec "
+        + " ".join(HTTP_SERVER),
+    )
+    container, port = start_container(docker, base_image, None, *both, grpc_port=0)
+    try:
+        grpc_port = published_port(docker, container, GRPC_CONTAINER_PORT)
+        assert grpc_port != port
+        assert _answers(port)
+        assert _answers(grpc_port)
     finally:
         subprocess.run([docker, "rm", "-f", container], capture_output=True, check=False)

@@ -1,7 +1,10 @@
 """The contract test of pre-built images on the real Docker engine, with the Node.js example
 (`examples/prebuilt-node`, built FROM the Debian base): it passes its own proto over JSON and
 protobuf in the locked-down sandbox; a proto promising a method the server lacks is refused
-naming that method; the loaded image is labelled and tagged; its Debian packages are listed."""
+naming that method; the loaded image is labelled and tagged; its Debian packages are listed.
+The same image pushed to a staging repository of the real token-auth registry is pulled by
+reference with the builder's own token (by digest), labelled and passes the same contract; a
+reference the registry does not have fails the build naming it."""
 
 from __future__ import annotations
 
@@ -16,9 +19,12 @@ import pytest
 from modelbay.prebuilt import dump_prebuilt
 from modelbay_builder.build_log import BuildLog
 from modelbay_builder.compare import Tolerance
-from modelbay_builder.errors import ImageValidationFailed
-from modelbay_builder.prebuilt import ContractReport, contract_test_image, load_prebuilt
+from modelbay_builder.errors import BuildStepFailed, ImageValidationFailed
+from modelbay_builder.prebuilt import ContractReport, contract_test_image
+from modelbay_builder.prebuilt_source import load_prebuilt
+from modelbay_builder.registry import RegistryCredentials, push_image
 from modelbay_builder.validation import ValidationLimits
+from modelbay_common.registry_auth import RegistryTokenIssuer
 
 # Builds the example image (cached layers after the first time): `slow`, still in make test.
 pytestmark = pytest.mark.slow
@@ -40,11 +46,16 @@ def example_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def loaded(docker_client: docker.DockerClient, example_tar: Path) -> Iterator[str]:
+def loaded(docker_client: docker.DockerClient, example_tar: Path, tmp_path: Path) -> Iterator[str]:
     tag = f"127.0.0.1:5000/prebuilt-test/thermo:{uuid.uuid4().hex[:8]}"
+    bundle_root = tmp_path / "tarball-bundle"
+    bundle_root.mkdir()
+    (bundle_root / "image.tar").symlink_to(example_tar)
     image_id = load_prebuilt(
         docker_client,
-        example_tar,
+        bundle_root,
+        {"kind": "image"},
+        credentials=RegistryCredentials(None),
         tag=tag,
         labels={"dev.modelbay.name": "thermo"},
         log=BuildLog(),
@@ -133,3 +144,64 @@ def test_a_server_that_answers_the_wrong_message_is_refused(
         )
     assert failure.value.method == "convert"
     assert "the JSON answer is not a thermo.ConvertOut" in failure.value.reason
+
+
+def test_an_image_pushed_to_a_staging_repository_is_pulled_by_reference(
+    docker_client: docker.DockerClient,
+    registry: str,
+    registry_tokens: RegistryTokenIssuer | None,
+    example_tar: Path,
+    loaded: str,
+    tmp_path: Path,
+) -> None:
+    """What the builder does with `image_reference` (docs/prebuilt-images.md, "By reference"):
+    the staging repository is pushed here as the contributor would (`docker push`), then the
+    labelled image comes from the registry alone (the local copy is removed first)."""
+    credentials = RegistryCredentials(registry_tokens)
+    user = f"prebuilt-{uuid.uuid4().hex[:8]}"
+    staging = f"{registry}/staging/{user}/thermo"
+    docker_client.images.get(loaded).tag(staging, "1")
+    digest = push_image(docker_client, staging, "1", BuildLog(), credentials)
+    docker_client.images.remove(f"{staging}:1", force=True)
+    tag = f"{registry}/prebuilt-test/thermo:{uuid.uuid4().hex[:8]}"
+    log = BuildLog()
+    try:
+        image_id = load_prebuilt(
+            docker_client,
+            tmp_path,  # no image.tar: the manifest names the image
+            {"kind": "image", "image_reference": f"{staging}:1@{digest}"},
+            credentials=credentials,
+            tag=tag,
+            labels={"dev.modelbay.name": "thermo"},
+            log=log,
+            timeout=300,
+        )
+        assert f"pulling the pushed image {staging}@{digest}" in log.tail(20)
+        manifest, descriptor_set = bundle_of(example_tar, EXAMPLE / "model.proto", tmp_path)
+        report = contract_test_image(
+            docker_client,
+            image_id,
+            manifest,
+            LIMITS,
+            label="prebuilt-test",
+            descriptor_set=descriptor_set,
+            probe_image=BASE,
+        )
+        assert report.samples_checked == 1
+        assert docker_client.images.get(image_id).labels["dev.modelbay.name"] == "thermo"
+    finally:
+        docker_client.images.remove(tag, force=True)
+        docker_client.images.remove(f"{staging}@{digest}", force=True)
+
+    with pytest.raises(BuildStepFailed) as missing:
+        load_prebuilt(
+            docker_client,
+            tmp_path,
+            {"kind": "image", "image_reference": f"{staging}:never-pushed"},
+            credentials=credentials,
+            tag=tag,
+            labels={},
+            log=BuildLog(),
+            timeout=300,
+        )
+    assert f"the pushed image {staging}:never-pushed could not be pulled" in str(missing.value)

@@ -3,7 +3,8 @@ and of a solution's Kustomize tree renders with `kubectl kustomize` (offline) an
 is valid against the Kubernetes schemas (`kubernetes-validate`, strict), as the platform's own
 tree is checked in test_kubernetes_manifests.py. The compose file passes `docker-compose config`.
 Then what the objects say: probes on the runtime's health paths, non-root read-only root,
-images pinned by digest, an autoscaler per Deployment, resources from the idle memory.
+images pinned by digest, an autoscaler per Deployment, resources from the idle memory, and the
+gRPC port (8081, `grpc`, h2c) declared exactly for the images that serve it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from modelbay_common.deployment import (
     resources_for,
     solution_deployment,
 )
+from modelbay_common.deployment.kustomize import resource_name
 
 KUBERNETES_VERSION = "1.32.0"  # as the platform manifests' test
 MIB = 1024 * 1024
@@ -40,7 +42,7 @@ DIGEST = "sha256:" + "a" * 64
 NODE_DIGEST = "sha256:" + "b" * 64
 
 
-def model_facts(idle: int | None = 180 * MIB) -> DeploymentFacts:
+def model_facts(idle: int | None = 180 * MIB, grpc_port: int | None = 8081) -> DeploymentFacts:
     return model_deployment(
         "alice",
         "iris",
@@ -48,16 +50,23 @@ def model_facts(idle: int | None = 180 * MIB) -> DeploymentFacts:
         image_ref="127.0.0.1:5000/alice/iris:3",
         image_digest=DIGEST,
         idle_memory_bytes=idle,
+        grpc_port=grpc_port,
     )
 
 
 def solution_facts() -> DeploymentFacts:
     nodes = [
-        NodeImage(node_id, f"alice/{model}:1", f"registry.example/alice/{model}:1", NODE_DIGEST)
-        for node_id, model in (
-            ("detect_a", "detector-a"),
-            ("detect_b", "detector-b"),
-            ("combine", "combine"),
+        NodeImage(
+            node_id,
+            f"alice/{model}:1",
+            f"registry.example/alice/{model}:1",
+            NODE_DIGEST,
+            grpc_port=grpc_port,
+        )
+        for node_id, model, grpc_port in (
+            ("detect_a", "detector-a", 8081),
+            ("detect_b", "detector-b", 8081),
+            ("combine", "combine", None),  # a pre-built image: HTTP only
         )
     ]
     return solution_deployment(
@@ -71,7 +80,12 @@ def solution_facts() -> DeploymentFacts:
     )
 
 
-FACTS = {"model": model_facts, "solution": solution_facts}
+def prebuilt_facts() -> DeploymentFacts:
+    """A pre-built image in another language: its own server, HTTP only."""
+    return model_facts(grpc_port=None)
+
+
+FACTS = {"model": model_facts, "prebuilt": prebuilt_facts, "solution": solution_facts}
 
 
 def render(tree: dict[str, bytes], overlay: str, root: Path) -> list[dict[str, Any]]:
@@ -147,12 +161,42 @@ def test_probes_are_the_runtime_health_paths(
     _, _, objects = rendered
     for name, deployment in of_kind(objects, "Deployment").items():
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        assert container["ports"] == [{"name": "http", "containerPort": 8080}], name
+        assert container["ports"][0] == {"name": "http", "containerPort": 8080}, name
         paths = {probe: container[probe]["httpGet"] for probe in
                  ("startupProbe", "livenessProbe", "readinessProbe")}  # fmt: skip
         assert paths["readinessProbe"] == {"path": "/readyz", "port": "http"}, name
         assert paths["livenessProbe"] == {"path": "/healthz", "port": "http"}, name
         assert paths["startupProbe"] == {"path": "/healthz", "port": "http"}, name
+
+
+def test_the_grpc_port_is_declared_where_the_image_serves_it(
+    rendered: tuple[DeploymentFacts, str, list[dict[str, Any]]],
+) -> None:
+    """Container port 8081 named `grpc` and a Service port of that name with appProtocol h2c
+    (cleartext HTTP/2) for images that serve gRPC; nothing of it for the others."""
+    facts, _, objects = rendered
+    services = of_kind(objects, "Service")
+    by_name = {resource_name(facts, container): container for container in facts.containers}
+    # The model and the solution's two detectors serve gRPC; the pre-built ones do not.
+    assert {n for n, c in by_name.items() if c.grpc_port} <= {
+        "iris",
+        "fig5-detect-a",
+        "fig5-detect-b",
+    }
+    for name, deployment in of_kind(objects, "Deployment").items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        service_ports = services[name]["spec"]["ports"]
+        http = {"name": "http", "port": 8080, "targetPort": "http"}
+        if by_name[name].grpc_port:
+            assert container["ports"] == [
+                {"name": "http", "containerPort": 8080},
+                {"name": "grpc", "containerPort": 8081},
+            ], name
+            grpc = {"name": "grpc", "port": 8081, "targetPort": "grpc"}
+            assert service_ports == [http, {**grpc, "appProtocol": "kubernetes.io/h2c"}], name
+        else:
+            assert container["ports"] == [{"name": "http", "containerPort": 8080}], name
+            assert service_ports == [http], name
 
 
 def test_non_root_read_only_root_and_no_capabilities(
@@ -265,6 +309,13 @@ def test_compose_file_is_valid_and_hardened(facts_name: str, tmp_path: Path) -> 
         assert service["labels"]["dev.modelbay.deployment"] == facts.reference, name
         assert "/readyz" in service["healthcheck"]["test"][-1], name
         assert ("ports" in service) is (name == facts.front.key), name
+    front, grpc = services[facts.front.key], facts.front.grpc_port
+    expected = ["${MODELBAY_BIND:-127.0.0.1}:${MODELBAY_PORT:-8080}:8080"]
+    if grpc:
+        expected.append("${MODELBAY_BIND:-127.0.0.1}:${MODELBAY_GRPC_PORT:-8081}:8081")
+    assert front["ports"] == expected
+    for node in facts.nodes:  # reached on the project's network: exposed, never published
+        assert services[node.key].get("expose") == (["8081"] if node.grpc_port else None)
     if facts.nodes:
         front = services[facts.front.key]
         assert set(front["depends_on"]) == {node.key for node in facts.nodes}

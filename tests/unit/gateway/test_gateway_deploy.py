@@ -66,10 +66,17 @@ async def test_a_model_uses_the_catalog_image_and_the_builder_idle_memory(tmp_pa
     found = upstreams(
         tmp_path,
         {"alice/iris:3": ready("alice", "iris", 3)},
-        {"alice/iris:3": {"idle_memory_bytes": 100 * MIB, "solution_nodes": None}},
+        {
+            "alice/iris:3": {
+                "idle_memory_bytes": 100 * MIB,
+                "solution_nodes": None,
+                "grpc_port": 8081,
+            }
+        },
     )
     facts = await deployment_facts(found, CALLER, "alice", "iris", 3)
     assert facts.kind == "model"
+    assert facts.front.grpc_port == 8081  # the builder's record: the image serves gRPC
     assert facts.front.image == f"127.0.0.1:5000/alice/iris@{DIGEST}"
     assert facts.front.resources.memory_request == "160Mi"
     download = await open_deployment_download(
@@ -95,12 +102,15 @@ async def test_a_solution_gets_its_nodes_from_the_builder_and_their_images_from_
         },
         {
             "alice/fig5:1": {"solution_nodes": {"heat": "alice/heat:1", "rule": "bob/rule:2"}},
-            "alice/heat:1": {"idle_memory_bytes": 300 * MIB},
+            "alice/heat:1": {"idle_memory_bytes": 300 * MIB, "grpc_port": 8081},
         },
     )
     facts = await deployment_facts(found, CALLER, "alice", "fig5", 1)
     assert facts.kind == "solution"
     assert [node.node_id for node in facts.nodes] == ["heat", "rule"]
+    # heat's build says gRPC; rule has no record (older build): HTTP only, as the orchestrator.
+    assert [node.grpc_port for node in facts.nodes] == [8081, None]
+    assert facts.front.grpc_port is None
     assert facts.nodes[0].resources.memory_limit == "912Mi"  # 3 × 300 MiB, to 16 MiB
     assert facts.nodes[1].resources.measured is False  # the builder has no record of it
     await found.aclose()

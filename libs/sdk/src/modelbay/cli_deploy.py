@@ -2,6 +2,7 @@
 
     modelbay deploy alice/iris:3 --output deploy/       # docker-compose.yml + Kustomize tree
     modelbay deploy alice/iris:3 --local --port 8080    # run it (a solution: nodes + orchestrator)
+    modelbay deploy alice/iris:3 --local --grpc-port 9081  # its gRPC port where else 8081
     modelbay deploy alice/iris:3 --down                 # stop what --local started, only that
     modelbay deploy alice/iris@stable --local           # an alias: the version it names now
 
@@ -58,6 +59,14 @@ def deploy(
         bool, typer.Option("--local", help="Run it on this machine's Docker engine.")
     ] = False,
     port: Annotated[int, typer.Option(help="With --local: the port on 127.0.0.1.")] = 8080,
+    grpc_port: Annotated[
+        int,
+        typer.Option(
+            "--grpc-port",
+            help="With --local: the gRPC port on 127.0.0.1, when the image serves gRPC (model "
+            "images the platform built do; pre-built images and solutions do not).",
+        ),
+    ] = 8081,
     down: Annotated[
         bool, typer.Option("--down", help="Stop and remove what `--local` started for it.")
     ] = False,
@@ -103,11 +112,18 @@ def deploy(
                 return
             with out.status(f"deploying {ref}") as status:
                 deployment = deploy_local(
-                    client, ref, port, progress=status.update, skip_verify=insecure_skip_verify
+                    client,
+                    ref,
+                    port,
+                    progress=status.update,
+                    skip_verify=insecure_skip_verify,
+                    grpc_port=grpc_port,
                 )
     out.print(f"{ref} is serving at [bold]{deployment.url}[/]")
     out.print(f"  containers: {', '.join(deployment.containers)} (network {deployment.network})")
     out.print(f"  OpenAPI: {deployment.url}/docs   metrics: {deployment.url}/metrics")
+    if deployment.grpc_address is not None:
+        out.print(f"  gRPC (OIP v2 and the model's service): {deployment.grpc_address}")
     out.print(f"Stop it with `modelbay deploy --down {ref}`.")
 
 

@@ -25,7 +25,7 @@ from rich.table import Table
 from modelbay.cli_common import USER_ERRORS, console, error_console
 from modelbay.cli_up import up
 from modelbay.client import FINAL_STATUSES, ModelbayClient, ModelRef
-from modelbay.docker_run import start_container
+from modelbay.docker_run import GRPC_CONTAINER_PORT, published_port, start_container
 from modelbay.errors import ApiError
 from modelbay.image_pull import pull_verified
 
@@ -322,6 +322,16 @@ def run(
         int | None,
         typer.Option(help="Port on this machine (default: a free one, printed)."),
     ] = None,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(
+            "--grpc-port",
+            min=0,
+            help="Also publish the image's gRPC port (8081: OIP v2 and the model's service, "
+            "docs/runtime.md) on this port; 0 picks a free one. Images the platform built "
+            "serve it; pre-built images in other languages do not.",
+        ),
+    ] = None,
     url: Url = None,
     token: Token = None,
     insecure_skip_verify: SkipVerify = False,
@@ -335,13 +345,20 @@ def run(
         detail = _ready_version(client, ref)
         # Run exactly what the platform validated and signed.
         image = pull_verified(client, detail, skip_verify=insecure_skip_verify).pinned
-        container, host_port = start_container(_docker(), image, port)
+        container, host_port = start_container(_docker(), image, port, grpc_port=grpc_port)
         base_url = f"http://127.0.0.1:{host_port}"
         _wait_until_ready(base_url, container)
+        grpc_host_port = (
+            grpc_port or published_port(_docker(), container, GRPC_CONTAINER_PORT)
+            if grpc_port is not None
+            else None
+        )
     out = console()
     out.print(f"{ref} is serving at [bold]{base_url}[/] (container {container})")
     if port is None:
         out.print(f"  port {host_port} was free; choose one with --port")
     out.print(f"  OpenAPI: {base_url}/docs   metrics: {base_url}/metrics")
+    if grpc_host_port is not None:
+        out.print(f"  gRPC (OIP v2 and the model's service): 127.0.0.1:{grpc_host_port}")
     out.print("  try: " + _example_call(base_url, detail), highlight=False, markup=False)
     out.print(f"Stop it with `docker rm -f {container}`.")

@@ -8,7 +8,8 @@ with their images, pinned by digest, and memory. Here, with the `docker` command
 2. create one network, labelled `dev.modelbay.deployment=<owner/name:version>`;
 3. start the nodes (host name = their key, which the orchestrator's `MODELBAY_SOLUTION_NODES`
    names), wait until each answers `/readyz`, then the front container, published on
-   127.0.0.1:<port>, and wait for it too.
+   127.0.0.1:<port> (and its gRPC port, when the facts say it serves one, on
+   127.0.0.1:<grpc_port>), and wait for it too.
 
 Every container gets the same label, runs as the image's user on a read-only root with a tmpfs
 `/tmp`, no capabilities and its memory limit, as the generated compose file does. `--down`
@@ -52,6 +53,7 @@ class LocalDeployment:
     network: str
     containers: list[str]
     facts: dict[str, Any]
+    grpc_address: str | None = None  # 127.0.0.1:<port> when the front serves gRPC
 
 
 def docker() -> str:
@@ -147,6 +149,7 @@ def deploy_local(
     progress: Progress,
     *,
     skip_verify: bool = False,
+    grpc_port: int = 8081,
 ) -> LocalDeployment:
     assert ref.version is not None
     reference = str(ref)
@@ -173,6 +176,8 @@ def deploy_local(
             options = ["--network", network, "--network-alias", container["key"]]
             if is_front:
                 options += ["-p", f"127.0.0.1:{port}:{facts['port']}"]
+                if container.get("grpc_port"):
+                    options += ["-p", f"127.0.0.1:{grpc_port}:{container['grpc_port']}"]
                 urls = {
                     node["node_id"]: f"http://{node['key']}:{facts['port']}"
                     for node in facts["nodes"]
@@ -188,7 +193,10 @@ def deploy_local(
     except BaseException:
         down_local(reference, progress=lambda _: None)
         raise
-    return LocalDeployment(reference, f"http://127.0.0.1:{port}", network, started, facts)
+    grpc_address = f"127.0.0.1:{grpc_port}" if facts["front"].get("grpc_port") else None
+    return LocalDeployment(
+        reference, f"http://127.0.0.1:{port}", network, started, facts, grpc_address
+    )
 
 
 def down_local(reference: str, progress: Progress) -> tuple[list[str], list[str]]:

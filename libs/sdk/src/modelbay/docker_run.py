@@ -2,7 +2,7 @@
 
 Without a port Docker itself binds a free one (`-p 127.0.0.1::8080`) and `docker port` reports
 it: no window between finding a free port and binding it, and no "port is already allocated"
-when 8080 is taken.
+when 8080 is taken. `--grpc-port` publishes the runtime's gRPC port (8081) the same way.
 """
 
 from __future__ import annotations
@@ -12,15 +12,23 @@ import subprocess
 from modelbay.errors import ApiError
 
 CONTAINER_PORT = 8080  # the model server's port inside every image
+# The runtime's gRPC port in images the platform built (OIP v2 and the model's own service);
+# pre-built images in other languages serve HTTP only.
+GRPC_CONTAINER_PORT = 8081
 
 
-def start_container(docker: str, image: str, port: int | None, *command: str) -> tuple[str, int]:
+def start_container(
+    docker: str, image: str, port: int | None, *command: str, grpc_port: int | None = None
+) -> tuple[str, int]:
     """`docker run -d` of `image` (with `command`, if any) publishing the model server's port on
-    127.0.0.1:`port`, or on a free port when `port` is None. Returns the short container id and
-    the host port."""
-    published = f"127.0.0.1:{port if port is not None else ''}:{CONTAINER_PORT}"
+    127.0.0.1:`port`, or on a free port when `port` is None; with `grpc_port`, the gRPC port too
+    (0: a free one, `published_port` tells which). Returns the short container id and the host
+    port of HTTP."""
+    published = ["-p", f"127.0.0.1:{port if port is not None else ''}:{CONTAINER_PORT}"]
+    if grpc_port is not None:
+        published += ["-p", f"127.0.0.1:{grpc_port or ''}:{GRPC_CONTAINER_PORT}"]
     started = subprocess.run(
-        [docker, "run", "-d", "-p", published, image, *command],
+        [docker, "run", "-d", *published, image, *command],
         capture_output=True,
         text=True,
         check=False,
@@ -30,8 +38,13 @@ def start_container(docker: str, image: str, port: int | None, *command: str) ->
     container = started.stdout.strip()[:12]
     if port is not None:
         return container, port
+    return container, published_port(docker, container, CONTAINER_PORT)
+
+
+def published_port(docker: str, container: str, container_port: int) -> int:
+    """The host port Docker bound for `container_port` (`docker port`)."""
     mapped = subprocess.run(
-        [docker, "port", container, f"{CONTAINER_PORT}/tcp"],
+        [docker, "port", container, f"{container_port}/tcp"],
         capture_output=True,
         text=True,
         check=False,
@@ -42,7 +55,7 @@ def start_container(docker: str, image: str, port: int | None, *command: str) ->
             "docker did not report the port it picked",
             f"{mapped.stderr.strip()}; stop the container with `docker rm -f {container}`",
         )
-    return container, host_port
+    return host_port
 
 
 def _first_host_port(output: str) -> int | None:

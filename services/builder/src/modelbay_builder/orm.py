@@ -68,6 +68,8 @@ class BuildRow(Base):
     # rest, and a solution's nodes (`{node id: owner/name:version}` from its manifest).
     idle_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     solution_nodes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The image's gRPC port (OIP v2 + the model's service); null when it serves none.
+    grpc_port: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     worker_id: Mapped[str | None] = mapped_column(Text)
     # Who holds the claim: a builder restarted on the same host requeues its dead predecessor's

@@ -23,7 +23,7 @@ from modelbay_builder.attestation import Attestation, BuildFacts, attest
 from modelbay_builder.build_log import BuildLog
 from modelbay_builder.buildah_build import BuildahBackend, BuildahConfig
 from modelbay_builder.compare import Tolerance
-from modelbay_builder.context import ContextInputs, write_context
+from modelbay_builder.context import GRPC_PORT, ContextInputs, write_context
 from modelbay_builder.docker_build import build_image
 from modelbay_builder.docker_client import DockerConnection
 from modelbay_builder.errors import BuildStepFailed
@@ -37,14 +37,8 @@ from modelbay_builder.inputs import (
     unpack_wheels,
 )
 from modelbay_builder.labels import image_labels, load_openapi
-from modelbay_builder.prebuilt import (
-    IMAGE_FILE,
-    PREBUILT_BASE,
-    is_prebuilt,
-    load_prebuilt,
-    pushed_image_packages,
-    validator_for,
-)
+from modelbay_builder.prebuilt import is_prebuilt, pushed_image_packages, validator_for
+from modelbay_builder.prebuilt_source import load_prebuilt, prebuilt_base
 from modelbay_builder.records import BuildRequest, BuildResult
 from modelbay_builder.registry import (
     RegistryCredentials,
@@ -57,6 +51,7 @@ from modelbay_builder.registry import (
 from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.sbom import build_sbom, store_sbom
 from modelbay_builder.settings import BuilderSettings
+from modelbay_builder.strip_tool import strip_image_for_build
 from modelbay_builder.validation import ValidationLimits
 
 StageCallback = Callable[[str], Awaitable[None]]
@@ -155,6 +150,7 @@ class BuildRunner:
             push_seconds=push_seconds,
             idle_memory_bytes=report.idle_memory_bytes,
             solution_nodes=solution_nodes(bundle.manifest),
+            grpc_port=served_grpc_port(bundle.manifest),
             signing_seconds=attestation.seconds if attestation else None,
             provenance_key=attestation.provenance_key if attestation else None,
             provenance_sha256=attestation.provenance_sha256 if attestation else None,
@@ -221,13 +217,15 @@ class BuildRunner:
             )
             image_id = await asyncio.to_thread(self._pull, self._reference(request))
             return _Image(image_id, dependency_layer_cached=False, adopted_digest=existing)
-        if is_prebuilt(bundle.manifest):  # nothing to build: load, label (prebuilt.py)
+        if is_prebuilt(bundle.manifest):  # nothing to build: load or pull, label (prebuilt.py)
             image_id = await asyncio.to_thread(
                 load_prebuilt,
                 self._connection.client,
-                bundle.root / IMAGE_FILE,
+                bundle.root,
+                bundle.manifest,
+                credentials=self._credentials,
                 tag=self._reference(request),
-                labels=await self._labels(request, bundle, PREBUILT_BASE),
+                labels=await self._labels(request, bundle, prebuilt_base(bundle.manifest)),
                 log=log,
                 timeout=self._settings.docker_timeout_seconds,
             )
@@ -279,6 +277,9 @@ class BuildRunner:
             runtime_wheel=await self._runtime_wheel.path(),
             bundle_files=bundle.files,
             system_debs=debs,
+            strip_image=await strip_image_for_build(
+                self._settings, self._connection, self._buildah, log
+            ),
         )
         context_tar = work / "context.tar"
 
@@ -377,6 +378,14 @@ def _buildah_config(settings: BuilderSettings) -> BuildahConfig:
         registry_insecure=settings.registry_insecure,
         timeout_seconds=settings.buildah_timeout_seconds,
     )
+
+
+def served_grpc_port(manifest: dict[str, Any]) -> int | None:
+    """The gRPC port of a model image the runtime serves (`MODELBAY_RUNTIME_GRPC_PORT` in its
+    Dockerfile); None for a pushed image (its own server) and a solution (the orchestrator)."""
+    if is_prebuilt(manifest) or solution_nodes(manifest) is not None:
+        return None
+    return GRPC_PORT
 
 
 def solution_nodes(manifest: dict[str, Any]) -> dict[str, str] | None:

@@ -1,8 +1,8 @@
 """Pre-built images (`"kind": "image"`, docs/prebuilt-images.md): load, label, contract-test.
 
-A contributor in any language pushes a `docker save` tarball with its `.proto`. Nothing is built:
-the tarball is loaded into the engine, a one-line `FROM <loaded image>` build (no network) adds
-the platform's labels and tag, and then the image is contract-tested in the validation sandbox
+A contributor in any language pushes a `docker save` tarball with its `.proto`, or names an
+image in their staging space of the platform's registry. Nothing is built: the image is loaded or
+pulled and labelled (prebuilt_source.py), and then it is contract-tested in the validation sandbox
 of every image (validation._start: no network, read-only root, memory/CPU/pid limits, no
 capabilities). Such an image need not contain Python or curl, so the HTTP calls come from a
 *probe* container that joins the model container's network namespace (still no network beyond
@@ -38,11 +38,10 @@ from google.protobuf.message import DecodeError, Message
 from modelbay_common.scratch import owner_tag
 from modelbay_runtime.loader import DESCRIPTOR_SET
 
-from modelbay_builder.build_log import BuildLog
 from modelbay_builder.context import SERVER_PORT
 from modelbay_builder.contract_samples import fill_sample, message_classes
 from modelbay_builder.debris import OWNER_LABEL, VALIDATION_LABEL
-from modelbay_builder.errors import BuildStepFailed, ImageValidationFailed
+from modelbay_builder.errors import ImageValidationFailed
 from modelbay_builder.validation import (
     ValidationLimits,
     ValidationReport,
@@ -54,9 +53,6 @@ from modelbay_builder.validation import (
 )
 
 PREBUILT_KIND = "image"
-IMAGE_FILE = "image.tar"
-# The image label `org.opencontainers.image.base.name` of a pushed image: it has no base we chose.
-PREBUILT_BASE = "pushed image (docker save tarball)"
 JSON = "application/json"
 PROTOBUF = "application/x-protobuf"
 DPKG_STATUS = "/var/lib/dpkg/status"
@@ -113,47 +109,6 @@ def pushed_image_packages(report: ValidationReport) -> tuple[dict[str, Any], ...
     """The SBOM's Debian components of a pushed image (none for a built one: its packages are
     the Python distributions the report lists, plus the request's system packages)."""
     return report.debian_packages if isinstance(report, ContractReport) else ()
-
-
-def load_prebuilt(
-    client: docker.DockerClient,
-    image_tar: Any,
-    *,
-    tag: str,
-    labels: Mapping[str, str],
-    log: BuildLog,
-    timeout: float,
-) -> str:
-    """Load the tarball, add the labels and tag with a `FROM` build; returns the image id."""
-    try:
-        with open(image_tar, "rb") as stream:
-            loaded = client.images.load(stream.read())
-    except (DockerException, OSError) as exc:
-        raise BuildStepFailed(f"the image tarball could not be loaded: {exc}") from exc
-    if len(loaded) != 1:
-        raise BuildStepFailed(f"the tarball holds {len(loaded)} images; push exactly one")
-    source_id = str(loaded[0].id)
-    log.line(f"loaded the pushed image {source_id}")
-    dockerfile = f"FROM {source_id}\n".encode()
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-    context.seek(0)
-    try:
-        image, _ = client.images.build(
-            fileobj=context,
-            custom_context=True,
-            tag=tag,
-            labels=dict(labels),
-            network_mode="none",
-            rm=True,
-            timeout=timeout,
-        )
-    except DockerException as exc:
-        raise BuildStepFailed(f"labelling the pushed image failed: {exc}") from exc
-    return str(image.id)
 
 
 def contract_test_image(

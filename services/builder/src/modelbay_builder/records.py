@@ -118,6 +118,9 @@ class BuildResult:
     # could not be read); a solution's `{node id: owner/name:version}`.
     idle_memory_bytes: int | None = None
     solution_nodes: dict[str, str] | None = None
+    # The gRPC port the image serves (built model images); None for pre-built images in other
+    # languages and solution orchestrators, which serve HTTP only.
+    grpc_port: int | None = None
     # The signing stage (attestation.py); None when no signing key is configured.
     signing_seconds: float | None = None
     provenance_key: str | None = None
@@ -160,3 +163,4 @@ class BuildView:
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    grpc_port: int | None = None

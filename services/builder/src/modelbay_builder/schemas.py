@@ -33,6 +33,11 @@ class BuildOut(BaseModel):
     solution_nodes: dict[str, str] | None = Field(
         description="a solution's nodes: `{node id: owner/name:version}`; null for a model"
     )
+    grpc_port: int | None = Field(
+        default=None,
+        description="the gRPC port the image serves (OIP v2 and the model's service); null "
+        "for pre-built images and solution orchestrators (HTTP only), and older builds",
+    )
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -59,6 +64,7 @@ class BuildOut(BaseModel):
             attempts=view.attempts,
             idle_memory_bytes=view.idle_memory_bytes,
             solution_nodes=view.solution_nodes,
+            grpc_port=view.grpc_port,
             queued_at=view.queued_at,
             started_at=view.started_at,
             finished_at=view.finished_at,

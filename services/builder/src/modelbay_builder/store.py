@@ -181,6 +181,7 @@ class BuildStore:
                 push_seconds=result.push_seconds,
                 idle_memory_bytes=result.idle_memory_bytes,
                 solution_nodes=result.solution_nodes,
+                grpc_port=result.grpc_port,
                 worker_id=None,
                 finished_at=_now(),
             )
@@ -233,6 +234,7 @@ def _view(row: BuildRow) -> BuildView:
         attempts=row.attempts,
         idle_memory_bytes=row.idle_memory_bytes,
         solution_nodes=row.solution_nodes,
+        grpc_port=row.grpc_port,
         queued_at=row.queued_at,
         started_at=row.started_at,
         finished_at=row.finished_at,

@@ -28,7 +28,9 @@ _KINDS = "; ".join(f"`{kind}`: {kind.description}" for kind in DeployKind)
     name="download_deployment",
     summary="Download deployment artifacts",
     description=f"Files that run the version (a solution: its nodes and orchestrator). {_KINDS} "
-    "Every archive also holds `modelbay-deployment.json`, the facts it was made from. 409 "
+    "Every archive also holds `modelbay-deployment.json`, the facts it was made from. A model "
+    "image that serves gRPC (built by the platform: OIP v2 and the model's service) declares its "
+    "port 8081 (`grpc`, appProtocol `kubernetes.io/h2c`) beside 8080 (`http`). 409 "
     "`deployment-not-available` while the version is not ready, when it has no registry image, "
     "or when a solution node is missing, invisible to you or not ready.",
     response_class=StreamingResponse,

@@ -36,6 +36,7 @@ class BuildFacts:
 
     idle_memory_bytes: int | None = None
     solution_nodes: dict[str, str] | None = None
+    grpc_port: int | None = None  # null: the image serves HTTP only (or an older build)
 
 
 async def build_facts(
@@ -48,9 +49,11 @@ async def build_facts(
     body = json_object(response, BUILDER)
     idle = body.get("idle_memory_bytes")
     nodes = body.get("solution_nodes")
+    grpc_port = body.get("grpc_port")
     return BuildFacts(
         idle if isinstance(idle, int) else None,
         {str(k): str(v) for k, v in nodes.items()} if isinstance(nodes, dict) else None,
+        grpc_port if isinstance(grpc_port, int) and grpc_port > 0 else None,
     )
 
 
@@ -80,7 +83,9 @@ async def _node_image(
         raise DeploymentNotAvailable(parent.owner, parent.name, parent.version, why)
     facts = await build_facts(upstreams, caller, owner, name, detail.version)
     image_ref, image_digest = _image_of(detail)
-    return NodeImage(node_id, model, image_ref, image_digest, facts.idle_memory_bytes)
+    return NodeImage(
+        node_id, model, image_ref, image_digest, facts.idle_memory_bytes, facts.grpc_port
+    )
 
 
 async def deployment_facts(
@@ -101,6 +106,7 @@ async def deployment_facts(
                 image_ref=image_ref,
                 image_digest=image_digest,
                 idle_memory_bytes=facts.idle_memory_bytes,
+                grpc_port=facts.grpc_port,
             )
         nodes = [
             await _node_image(upstreams, caller, detail, node_id, model)

@@ -1,11 +1,13 @@
 """`docker-compose.yml` for a version: the model (or a solution's nodes and orchestrator).
 
 Compose-specification format without `version:` (Compose v2 and Debian's docker-compose 1.29
-both read it). Only the front container publishes a port, on `${MODELBAY_BIND:-127.0.0.1}` and
-`${MODELBAY_PORT:-8080}`; a solution's nodes are reached by the orchestrator on the project's
-network under their service names. Every container runs as the image's numeric user on a
-read-only root with a tmpfs `/tmp` (as the builder validated it), without capabilities, its
-memory bounded by the measured idle memory (`facts.resources_for`).
+both read it). Only the front container publishes ports, on `${MODELBAY_BIND:-127.0.0.1}`:
+`${MODELBAY_PORT:-8080}` (HTTP) and, when the image serves gRPC, `${MODELBAY_GRPC_PORT:-8081}`;
+a solution's nodes are reached by the orchestrator on the project's network under their service
+names (each node's gRPC port is declared with `expose`, reachable there too). Every container
+runs as the image's numeric user on a read-only root with a tmpfs `/tmp` (as the builder
+validated it), without capabilities, its memory bounded by the measured idle memory
+(`facts.resources_for`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ def _service(facts: DeploymentFacts, container: Container) -> dict[str, Any]:
     if container is facts.front:
         bind = "${MODELBAY_BIND:-127.0.0.1}"
         service["ports"] = [f"{bind}:${{MODELBAY_PORT:-8080}}:{CONTAINER_PORT}"]
+        if container.grpc_port:
+            grpc = container.grpc_port
+            service["ports"].append(f"{bind}:${{MODELBAY_GRPC_PORT:-{grpc}}}:{grpc}")
+    elif container.grpc_port:
+        service["expose"] = [str(container.grpc_port)]
     if container is facts.front and facts.nodes:
         hosts = {node.key: node.key for node in facts.nodes}
         service["environment"] = {
@@ -86,5 +93,10 @@ def compose_files(facts: DeploymentFacts) -> dict[str, bytes]:
         f"# docker compose up -d, then http://127.0.0.1:8080/docs (MODELBAY_PORT, MODELBAY_BIND"
         " change where it listens).\n"
     )
+    if facts.front.grpc_port:
+        header += (
+            f"# gRPC (OIP v2 and the model's service) on 127.0.0.1:{facts.front.grpc_port}"
+            " (MODELBAY_GRPC_PORT).\n"
+        )
     body = yaml.safe_dump(compose_document(facts), sort_keys=False, default_flow_style=False)
     return {COMPOSE_FILE: (header + body).encode(), FACTS_FILE: facts.to_json()}

@@ -21,6 +21,7 @@ __all__ = [
     "CONTAINER_PORT",
     "DEPLOYMENT_LABEL",
     "FACTS_FILE",
+    "GRPC_PORT_NAME",
     "HEALTH_PATH",
     "READY_PATH",
     "RUNTIME_USER_ID",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 CONTAINER_PORT = 8080  # the model server's (and the orchestrator's) port in every image
+# The runtime's second port (OIP v2 over gRPC and the model's own service, docs/runtime.md
+# "gRPC"), on in images the builder built from a Python or ONNX bundle; the builder records
+# it per build (null for pre-built images and orchestrators, which serve HTTP only).
+GRPC_PORT_NAME = "grpc"
 HEALTH_PATH = "/healthz"  # the process is alive (answers at once)
 READY_PATH = "/readyz"  # the model is loaded (503 until then)
 RUNTIME_USER_ID = 10001  # the numeric user of every model image (builder context.py)
@@ -134,6 +139,7 @@ class Container:
     image_digest: str
     idle_memory_bytes: int | None = None
     node_id: str | None = None  # a solution node's id in the solution document
+    grpc_port: int | None = None  # the image's gRPC port; None when it serves no gRPC
 
     @property
     def image(self) -> str:
@@ -153,6 +159,7 @@ class Container:
             "image_ref": self.image_ref,
             "image_digest": self.image_digest,
             "idle_memory_bytes": self.idle_memory_bytes,
+            "grpc_port": self.grpc_port,
             "memory_request": self.resources.memory_request,
             "memory_limit": self.resources.memory_limit,
         }
@@ -207,6 +214,7 @@ def model_deployment(
     image_ref: str | None,
     image_digest: str | None,
     idle_memory_bytes: int | None = None,
+    grpc_port: int | None = None,
 ) -> DeploymentFacts:
     """The deployment of one model version. DeploymentNotPossible without a pinned image."""
     pinned_image(image_ref, image_digest)
@@ -217,6 +225,7 @@ def model_deployment(
         str(image_ref),
         str(image_digest),
         idle_memory_bytes,
+        grpc_port=grpc_port,
     )
     return DeploymentFacts(owner, name, version, "model", front)
 
@@ -230,6 +239,7 @@ class NodeImage:
     image_ref: str | None
     image_digest: str | None
     idle_memory_bytes: int | None = None
+    grpc_port: int | None = None
 
 
 def solution_deployment(
@@ -259,6 +269,7 @@ def solution_deployment(
                 str(node.image_digest),
                 node.idle_memory_bytes,
                 node.node_id,
+                node.grpc_port,
             )
         )
     front = Container(

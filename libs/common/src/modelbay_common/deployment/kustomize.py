@@ -5,7 +5,10 @@
     overlays/dev/             one replica at most two, no disruption budget
     overlays/production/      two to ten replicas per container, a PodDisruptionBudget each
 
-Each Deployment runs the image by digest as the image's non-root user on a read-only root
+Each container declares its HTTP port `http` and, when the image serves gRPC, `grpc` (the
+Service's port of that name carries `appProtocol: kubernetes.io/h2c`: cleartext HTTP/2, so an
+ingress or mesh that reads it proxies gRPC rather than HTTP/1.1). Each Deployment runs the image
+by digest as the image's non-root user on a read-only root
 filesystem (an `emptyDir` on `/tmp`, which is `HOME`), with a startup and liveness probe on the
 runtime's `/healthz` and a readiness probe on `/readyz`, and requests/limits from the measured
 idle memory. A solution's node URLs reach the orchestrator in `MODELBAY_SOLUTION_NODES`, so
@@ -23,6 +26,7 @@ import yaml
 from modelbay_common.deployment.facts import (
     CONTAINER_PORT,
     FACTS_FILE,
+    GRPC_PORT_NAME,
     HEALTH_PATH,
     READY_PATH,
     RUNTIME_USER_ID,
@@ -81,13 +85,34 @@ def _environment(facts: DeploymentFacts, container: Container) -> list[dict[str,
     ]
 
 
+def _container_ports(container: Container) -> list[dict[str, Any]]:
+    ports: list[dict[str, Any]] = [{"name": "http", "containerPort": CONTAINER_PORT}]
+    if container.grpc_port:
+        ports.append({"name": GRPC_PORT_NAME, "containerPort": container.grpc_port})
+    return ports
+
+
+def _service_ports(container: Container) -> list[dict[str, Any]]:
+    ports: list[dict[str, Any]] = [{"name": "http", "port": CONTAINER_PORT, "targetPort": "http"}]
+    if container.grpc_port:
+        ports.append(
+            {
+                "name": GRPC_PORT_NAME,
+                "port": container.grpc_port,
+                "targetPort": GRPC_PORT_NAME,
+                "appProtocol": "kubernetes.io/h2c",
+            }
+        )
+    return ports
+
+
 def _container_spec(facts: DeploymentFacts, container: Container) -> dict[str, Any]:
     resources = container.resources
     spec: dict[str, Any] = {
         "name": container.role,
         "image": container.image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
+        "ports": _container_ports(container),
         # Model loading may take minutes (a large pickle); liveness starts after it.
         "startupProbe": _probe(HEALTH_PATH, period=2, failures=90),
         "livenessProbe": _probe(HEALTH_PATH, period=10, failures=3),
@@ -158,7 +183,7 @@ def _service(facts: DeploymentFacts, container: Container) -> dict[str, Any]:
             "selector": {
                 key: labels[key] for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")
             },
-            "ports": [{"name": "http", "port": CONTAINER_PORT, "targetPort": "http"}],
+            "ports": _service_ports(container),
         },
     }
 
