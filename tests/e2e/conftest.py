@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable, Generator
 from pathlib import Path
 from typing import Protocol
@@ -71,14 +72,26 @@ def python_base_images(base_image: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def reviewed_owner() -> str:
+    """The one namespace of this stack whose publications to `public` wait for a publisher
+    (the catalog's PUBLISH_APPROVAL_OWNERS): the web tier's contributor (tests/e2e/web), so the
+    browser decides publish requests on the shared model; every other user publishes at once."""
+    return f"wendy-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
 async def stack(
     backends: Backends,
     python_base_images: dict[str, str],
+    reviewed_owner: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     work_dir = tmp_path_factory.mktemp("stack")
-    # Onboarding and the builder both read the shared variable (docs/builder.md).
-    registered = {"MODELBAY_PYTHON_BASE_IMAGES": json.dumps(python_base_images)}
+    registered = {
+        # Onboarding and the builder both read the shared variable (docs/builder.md).
+        "MODELBAY_PYTHON_BASE_IMAGES": json.dumps(python_base_images),
+        "MODELBAY_CATALOG_PUBLISH_APPROVAL_OWNERS": json.dumps([reviewed_owner]),
+    }
     try:
         running = await start_stack(
             backends,

@@ -49,6 +49,12 @@ class CatalogSettings(ServiceSettings):
         description="`required`: a publication to `public` becomes a request that a publisher "
         "(or an administrator) other than the model's owners approves or declines",
     )
+    publish_approval_owners: list[str] = Field(
+        default_factory=list,
+        description='Owners (users or organisations; a JSON list, e.g. `["acme"]`) whose '
+        "publications to `public` need a publisher's approval even when `publish_approval` is "
+        "`off`: e.g. the organisations whose name a public model carries for the company",
+    )
     mirror_consumer_name: str = Field(
         default="catalog.mirrors",
         description="Queue of the builder's answers to `MirrorRequested` (federation); replicas "
@@ -82,3 +88,7 @@ class CatalogSettings(ServiceSettings):
         default=True,
         description="Run the periodic sync loop; `false` leaves only the admin's sync now",
     )
+
+    def publish_approval_required(self, owner: str) -> bool:
+        """Whether a publication of `owner`'s model to `public` waits for a publisher."""
+        return self.publish_approval == "required" or owner in self.publish_approval_owners
