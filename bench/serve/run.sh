@@ -6,9 +6,10 @@
 #   bash bench/serve/run.sh
 #
 # Environment (all optional):
-#   BENCH_PEERS     comma list of modelbay,modelbay-auto,mlflow,bentoml,bentoml-batch,mlserver,
-#                   mlserver-batch,fastapi,fastapi-async (default: all; `-auto`, `-batch` and
-#                   `-async` are the issue-14 configurations, peers.py + peers_configured.py). A
+#   BENCH_PEERS     comma list of modelbay,modelbay-auto,modelbay-threads,mlflow,bentoml,
+#                   bentoml-batch,mlserver,mlserver-batch,fastapi,fastapi-async (default: all;
+#                   `-auto`, `-threads`, `-batch` and `-async` are the issue-14 configurations,
+#                   peers.py + peers_configured.py). A
 #                   subset is a development run: it writes to bench/serve/work/, not the docs.
 #   BENCH_MODELS    rf,logreg (default both)
 #   BENCH_DURATION  seconds per measured cell (default 12); BENCH_WARMUP (default 2)
@@ -21,7 +22,7 @@ UV="$ROOT/.tools/bin/uv"
 VENVS="$HERE/.venvs"
 WORK="$HERE/work"
 REQS="$HERE/requirements"
-ALL_PEERS="modelbay,modelbay-auto,mlflow,bentoml,bentoml-batch,mlserver,mlserver-batch,fastapi,fastapi-async"
+ALL_PEERS="modelbay,modelbay-auto,modelbay-threads,mlflow,bentoml,bentoml-batch,mlserver,mlserver-batch,fastapi,fastapi-async"
 PEERS="${BENCH_PEERS:-$ALL_PEERS}"
 MODELS="${BENCH_MODELS:-rf,logreg}"
 PY_SPEC="${BENCH_PYTHON:-3.11}"

@@ -262,7 +262,8 @@ def modelbay_peer(paths: BenchPaths, *options: str) -> Peer:
         name="modelbay",
         label="Modelbay runtime",
         venv="modelbay",
-        workers="runtime defaults: 1 uvicorn worker, adaptive batching on",
+        workers="runtime defaults: 1 uvicorn worker, adaptive batching on, the model in a "
+        "model process of its own (auto: a Python model on 2+ cores)",
         packages=(
             "modelbay-runtime",
             "uvicorn",

@@ -1,5 +1,5 @@
 """Peers in a second configuration (issue 14): their own batching on, the `async def` floor, and
-the runtime with `--workers auto`.
+the runtime with `--workers auto` or with the model in a thread (`--model-process off`).
 
 Each is a base peer from `peers.py` with one thing changed, so the comparison is the same model,
 the same request and the same interleaved cells; only the named setting differs.
@@ -63,9 +63,24 @@ def modelbay_workers_auto(paths: BenchPaths) -> Peer:
     )
 
 
+def modelbay_threads(paths: BenchPaths) -> Peer:
+    """The runtime as it was before issue 14's session 4: the model in a thread of the serving
+    process (one GIL for the event loop and the model), for A/B against the default."""
+    from servebench.peers import modelbay_peer
+
+    base = modelbay_peer(paths, "--model-process", "off")
+    return replace(
+        base,
+        name="modelbay-threads",
+        label="Modelbay runtime, `--model-process off`",
+        workers="1 uvicorn worker, the model in a thread of it (one GIL), batching on",
+    )
+
+
 def configured_peers() -> dict[str, Callable[[BenchPaths], Peer]]:
     return {
         "modelbay-auto": modelbay_workers_auto,
+        "modelbay-threads": modelbay_threads,
         "bentoml-batch": bentoml_batching,
         "mlserver-batch": mlserver_batching,
         "fastapi-async": fastapi_async,

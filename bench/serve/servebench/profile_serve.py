@@ -9,7 +9,11 @@ venv that has the runtime, the bench's model stack and yappi:
 
     uv venv /tmp/prof && uv pip install --python /tmp/prof/bin/python \\
         -r bench/serve/requirements/common.txt yappi './libs/runtime[server]'
-    cd bench/serve && /tmp/prof/bin/python -m servebench.profile_serve work 64 10
+    cd bench/serve && /tmp/prof/bin/python -m servebench.profile_serve work 64 10 [off]
+
+With the default `--model-process auto` the model runs in its own process (issue 14, session
+4), which yappi does not see: the profile is then the event loop's alone (our request path and
+uvicorn's). Pass `off` to profile the model in a thread beside the loop, as before.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def _drive(port: int, work: Path, concurrency: int, seconds: int, server: Any, o
     server.should_exit = True
 
 
-def main(work: Path, concurrency: int, seconds: int) -> None:
+def main(work: Path, concurrency: int, seconds: int, model_process: str = "auto") -> None:
     import uvicorn
     import yappi
     from modelbay_runtime.server.app import create_app
@@ -56,7 +60,9 @@ def main(work: Path, concurrency: int, seconds: int) -> None:
 
     yappi.set_clock_type("cpu")
     port = free_port()
-    settings = RuntimeSettings(bundle_dir=str(work / "modelbay" / "rf"), port=port)
+    settings = RuntimeSettings(
+        bundle_dir=str(work / "modelbay" / "rf"), port=port, model_process=model_process
+    )
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, loop="auto", http="auto",
         access_log=False, log_level="warning", lifespan="on",
@@ -89,4 +95,4 @@ def main(work: Path, concurrency: int, seconds: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5])
