@@ -67,6 +67,10 @@ class Batcher:
         self._queue: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
         self._arriving = 0
+        # Callers the last model call answered, plus those queued when it ended: under
+        # sustained load they are about to send again (see _collect). When it ended (loop time).
+        self._expected = 0
+        self._answered_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -118,6 +122,8 @@ class Batcher:
                 log.exception("batcher for %r failed", self.method.name)
                 for job in batch:
                     _settle_error(job, exc)
+            self._expected = len(batch) + len(self._queue)
+            self._answered_at = asyncio.get_running_loop().time()
 
     async def _collect(self) -> list[_Job]:
         loop = asyncio.get_running_loop()
@@ -128,7 +134,15 @@ class Batcher:
             await asyncio.sleep(0)
         first = self._queue.popleft()
         batch, rows = [first], first.rows
-        deadline = loop.time() + self._max_wait_s
+        now = loop.time()
+        deadline = now + self._max_wait_s
+        # Under sustained load the callers the last call answered come straight back (a client
+        # that got its answer sends its next request). With the model in its own process the
+        # loop answers them while the model is idle, so without waiting the calls alternate
+        # between two half-size batches, each paying the model's whole fixed cost. Waiting (at
+        # most max_wait, and only right after a call) lets them join; at low load the last call
+        # answered one request and nobody waits.
+        expected = self._expected if now - self._answered_at <= self._max_wait_s else 0
         while rows < self._max_rows:
             if self._queue:
                 if rows + self._queue[0].rows > self._max_rows:
@@ -138,7 +152,7 @@ class Batcher:
                 rows += job.rows
                 continue
             remaining = deadline - loop.time()
-            if self._arriving <= 0 or remaining <= 0:
+            if (self._arriving <= 0 and len(batch) >= expected) or remaining <= 0:
                 break  # nobody else is on the way: don't make the callers wait
             self._wakeup.clear()
             try:
