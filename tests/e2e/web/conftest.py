@@ -6,7 +6,9 @@ the package, never skips. Each test gets fresh browser contexts (cookies), one p
 
 The web tests share one model, pushed once per session by `wendy-…` (a build takes minutes on
 these machines): `pushed` (not waited for: the first test watches its pipeline live), `ready`,
-`published` (public, with the hostile card). `victor-…` is the other user.
+`published` (public, with the hostile card). `victor-…` is the other user. Wendy's namespace is
+the stack's one reviewed namespace (the catalog's PUBLISH_APPROVAL_OWNERS): making her model
+public is a publish request a publisher decides (test_web_ui_reviews.py does it in the browser).
 """
 
 from __future__ import annotations
@@ -56,8 +58,12 @@ def screenshots() -> Path:
 
 
 @pytest.fixture(scope="session")
-async def wendy(admin: Gateway) -> AsyncIterator[Gateway]:
-    async with await new_user(admin, "wendy") as gateway:
+async def wendy(admin: Gateway, reviewed_owner: str) -> AsyncIterator[Gateway]:
+    """The contributor: the stack's reviewed namespace (tests/e2e/conftest.py), so her
+    publications to `public` wait for a publisher."""
+    created = await admin.http.post("/v1/users", json={"username": reviewed_owner})
+    assert created.status_code == 201, explain(created)
+    async with Gateway(admin.url, created.json()["token"]["token"], reviewed_owner) as gateway:
         yield gateway
 
 
@@ -87,18 +93,34 @@ async def ready(pushed: PushedModel) -> PushedModel:
 
 
 @pytest.fixture(scope="session")
-async def published(ready: PushedModel) -> PushedModel:
-    """Published through the API when the publish-form test did not run before."""
+async def published(ready: PushedModel, admin: Gateway) -> PushedModel:
+    """Public: wendy's request (filed by the publish-form test, or here through the API when
+    that test did not run before) approved by the administrator through the API."""
     owner = ready.owner
     found = await owner.http.get(f"/v1/models/{owner.username}/{ready.name}")
     if found.json().get("visibility") != "public":
-        answer = await owner.publish(
-            owner.username,
-            ready.name,
-            visibility="public",
-            description=HOSTILE_CARD.format(word=ready.word),
-            category="classification",
-            license="MIT",
-        )
-        assert answer.status_code == 200, explain(answer)
+        request_id = await pending_request(admin, ready)
+        if request_id is None:
+            answer = await owner.publish(
+                owner.username,
+                ready.name,
+                visibility="public",
+                description=HOSTILE_CARD.format(word=ready.word),
+                category="classification",
+                license="MIT",
+            )
+            assert answer.status_code == 202, explain(answer)
+            request_id = int(answer.json()["id"])
+        approved = await admin.http.post(f"/v1/publish-requests/{request_id}/approve", json={})
+        assert approved.status_code == 200, explain(approved)
     return ready
+
+
+async def pending_request(publisher: Gateway, model: PushedModel) -> int | None:
+    """The id of the model's pending publish request, if one waits."""
+    listed = await publisher.http.get("/v1/publish-requests", params={"status": "pending"})
+    assert listed.status_code == 200, explain(listed)
+    for item in listed.json()["items"]:
+        if (item["owner"], item["name"]) == (model.owner.username, model.name):
+            return int(item["id"])
+    return None

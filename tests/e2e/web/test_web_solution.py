@@ -9,6 +9,7 @@ build. Screenshots go to var/screenshots/ (docs/ui/solution-edit-refused.png is 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from playwright.async_api import Browser, expect
 from web_pages import shoot, signed_in_page
 
 pytestmark = pytest.mark.timeout(1800)
+CATALOG_LAG_POLLS = 120  # half a second each: only stops a version that is never recorded
 
 
 async def test_a_solution_is_edited_on_its_page_into_a_new_version(
@@ -64,7 +66,16 @@ async def test_a_solution_is_edited_on_its_page_into_a_new_version(
         await textarea.fill(_edited(model, retries="2"))
         await page.get_by_role("button", name="Push as a new version").click()
         await expect(page).to_have_url(f"{owner.url}/models/{user}/twice/versions/2")
-        stored = await owner.http.get(f"/v1/solutions/{user}/twice/versions/2/document")
+        # The builder accepted it (202); the catalog records the version from its event, a
+        # moment later under load.
+        document_url = f"/v1/solutions/{user}/twice/versions/2/document"
+        stored = await owner.http.get(document_url)
+        for _ in range(CATALOG_LAG_POLLS):
+            if stored.status_code != 404:
+                break
+            await asyncio.sleep(0.5)
+            stored = await owner.http.get(document_url)
+        assert stored.status_code == 200, explain(stored)
         assert stored.json()["nodes"]["twice"]["retries"] == 2
         await page.context.close()
 

@@ -168,8 +168,8 @@ async def test_review_queue_and_catalog_by_rating(
     assert focused == "Reviews", "the review queue is not reachable by keyboard"
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Publish requests")
-    # This stack publishes without approval, so the queue is empty and says so; deciding
-    # requests is tested over HTTP (tests/integration/gateway/test_gateway_web_curation.py).
+    # The shared model's request was approved (conftest.py `published`), so the queue is empty
+    # and says so; deciding a request in the browser is test_web_ui_reviews.py.
     await expect(page.locator("main")).to_contain_text("No request is waiting.")
     await page.get_by_role("link", name="Approved").click()
     await expect(page).to_have_url(re.compile(r"/reviews\?status=approved$"))
