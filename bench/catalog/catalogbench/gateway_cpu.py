@@ -12,6 +12,11 @@ authentication (its real Postgres round trips), the signed internal call, the an
 Interleaved A/B rounds: run it with `PYTHONPATH=<copy of the old sources>:bench/catalog` and with
 the working tree one after the other; every round prints one line with the UTC time and the
 1-minute load average. `--profile` adds a cProfile listing per route.
+
+`--served`: the same two requests through the real processes instead (`python -m
+modelbay_catalog` and `python -m modelbay_gateway` under uvicorn on this database, wrk with 1 and
+8 connections): p50/p95 and the CPU ms per request of the gateway and catalog processes and the
+database's backends, the HTTP server and the real internal hop included.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import os
 import pstats
 import secrets
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +40,7 @@ from modelbay_common.access import Caller, caller_headers
 from modelbay_common.internal_auth import InternalAuth
 from modelbay_common.migrations import upgrade
 
-from catalogbench import seed, stack
+from catalogbench import load, seed, stack
 from catalogbench.__main__ import ROOT, database_url
 
 ANSWERS = ROOT / "bench" / "catalog" / "work" / "gateway_cpu_answers.json"
@@ -68,7 +74,15 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--label", default=os.environ.get("GATEWAY_CPU_LABEL", "current"))
+    parser.add_argument(
+        "--auth-cache-seconds",
+        type=float,
+        default=None,
+        help="the gateway's AUTH_CACHE_SECONDS (0: every request resolves its token)",
+    )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--served", action="store_true", help="real processes and wrk")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per --served cell")
     parser.add_argument("--top", type=int, default=30)
     return parser.parse_args()
 
@@ -203,13 +217,19 @@ async def main() -> None:
             200, content=bodies[request.url.path], headers={"content-type": "application/json"}
         )
 
+    if options.served:
+        served(url, model, options)
+        return
     # Imported after the environment is set: the settings classes read it.
     from modelbay_common.serving import ServiceHost
     from modelbay_gateway.main import build_service
     from modelbay_gateway.settings import GatewaySettings
     from modelbay_gateway.startup import bootstrap_admin
 
-    settings = GatewaySettings()
+    overrides: dict[str, float] = {}
+    if options.auth_cache_seconds is not None:  # absent from older gateways' settings
+        overrides["auth_cache_seconds"] = options.auth_cache_seconds
+    settings = GatewaySettings(**overrides)
     host: ServiceHost = build_service(
         settings, transports={"catalog": httpx.MockTransport(recorded_catalog)}
     )
@@ -232,6 +252,59 @@ async def main() -> None:
         for name, call in routes.items():
             await profiled(name, call, options.requests, options.top)
     await host.clients.engine.dispose()
+
+
+def served(url: str, model: str, options: argparse.Namespace) -> None:
+    """wrk against the real processes; one line per cell."""
+    work_dir = ROOT / "bench" / "catalog" / "work" / "gateway_cpu"
+    with stack.running_services(url, work_dir) as services:
+        gateway = services["gateway"].url
+        token = served_reader_token(gateway)
+
+        def cpu_seconds() -> dict[str, dict[int, float]]:
+            parts = {name: [service.process.pid] for name, service in services.items()}
+            parts["postgres"] = load.postgres_backends(options.database)
+            return {name: load.process_cpu_seconds(pids) for name, pids in parts.items()}
+
+        routes = {"search": ["/v1/models?q=forecast"], "model page": [f"/v1/models/{model}"]}
+        for _ in range(options.rounds):
+            for connections in (1, 8):
+                for name, paths in routes.items():
+                    cell = load.run_cell(
+                        name,
+                        gateway,
+                        paths,
+                        token,
+                        connections=connections,
+                        seconds=options.seconds,
+                        warmup=2.0,
+                        cpu_seconds=cpu_seconds,
+                    )
+                    cpu = cell.cpu_ms_per_request or {}
+                    when = datetime.now(UTC).strftime("%H:%M:%S")
+                    print(
+                        f"{when} UTC load {os.getloadavg()[0]:.1f} {options.label} served "
+                        f"c={connections} {name}: {cell.per_second:.0f} req/s, "
+                        f"p50 {cell.p50_ms:.1f} ms, p95 {cell.p95_ms:.1f} ms; CPU ms/req gateway "
+                        f"{cpu.get('gateway', 0):.2f}, catalog {cpu.get('catalog', 0):.2f}, "
+                        f"postgres {cpu.get('postgres', 0):.2f}; errors "
+                        f"{cell.status_errors + cell.socket_errors}",
+                        flush=True,
+                    )
+
+
+def served_reader_token(gateway_url: str) -> str:
+    request = urllib.request.Request(
+        gateway_url + "/v1/users",
+        data=json.dumps({"username": f"{READER}-{secrets.token_hex(3)}"}).encode(),
+        headers={
+            "Authorization": f"Bearer {stack.ADMIN_TOKEN}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return str(json.loads(answer.read())["token"]["token"])
 
 
 if __name__ == "__main__":

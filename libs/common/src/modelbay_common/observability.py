@@ -52,6 +52,7 @@ class HttpMetricsMiddleware:
         # FastAPI's router records `scope["route"]` for its API routes only; plain Starlette
         # routes (/metrics, /healthz, /readyz of the host) are found here instead.
         self.routes = routes
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,9 +77,19 @@ class HttpMetricsMiddleware:
         template = getattr(route, "path", None) if route is not None else None
         label = template if isinstance(template, str) and template else UNMATCHED_ROUTE
         method = str(scope.get("method", "GET"))
-        metrics = platform_metrics()
-        metrics.http_requests.labels(self.service, label, method, str(status)).inc()
-        metrics.http_request_duration.labels(self.service, label, method).observe(seconds)
+        key = (label, method, status)
+        children = self._children.get(key)
+        if children is None:
+            # `labels()` takes a lock and builds a key per call; the children are few (routes,
+            # methods and statuses are bounded), so each is looked up once.
+            metrics = platform_metrics()
+            children = self._children[key] = (
+                metrics.http_requests.labels(self.service, label, method, str(status)),
+                metrics.http_request_duration.labels(self.service, label, method),
+            )
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
     def _matching_route(self, scope: Scope) -> Any:
         for route in self.routes:

@@ -61,6 +61,11 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, W
         description="Connections to each internal service at once (pushes in flight each hold "
         "one to onboarding; see UPLOAD_MIN_BYTES_PER_SECOND)",
     )
+    upstream_lean_reads: bool = Field(
+        default=True,
+        description="Internal GETs answered whole go through the gateway's lean HTTP/1.1 "
+        "transport (read_transport.py) instead of httpx's own; false: httpx's for every call",
+    )
     upload_idle_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

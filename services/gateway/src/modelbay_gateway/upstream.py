@@ -25,6 +25,7 @@ from modelbay_common.tracing import client_span, trace_headers
 from pydantic import BaseModel, ValidationError
 
 from modelbay_gateway.errors import UpstreamFailed, UpstreamProblem, UpstreamUnavailable
+from modelbay_gateway.read_transport import LeanReadTransport
 from modelbay_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,13 @@ def forwarded_json(response: httpx.Response, service: str) -> Response:
 
 
 class Upstreams:
-    """The three internal clients, built once per process and closed at shutdown."""
+    """The internal clients, built once per process and closed at shutdown.
+
+    Per service: `clients` (httpx's own transport; streamed answers, uploads, every method) and,
+    when the service is called over the network and `UPSTREAM_LEAN_READS` is on, a client on
+    `LeanReadTransport` for the GETs answered whole (`request`), about 0.5 ms of CPU cheaper a
+    call (read_transport.py). Both sign every call (modelbay_common.internal_auth).
+    """
 
     def __init__(
         self,
@@ -128,30 +135,38 @@ class Upstreams:
             CATALOG: settings.catalog_url,
             BUILDER: settings.builder_url,
         }
+        # One signer for all; an HMAC costs about 0.01 ms a call (measured), nothing to cache.
+        signer = InternalAuth(settings.internal_secret)
+
+        def client(url: str, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=url, timeout=timeout, transport=transport, limits=limits, auth=signer
+            )
+
         self.clients = {
-            service: httpx.AsyncClient(
-                base_url=url,
-                timeout=timeout,
-                transport=transports.get(service),
-                limits=limits,
-                # Every internal call is signed (modelbay_common.internal_auth).
-                auth=InternalAuth(settings.internal_secret),
+            service: client(url, transports.get(service)) for service, url in bases.items()
+        }
+        self._readers = {
+            service: client(
+                url, LeanReadTransport(max_connections=settings.upstream_max_connections)
             )
             for service, url in bases.items()
+            if settings.upstream_lean_reads and service not in transports
         }
 
     async def aclose(self) -> None:
-        for client in self.clients.values():
+        for client in (*self.clients.values(), *self._readers.values()):
             await client.aclose()
 
     async def request(
         self, service: str, method: str, path: str, caller: Caller | None, **options: Any
     ) -> httpx.Response:
         headers = {**(caller_headers(caller) if caller else {}), **options.pop("headers", {})}
+        client = (self._readers.get(service) if method == "GET" else None) or self.clients[service]
         # The span and its W3C headers carry the trace into the internal service.
         with client_span(f"{service} {method}", **{"url.path": path}) as trace_headers:
             try:
-                return await self.clients[service].request(
+                return await client.request(
                     method, path, headers={**headers, **trace_headers}, **options
                 )
             except httpx.TransportError as exc:

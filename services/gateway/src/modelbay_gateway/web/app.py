@@ -31,6 +31,7 @@ from modelbay_gateway.web.views import format_bytes, format_seconds, format_time
 
 HERE = Path(__file__).resolve().parent
 STATIC_PREFIX = "/static"
+API_DOCS_PATH = "/v1/docs"  # FastAPI's Swagger UI page (api.py `docs_url`), HTML under /v1
 # Defence in depth behind the Markdown sanitizer: no inline script or style can run, and forms
 # only post to us. Model cards may show images from https sites.
 CONTENT_SECURITY_POLICY = (
@@ -52,7 +53,10 @@ class PageSecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # The JSON API (`/v1`, but for its HTML docs page) answers no HTML: its requests skip
+        # the wrapper altogether.
+        path = scope.get("path", "")
+        if scope["type"] != "http" or (path.startswith("/v1/") and path != API_DOCS_PATH):
             await self.app(scope, receive, send)
             return
 
