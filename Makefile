@@ -48,7 +48,7 @@ fuzz: services-up ## abuse suite, long form: schemathesis with 100 cases per ope
 test: setup services-up check ## every tier, after all set-up (the long forms marked `long` run in test-long)
 	$(PYTEST) tests -q -m "not long"
 
-test-long: services-up ## the long forms left out of make test: the daemonless buildah backend's real builds, the corpus on 3.13
+test-long: services-up ## the long forms left out of make test: the daemonless buildah backend's real builds, the corpus on 3.13, a pre-built image pushed by registry reference
 	$(PYTEST) tests -q -m long
 
 test-corpus-long: services-up ## the first-try corpus through built images, every model on Python 3.11 and 3.13

@@ -8,7 +8,7 @@ and protobuf. A reference into another registry and one into another user's stag
 refused at upload, each naming why.
 
 Runs on the tier's shared stack: the bundle is a few KB (no tarball), so the upload limit of
-the session's stack is enough."""
+the session's stack is enough. Marked `long` (`make test-long`), see below."""
 
 from __future__ import annotations
 
@@ -52,7 +52,11 @@ def modelbay_push(gateway: Gateway, *args: str, cwd: Path) -> subprocess.Complet
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.slow  # builds the example image (cached layers), then the pipeline end to end
+# `long` (make test-long): a whole pipeline run, ~6 min at load 12-15 here. What it adds over
+# make test's pieces — the tarball e2e (test_prebuilt_stack.py), the real-registry pull by digest
+# (integration/builder/test_builder_prebuilt_contract.py), the refusals and grants (unit) — is
+# the path through the gateway's realm and onboarding together.
+@pytest.mark.long
 async def test_a_node_image_pushed_by_reference_goes_to_ready_and_answers(
     alice: Gateway, bob: Gateway, registry: str, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
