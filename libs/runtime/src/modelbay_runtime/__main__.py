@@ -162,6 +162,11 @@ def _serve(args: argparse.Namespace) -> int:
     # SIGTERM (docker stop, Kubernetes) is an ordinary stop after in-flight requests finished:
     # exit 0, as every Modelbay process does (issue 15, docs/operations.md).
     signal.signal(signal.SIGTERM, _raise_stopped)
+    if factory == _MODEL_FACTORY and settings.workers == 1:
+        from modelbay_runtime.server.model_process import prestart, use_model_process
+
+        if use_model_process(settings):
+            prestart(settings)  # its start-up overlaps uvicorn's import (cold start)
     with contextlib.suppress(_StoppedBySignal):
         _run_uvicorn(factory, settings)
     cause = load_failure.recorded_failure(failure_record)

@@ -117,23 +117,14 @@ class ProcessRunner:
         return self._process.pid if self._process is not None else None
 
     async def start(self) -> RemoteModel:
-        """Start the worker and wait until it has loaded the model (or failed to)."""
+        """Start the worker (or adopt the one `prestart` started) and wait until it has loaded
+        the model (or failed to)."""
         loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair()
-        with theirs:
+        started = _adopt_prestarted(self._settings)
+        if started is None:
             # In a thread: starting a process (fork + exec) would block the loop meanwhile.
-            self._process = await asyncio.to_thread(
-                subprocess.Popen,
-                [
-                    sys.executable,
-                    "-m",
-                    "modelbay_runtime.server.model_worker",
-                    str(theirs.fileno()),
-                    self._settings.bundle_dir,
-                    str(self._settings.model_threads),
-                ],
-                pass_fds=(theirs.fileno(),),
-            )
+            started = await asyncio.to_thread(_spawn, self._settings)
+        self._process, ours = started
         self._handshake = loop.create_future()
         _, self._channel = await loop.create_unix_connection(
             lambda: _Channel(self._on_frame, self._on_lost), sock=ours
@@ -220,6 +211,29 @@ class ProcessRunner:
         if not self._serving and self._process is not None:
             self._process.kill()  # still loading: it would not read the socket until it is done
         await self._reap()
+
+
+_Started = tuple[subprocess.Popen[bytes], socket.socket]
+_prestarted: dict[tuple[str, int], _Started] = {}
+
+
+def _spawn(settings: RuntimeSettings) -> _Started:
+    ours, theirs = socket.socketpair()
+    with theirs:
+        argv = [sys.executable, "-m", "modelbay_runtime.server.model_worker"]
+        argv += [str(theirs.fileno()), settings.bundle_dir, str(settings.model_threads)]
+        return subprocess.Popen(argv, pass_fds=(theirs.fileno(),)), ours
+
+
+def prestart(settings: RuntimeSettings) -> None:
+    """Start the model process now, before the serving process imports uvicorn and the HTTP
+    side, so the two start-ups overlap on two cores (cold start; `serve` with one worker calls
+    this). The server's runner adopts it; with other settings it starts its own."""
+    _prestarted[(settings.bundle_dir, settings.model_threads)] = _spawn(settings)
+
+
+def _adopt_prestarted(settings: RuntimeSettings) -> _Started | None:
+    return _prestarted.pop((settings.bundle_dir, settings.model_threads), None)
 
 
 class ModelLoadFailedElsewhere(Exception):

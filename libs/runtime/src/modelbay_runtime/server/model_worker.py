@@ -126,7 +126,10 @@ def main(argv: list[str]) -> int:
         log.exception("the model could not be loaded")
         sock.sendall(encode_frame(("failed", root_cause(exc))))
         return 3
-    sock.sendall(encode_frame(("ready", shell)))
+    try:
+        sock.sendall(encode_frame(("ready", shell)))
+    except OSError:
+        return 0  # the serving process is gone already (it could not start, e.g. port taken)
     try:
         serve_calls(sock, dict(model.methods), threads)
     except BaseException as exc:
