@@ -18,7 +18,9 @@ that GET is sent once more on a fresh connection (GETs are safe to repeat). Erro
 (`ConnectError`, `ReadError`, `ConnectTimeout`, `ReadTimeout`, `PoolTimeout`,
 `RemoteProtocolError`), so `upstream.Upstreams` treats them as before. Anything that is not a
 GET over `http://` goes to a regular `httpx.AsyncHTTPTransport`. Streamed answers (downloads)
-never come here: `Upstreams.stream` uses the regular client.
+never come here: `Upstreams.stream` uses the regular client. An answer must say where it ends
+(`Content-Length` or chunked, as uvicorn's always do); one ended only by closing the connection
+is a `ReadError`.
 """
 
 from __future__ import annotations
