@@ -133,11 +133,17 @@ def test_pip_runs_isolated_for_the_image_target(tmp_path: Path) -> None:
         "--platform manylinux2014_x86_64",
         "--platform manylinux_2_17_x86_64",
         "--platform manylinux_2_28_x86_64",
+        "--platform manylinux_2_27_x86_64",
+        "--platform manylinux_2_36_x86_64",
         "--python-version 3.11",
         "--implementation cp",
     ):
         assert expected in joined
     assert "--index-url" not in command
+    # Newest glibc first, as pip ranks a host's own tags; nothing newer than the bases' glibc.
+    platforms = [command[i + 1] for i, word in enumerate(command) if word == "--platform"]
+    assert platforms[0] == "manylinux_2_36_x86_64"
+    assert "manylinux_2_37_x86_64" not in platforms
     custom = pip_command(tmp_path / "r", tmp_path / "w", "3.11", PipOptions(index_url="http://i"))
     assert custom[custom.index("--index-url") + 1] == "http://i"
 

@@ -27,7 +27,17 @@ from modelbay_onboarding.pip_errors import explain_pip_failure
 log = logging.getLogger(__name__)
 
 RUNTIME_DISTRIBUTION = "modelbay-runtime"
-TARGET_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+# The oldest glibc of the bases images are built on (Debian bookworm 2.36; trixie has 2.41): a
+# wheel whose manylinux tag asks for a newer glibc would not load there.
+BASE_GLIBC_MINOR = 36
+# pip matches `--platform` tags exactly (it widens only the legacy manylinux2014/2010 aliases), so
+# every PEP 600 tag up to the bases' glibc is listed, newest first as pip orders a real host's
+# tags. With 2014, 2_17 and 2_28 alone, a wheel tagged only manylinux_2_27 (nvidia-cudnn-cu13, a
+# dependency of torch) was never found and the resolution failed.
+TARGET_PLATFORMS = (
+    *(f"manylinux_2_{minor}_x86_64" for minor in range(BASE_GLIBC_MINOR, 4, -1)),
+    "manylinux2014_x86_64",
+)
 _OUTPUT_LINES_KEPT = 400
 _PROGRESS_PREFIXES = ("Collecting", "Downloading", "Saved", "Successfully", "Using cached")
 
