@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 from catalog_events import RunningCatalog, uploaded, wrap
 from modelbay_catalog.handlers import lifecycle_handler
-from modelbay_catalog.orm import ModelRow, PublishRequestRow, VersionRow
+from modelbay_catalog.orm import ModelRow, ModelSearchRow, PublishRequestRow, VersionRow
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_catalog.store_search import visible_to
 from modelbay_common.access import (
@@ -112,8 +112,16 @@ async def test_the_sql_twin_agrees_with_can_see_for_every_caller_and_model(
                 select(ModelRow.owner, ModelRow.name).where(visible_to(caller))
             )
             seen_by_sql = {f"{owner}/{name}" for owner, name in rows}
+            # The same rule on the narrow copy relevance search and facets read (0016).
+            copied = await session.execute(
+                select(ModelRow.owner, ModelRow.name)
+                .join(ModelSearchRow, ModelSearchRow.model_id == ModelRow.id)
+                .where(visible_to(caller, ModelSearchRow))
+            )
+            seen_in_copy = {f"{owner}/{name}" for owner, name in copied}
         seen_by_rule = {path for path, access in models.items() if can_see(caller, access)}
         assert seen_by_sql == seen_by_rule, caller
+        assert seen_in_copy == seen_by_rule, caller
 
 
 async def test_an_event_the_catalog_does_not_consume_creates_no_row(
