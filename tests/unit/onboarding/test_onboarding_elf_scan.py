@@ -131,3 +131,12 @@ def test_the_stored_scan_round_trips_and_a_foreign_file_is_refused() -> None:
     assert needs_from_json(needs_to_json(needs)) == needs
     with pytest.raises(ValueError, match="distribution"):
         needs_from_json({"libgomp.so.1": "lightgbm"})
+
+
+def test_the_gpu_driver_libraries_come_from_the_host_not_from_a_package(tmp_path: Path) -> None:
+    # torch's CUDA wheel links libcuda.so.1 (found by hand on 2026-12-07: its resolution failed
+    # with "torch needs libcuda.so.1; no Debian package provides it here").
+    library = make_elf(["libcuda.so.1", "libnvrtc.so.13"])
+    wheel = make_wheel(tmp_path, "torch-2.14.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+                       {"torch/lib/libcaffe2_nvrtc.so": library})  # fmt: skip
+    assert needs_from_system([scan_wheel(wheel)]) == {"libnvrtc.so.13": ("torch",)}

@@ -41,6 +41,20 @@ PLATFORM_FLOOR = frozenset(
     }
 )
 
+# The NVIDIA driver's user-space libraries. A GPU wheel links them (torch's libcaffe2_nvrtc.so needs
+# libcuda.so.1), but no image may ship them: they must match the host's kernel module, and the
+# NVIDIA Container Toolkit mounts the host's copies into a container started with GPUs. On a host
+# without a GPU the wheel's CUDA code paths are simply not taken. Never a package of a model.
+HOST_DRIVER_LIBRARIES = frozenset(
+    {
+        "libcuda.so.1",
+        "libnvidia-ml.so.1",
+        "libnvcuvid.so.1",
+        "libnvidia-encode.so.1",
+        "libnvidia-opticalflow.so.1",
+    }
+)
+
 
 @dataclass(frozen=True)
 class WheelLibraries:
@@ -91,7 +105,7 @@ def needs_from_system(wheels: Iterable[WheelLibraries]) -> dict[str, tuple[str, 
     shipped = set().union(*(wheel.provided for wheel in scanned)) if scanned else set()
     needs: dict[str, set[str]] = {}
     for wheel in scanned:
-        for soname in wheel.needed - shipped - PLATFORM_FLOOR:
+        for soname in wheel.needed - shipped - PLATFORM_FLOOR - HOST_DRIVER_LIBRARIES:
             needs.setdefault(soname, set()).add(wheel.distribution)
     return {soname: tuple(sorted(dists)) for soname, dists in sorted(needs.items())}
 
