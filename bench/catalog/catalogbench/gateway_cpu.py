@@ -29,11 +29,13 @@ import json
 import os
 import pstats
 import secrets
+import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 from modelbay_common.access import Caller, caller_headers
@@ -80,6 +82,13 @@ def arguments() -> argparse.Namespace:
         default=None,
         help="the gateway's AUTH_CACHE_SECONDS (0: every request resolves its token)",
     )
+    parser.add_argument(
+        "--replay-over-http",
+        action="store_true",
+        help="the recorded catalog is a process of its own on loopback (the gateway's real "
+        "internal HTTP client and transport are measured), instead of httpx.MockTransport",
+    )
+    parser.add_argument("--serve-recorded", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--served", action="store_true", help="real processes and wrk")
     parser.add_argument("--seconds", type=float, default=8.0, help="per --served cell")
@@ -198,6 +207,35 @@ async def reader_token(app: Any) -> str:
         return str(answer.json()["token"]["token"])
 
 
+class _RecordedCatalog(asyncio.Protocol):
+    """The catalog's recorded answers over keep-alive HTTP/1.1 (`--serve-recorded`)."""
+
+    answers: ClassVar[dict[bytes, bytes]] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport, self.pending = transport, b""
+
+    def data_received(self, data: bytes) -> None:
+        self.pending += data
+        while b"\r\n\r\n" in self.pending:  # GETs only: a request ends with its head
+            head, self.pending = self.pending.split(b"\r\n\r\n", 1)
+            path = head.split(b" ", 2)[1].split(b"?", 1)[0]
+            body = self.answers[path]
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
+
+
+async def serve_recorded(port: int, bodies: dict[str, bytes]) -> None:
+    _RecordedCatalog.answers = {quote(path).encode(): body for path, body in bodies.items()}
+    server = await asyncio.get_running_loop().create_server(_RecordedCatalog, "127.0.0.1", port)
+    await server.serve_forever()
+
+
 async def main() -> None:
     options = arguments()
     url = stack.with_database(database_url(), options.database)
@@ -217,22 +255,34 @@ async def main() -> None:
             200, content=bodies[request.url.path], headers={"content-type": "application/json"}
         )
 
+    if options.serve_recorded:
+        await serve_recorded(options.serve_recorded, bodies)
+        return
     if options.served:
         served(url, model, options)
         return
+    replay: asyncio.subprocess.Process | None = None
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        "catalog": httpx.MockTransport(recorded_catalog)
+    }
+    overrides: dict[str, Any] = {}
+    if options.replay_over_http:
+        port = stack.free_port()
+        replay = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "catalogbench.gateway_cpu", "--serve-recorded", str(port)
+        )
+        await asyncio.sleep(2)  # its start-up (imports); the warm-up calls would fail otherwise
+        transports, overrides["catalog_url"] = {}, f"http://127.0.0.1:{port}"
     # Imported after the environment is set: the settings classes read it.
     from modelbay_common.serving import ServiceHost
     from modelbay_gateway.main import build_service
     from modelbay_gateway.settings import GatewaySettings
     from modelbay_gateway.startup import bootstrap_admin
 
-    overrides: dict[str, float] = {}
     if options.auth_cache_seconds is not None:  # absent from older gateways' settings
         overrides["auth_cache_seconds"] = options.auth_cache_seconds
     settings = GatewaySettings(**overrides)
-    host: ServiceHost = build_service(
-        settings, transports={"catalog": httpx.MockTransport(recorded_catalog)}
-    )
+    host: ServiceHost = build_service(settings, transports=transports)
     await bootstrap_admin(host.clients.sessions, settings)
     token = await reader_token(host.app)
     routes = {
@@ -252,6 +302,9 @@ async def main() -> None:
         for name, call in routes.items():
             await profiled(name, call, options.requests, options.top)
     await host.clients.engine.dispose()
+    if replay is not None:
+        replay.kill()
+        await replay.wait()
 
 
 def served(url: str, model: str, options: argparse.Namespace) -> None:
