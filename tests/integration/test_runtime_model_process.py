@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,16 +134,16 @@ def test_a_model_process_that_dies_stops_the_server_with_exit_4(iris_bundle: Iri
 
 def test_sigterm_waits_for_the_model_process_and_exits_0(iris_bundle: IrisBundle) -> None:
     running = start_server(iris_bundle, "--model-process", "on")
-    (worker,) = _children(running.process.pid)
-    # The whole process group, as Ctrl-C or `kill -- -PGID` would: the model process must keep
-    # serving until the serving process has finished, then leave when its socket closes.
-    running.process.send_signal(signal.SIGTERM)
-    os.kill(worker, signal.SIGTERM)
     try:
+        (worker,) = _children(running.process.pid)
+        # The whole process group, as Ctrl-C or `kill -- -PGID` would: the model process must
+        # keep serving until the serving process has finished, then leave when its socket closes.
+        running.process.send_signal(signal.SIGTERM)
+        os.kill(worker, signal.SIGTERM)
         running.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        stop(running.process)
-        raise
+    finally:
+        if running.process.poll() is None:  # a failure above must not leave a server behind
+            stop(running.process)
     assert running.process.returncode == 0
     assert not Path(f"/proc/{worker}").exists() or _is_zombie(worker)
 
