@@ -17,6 +17,16 @@ UVICORN_NOISE = (
 
 def test_the_marker_is_the_runtimes() -> None:
     assert failure_reason.LOAD_FAILURE_MARKER == load_failure.LOAD_FAILURE_MARKER
+    assert failure_reason.MODEL_PROCESS_DIED_MARKER == load_failure.MODEL_PROCESS_DIED_MARKER
+
+
+def test_a_model_process_that_died_is_named_as_such() -> None:
+    line, status = load_failure.exit_line_and_status("died:killed by signal 9 (SIGKILL)")
+    log = "INFO:     Application startup complete.\n" + UVICORN_NOISE + line + "\n"
+    assert status == load_failure.EXIT_MODEL_PROCESS_DIED
+    assert server_exit_reason(status, log) == (
+        "the model process died: killed by signal 9 (SIGKILL)"
+    )
 
 
 def test_the_runtimes_last_line_is_the_reason() -> None:

@@ -5,7 +5,8 @@ message of the innermost error, e.g. `OSError: libgomp.so.1: cannot open shared 
 and the log stays in `detail`. The model server (`python -m modelbay_runtime serve`, exit status
 3) ends its log with `LOAD_FAILURE_MARKER` + that cause; for anything else that dies with a
 Python traceback (an older runtime, a crash before the server starts) the innermost exception of
-the log's last traceback is used.
+the log's last traceback is used. A model process that died after loading (exit status 4,
+`MODEL_PROCESS_DIED_MARKER`) is named as such.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import re
 # The same literal as modelbay_runtime.server.load_failure.LOAD_FAILURE_MARKER (no service imports
 # the runtime; tests/unit/builder/test_failure_reason.py checks they agree).
 LOAD_FAILURE_MARKER = "modelbay-runtime: the model could not be loaded: "
+# ... and of MODEL_PROCESS_DIED_MARKER (exit status 4): the model loaded in its own process, which
+# then died (a crash in native code, the sandbox's memory limit) before the server was ready.
+MODEL_PROCESS_DIED_MARKER = "modelbay-runtime: the model process died: "
 _TRACEBACK = "Traceback (most recent call last):"
 _CHAINED = (
     "The above exception was the direct cause of the following exception:",
@@ -27,6 +31,14 @@ _MAX_CAUSE_CHARS = 400
 
 def server_exit_reason(exit_code: object, log: str) -> str:
     """The reason of a server that exited with `exit_code` before `/readyz` answered."""
+    for line in reversed(log.splitlines()):
+        at = line.find(MODEL_PROCESS_DIED_MARKER)
+        if at >= 0:
+            return (
+                f"the model process died: {_shorten(line[at + len(MODEL_PROCESS_DIED_MARKER) :])}"
+            )
+        if LOAD_FAILURE_MARKER in line:
+            break
     cause = root_cause_in_log(log)
     if cause is None:
         return f"the model server exited (code {exit_code}) before it became ready"
