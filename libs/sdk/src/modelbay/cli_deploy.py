@@ -2,7 +2,7 @@
 
     modelbay deploy alice/iris:3 --output deploy/       # docker-compose.yml + Kustomize tree
     modelbay deploy alice/iris:3 --local --port 8080    # run it (a solution: nodes + orchestrator)
-    modelbay deploy alice/iris:3 --local --grpc-port 9081  # its gRPC port where else 8081
+    modelbay deploy alice/iris:3 --local --grpc-port 9081  # gRPC there (else a free port)
     modelbay deploy alice/iris:3 --down                 # stop what --local started, only that
     modelbay deploy alice/iris@stable --local           # an alias: the version it names now
 
@@ -60,13 +60,14 @@ def deploy(
     ] = False,
     port: Annotated[int, typer.Option(help="With --local: the port on 127.0.0.1.")] = 8080,
     grpc_port: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--grpc-port",
             help="With --local: the gRPC port on 127.0.0.1, when the image serves gRPC (model "
-            "images the platform built do; pre-built images and solutions do not).",
+            "images the platform built do; pre-built images and solutions do not). Default: a "
+            "free one, printed.",
         ),
-    ] = 8081,
+    ] = None,
     down: Annotated[
         bool, typer.Option("--down", help="Stop and remove what `--local` started for it.")
     ] = False,

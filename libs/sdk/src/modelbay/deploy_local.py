@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from modelbay.client import ModelbayClient, ModelRef
+from modelbay.docker_run import published_port
 from modelbay.errors import ApiError
 from modelbay.image_pull import pull_verified
 
@@ -149,8 +150,10 @@ def deploy_local(
     progress: Progress,
     *,
     skip_verify: bool = False,
-    grpc_port: int = 8081,
+    grpc_port: int | None = None,
 ) -> LocalDeployment:
+    """Run `ref` here; its gRPC port (when the front serves one) on `grpc_port`, else on a port
+    Docker picks free — a fixed default would clash as soon as two models run side by side."""
     assert ref.version is not None
     reference = str(ref)
     if _existing(reference):
@@ -177,7 +180,8 @@ def deploy_local(
             if is_front:
                 options += ["-p", f"127.0.0.1:{port}:{facts['port']}"]
                 if container.get("grpc_port"):
-                    options += ["-p", f"127.0.0.1:{grpc_port}:{container['grpc_port']}"]
+                    host = "" if grpc_port is None else str(grpc_port)
+                    options += ["-p", f"127.0.0.1:{host}:{container['grpc_port']}"]
                 urls = {
                     node["node_id"]: f"http://{node['key']}:{facts['port']}"
                     for node in facts["nodes"]
@@ -193,7 +197,11 @@ def deploy_local(
     except BaseException:
         down_local(reference, progress=lambda _: None)
         raise
-    grpc_address = f"127.0.0.1:{grpc_port}" if facts["front"].get("grpc_port") else None
+    grpc_address = None
+    if facts["front"].get("grpc_port"):
+        front_name = f"{prefix}-{facts['front']['key']}"
+        bound = published_port(docker(), front_name, int(facts["front"]["grpc_port"]))
+        grpc_address = f"127.0.0.1:{bound}"
     return LocalDeployment(
         reference, f"http://127.0.0.1:{port}", network, started, facts, grpc_address
     )
