@@ -44,29 +44,13 @@ from modelbay_common.migrations import upgrade
 
 from catalogbench import load, seed, stack
 from catalogbench.__main__ import ROOT, database_url
+from catalogbench.profile_requests import environment
 
 ANSWERS = ROOT / "bench" / "catalog" / "work" / "gateway_cpu_answers.json"
 SEARCH = {"q": "forecast"}
 READER = "bench-gateway-cpu-reader"
 
 AsgiCall = Callable[[], Awaitable[int]]
-
-
-def environment(url: str, secret: str) -> None:
-    """The gateway's settings, from this environment only (whatever the shell had is dropped)."""
-    for key in [key for key in os.environ if key.startswith("MODELBAY_")]:
-        del os.environ[key]
-    os.environ.update(
-        {
-            "MODELBAY_DATABASE_URL": url,
-            "MODELBAY_BUS_URL": "memory://",
-            "MODELBAY_BLOB_URL": (ROOT / "bench" / "catalog" / "work" / "blobs").as_uri(),
-            "MODELBAY_LOG_LEVEL": "WARNING",
-            "MODELBAY_INTERNAL_SECRET": secret,
-            "MODELBAY_GATEWAY_ADMIN_USERNAME": stack.ADMIN,
-            "MODELBAY_GATEWAY_ADMIN_TOKEN": stack.ADMIN_TOKEN,
-        }
-    )
 
 
 def arguments() -> argparse.Namespace:
