@@ -46,7 +46,7 @@ fuzz: services-up ## abuse suite, long form: schemathesis with 100 cases per ope
 	MODELBAY_FUZZ_EXAMPLES=100 $(PYTEST) tests/e2e/test_fuzz_gateway.py tests/integration/test_runtime_fuzz.py -q -s
 
 test: setup services-up check ## every tier, after all set-up (the long forms marked `long` run in test-long)
-	$(PYTEST) tests -q -m "not long"
+	$(PYTEST) tests -q -m "not long" --durations=30
 
 test-long: services-up ## the long forms left out of make test: the daemonless buildah backend's real builds, the corpus on 3.13, a pre-built image pushed by registry reference
 	$(PYTEST) tests -q -m long
