@@ -8,7 +8,7 @@ import json
 import os
 import random
 import urllib.request
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,6 +80,20 @@ async def page_models(url: str, count: int, seed_value: int) -> list[tuple[str, 
     return [(str(row["owner"]), str(row["name"])) for row in picked]
 
 
+async def sessions_opened(url: str) -> int:
+    """How many sessions the database has had since statistics were reset (PostgreSQL 14+): a
+    pool that closes and reopens connections shows here. This probe's own session is counted
+    by the next reading."""
+    connection = await asyncpg.connect(stack.plain_dsn(url))
+    try:
+        found = await connection.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await connection.close()
+    return int(found or 0)
+
+
 async def postgres_version(url: str) -> str:
     connection = await asyncpg.connect(stack.plain_dsn(url))
     try:
@@ -111,12 +125,10 @@ async def main() -> None:
         gateway = services["gateway"].url
         token = new_user_token(gateway)
 
-        def cpu_seconds() -> dict[str, dict[int, float]]:
-            parts = {name: [service.process.pid] for name, service in services.items()}
-            parts["postgres"] = load.postgres_backends(options.database)
-            return {name: load.process_cpu_seconds(pids) for name, pids in parts.items()}
-
+        processes = {name: service.process.pid for name, service in services.items()}
+        cpu_seconds = load.cpu_reader(processes, options.database)
         for scenario in scenarios.scenarios(options.seed, pages):
+            sessions_before = await sessions_opened(url)
             cell = load.run_cell(
                 scenario.name,
                 gateway,
@@ -127,11 +139,14 @@ async def main() -> None:
                 warmup=options.warmup,
                 cpu_seconds=cpu_seconds,
             )
+            started_now = await sessions_opened(url) - sessions_before - 1  # the first probe
+            cell = replace(cell, backends_started=started_now)
             print(
                 f"{cell.scenario}: {cell.per_second:.0f} req/s, p50 {cell.p50_ms:.1f} ms, "
                 f"p95 {cell.p95_ms:.1f} ms, CPU {cell.cpu_total_ms:.1f} ms/req "
                 f"({report.cpu_parts(cell)}), "
-                f"errors {cell.status_errors + cell.socket_errors}",
+                f"errors {cell.status_errors + cell.socket_errors}, "
+                f"Postgres sessions opened {started_now}",
                 flush=True,
             )
             cells.append((scenario.what, cell))

@@ -298,11 +298,8 @@ def served(url: str, model: str, options: argparse.Namespace) -> None:
         gateway = services["gateway"].url
         token = served_reader_token(gateway)
 
-        def cpu_seconds() -> dict[str, dict[int, float]]:
-            parts = {name: [service.process.pid] for name, service in services.items()}
-            parts["postgres"] = load.postgres_backends(options.database)
-            return {name: load.process_cpu_seconds(pids) for name, pids in parts.items()}
-
+        processes = {name: service.process.pid for name, service in services.items()}
+        cpu_seconds = load.cpu_reader(processes, options.database)
         routes = {"search": ["/v1/models?q=forecast"], "model page": [f"/v1/models/{model}"]}
         for _ in range(options.rounds):
             for connections in (1, 8):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -50,8 +51,12 @@ class CellResult:
     socket_errors: int
     cpu_ms_per_request: dict[str, float] | None = None
     """CPU time (user + system) per request during the cell, by part (`gateway`, `catalog`,
-    `postgres`: the backends of the benchmark's database): it moves much less with other
-    people's load than latency does, and says where a request's time goes."""
+    `postgres`: the backends of the benchmark's database, with those that exited during the
+    cell; `wrk`: the load generator): it moves much less with other people's load than latency
+    does, and says where a request's time goes."""
+    backends_started: int | None = None
+    """Postgres sessions opened on the benchmark's database during the cell (0 when the
+    services' pools keep their connections)."""
 
     @property
     def cpu_total_ms(self) -> float:
@@ -86,15 +91,15 @@ def run_cell(
         if warmup > 0:
             _wrk(base_url, script, env, connections, warmup)
         cpu_before = cpu_seconds() if cpu_seconds else {}
+        wrk_before = _children_cpu_seconds()
         found = _wrk(base_url, script, env, connections, seconds)
+        wrk_used = _children_cpu_seconds() - wrk_before
         cpu_after = cpu_seconds() if cpu_seconds else {}
     requests = int(found["requests"])
-    # Per process: a backend that appeared during the cell counts from zero; one that left
-    # takes its last seconds with it (the pools keep their connections, so that is rare).
-    cpu_used = {
-        part: sum(used - cpu_before.get(part, {}).get(pid, 0.0) for pid, used in found.items())
-        for part, found in cpu_after.items()
-    }
+    cpu_used = {part: _used(cpu_before.get(part, {}), after) for part, after in cpu_after.items()}
+    if cpu_used:
+        # The load generator shares the two cores: its CPU is part of what a request costs here.
+        cpu_used["wrk"] = wrk_used
     return CellResult(
         scenario=scenario,
         requests=requests,
@@ -111,17 +116,89 @@ def run_cell(
     )
 
 
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds a part used between two readings. A process that appeared counts from zero.
+    One that exited is counted by its parent's `REAPED` total when the part has one (its whole
+    life: so the seconds it had used before the cell are taken off again)."""
+    used = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    if REAPED in after:
+        used -= sum(seconds for pid, seconds in before.items() if pid not in after)
+    return used
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU of this process's children that have exited (wrk, once it returns)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User + system CPU seconds of each process still running."""
     ticks = os.sysconf("SC_CLK_TCK")
     found: dict[int, float] = {}
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        fields = _stat_fields(pid)
+        if fields is not None:
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return found
+
+
+REAPED = -1
+"""The key, among a part's processes, of the CPU of the children its parent process has reaped
+(`cutime` + `cstime` of Postgres's postmaster): backends that exited."""
+
+
+def cpu_reader(
+    processes: dict[str, int], database: str
+) -> Callable[[], dict[str, dict[int, float]]]:
+    """What `run_cell` reads before and after a cell: each named process's CPU seconds, and
+    Postgres's for `database` (postgres_cpu_seconds)."""
+
+    def read() -> dict[str, dict[int, float]]:
+        found = {name: process_cpu_seconds([pid]) for name, pid in processes.items()}
+        found["postgres"] = postgres_cpu_seconds(database)
+        return found
+
+    return read
+
+
+def postgres_cpu_seconds(database: str) -> dict[int, float]:
+    """The CPU seconds of the Postgres backends of `database` that are running, per pid, plus
+    under `REAPED` those of every backend of the cluster that has exited so far.
+
+    A pool that opens and closes connections (SQLAlchemy's overflow connections do, when more
+    requests are in flight than its `pool_size`) leaves backends that live for a few requests:
+    counting only the backends running at the start and the end of a cell missed their CPU and
+    made Postgres look almost free (0.007 ms a model page). An exited backend's CPU is added to
+    its parent's `cutime`/`cstime` when the postmaster reaps it, so the difference of those
+    over a cell is the CPU of every backend that exited during it: of the benchmark's database
+    and, on a shared server, of the other databases too (an upper bound there; exact when
+    nothing else runs, and the run also records how many backends were started)."""
+    pids = postgres_backends(database)
+    found = process_cpu_seconds(pids)
+    parents = {parent for pid in pids if (parent := _parent_of(pid)) is not None}
+    if len(parents) == 1:  # the postmaster
+        found[REAPED] = _reaped_children_seconds(parents.pop())
+    return found
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _parent_of(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
+def _reaped_children_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
 
 
 def postgres_backends(database: str) -> list[int]:

@@ -80,14 +80,18 @@ def section(
         "server-side time.",
         "",
         "*CPU ms/req* is the CPU time (user + system) during the cell divided by the requests "
-        "served, for the gateway process, the catalog process and the Postgres backends of the "
-        "benchmark's database: what a request costs and where, whatever else runs on the "
-        "machine. With 2 cores, 8 clients can be served within 25 ms only if a request costs "
-        "at most about 2 × 25 / 8 ≈ 6 ms of CPU in all.",
+        "served, for the gateway process, the catalog process, Postgres (the running backends "
+        "of the benchmark's database, plus every backend of the server that exited during the "
+        "cell, from the postmaster's reaped-children time: exact when nothing else uses the "
+        "server, an upper bound otherwise) and wrk: what a request costs and where, whatever "
+        "else runs on the machine. *Sessions* is how many Postgres connections were opened "
+        "during the cell (a pool that closes and reopens connections pays a backend start "
+        "each time). With 2 cores, 8 clients can be served within 25 ms only if a request "
+        "costs at most about 2 × 25 / 8 ≈ 6 ms of CPU in all.",
         "",
         "| scenario | requests | req/s | p50 ms | p95 ms | p99 ms | CPU ms/req: gateway + "
-        "catalog + postgres = total | errors | target p95 | |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "catalog + postgres + wrk = total | sessions | errors | target p95 | |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for what, cell in cells:
         target = TARGETS_MS[cell.scenario]
@@ -95,7 +99,8 @@ def section(
         lines.append(
             f"| {cell.scenario}: {what} | {cell.requests:,} | {cell.per_second:.0f} | "
             f"{cell.p50_ms:.1f} | {cell.p95_ms:.1f} | {cell.p99_ms:.1f} | "
-            f"{_cpu(cell)} | {cell.status_errors + cell.socket_errors} | "
+            f"{_cpu(cell)} | {_count(cell.backends_started)} | "
+            f"{cell.status_errors + cell.socket_errors} | "
             f"≤ {target:.0f} ms | {verdict} |"
         )
     lines += ["", "### Query plans", ""]
@@ -121,9 +126,16 @@ def section(
     return "\n".join(lines)
 
 
+CPU_PARTS = ("gateway", "catalog", "postgres", "wrk")
+
+
 def cpu_parts(cell: CellResult) -> str:
     parts = cell.cpu_ms_per_request or {}
-    return " + ".join(f"{parts.get(name, 0.0):.1f}" for name in ("gateway", "catalog", "postgres"))
+    return " + ".join(f"{parts.get(name, 0.0):.1f}" for name in CPU_PARTS)
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
 
 
 def _cpu(cell: CellResult) -> str:

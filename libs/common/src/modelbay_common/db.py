@@ -36,12 +36,18 @@ def asyncpg_url(url: str) -> str:
 def create_engine(
     url: str,
     *,
-    pool_size: int = 5,
-    max_overflow: int = 5,
+    pool_size: int = 10,
+    max_overflow: int = 0,
     echo: bool = False,
     application_name: str = "modelbay",
 ) -> AsyncEngine:
-    """An async engine on asyncpg; call `await engine.dispose()` at shutdown."""
+    """An async engine on asyncpg; call `await engine.dispose()` at shutdown.
+
+    At most `pool_size` connections, opened on demand and then kept: no overflow, because an
+    overflow connection is closed as soon as it is returned while the pool is full, so with
+    more requests in flight than `pool_size` every few requests paid a new Postgres backend
+    (fork, authentication, catalog caches: docs/decisions.md, "Database pools keep their
+    connections"). The cap is the former 5 + 5 overflow."""
     return _create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
