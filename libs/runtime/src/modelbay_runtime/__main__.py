@@ -129,13 +129,11 @@ _ORCHESTRATOR_FACTORY = "modelbay_runtime.orchestrator:create_orchestrator_from_
 
 def _serve(args: argparse.Namespace) -> int:
     from modelbay_runtime.server.settings import RuntimeSettings
-    from modelbay_runtime.solution_bundle import is_solution_bundle
 
     settings = RuntimeSettings.from_env()
-    factory = _MODEL_FACTORY
-    if args.command == "orchestrate":
+    orchestrating = args.command == "orchestrate"
+    if orchestrating:
         os.environ["MODELBAY_SOLUTION_BUNDLES"] = os.pathsep.join(args.bundle_dirs)
-        factory = _ORCHESTRATOR_FACTORY
     overrides = {
         key: value
         for key, value in vars(args).items()
@@ -144,8 +142,18 @@ def _serve(args: argparse.Namespace) -> int:
     settings = replace(settings, **overrides)
     settings.check()
     os.environ.update(settings.to_env())
-    if is_solution_bundle(settings.bundle_dir):
-        factory = _ORCHESTRATOR_FACTORY
+    if not orchestrating:
+        # Before anything else is imported: the model process imports the model's stack (most
+        # of a cold start) on the second core while this one imports uvicorn and the HTTP side
+        # (model_spawn.py). The server adopts it; /readyz waits for its "loaded" answer.
+        from modelbay_runtime.server.model_spawn import prestart_if_used
+
+        prestart_if_used(settings)
+    from modelbay_runtime.server.model_spawn import is_solution_bundle
+
+    factory = _ORCHESTRATOR_FACTORY
+    if not orchestrating and not is_solution_bundle(settings.bundle_dir):
+        factory = _MODEL_FACTORY
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers are separate processes: share metric values through files so that /metrics
         # reports the whole server, whichever worker answers the scrape.
@@ -162,11 +170,6 @@ def _serve(args: argparse.Namespace) -> int:
     # SIGTERM (docker stop, Kubernetes) is an ordinary stop after in-flight requests finished:
     # exit 0, as every Modelbay process does (issue 15, docs/operations.md).
     signal.signal(signal.SIGTERM, _raise_stopped)
-    if factory == _MODEL_FACTORY and settings.workers == 1:
-        from modelbay_runtime.server.model_process import prestart, use_model_process
-
-        if use_model_process(settings):
-            prestart(settings)  # its start-up overlaps uvicorn's import (cold start)
     with contextlib.suppress(_StoppedBySignal):
         _run_uvicorn(factory, settings)
     cause = load_failure.recorded_failure(failure_record)

@@ -251,7 +251,7 @@ def create_app(
     settings = settings or RuntimeSettings.from_env()
     bundle_dir = settings.bundle_dir
     if load_model is None and "model_process" not in options:
-        from modelbay_runtime.server.model_process import use_model_process
+        from modelbay_runtime.server.model_spawn import use_model_process
 
         options["model_process"] = use_model_process(settings)
     return ModelServer(settings, load_model or (lambda: load_bundle(bundle_dir)), **options)

@@ -6,9 +6,10 @@ merged payload, pickled; answers come back on the event loop through an asyncio 
 the loop never blocks and never shares a GIL with the model. Calls are numbered, so several may
 be in flight (one per method's batcher, plus unbatched calls).
 
-When to use it (`model_process = auto`, `use_model_process`): for pickled Python models on a
-machine with at least two usable cores. ONNX models stay in the serving process: onnxruntime
-releases the GIL while it runs, so a thread already overlaps with the loop.
+When to use it (`model_process = auto`, `model_spawn.use_model_process`): for pickled Python
+models on a machine with at least two usable cores. ONNX models stay in the serving process:
+onnxruntime releases the GIL while it runs, so a thread already overlaps with the loop. How it
+is started (as early as `serve` can, for the cold start): `model_spawn.py`.
 
 If the worker dies while serving (killed by the kernel's OOM killer, a crash in a native
 library), every call in flight is answered 503 `model-failed`, later ones too, and the server
@@ -19,38 +20,22 @@ model that cannot load exits with 3.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import pickle
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, cast
 
 from modelbay_runtime.server.model import ServableMethod
+from modelbay_runtime.server.model_spawn import adopt_prestarted, spawn
 from modelbay_runtime.server.model_worker import HEADER, encode_frame
 from modelbay_runtime.server.problem import ProblemError
 from modelbay_runtime.server.remote_model import RemoteModel, model_from_shell
-from modelbay_runtime.server.settings import RuntimeSettings, usable_cores
+from modelbay_runtime.server.settings import RuntimeSettings
 
 log = logging.getLogger("modelbay_runtime.server")
 STOP_TIMEOUT_S = 10.0
-
-
-def use_model_process(settings: RuntimeSettings) -> bool:
-    """`on`, `off`, or for `auto`: a pickled Python model and at least two usable cores."""
-    if settings.model_process != "auto":
-        return settings.model_process == "on"
-    if usable_cores() < 2:
-        return False  # one core: a second process only adds context switches
-    try:
-        manifest = json.loads((Path(settings.bundle_dir) / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return False  # the in-process loader reports what is wrong with the bundle
-    return isinstance(manifest, dict) and manifest.get("kind", "python") == "python"
 
 
 class ModelCallFailed(Exception):
@@ -120,10 +105,10 @@ class ProcessRunner:
         """Start the worker (or adopt the one `prestart` started) and wait until it has loaded
         the model (or failed to)."""
         loop = asyncio.get_running_loop()
-        started = _adopt_prestarted(self._settings)
+        started = adopt_prestarted(self._settings)
         if started is None:
             # In a thread: starting a process (fork + exec) would block the loop meanwhile.
-            started = await asyncio.to_thread(_spawn, self._settings)
+            started = await asyncio.to_thread(spawn, self._settings)
         self._process, ours = started
         self._handshake = loop.create_future()
         _, self._channel = await loop.create_unix_connection(
@@ -211,29 +196,6 @@ class ProcessRunner:
         if not self._serving and self._process is not None:
             self._process.kill()  # still loading: it would not read the socket until it is done
         await self._reap()
-
-
-_Started = tuple[subprocess.Popen[bytes], socket.socket]
-_prestarted: dict[tuple[str, int], _Started] = {}
-
-
-def _spawn(settings: RuntimeSettings) -> _Started:
-    ours, theirs = socket.socketpair()
-    with theirs:
-        argv = [sys.executable, "-m", "modelbay_runtime.server.model_worker"]
-        argv += [str(theirs.fileno()), settings.bundle_dir, str(settings.model_threads)]
-        return subprocess.Popen(argv, pass_fds=(theirs.fileno(),)), ours
-
-
-def prestart(settings: RuntimeSettings) -> None:
-    """Start the model process now, before the serving process imports uvicorn and the HTTP
-    side, so the two start-ups overlap on two cores (cold start; `serve` with one worker calls
-    this). The server's runner adopts it; with other settings it starts its own."""
-    _prestarted[(settings.bundle_dir, settings.model_threads)] = _spawn(settings)
-
-
-def _adopt_prestarted(settings: RuntimeSettings) -> _Started | None:
-    return _prestarted.pop((settings.bundle_dir, settings.model_threads), None)
 
 
 class ModelLoadFailedElsewhere(Exception):
