@@ -24,18 +24,18 @@ import argparse
 import asyncio
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
+
+from pipelinebench.coldstart import cold_starts
 
 CORPUS_REPOSITORIES = ("iris_model", "lgbm_classifier_py311", "opencv_blur_py311")
 LAYER_KINDS = (  # first match wins: the install step also names /tmp/system-packages
@@ -66,51 +66,6 @@ def image_layers(client: docker.DockerClient, ref: str, base: str) -> dict[str, 
         kind = layer_kind(layer["CreatedBy"])
         layers[kind] = layers.get(kind, 0) + int(layer["Size"])
     return {"image": ref, "bytes": int(image.attrs["Size"]), "layers": layers}
-
-
-def cold_starts(
-    client: docker.DockerClient, refs: list[str], runs: int
-) -> dict[str, dict[str, float]]:
-    """Median cold start of each image, measured in interleaved rounds (one start of each per
-    round), so a load spike on the shared machine does not land on one image only. Beside the
-    wall time, the CPU time the container used until it was ready (its cgroup's counter): the
-    load of the machine stretches the first much more than the second."""
-    walls: dict[str, list[float]] = {ref: [] for ref in refs}
-    cpus: dict[str, list[float]] = {ref: [] for ref in refs}
-    for _ in range(runs):
-        for ref in refs:
-            wall, cpu = _cold_start_once(client, ref)
-            walls[ref].append(wall)
-            cpus[ref].append(cpu)
-    return {
-        ref: {
-            "seconds": round(statistics.median(walls[ref]), 2),
-            "cpu_seconds": round(statistics.median(cpus[ref]), 2),
-            "all_seconds": [round(wall, 2) for wall in walls[ref]],
-        }
-        for ref in refs
-    }
-
-
-def _cold_start_once(client: docker.DockerClient, ref: str) -> tuple[float, float]:
-    started = time.monotonic()
-    container = client.containers.run(ref, detach=True, ports={"8080/tcp": ("127.0.0.1", None)})
-    try:
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                    wall = time.monotonic() - started
-                    break
-            except OSError:
-                if time.monotonic() - started > 120:
-                    raise TimeoutError(f"{ref} not ready in 120 s") from None
-                time.sleep(0.02)
-        stats = container.stats(stream=False)
-        return wall, stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
-    finally:
-        container.remove(force=True)
 
 
 def latest_corpus_images(client: docker.DockerClient) -> list[str]:
@@ -277,6 +232,14 @@ def main() -> None:
     )
     parser.add_argument("--no-strip", action="store_true", help="cold builds unstripped")
     parser.add_argument("--keep", action="store_true", help="keep the cold-built images")
+    parser.add_argument(
+        "--runtime-from",
+        nargs="*",
+        default=[],
+        metavar="SOURCE",
+        help="rebuild each image with the runtime from SOURCE (a directory or git:REV) and "
+        "start those instead (runtime_swap.py)",
+    )
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     client = docker.from_env()
@@ -284,6 +247,9 @@ def main() -> None:
         (ref.split("=", 1)[0], ref.split("=", 1)[1] if "=" in ref else args.base)
         for ref in (args.images or latest_corpus_images(client))
     ]
+    swapped = _swap_runtimes(client, pairs, args.runtime_from)
+    if swapped:
+        pairs = [(tag, base) for tag, (base, _) in swapped.items()]
     started = _load()
     starts = cold_starts(client, [ref for ref, _ in pairs], args.runs) if pairs else {}
     images = []
@@ -298,7 +264,11 @@ def main() -> None:
         "load_after_cold_starts": _load(),
         "runs": args.runs,
         "images": images,
+        "runtime_from": {tag: source for tag, (_, source) in swapped.items()},
     }
+    if not args.keep:
+        for tag in swapped:
+            client.images.remove(tag, force=True)
     options = ColdBuildOptions(
         base=args.base,
         index_url=args.index_url,
@@ -310,6 +280,26 @@ def main() -> None:
     print(markdown(images) if args.markdown else json.dumps(result, indent=2))
     if args.markdown:
         print(json.dumps(result, indent=2), file=sys.stderr)
+
+
+def _swap_runtimes(
+    client: docker.DockerClient, pairs: list[tuple[str, str]], sources: list[str]
+) -> dict[str, tuple[str, str]]:
+    """Each image rebuilt with each runtime source: {new tag: (base, "image <- source")}."""
+    from pipelinebench.runtime_swap import runtime_source, scratch, with_runtime
+
+    swapped: dict[str, tuple[str, str]] = {}
+    if not sources:
+        return swapped
+    work, root = scratch(), Path(__file__).resolve().parents[3]
+    try:
+        for ref, base in pairs:
+            for source in sources:
+                tag = with_runtime(client, ref, base, runtime_source(source, root, work), work)
+                swapped[tag] = (base, f"{ref} <- {source}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return swapped
 
 
 def _load() -> str:
