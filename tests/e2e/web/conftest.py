@@ -118,9 +118,8 @@ async def published(ready: PushedModel, admin: Gateway) -> PushedModel:
 
 async def pending_request(publisher: Gateway, model: PushedModel) -> int | None:
     """The id of the model's pending publish request, if one waits."""
-    listed = await publisher.http.get("/v1/publish-requests", params={"status": "pending"})
+    wanted = {"status": "pending", "owner": model.owner.username, "name": model.name}
+    listed = await publisher.http.get("/v1/publish-requests", params=wanted)
     assert listed.status_code == 200, explain(listed)
-    for item in listed.json()["items"]:
-        if (item["owner"], item["name"]) == (model.owner.username, model.name):
-            return int(item["id"])
-    return None
+    items = listed.json()["items"]
+    return int(items[0]["id"]) if items else None

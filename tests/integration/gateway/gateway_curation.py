@@ -1,16 +1,38 @@
-"""Helpers of the organisation, alias and publish-approval tests: a ready model in one call,
-the events a schema's outbox holds, and problem checks."""
+"""Helpers of the organisation, alias and publish-approval tests: a stack whose catalog reviews
+publications, a ready model in one call, the events a schema's outbox holds, problem checks."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
+from gateway_limits import GATEWAY_MAX_UPLOAD
+from gateway_services import in_process_services
 from gateway_stack import ADMIN_TOKEN, Stack
 from modelbay_common.db import create_engine
 from sqlalchemy import text
 
 PROBLEM = "application/problem+json"
+# What a publication says of the model; tests add the visibility they ask for.
+PUBLISH = {"description": "Counts birds", "category": "vision", "license": "MIT"}
+
+
+@asynccontextmanager
+async def reviewing_stack(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, **catalog: Any
+) -> AsyncIterator[Stack]:
+    """The gateway tests' stack with the catalog's publish-approval settings `catalog`
+    (`publish_approval`, `publish_approval_owners`)."""
+    async with in_process_services(
+        database_url,
+        tmp_path_factory.mktemp("blobs"),
+        catalog=catalog,
+        gateway={"max_upload_bytes": GATEWAY_MAX_UPLOAD},
+    ) as services:
+        yield services.stack
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
@@ -31,6 +53,13 @@ async def pushed_version(stack: Stack, token: str, owner: str, name: str, archiv
 async def ready_version(stack: Stack, token: str, owner: str, name: str, version: int) -> None:
     detail = await stack.wait_for_version(token, owner, name, version)
     await stack.make_ready(owner, name, version, detail["bundle"]["sha256"])
+
+
+async def ready_model(stack: Stack, token: str, owner: str, name: str, archive: bytes) -> int:
+    """Push `archive` as `owner/name` and mark the new version ready; its number."""
+    version = await pushed_version(stack, token, owner, name, archive)
+    await ready_version(stack, token, owner, name, version)
+    return version
 
 
 async def new_org(stack: Stack, owner_token: str, org: str, members: dict[str, str]) -> None:

@@ -7,21 +7,18 @@ organisation approves."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from gateway_curation import (
+    PUBLISH,
     assert_problem,
     grant_publisher,
     new_org,
-    pushed_version,
-    ready_version,
+    ready_model,
+    reviewing_stack,
 )
-from gateway_limits import GATEWAY_MAX_UPLOAD
-from gateway_services import in_process_services
 from gateway_stack import Stack
 
-PUBLISH = {"description": "Counts birds", "category": "vision", "license": "MIT"}
 REVIEWED_ORG = "acme"
 
 
@@ -30,14 +27,13 @@ async def stack(
     module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     """Approval off for the platform, required for the organisation `acme` only."""
-    blob_dir: Path = tmp_path_factory.mktemp("blobs")
-    async with in_process_services(
+    async with reviewing_stack(
         module_database_url,
-        blob_dir,
-        catalog={"publish_approval": "off", "publish_approval_owners": [REVIEWED_ORG]},
-        gateway={"max_upload_bytes": GATEWAY_MAX_UPLOAD},
-    ) as services:
-        yield services.stack
+        tmp_path_factory,
+        publish_approval="off",
+        publish_approval_owners=[REVIEWED_ORG],
+    ) as stack:
+        yield stack
 
 
 async def test_only_the_listed_owner_waits_for_a_publisher(
@@ -48,8 +44,7 @@ async def test_only_the_listed_owner_waits_for_a_publisher(
     await grant_publisher(stack, "alice")  # a publisher who still cannot approve her own
     await new_org(stack, alice, REVIEWED_ORG, {})
     for owner in (REVIEWED_ORG, "alice"):
-        version = await pushed_version(stack, alice, owner, "birds", archive_bytes)
-        await ready_version(stack, alice, owner, "birds", version)
+        await ready_model(stack, alice, owner, "birds", archive_bytes)
 
     async with stack.client(alice) as client:
         personal = await client.post(

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from gateway_curation import (
+    PUBLISH,
     assert_problem,
     grant_publisher,
     new_org,
     outbox_events,
-    pushed_version,
-    ready_version,
+    ready_model,
+    reviewing_stack,
 )
-from gateway_limits import GATEWAY_MAX_UPLOAD
-from gateway_services import in_process_services
 from gateway_stack import Stack
-
-PUBLISH = {"description": "Counts birds", "category": "vision", "license": "MIT"}
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +25,10 @@ async def stack(
     module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     """The conftest's stack, with the catalog requiring approval of public publications."""
-    blob_dir: Path = tmp_path_factory.mktemp("blobs")
-    async with in_process_services(
-        module_database_url,
-        blob_dir,
-        catalog={"publish_approval": "required"},
-        gateway={"max_upload_bytes": GATEWAY_MAX_UPLOAD},
-    ) as services:
-        yield services.stack
+    async with reviewing_stack(
+        module_database_url, tmp_path_factory, publish_approval="required"
+    ) as stack:
+        yield stack
 
 
 async def test_a_public_publication_waits_for_another_publisher(
@@ -45,8 +37,7 @@ async def test_a_public_publication_waits_for_another_publisher(
     alice, pat, bob = [await stack.new_user(name) for name in ("alice", "pat", "bob")]
     await grant_publisher(stack, "pat")
     await grant_publisher(stack, "alice")  # a publisher too, which does not let her self-approve
-    version = await pushed_version(stack, alice, "alice", "birds", archive_bytes)
-    await ready_version(stack, alice, "alice", "birds", version)
+    version = await ready_model(stack, alice, "alice", "birds", archive_bytes)
     model = "/v1/models/alice/birds"
 
     async with stack.client(alice) as client:
@@ -102,8 +93,7 @@ async def test_declined_with_a_comment_and_org_publications_need_no_approval(
     await grant_publisher(stack, "quinn")
     await grant_publisher(stack, "mia")
     await new_org(stack, owen, "herons", {"mia": "maintainer"})
-    version = await pushed_version(stack, mia, "herons", "counter", archive_bytes)
-    await ready_version(stack, mia, "herons", "counter", version)
+    await ready_model(stack, mia, "herons", "counter", archive_bytes)
     model = "/v1/models/herons/counter"
 
     async with stack.client(mia) as client:
@@ -147,3 +137,65 @@ async def test_declined_with_a_comment_and_org_publications_need_no_approval(
         ("quinn", "mia")
     ]
     assert declines[0]["data"]["comment"].startswith("The model card")
+
+
+async def test_a_model_s_requests_are_listed_for_those_who_may_ask_for_publication(
+    stack: Stack, archive_bytes: bytes
+) -> None:
+    """`?owner=&name=&status=all`: the model page's "declined" / "waiting" notice reads this."""
+    dora, mo, rex, sam, pia = [
+        await stack.new_user(name) for name in ("dora", "mo", "rex", "sam", "pia")
+    ]
+    await grant_publisher(stack, "pia")
+    await new_org(stack, dora, "otters", {"mo": "maintainer", "rex": "reader"})
+    await ready_model(stack, dora, "otters", "swim", archive_bytes)
+    await ready_model(stack, dora, "otters", "dive", archive_bytes)
+    model = "/v1/models/otters/swim"
+    this_model = {"owner": "otters", "name": "swim", "status": "all"}
+
+    async with stack.client(mo) as client:
+        shared = await client.post(f"{model}/publish", json={**PUBLISH, "visibility": "org"})
+        assert shared.status_code == 200, shared.text  # rex, a reader, sees the model now
+        asked = await client.post(f"{model}/publish", json={**PUBLISH, "visibility": "public"})
+        assert asked.status_code == 202, asked.text
+        request_id = asked.json()["id"]
+    for token in (dora, mo):  # the owner and the maintainer who asked
+        async with stack.client(token) as client:
+            found = (await client.get("/v1/publish-requests", params=this_model)).json()["items"]
+            assert [(item["id"], item["status"]) for item in found] == [(request_id, "pending")]
+    async with stack.client(rex) as client:  # sees the model, not its requests
+        assert (await client.get(model)).status_code == 200
+        found = await client.get("/v1/publish-requests", params=this_model)
+        assert found.status_code == 200, found.text
+        assert found.json()["items"] == []
+        by_id = await client.get(f"/v1/publish-requests/{request_id}")
+        assert_problem(by_id, 404, "publish-request-not-found")
+    async with stack.client(sam) as client:  # a stranger: the same empty list, no hint
+        assert_problem(await client.get(model), 404, "model-not-found")
+        assert (await client.get("/v1/publish-requests", params=this_model)).json()["items"] == []
+        by_id = await client.get(f"/v1/publish-requests/{request_id}")
+        assert_problem(by_id, 404, "publish-request-not-found")
+
+    async with stack.client(pia) as client:
+        declined = await client.post(
+            f"/v1/publish-requests/{request_id}/decline", json={"comment": "Say what it learnt."}
+        )
+        assert declined.status_code == 200, declined.text
+        other = {"owner": "otters", "name": "dive", "status": "all"}
+        assert (await client.get("/v1/publish-requests", params=other)).json()["items"] == []
+    async with stack.client(dora) as client:
+        latest = await client.get("/v1/publish-requests", params={**this_model, "limit": 1})
+        [item] = latest.json()["items"]
+        assert (item["id"], item["status"], item["decided_by"]) == (request_id, "declined", "pia")
+        assert item["comment"] == "Say what it learnt."
+        pending = await client.get("/v1/publish-requests", params={"owner": "otters"})
+        assert pending.json()["items"] == []  # `status` still defaults to pending
+        nameless = await client.get("/v1/publish-requests", params={"name": "swim"})
+        problem = assert_problem(nameless, 400, "invalid-filter")
+        assert problem["parameter"] == "name"
+        bad_status = await client.get("/v1/publish-requests", params={"status": "maybe"})
+        invalid = assert_problem(bad_status, 422, "validation-error")
+        assert [error["field"] for error in invalid["errors"]] == ["query.status"]
+        too_long = await client.get("/v1/publish-requests", params={"owner": "o" * 101})
+        invalid = assert_problem(too_long, 422, "validation-error")
+        assert [error["field"] for error in invalid["errors"]] == ["query.owner"]

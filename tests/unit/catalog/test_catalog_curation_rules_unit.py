@@ -20,6 +20,7 @@ from modelbay_catalog.curation.rules import (
     alias_target,
     check_decision,
     check_maintainer,
+    may_read_request,
     may_see_request,
     newest_ready,
     settable_alias,
@@ -184,3 +185,21 @@ def test_who_decides_a_publish_request_and_when(
 )
 def test_who_sees_a_publish_request(caller: Caller, sees: bool) -> None:
     assert may_see_request(caller, _model(), REQUEST) is sees
+
+
+@pytest.mark.parametrize(
+    ("caller", "reads"),
+    [
+        (Caller(user="pat", publisher=True), True),
+        (Caller(user="root", admin=True), True),
+        (Caller(user="mia"), True),  # asked for it
+        (_in_acme("olga", OrgRole.OWNER), True),
+        (_in_acme("max", OrgRole.MAINTAINER), True),  # may ask for publication
+        (_in_acme("rex", OrgRole.READER), False),  # sees the org model, not its requests
+        (Caller(user="bob"), False),  # sees the public model, not its requests
+        (Caller(publisher=True), False),
+    ],
+)
+def test_who_reads_a_publish_request_of_a_visible_model(caller: Caller, reads: bool) -> None:
+    for visibility in (Visibility.ORG, Visibility.PUBLIC):
+        assert may_read_request(caller, _model(visibility=visibility), REQUEST) is reads

@@ -17,6 +17,7 @@ from modelbay_common.contracts.curation import (
 
 from modelbay_gateway.auth import Reader, SignedIn
 from modelbay_gateway.context import ContextDep
+from modelbay_gateway.problems import problem_responses
 from modelbay_gateway.service_curation import (
     decide_publish_request,
     get_publish_request,
@@ -96,16 +97,31 @@ async def delete_alias(
     return Response(status_code=204)
 
 
-@router.get("/publish-requests", response_model=PublishRequestPage)
+@router.get(
+    "/publish-requests",
+    response_model=PublishRequestPage,
+    responses=problem_responses(400),  # `name` without `owner`
+)
 async def publish_requests(
     principal: SignedIn,
     context: ContextDep,
-    status: Literal["pending", "approved", "declined"] = "pending",
+    status: Annotated[
+        Literal["pending", "approved", "declined", "all"],
+        Query(description="`all`: every status"),
+    ] = "pending",
+    owner: Annotated[
+        str | None, Query(max_length=100, description="only this namespace's models")
+    ] = None,
+    name: Annotated[
+        str | None, Query(max_length=100, description="only this model of `owner`")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> PublishRequestPage:
     """Publish requests, newest first: every one for publishers and administrators, those of
-    your own models otherwise."""
-    params: dict[str, str | int] = {"status": status, "limit": limit}
+    your own models otherwise. `owner` (and `name`) narrow that list, never widen it; `name`
+    without `owner` is `400 invalid-filter`."""
+    given = {"status": status, "owner": owner, "name": name, "limit": limit}
+    params: dict[str, str | int] = {k: v for k, v in given.items() if v is not None}
     return await list_publish_requests(context.upstreams, caller_of(principal), params)
 
 

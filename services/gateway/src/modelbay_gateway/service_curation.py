@@ -55,6 +55,16 @@ async def list_publish_requests(
     return parsed(response, CATALOG, PublishRequestPage)
 
 
+async def latest_publish_request(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str
+) -> PublishRequest | None:
+    """The model's newest publish request, any status, when `caller` may read it (the catalog's
+    list rule: publishers and administrators, the model's owners and maintainers, who asked)."""
+    params: dict[str, str | int] = {"owner": owner, "name": name, "status": "all", "limit": 1}
+    page = await list_publish_requests(upstreams, caller, params)
+    return page.items[0] if page.items else None
+
+
 async def get_publish_request(
     upstreams: Upstreams, caller: Caller, request_id: int
 ) -> PublishRequest:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelbay_catalog.api import CallerDep, SessionDep
 from modelbay_catalog.curation import service
 from modelbay_catalog.curation.schemas import alias_out, request_out
-from modelbay_catalog.curation.service import Stores
+from modelbay_catalog.curation.service import RequestFilter, Stores
 from modelbay_catalog.curation.store import CurationStore
 from modelbay_catalog.federation.origins import ensure_writable
 from modelbay_catalog.store import CatalogStore
@@ -76,10 +76,13 @@ async def remove(
 async def requests(
     session: SessionDep,
     caller: CallerDep,
-    status: Literal["pending", "approved", "declined"] | None = "pending",
+    status: Literal["pending", "approved", "declined", "all"] = "pending",
+    owner: Annotated[str | None, Query(max_length=100)] = None,
+    name: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> PublishRequestPage:
-    found = await service.list_requests(_stores(session), caller, status, limit)
+    wanted = RequestFilter(status=None if status == "all" else status, owner=owner, name=name)
+    found = await service.list_requests(_stores(session), caller, wanted, limit)
     return PublishRequestPage(items=[request_out(record) for record in found])
 
 

@@ -128,3 +128,13 @@ class CommentRequired(BadRequest):
             f"Declining publish request {request_id} needs a comment that tells the owner why.",
             extensions={"request_id": request_id},
         )
+
+
+class InvalidRequestFilter(BadRequest):
+    """`name` filters one model of a namespace: without `owner` it names nothing."""
+
+    type_slug = "invalid-filter"
+    title = "Invalid filter"
+
+    def __init__(self, detail: str, parameter: str) -> None:
+        super().__init__(detail, extensions={"parameter": parameter})

@@ -6,6 +6,8 @@
   only to a version that is `ready` (a name people run must run).
 - A publish request is decided by a publisher or an administrator who does not own the model
   and did not ask for the publication (`can_decide_publication`), once; declining says why.
+- A request is read by publishers, administrators, who asked for it and who may change the
+  model; deciding one is refused with a reason (403) to anyone who sees the model.
 """
 
 from __future__ import annotations
@@ -91,3 +93,12 @@ def may_see_request(caller: Caller, model: ModelRecord, request: PublishRequestR
     if caller.admin or (caller.publisher and caller.user is not None):
         return True
     return caller.user == request.requested_by or can_see(caller, model.access)
+
+
+def may_read_request(caller: Caller, model: ModelRecord, request: PublishRequestRecord) -> bool:
+    """Who reads a request (its decline comment included): publishers and administrators, who
+    asked for it, and those who may ask (`can_change`) — the list's rule. Seeing the model is
+    not enough: a reader of an organisation or any visitor of a public model does not."""
+    if caller.admin or (caller.publisher and caller.user is not None):
+        return True
+    return caller.user == request.requested_by or can_change(caller, model.access)

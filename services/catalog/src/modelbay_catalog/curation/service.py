@@ -20,6 +20,7 @@ from modelbay_common.events import (
 from modelbay_catalog.curation.errors import (
     AliasNotFound,
     InvalidAliasName,
+    InvalidRequestFilter,
     PublishRequestNotFound,
     PublishRequestPending,
 )
@@ -28,6 +29,7 @@ from modelbay_catalog.curation.rules import (
     alias_target,
     check_decision,
     check_maintainer,
+    may_read_request,
     may_see_request,
     newest_ready,
     settable_alias,
@@ -262,35 +264,56 @@ async def decline(
     return decided
 
 
+@dataclass(frozen=True)
+class RequestFilter:
+    """Which requests a list wants: a status (None: any), a namespace, one model of it."""
+
+    status: str | None = "pending"
+    owner: str | None = None
+    name: str | None = None
+
+
 async def list_requests(
-    stores: Stores, caller: Caller, status: str | None, limit: int
+    stores: Stores, caller: Caller, wanted: RequestFilter, limit: int
 ) -> list[PublishRequestRecord]:
-    """Publishers and administrators: every request; others: those of their own models."""
+    """Publishers and administrators: every request; others: those of their own models.
+
+    `owner`/`name` narrow that list and never widen it: a model the caller may not see, or
+    whose requests are not theirs to read, gives an empty list, like a model that does not exist.
+    """
     if caller.user is None and not caller.admin:
         raise CallerRequired()
-    if caller.admin or caller.publisher:
-        return await stores.curation.requests(
-            status=status, namespaces=None, requested_by=None, limit=limit
-        )
-    assert caller.user is not None
-    namespaces = [caller.user] + [m.org for m in caller.memberships if acts_for(caller, m.org)]
+    if wanted.name is not None and wanted.owner is None:
+        raise InvalidRequestFilter("Filtering on `name` needs `owner` too.", "name")
+    namespaces: list[str] | None = None
+    requested_by: str | None = None
+    if not (caller.admin or caller.publisher):
+        assert caller.user is not None
+        namespaces = [caller.user] + [m.org for m in caller.memberships if acts_for(caller, m.org)]
+        requested_by = caller.user
     return await stores.curation.requests(
-        status=status, namespaces=namespaces, requested_by=caller.user, limit=limit
+        status=wanted.status,
+        namespaces=namespaces,
+        requested_by=requested_by,
+        model=(wanted.owner, wanted.name),
+        limit=limit,
     )
 
 
 async def find_request(stores: Stores, caller: Caller, request_id: int) -> PublishRequestRecord:
+    """One request, for those the list shows it to (`may_read_request`); 404 for the rest."""
     request = await stores.curation.request(request_id)
     model = (
         None if request is None else await stores.catalog.find_model(request.owner, request.name)
     )
-    if request is None or model is None or not may_see_request(caller, model, request):
+    if request is None or model is None or not may_read_request(caller, model, request):
         raise PublishRequestNotFound(request_id)
     return request
 
 
 __all__ = [
     "PublishOutcome",
+    "RequestFilter",
     "Stores",
     "approve",
     "decline",

@@ -132,12 +132,19 @@ class CurationStore:
         status: str | None,
         namespaces: list[str] | None,
         requested_by: str | None,
+        model: tuple[str | None, str | None] = (None, None),
         limit: int,
     ) -> list[PublishRequestRecord]:
-        """Newest first; `namespaces`/`requested_by` None means every model (publishers)."""
+        """Newest first; `namespaces`/`requested_by` None means every model (publishers);
+        `model` (owner, name), either part None for any, narrows to a namespace or one model."""
         statement = _requests().order_by(PublishRequestRow.id.desc()).limit(limit)
         if status is not None:
             statement = statement.where(PublishRequestRow.status == status)
+        owner, name = model
+        if owner is not None:
+            statement = statement.where(ModelRow.owner == owner)
+        if name is not None:
+            statement = statement.where(ModelRow.name == name)
         if namespaces is not None:
             mine: list[ColumnElement[bool]] = [ModelRow.owner.in_(namespaces)]
             if requested_by is not None:
