@@ -7,6 +7,7 @@ by hand with descriptor_pb2, standing in for a bundle made by `modelbay.dump`.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -263,10 +264,56 @@ async def serve_fake(
     server = ModelServer(RuntimeSettings(**settings), lambda: fake)  # type: ignore[arg-type,return-value]
     await server.startup()
     await server.wait_loaded()
-    transport = httpx.ASGITransport(app=server)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://model") as client:
-            yield server, client, fake
+        if os.environ.get(TRANSPORT_ENV) == "hot":
+            async with (
+                serve_over_hot_path(server) as base_url,
+                httpx.AsyncClient(base_url=base_url) as client,
+            ):
+                yield server, client, fake
+        else:
+            transport = httpx.ASGITransport(app=server)
+            async with httpx.AsyncClient(transport=transport, base_url="http://model") as client:
+                yield server, client, fake
     finally:
         fake.calls.gate.set()
         await server.shutdown()
+
+
+# `RUNTIME_TEST_TRANSPORT=hot pytest tests/unit/runtime` runs the serve_fake tests through a
+# real loopback socket and the hot path (server/hot_path.py) instead of in-process ASGI.
+TRANSPORT_ENV = "RUNTIME_TEST_TRANSPORT"
+
+
+@asynccontextmanager
+async def serve_over_hot_path(server: ModelServer) -> AsyncIterator[str]:
+    """`server` behind uvicorn with the hot-path protocol on a free loopback port, in this
+    event loop (the caller runs the server's startup/shutdown); yields the base URL."""
+    import asyncio
+    import socket
+
+    import uvicorn
+    from modelbay_runtime.server.hot_path import HotPathProtocol
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        server,
+        http=HotPathProtocol,
+        loop="none",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+    )
+    runner = uvicorn.Server(config)
+    task = asyncio.create_task(runner.serve(sockets=[sock]))
+    try:
+        while not runner.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        runner.should_exit = True
+        await task

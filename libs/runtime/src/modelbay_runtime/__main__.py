@@ -34,7 +34,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from modelbay_runtime.server.settings import RuntimeSettings
@@ -191,6 +191,14 @@ def _raise_stopped(signum: int, frame: object) -> None:
     raise _StoppedBySignal(signum)
 
 
+def _http_protocol() -> Any:
+    try:
+        from modelbay_runtime.server.hot_path import uvicorn_http_protocol
+    except ImportError:  # no httptools (or a uvicorn without it): everything over ASGI
+        return "auto"
+    return uvicorn_http_protocol()
+
+
 def _run_uvicorn(factory: str, settings: RuntimeSettings) -> None:
     import uvicorn
 
@@ -203,7 +211,7 @@ def _run_uvicorn(factory: str, settings: RuntimeSettings) -> None:
         log_level=settings.log_level,
         access_log=False,  # one log line per prediction costs throughput; metrics count them
         loop="auto",  # uvloop when installed
-        http="auto",  # httptools when installed
+        http=_http_protocol(),  # httptools when installed, predictions off ASGI (hot_path.py)
         lifespan="on",
         # No X-Forwarded-* rewriting: the server never reads the client address (no access
         # log), and the middleware is one more layer on every request (issue 14's profile).

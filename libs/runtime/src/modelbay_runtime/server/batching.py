@@ -92,12 +92,17 @@ class Batcher:
         return rows
 
     async def submit(self, payload: dict[str, Any], rows: int) -> dict[str, Any]:
+        return await self.enqueue(payload, rows)
+
+    def enqueue(self, payload: dict[str, Any], rows: int) -> asyncio.Future[dict[str, Any]]:
+        """Queue a request for the next model call; its future gets the request's own rows
+        (the hot path, hot_path.py, answers from the future's callback instead of awaiting)."""
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._queue.append(_Job(payload, rows, future))
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._serve(), name=f"batcher:{self.method.name}")
-        return await future
+        return future
 
     async def close(self) -> None:
         if self._task is not None:

@@ -37,7 +37,7 @@ class ModelRoutes:
         label, encoding, status = UNKNOWN_METHOD, "json", 500
         try:
             state = self.server.ready_state()
-            runtime = _method(state, request.path_params["method"])
+            runtime = resolve_method(state, request.path_params["method"])
             label = runtime.method.name
             incoming = request_encoding(request.header(b"content-type"))
             encoding = incoming[0].value
@@ -68,7 +68,7 @@ class ModelRoutes:
                 payload = state.catalog.decode(method.input_message, body, method.input_spec)
             else:
                 payload = decode_json_object(body)
-                _require_fields(payload, runtime.required_fields)
+                require_fields(payload, runtime.required_fields)
             if runtime.layout is not None:
                 runtime.layout.check_rows(payload)
         rows = batcher.accepts(payload) if batcher is not None else None
@@ -77,7 +77,7 @@ class ModelRoutes:
         else:
             result = await self.server.runner.call(method, payload)
         if outgoing[0] is Encoding.PROTOBUF:
-            return Response(200, _encode_protobuf(state, method, result), outgoing[1])
+            return Response(200, encode_protobuf(state, method, result), outgoing[1])
         return Response(200, encode_json(result))
 
     async def metadata(self, request: Request) -> Response:
@@ -96,7 +96,7 @@ class ModelRoutes:
         return Response(200, html.encode(), "text/html; charset=utf-8")
 
 
-def _method(state: ServingState, name: str) -> MethodRuntime:
+def resolve_method(state: ServingState, name: str) -> MethodRuntime:
     runtime = state.methods.get(name)
     if runtime is None:
         raise ProblemError(
@@ -108,7 +108,7 @@ def _method(state: ServingState, name: str) -> MethodRuntime:
     return runtime
 
 
-def _require_fields(payload: dict[str, Any], required: tuple[str, ...]) -> None:
+def require_fields(payload: dict[str, Any], required: tuple[str, ...]) -> None:
     for name in required:
         if name not in payload:
             raise invalid_input(name, "this required field is missing")
@@ -143,7 +143,7 @@ def _json_fallback(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serializable")
 
 
-def _encode_protobuf(state: ServingState, method: ServableMethod, result: dict[str, Any]) -> bytes:
+def encode_protobuf(state: ServingState, method: ServableMethod, result: dict[str, Any]) -> bytes:
     try:
         return state.catalog.encode(method.output_message, result, method.output_spec)
     except Exception:
