@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from asyncpg.connection import LoggedQuery
 from modelbay_catalog.records import SearchCriteria, SearchSort
 from modelbay_catalog.service_queries import model_with_versions, search_models
 from modelbay_catalog.store_pages import ModelPageStore
@@ -60,25 +61,53 @@ async def _explain(
     database_url: str, use_case: Callable[[AsyncSession], Awaitable[None]]
 ) -> list[Plan]:
     engine = create_engine(database_url)
-    captured: list[tuple[str, Any]] = []
+    # (statement, parameters, on the driver?) in the order sent. The search's hot statements
+    # run on the asyncpg connection itself (modelbay_catalog.search_sql), which SQLAlchemy's
+    # events do not see: asyncpg's query logger does.
+    captured: list[tuple[str, Any, bool]] = []
 
     def capture(conn: Connection, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
         if not statement.lstrip().upper().startswith("EXPLAIN"):
-            captured.append((statement, parameters))
+            captured.append((statement, parameters, False))
+
+    def capture_driver(query: LoggedQuery) -> None:
+        words = query.query.replace(";", " ").split(None, 1)  # ";" alone: the pool's ping
+        if words and words[0].upper() not in {"BEGIN", "COMMIT", "ROLLBACK", "EXPLAIN"}:
+            captured.append((query.query, query.args, True))
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(capture_driver)
 
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    event.listen(engine.sync_engine, "connect", on_connect)
     try:
         sessions = session_factory(engine)
+        # Once unrecorded: a new connection's set-up and asyncpg's type introspection are
+        # not statements of the use case (the pool hands the same connection back).
+        async with sessions() as session:
+            await use_case(session)
+            await session.rollback()
+        captured.clear()
         async with sessions() as session:
             await use_case(session)
             await session.rollback()
         plans: list[Plan] = []
         async with engine.connect() as connection:
-            for statement, parameters in list(captured):
-                explained = await connection.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
-                )
-                plans.append(Plan(statement, "\n".join(row[0] for row in explained)))
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            for statement, parameters, on_driver in list(captured):
+                if on_driver:
+                    assert driver is not None
+                    rows = await driver.fetch(
+                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, *parameters
+                    )
+                    lines = [str(row[0]) for row in rows]
+                else:
+                    explained = await connection.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
+                    )
+                    lines = [str(row[0]) for row in explained]
+                plans.append(Plan(statement, "\n".join(lines)))
             await connection.rollback()
         return plans
     finally:

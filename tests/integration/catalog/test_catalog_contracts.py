@@ -1,5 +1,6 @@
-"""The catalog keeps the shared contracts on real Postgres: the SQL twin of the access rule
-answers exactly like `modelbay_common.access.can_see`, and an event the catalog does not
+"""The catalog keeps the shared contracts on real Postgres: the SQL twins of the access rule
+(the Core expression and the search's SQL text) answer exactly like
+`modelbay_common.access.can_see`, and an event the catalog does not
 consume is acknowledged without creating a model or a version row."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import ClassVar
 import pytest
 from catalog_events import RunningCatalog, uploaded, wrap
 from modelbay_catalog.handlers import lifecycle_handler
-from modelbay_catalog.orm import ModelRow, ModelSearchRow, PublishRequestRow, VersionRow
+from modelbay_catalog.orm import SCHEMA, ModelRow, ModelSearchRow, PublishRequestRow, VersionRow
+from modelbay_catalog.search_sql import Parameters, visible_sql
 from modelbay_catalog.settings import CatalogSettings
 from modelbay_catalog.store_search import visible_to
 from modelbay_common.access import (
@@ -119,9 +121,21 @@ async def test_the_sql_twin_agrees_with_can_see_for_every_caller_and_model(
                 .where(visible_to(caller, ModelSearchRow))
             )
             seen_in_copy = {f"{owner}/{name}" for owner, name in copied}
+            # The same rule as SQL text, as the search runs it on the driver (search_sql.py).
+            params = Parameters()
+            condition = visible_sql(caller, params, "s")
+            driver = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert driver is not None
+            as_text = await driver.fetch(
+                f"SELECT m.owner, m.name FROM {SCHEMA}.model_search AS s "
+                f"JOIN {SCHEMA}.models AS m ON m.id = s.model_id WHERE {condition}",
+                *params.values,
+            )
+            seen_by_text = {f"{row[0]}/{row[1]}" for row in as_text}
         seen_by_rule = {path for path, access in models.items() if can_see(caller, access)}
         assert seen_by_sql == seen_by_rule, caller
         assert seen_in_copy == seen_by_rule, caller
+        assert seen_by_text == seen_by_rule, caller
 
 
 async def test_an_event_the_catalog_does_not_consume_creates_no_row(

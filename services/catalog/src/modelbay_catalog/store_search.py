@@ -14,17 +14,16 @@ and rechecking `name % q` cost more than the rest of a query at 100,000 models.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import asyncpg
 from modelbay_common.access import Caller, Visibility, acts_for
 from sqlalchemy import (
     BigInteger,
     Select,
-    Text,
     and_,
-    bindparam,
     case,
     false,
     func,
@@ -32,17 +31,15 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     true,
     tuple_,
-    union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from modelbay_catalog.cursor import SortKey
-from modelbay_catalog.orm import SCHEMA, ModelRow, ModelSearchRow, PublishRequestRow
+from modelbay_catalog.orm import ModelRow, ModelSearchRow, PublishRequestRow
 from modelbay_catalog.records import (
     FacetCount,
     FacetName,
@@ -52,35 +49,28 @@ from modelbay_catalog.records import (
     SearchSort,
 )
 from modelbay_catalog.rules import normalize_package_name
+from modelbay_catalog.search_sql import (
+    ENGLISH,
+    VOCABULARY_LOOKUP,
+    Parameters,
+    facets_sql,
+    filters_sql,
+    rank_sql,
+    ranked_page_sql,
+    visible_sql,
+)
 from modelbay_catalog.spelling import (
+    allowed_edits,
     corrections,
+    one_edit_variants,
     query_words,
     uses_websearch_syntax,
-    words_to_look_up,
 )
-from modelbay_catalog.store import SIMPLE_CONFIG, TEXT_SEARCH_CONFIG
+from modelbay_catalog.store import TEXT_SEARCH_CONFIG
 from modelbay_catalog.store_pages import SUMMARY_COLUMNS, SUMMARY_WIDTH, summary_record
 
-FACET_VALUES = 20  # the most frequent values of each facet; a page cannot show thousands
 MIN_PREFIX = 3  # a shorter prefix matches too much of the catalog to be worth ranking
 NEAREST_BY_TRIGRAM = 10
-
-# The words a query's words may mean: the ones the vocabulary holds among the words and their
-# one-edit variants (primary key), plus the trigram neighbours of the long words (GiST, `%`).
-_KNOWN_WORDS = text(
-    f"""
-    SELECT word FROM {SCHEMA}.search_words WHERE word = ANY(:exact)
-    UNION
-    SELECT near.word FROM unnest(CAST(:long_words AS text[])) AS typed(term)
-    CROSS JOIN LATERAL (
-        SELECT word FROM {SCHEMA}.search_words WHERE word % typed.term
-        ORDER BY word <-> typed.term LIMIT {NEAREST_BY_TRIGRAM}
-    ) AS near
-    """
-).bindparams(
-    bindparam("exact", type_=ARRAY(Text())),
-    bindparam("long_words", type_=ARRAY(Text())),
-)
 
 
 # `models`, or its narrow copy for ranking and facets (migration 0016): the same filter columns.
@@ -118,11 +108,26 @@ def visible_to(caller: Caller, table: SearchedTable = ModelRow) -> ColumnElement
 
 @dataclass(frozen=True)
 class TextMatch:
-    """How rows are matched and ranked for one `q`."""
+    """How rows are matched and ranked for one `q`: the tsquery with corrections and the prefix
+    (as text, put together from pieces the server made: `SearchStore.text_match`), and the
+    words as typed for the exact-match bonus. A query in websearch syntax is its own tsquery."""
 
-    query: ColumnElement[Any]  # tsquery with corrections and the prefix
-    exact: ColumnElement[Any]  # tsquery of the words as typed
     typed: str
+    query_text: str | None  # None: `typed` uses websearch syntax
+    exact_words: str  # what `plainto_tsquery` makes the words as typed of
+    alternatives: Mapping[str, tuple[str, ...]]  # corrections of the words the catalog lacks
+
+    @property
+    def query(self) -> ColumnElement[Any]:
+        if self.query_text is None:
+            return func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, self.typed)
+        return literal(self.query_text).cast(TSQUERY)
+
+    @property
+    def exact(self) -> ColumnElement[Any]:
+        if self.query_text is None:
+            return self.query
+        return func.plainto_tsquery(TEXT_SEARCH_CONFIG, self.exact_words)
 
     def condition(self, vector: Any = ModelRow.search_vector) -> ColumnElement[bool]:
         return vector.op("@@")(self.query)  # type: ignore[no-any-return]
@@ -134,21 +139,24 @@ class TextMatch:
             DOUBLE_PRECISION
         )
 
+    def query_sql(self, params: Parameters) -> str:
+        """The tsquery as SQL over `params` (search_sql.py)."""
+        if self.query_text is None:
+            return f"websearch_to_tsquery({ENGLISH}, {params.add(self.typed, 'text')})"
+        return params.add(self.query_text, "tsquery")
 
-def _words_query(word: str, alternatives: Sequence[str], prefix: bool) -> ColumnElement[Any]:
-    parts = [func.plainto_tsquery(TEXT_SEARCH_CONFIG, term) for term in (word, *alternatives)]
-    if prefix:
-        # The word is [a-z0-9]+ (spelling.WORD), so `:*` cannot be confused with query syntax.
-        parts.append(func.to_tsquery(SIMPLE_CONFIG, f"{word}:*"))
-    return _combine(parts, "||")
+    def exact_sql(self, params: Parameters, query: str) -> str:
+        """The tsquery of the words as typed, as SQL (`query`, the tsquery's, in websearch)."""
+        if self.query_text is None:
+            return query
+        return f"plainto_tsquery({ENGLISH}, {params.add(self.exact_words, 'text')})"
 
 
-def _combine(parts: Sequence[ColumnElement[Any]], operator: str) -> ColumnElement[Any]:
-    """tsqueries joined with `||` (or) or `&&` (and)."""
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = combined.op(operator)(part)
-    return combined
+def _any_of(parts: Sequence[str], operator: str) -> str:
+    """tsquery texts joined with `|` or `&`, each parenthesised, the empty ones (a stop word)
+    left out: the same tsquery the `||` and `&&` operators make of the same parts."""
+    kept = [f"( {part} )" for part in parts if part]
+    return f" {operator} ".join(kept)
 
 
 def _filter_conditions(
@@ -182,30 +190,58 @@ class SearchStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def _driver(self) -> asyncpg.Connection:
+        """The asyncpg connection under the session's (its transaction, if one is open, and
+        its pool): the hot statements run on it as prepared statements (search_sql.py)."""
+        connection = await self._session.connection()
+        raw = await connection.get_raw_connection()
+        return cast(asyncpg.Connection, raw.driver_connection)
+
     async def text_match(self, typed: str) -> TextMatch:
         """The tsquery of `typed`, with alternatives for the words the catalog does not know."""
         if uses_websearch_syntax(typed):
-            query: ColumnElement[Any] = func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, typed)
-            return TextMatch(query=query, exact=query, typed=typed)
+            return TextMatch(typed=typed, query_text=None, exact_words="", alternatives={})
         parsed = query_words(typed)
-        exact: ColumnElement[Any] = func.plainto_tsquery(TEXT_SEARCH_CONFIG, " ".join(parsed.words))
+        exact_words = " ".join(parsed.words)
         if not parsed.words:
-            return TextMatch(query=exact, exact=exact, typed=typed)
-        lookup, long_words = words_to_look_up(parsed.words)
-        known = await self._session.scalars(
-            _KNOWN_WORDS, {"exact": lookup, "long_words": long_words}
+            return TextMatch(typed=typed, query_text="", exact_words="", alternatives={})
+        candidates: list[str] = []
+        positions: list[int] = []
+        for position, word in enumerate(parsed.words, start=1):
+            if allowed_edits(word) >= 1:
+                variants = sorted(one_edit_variants(word))
+                candidates += variants
+                positions += [position] * len(variants)
+        long_words = [allowed_edits(word) >= 2 for word in parsed.words]
+        rows = await (await self._driver()).fetch(
+            VOCABULARY_LOOKUP,
+            list(parsed.words),
+            long_words,
+            candidates,
+            positions,
+            NEAREST_BY_TRIGRAM,
         )
+        pieces = {str(row[0]): str(row[2]) for row in rows}
+        prefixes = {str(row[0]): str(row[3]) for row in rows if row[3] is not None}
+        known = {str(row[0]) for row in rows if row[1]}
         alternatives = corrections(parsed.words, known)
         groups = [
-            _words_query(
-                word,
-                alternatives.get(word, ()),
-                prefix=word == parsed.prefix and len(word) >= MIN_PREFIX,
+            _any_of(
+                [
+                    pieces[word],
+                    *(pieces[alternative] for alternative in alternatives.get(word, ())),
+                    prefixes[word] if word == parsed.prefix and len(word) >= MIN_PREFIX else "",
+                ],
+                "|",
             )
             for word in parsed.words
         ]
-        query = _combine(groups, "&&")
-        return TextMatch(query=query, exact=exact, typed=typed)
+        return TextMatch(
+            typed=typed,
+            query_text=_any_of(groups, "&"),
+            exact_words=exact_words,
+            alternatives=alternatives,
+        )
 
     async def search(
         self,
@@ -260,26 +296,20 @@ class SearchStore:
         """A relevance page: every match is ranked on the narrow `model_search` (the same
         vector and filter columns as `models`, so the same rows in the same order), and only
         the page's rows are then read from `models` by primary key."""
-        rank = match.rank(ModelSearchRow.search_vector)
-        top = select(ModelSearchRow.model_id, rank.label("rank")).where(
-            match.condition(ModelSearchRow.search_vector),
-            visible_to(caller, ModelSearchRow),
-            *_filter_conditions(criteria, ModelSearchRow),
-        )
-        if after is not None:
-            boundary = self._boundary(SearchSort.RELEVANCE, after)
-            top = top.where(tuple_(rank, ModelSearchRow.model_id) < boundary)
-        page = top.order_by(rank.desc(), ModelSearchRow.model_id.desc()).limit(limit).subquery()
-        columns: list[Any] = [*SUMMARY_COLUMNS, page.c.rank]
-        statement = (
-            select(*columns)
-            .join_from(ModelRow, page, ModelRow.id == page.c.model_id)
-            .order_by(page.c.rank.desc(), ModelRow.id.desc())
-        )
-        rows = (await self._session.execute(statement)).all()
+        params = Parameters()
+        query = match.query_sql(params)
+        rank = rank_sql("s.search_vector", query, match.exact_sql(params, query))
+        conditions = [
+            f"s.search_vector @@ {query}",
+            visible_sql(caller, params, "s"),
+            *filters_sql(criteria, params, "s"),
+        ]
+        boundary = None if after is None else (float(after.value or 0.0), after.model_id)
+        statement = ranked_page_sql(conditions, rank, params, boundary, limit)
+        rows = await (await self._driver()).fetch(statement, *params.values)
         return [
             SearchHit(
-                model=summary_record(row),
+                model=summary_record(tuple(row)),
                 rank=float(row[SUMMARY_WIDTH]),
                 sort_value=row[SUMMARY_WIDTH],
             )
@@ -309,53 +339,15 @@ class SearchStore:
         self, criteria: SearchCriteria, caller: Caller, match: TextMatch | None
     ) -> Facets:
         """Every facet's values with their counts, in one statement over the visible matching
-        rows (one scan; the matched rows are materialised once and grouped per facet). A facet
-        ignores its own filter; `status` counts only the caller's own models. The rows are
-        the narrow `model_search` copies (a deleted model has none)."""
-        base = select(
-            ModelSearchRow.category,
-            ModelSearchRow.libraries,
-            ModelSearchRow.license,
-            ModelSearchRow.owner,
-            ModelSearchRow.kind,
-            ModelSearchRow.latest_status,
-        ).where(visible_to(caller, ModelSearchRow))
+        rows (search_sql.facets_sql). A facet ignores its own filter; `status` counts only the
+        caller's own models. The rows are the narrow `model_search` copies (a deleted model
+        has none)."""
+        params = Parameters()
+        condition = None
         if match is not None:
-            base = base.where(match.condition(ModelSearchRow.search_vector))
-        matched = base.cte("matched").prefix_with("MATERIALIZED")
-        branches = [
-            self._facet_branch(facet, matched, criteria, caller)
-            for facet in FacetName
-            if facet is not FacetName.STATUS or caller.user
-        ]
+            condition = f"s.search_vector @@ {match.query_sql(params)}"
+        statement = facets_sql(criteria, caller, params, condition)
         found: Facets = {facet: [] for facet in FacetName}
-        for facet, value, count in await self._session.execute(union_all(*branches)):
+        for facet, value, count in await (await self._driver()).fetch(statement, *params.values):
             found[FacetName(facet)].append(FacetCount(value=value, count=int(count)))
         return found
-
-    @staticmethod
-    def _facet_branch(
-        facet: FacetName, matched: Any, criteria: SearchCriteria, caller: Caller
-    ) -> Select[Any]:
-        conditions = _filter_conditions(criteria, matched.c, skip=facet)
-        if facet is FacetName.STATUS:
-            conditions.append(matched.c.owner == caller.user)
-        if facet is FacetName.LIBRARY:
-            values = (
-                select(func.unnest(matched.c.libraries).label("value"))
-                .where(*conditions)
-                .subquery()
-            )
-            column, source, conditions = values.c.value, values, []
-        else:
-            column = getattr(matched.c, "latest_status" if facet is FacetName.STATUS else facet)
-            source = matched
-        count = func.count().label("count")
-        return (
-            select(literal(facet.value).label("facet"), column.label("value"), count)
-            .select_from(source)
-            .where(column.is_not(None), *conditions)
-            .group_by(column)
-            .order_by(count.desc(), column)
-            .limit(FACET_VALUES)
-        )

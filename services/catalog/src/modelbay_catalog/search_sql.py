@@ -1,0 +1,208 @@
+"""The search's hot statements as SQL text with positional parameters (pure: no I/O), run by
+store_search.py as prepared statements on the driver connection the session already holds
+(docs/benchmarks.md, "Catalog search", session 5; docs/decisions.md).
+
+Why text: through SQLAlchemy a search cost 5.8–8 ms of catalog CPU against 1.0–1.35 ms for the
+same SQL on asyncpg (building the expression and its cache key, the async execution path, result
+set-up). The statements here are the same ones the Core expressions in store_search.py built:
+`tests/integration/catalog/test_catalog_search_narrow_order.py` compares their ids, ranks and
+cursor pages with a reference statement, and `test_catalog_contracts.py` compares
+`visible_sql` with the shared rule (`modelbay_common.access.can_see`).
+
+A statement's text depends only on the shape of a search (which filters are set, what kind of
+caller, whether a cursor is given), never on its values, so asyncpg's per-connection statement
+cache prepares each shape once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from modelbay_common.access import Caller, Visibility, acts_for
+
+from modelbay_catalog.orm import SCHEMA
+from modelbay_catalog.records import FacetName, SearchCriteria
+from modelbay_catalog.rules import normalize_package_name
+from modelbay_catalog.store_pages import SUMMARY_COLUMNS
+
+FACET_VALUES = 20  # the most frequent values of each facet; a page cannot show thousands
+ENGLISH = "'english'::regconfig"
+_PUBLIC = Visibility.PUBLIC.value
+_ORG = Visibility.ORG.value
+
+
+class Parameters:
+    """The positional parameters of one statement: `add` keeps a value and gives its
+    placeholder, typed so that the server never has to guess."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+
+    def add(self, value: object, sql_type: str) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}::{sql_type}"
+
+
+def summary_select_list(alias: str) -> str:
+    """The columns of a hit (store_pages.SUMMARY_COLUMNS, in order) of `models AS alias`."""
+    return ", ".join(f"{alias}.{column.expression.name}" for column in SUMMARY_COLUMNS)
+
+
+# The words of a query the vocabulary knows, and the known words an unknown one may mean: its
+# one-edit variants found by primary key (a nested loop of index probes: a word's few hundred
+# variants are probed only when the word itself is unknown) and, for long words, its nearest
+# words by trigram (GiST). Each word comes back with its own tsquery as text (`plainto_tsquery`,
+# and `to_tsquery('simple', word:*)` for a prefix), so the search's tsquery is put together in
+# Python from pieces the server made (spelling.py says which).
+VOCABULARY_LOOKUP = f"""
+WITH typed AS MATERIALIZED (
+    SELECT t.word, t.long, t.position,
+           EXISTS (SELECT 1 FROM {SCHEMA}.search_words AS w WHERE w.word = t.word) AS known
+    FROM unnest($1::text[], $2::boolean[]) WITH ORDINALITY AS t(word, long, position)
+), unknown AS MATERIALIZED (
+    SELECT word, long, position FROM typed WHERE NOT known
+)
+SELECT t.word, t.known AS known, plainto_tsquery({ENGLISH}, t.word)::text AS query,
+       to_tsquery('simple'::regconfig, t.word || ':*')::text AS prefix
+FROM typed AS t
+UNION ALL
+SELECT v.word, true, plainto_tsquery({ENGLISH}, v.word)::text, NULL
+FROM unnest($3::text[], $4::bigint[]) AS c(candidate, position)
+JOIN unknown AS u ON u.position = c.position
+CROSS JOIN LATERAL (
+    SELECT w.word FROM {SCHEMA}.search_words AS w WHERE w.word = c.candidate LIMIT 1
+) AS v
+UNION ALL
+SELECT n.word, true, plainto_tsquery({ENGLISH}, n.word)::text, NULL
+FROM unknown AS u
+CROSS JOIN LATERAL (
+    SELECT w.word FROM {SCHEMA}.search_words AS w
+    WHERE u.long AND w.word % u.word ORDER BY w.word <-> u.word LIMIT $5::integer
+) AS n
+"""
+
+
+def visible_sql(caller: Caller, params: Parameters, alias: str) -> str:
+    """The SQL twin of `modelbay_common.access.can_see` over `model_search AS alias` (the same
+    rule as store_search.visible_to, as text)."""
+    if caller.admin:
+        return "TRUE"
+    conditions = [f"{alias}.visibility = '{_PUBLIC}'"]
+    member_of = sorted(m.org for m in caller.memberships) if caller.user else []
+    if caller.user:
+        # The caller's own namespace and the organisations they maintain (`owns`).
+        managed = [m.org for m in caller.memberships if acts_for(caller, m.org)]
+        conditions.append(f"{alias}.owner = ANY({params.add([caller.user, *managed], 'text[]')})")
+    orgs = sorted({*member_of, *([caller.org] if caller.org else [])})
+    if orgs:
+        org_wide = f"{alias}.owner_org = ANY({params.add(orgs, 'text[]')})"
+        if member_of:
+            org_wide = f"({org_wide} OR {alias}.owner = ANY({params.add(member_of, 'text[]')}))"
+        conditions.append(f"({alias}.visibility = '{_ORG}' AND {org_wide})")
+    if caller.publisher and caller.user:
+        # `under_review`: a publish request of the model is pending (one per model at most).
+        conditions.append(
+            f"{alias}.model_id IN (SELECT model_id FROM {SCHEMA}.publish_requests "
+            "WHERE status = 'pending')"
+        )
+    return "(" + " OR ".join(conditions) + ")"
+
+
+def filters_sql(
+    criteria: SearchCriteria, params: Parameters, alias: str, skip: FacetName | None = None
+) -> list[str]:
+    """The exact filters on `alias`'s columns, all but the facet `skip` (a facet counts its
+    values as if its own filter were not set)."""
+    found: list[str] = []
+    if criteria.category and skip is not FacetName.CATEGORY:
+        found.append(f"{alias}.category = {params.add(criteria.category, 'text')}")
+    if criteria.library and skip is not FacetName.LIBRARY:
+        library = [normalize_package_name(criteria.library)]
+        found.append(f"{alias}.libraries @> {params.add(library, 'text[]')}")  # GIN-able
+    if criteria.license and skip is not FacetName.LICENSE:
+        found.append(f"{alias}.license = {params.add(criteria.license, 'text')}")
+    if criteria.owner and skip is not FacetName.OWNER:
+        found.append(f"{alias}.owner = {params.add(criteria.owner, 'text')}")
+    if criteria.status and skip is not FacetName.STATUS:
+        found.append(f"{alias}.latest_status = {params.add(criteria.status, 'text')}")
+    if criteria.kind and skip is not FacetName.KIND:
+        found.append(f"{alias}.kind = {params.add(criteria.kind, 'text')}")
+    return found
+
+
+def rank_sql(vector: str, query: str, exact: str) -> str:
+    """`ts_rank` + 1 when the row matches the words exactly as typed, in float8 so the rank
+    written into a cursor compares exactly next time (store_search.TextMatch.rank)."""
+    return (
+        f"CAST(ts_rank({vector}, {query}) AS double precision) + "
+        f"CAST(CASE WHEN {vector} @@ {exact} THEN 1.0 ELSE 0.0 END AS double precision)"
+    )
+
+
+def ranked_page_sql(
+    conditions: Sequence[str],
+    rank: str,
+    params: Parameters,
+    after: tuple[float, int] | None,
+    limit: int,
+) -> str:
+    """A relevance page: every match ranked on `model_search AS s`, then only the page's rows
+    read from `models` by primary key, in (rank, id) descending order."""
+    where = list(conditions)
+    if after is not None:
+        value, model_id = after
+        where.append(
+            f"({rank}, s.model_id) < "
+            f"({params.add(value, 'double precision')}, {params.add(model_id, 'bigint')})"
+        )
+    return (
+        f"SELECT {summary_select_list('m')}, page.rank FROM ("
+        f"SELECT s.model_id, {rank} AS rank FROM {SCHEMA}.model_search AS s "
+        f"WHERE {' AND '.join(where)} "
+        f"ORDER BY rank DESC, s.model_id DESC LIMIT {params.add(limit, 'integer')}"
+        f") AS page JOIN {SCHEMA}.models AS m ON m.id = page.model_id "
+        "ORDER BY page.rank DESC, m.id DESC"
+    )
+
+
+def facets_sql(
+    criteria: SearchCriteria, caller: Caller, params: Parameters, match_condition: str | None
+) -> str:
+    """Every facet's values with their counts over the visible matching rows, in one statement:
+    the matched rows are materialised once and grouped per facet. `status` counts only the
+    caller's own models (and is left out for an anonymous caller)."""
+    where = [visible_sql(caller, params, "s")]
+    if match_condition is not None:
+        where.append(match_condition)
+    matched = (
+        "WITH matched AS MATERIALIZED (SELECT s.category, s.libraries, s.license, s.owner, "
+        f"s.kind, s.latest_status FROM {SCHEMA}.model_search AS s WHERE {' AND '.join(where)})"
+    )
+    limit = params.add(FACET_VALUES, "integer")
+    branches = [
+        _facet_branch(facet, criteria, caller, params, limit)
+        for facet in FacetName
+        if facet is not FacetName.STATUS or caller.user
+    ]
+    return matched + " " + " UNION ALL ".join(branches)
+
+
+def _facet_branch(
+    facet: FacetName, criteria: SearchCriteria, caller: Caller, params: Parameters, limit: str
+) -> str:
+    conditions = filters_sql(criteria, params, "matched", skip=facet)
+    if facet is FacetName.STATUS:
+        conditions.append(f"matched.owner = {params.add(caller.user, 'text')}")
+    name = params.add(facet.value, "text")
+    if facet is FacetName.LIBRARY:
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        source = f"(SELECT unnest(matched.libraries) AS value FROM matched {where}) AS unnested"
+        column, conditions = "unnested.value", []
+    else:
+        column = "matched.latest_status" if facet is FacetName.STATUS else f"matched.{facet.value}"
+        source = "matched"
+    where = " AND ".join([f"{column} IS NOT NULL", *conditions])
+    return (
+        f"(SELECT {name} AS facet, {column} AS value, count(*) AS count FROM {source} "
+        f"WHERE {where} GROUP BY {column} ORDER BY count DESC, {column} LIMIT {limit})"
+    )
