@@ -8,7 +8,9 @@ thread, c=64, the same 1-row JSON body):
 - `asgi`: uvicorn (httptools, uvloop) + a bare ASGI app, same answer;
 - `trivial`: the runtime serving a bundle whose predict returns class 1 per row
   (`peers/export_trivial.py`), so the model call costs ~nothing;
-- `rf`: the runtime serving the bench's iris RandomForest bundle.
+- `rf`: the runtime serving the bench's iris RandomForest bundle;
+- `trivial-asgi`, `rf-asgi`: the same two with the hot path off (`MODELBAY_RUNTIME_HOT_PATH=off`,
+  every request through uvicorn's ASGI cycle as before issue 14's session 5).
 
 For each cell: req/s, p50/p99, CPU per request of each server process (serving process, model
 process) and of wrk itself, the UTC time and the 1-minute load. The runtime runs from the
@@ -56,7 +58,10 @@ def _launch(kind: str, python: str, extra: list[str], runtime_src: Path) -> Laun
     if kind in ("raw", "asgi"):
         argv = [python, "-m", "servebench.floor_servers", kind, str(port)]
     else:
-        bundle = HERE / "work" / "modelbay" / kind
+        # `rf-asgi` / `trivial-asgi`: the same runtime with the hot path off (A/B in one run).
+        bundle = HERE / "work" / "modelbay" / kind.removesuffix("-asgi")
+        if kind.endswith("-asgi"):
+            env["MODELBAY_RUNTIME_HOT_PATH"] = "off"
         argv = [python, "-m", "modelbay_runtime", "serve", str(bundle), "--host", "127.0.0.1"]
         argv += ["--port", str(port), *extra]
     return Launch(argv, env, HERE / "work", port)

@@ -132,9 +132,7 @@ class HotCycle:
         if self.disconnected or self.response_complete:
             return
         protocol = self.protocol
-        content = [STATUS_LINE[status]]
-        for name, value in protocol.server_state.default_headers:
-            content += (name, b": ", value, b"\r\n")
+        content = [STATUS_LINE[status], _default_headers(protocol.server_state.default_headers)]
         content += (b"content-type: ", media_type, b"\r\ncontent-length: ")
         content += (str(len(body)).encode(), b"\r\n")
         for key, text in headers.items():
@@ -148,6 +146,19 @@ class HotCycle:
         if not self.keep_alive:
             transport.close()
         protocol.on_response_complete()
+
+
+_joined_headers: tuple[object, bytes] = (None, b"")
+
+
+def _default_headers(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """uvicorn's default headers (`date`, `server`) as bytes, joined once per list: uvicorn
+    replaces the list when the date changes (once a second), so its identity is the key."""
+    global _joined_headers
+    if _joined_headers[0] is not headers:
+        joined = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        _joined_headers = (headers, joined)
+    return _joined_headers[1]
 
 
 class HotPathProtocol(HttpToolsProtocol):
