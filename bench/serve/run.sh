@@ -6,7 +6,7 @@
 #   bash bench/serve/run.sh
 #
 # Environment (all optional):
-#   BENCH_PEERS     comma list of modelbay,modelbay-auto,modelbay-threads,mlflow,bentoml,
+#   BENCH_PEERS     comma list of modelbay,modelbay-auto,modelbay-threads,modelbay-asgi,mlflow,bentoml,
 #                   bentoml-batch,mlserver,mlserver-batch,fastapi,fastapi-async (default: all;
 #                   `-auto`, `-threads`, `-batch` and `-async` are the issue-14 configurations,
 #                   peers.py + peers_configured.py). A

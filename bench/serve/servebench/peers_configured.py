@@ -1,5 +1,6 @@
 """Peers in a second configuration (issue 14): their own batching on, the `async def` floor, and
-the runtime with `--workers auto` or with the model in a thread (`--model-process off`).
+the runtime with `--workers auto`, with the model in a thread (`--model-process off`) or with
+its hot path off (`modelbay-asgi`).
 
 Each is a base peer from `peers.py` with one thing changed, so the comparison is the same model,
 the same request and the same interleaved cells; only the named setting differs.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from servebench.peers import BenchPaths, Peer
+    from servebench.procs import Launch
 
 
 def bentoml_batching(paths: BenchPaths) -> Peer:
@@ -77,10 +79,31 @@ def modelbay_threads(paths: BenchPaths) -> Peer:
     )
 
 
+def modelbay_asgi(paths: BenchPaths) -> Peer:
+    """The runtime with its hot path off (`MODELBAY_RUNTIME_HOT_PATH=off`): every request over
+    uvicorn's ASGI cycle, as before issue 14's session 5, for A/B against the default."""
+    from servebench.peers import modelbay_peer
+
+    base = modelbay_peer(paths)
+
+    def launch(model: str) -> Launch:
+        started = base.launch(model)
+        return replace(started, env={**started.env, "MODELBAY_RUNTIME_HOT_PATH": "off"})
+
+    return replace(
+        base,
+        name="modelbay-asgi",
+        label="Modelbay runtime, hot path off",
+        workers=base.workers + "; every request over ASGI (MODELBAY_RUNTIME_HOT_PATH=off)",
+        launch=launch,
+    )
+
+
 def configured_peers() -> dict[str, Callable[[BenchPaths], Peer]]:
     return {
         "modelbay-auto": modelbay_workers_auto,
         "modelbay-threads": modelbay_threads,
+        "modelbay-asgi": modelbay_asgi,
         "bentoml-batch": bentoml_batching,
         "mlserver-batch": mlserver_batching,
         "fastapi-async": fastapi_async,
