@@ -6,12 +6,15 @@
                                                          #   (needs the index, the Debian mirror)
     bash bench/pipeline/layers.sh --cold iris --keep --no-strip --base OLD_BASE
     bash bench/pipeline/layers.sh --images REF_A=BASE_A REF_B=BASE_B --runs 7   # A/B interleaved
+    bash bench/pipeline/layers.sh --images REF=BASE --runtime-from git:OLD git:NEW --runs 15
+                                                         # the image with two runtimes, A/B
 
 Per image: every layer with its size (`docker history`), the base, the system-package layer,
 the venv, the runtime and the bundle; cold start is `docker run` → the first 200 from
 `/readyz` on a published port (median of `--runs`, default 5; the engine's start included, as a
 user sees it; several images are started in interleaved rounds, A B A B …, so the machine's
 load falls on all of them alike). `REF=BASE` names the base an image was built on.
+Per process of the container: when it started and its CPU until ready (coldstart.py).
 A cold build resolves a corpus script like the resolver (pip download → ELF scan → Debian plan →
 `.deb` fetch), writes the builder's context and builds it `FROM` a fresh tag of the base with a
 new image id (empty build cache). Prints JSON; `--markdown` prints the table for
