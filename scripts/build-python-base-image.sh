@@ -24,6 +24,14 @@ MIRROR="${MODELBAY_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # python-is-python3 gives `python` like python:3.11-slim; python3-venv brings ensurepip, so a venv
 # inside the image has pip (the system python is PEP 668 managed: install into a venv).
 PACKAGES="python3,python3-venv,python-is-python3,ca-certificates"
+# What the image keeps besides Debian's Essential packages and PACKAGES (with the dependencies of
+# all of them): tzdata for Python's zoneinfo, libstdc++6 because manylinux wheels link it without
+# vendoring it, liblz4-1 because the resolver counts liblz4.so.1 as in every base
+# (BASE_IMAGE_SONAMES; trixie's Essential set no longer pulls it in). Every other package debootstrap installed (apt and its TLS/keyring stack,
+# e2fsprogs, mount, passwd, adduser, ...) is purged with dpkg, so its database stays true. The
+# resolver assumes exactly this set is in a base (MODELBAY_ONBOARDING_DEBIAN_BASE_PACKAGES =
+# PACKAGES + KEEP, closed over Essential): keep the two lists equal.
+KEEP="tzdata libstdc++6 liblz4-1"
 CACHE_DIR="$VAR_DIR/cache/debootstrap-$SUITE"
 [[ $SUITE == bookworm ]] && CACHE_DIR="$VAR_DIR/cache/debootstrap"  # the .debs cached before
 RAW_TAR="$VAR_DIR/cache/debootstrap-$SUITE-$(echo "$PACKAGES" | md5sum | cut -c1-8).tar"
@@ -47,19 +55,80 @@ debootstrap_tar() {
   rm -rf "$dir"
 }
 
-# What a model server never reads, measured in docs/benchmarks.md ("Image layers", session 4).
-# dpkg keeps its database (the system-packages stage installs .debs with it), Python keeps
-# ensurepip and its wheels (the build stages create venvs) and every stdlib bytecode file.
+# Packages outside the closure of Essential + PACKAGES + KEEP over what is installed (the first
+# installed alternative of each dependency), printed one a line. Runs the image's own python3.
+unneeded_packages() {
+  chroot "$1" python3 - "$PACKAGES,${KEEP// /,}" <<'PY'
+import re, sys
+
+installed, provided, depends, roots = set(), {}, {}, set(sys.argv[1].split(","))
+with open("/var/lib/dpkg/status", encoding="utf-8") as status:
+    for stanza in status.read().split("\n\n"):
+        fields = dict(re.findall(r"^([\w-]+): (.*)$", stanza, re.M))
+        name = fields.get("Package")
+        if not name or not fields.get("Status", "").endswith(" installed"):
+            continue
+        installed.add(name)
+        if fields.get("Essential") == "yes":
+            roots.add(name)
+        clauses = ", ".join(filter(None, (fields.get("Pre-Depends"), fields.get("Depends"))))
+        depends[name] = [
+            [re.split(r"[ (:]", alternative.strip())[0] for alternative in clause.split("|")]
+            for clause in clauses.split(",") if clause.strip()
+        ]
+        for virtual in fields.get("Provides", "").split(","):
+            if virtual.strip():
+                provided.setdefault(re.split(r"[ (]", virtual.strip())[0], []).append(name)
+
+def real(name):
+    return name if name in installed else next(iter(provided.get(name, [])), None)
+
+kept, todo = set(), [name for name in roots if real(name)]
+while todo:
+    name = real(todo.pop())
+    if name in kept:
+        continue
+    kept.add(name)
+    for clause in depends[name]:
+        todo.extend(next(([a] for a in clause if real(a)), []))
+print("\n".join(sorted(installed - kept)))
+PY
+}
+
+# What a model server never reads, measured in docs/benchmarks.md ("Image layers", session 4
+# and 5). dpkg keeps its database (the system-packages stage installs .debs with it), perl-base
+# stays (Essential: maintainer scripts may use it), Python keeps ensurepip and its wheels (the
+# build stages create venvs) and every stdlib bytecode file.
 slim() {
-  local dir=$1
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+  local dir=$1 unneeded
+  unneeded="$(unneeded_packages "$dir")"
+  # apt is Protected; nothing kept depends on what goes (the closure above), so no --force-depends.
+  # shellcheck disable=SC2086  # one package name a word
+  [[ -z $unneeded ]] || chroot "$dir" dpkg --purge --force-remove-protected $unneeded \
+    >"$LOG_DIR/base-purge-$SUITE.log" 2>&1 \
+    || fail "dpkg --purge in the $SUITE base failed; see $LOG_DIR/base-purge-$SUITE.log"
+  rm -rf "$dir"/var/lib/apt "$dir"/var/cache/apt "$dir"/etc/apt \
     "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
     "$dir"/usr/share/locale/* "$dir"/usr/share/zoneinfo/right \
-    "$dir"/var/cache/debconf/*-old "$dir"/var/lib/dpkg/*-old "$dir"/var/log/*
+    "$dir"/var/cache/debconf/*-old "$dir"/var/lib/dpkg/*-old "$dir"/var/lib/dpkg/available \
+    "$dir"/var/log/*
+  # Data only developer tools read: shell completion, lintian overrides, reportbug hooks, gdb's
+  # pretty printers, and dpkg's symbols/shlibs files (dpkg-shlibdeps, when building packages;
+  # dpkg -i/-L/-S/--purge/--audit never read them; the md5sums stay, --audit wants them).
+  rm -rf "$dir"/usr/share/bash-completion "$dir"/usr/share/lintian "$dir"/usr/share/bug \
+    "$dir"/usr/share/gdb "$dir"/usr/share/gcc
+  find "$dir"/var/lib/dpkg/info \( -name '*.symbols' -o -name '*.shlibs' \) -delete
   # 2to3, pydoc's help topics, CPython's own test package, IDLE/Tk when present.
   local part
   for part in lib2to3 pydoc_data test idlelib tkinter turtledemo; do
     rm -rf "$dir"/usr/lib/python3.*/"$part"
+  done
+  # turtle cannot import without tkinter (gone above; Debian ships it apart, in python3-tk), and
+  # CPython's C test modules are loaded by its test package only (gone above).
+  rm -f "$dir"/usr/lib/python3.*/turtle.py "$dir"/usr/lib/python3.*/__pycache__/turtle.*
+  local dynload
+  for dynload in _test _ctypes_test _xxtestfuzz xxlimited xxsubtype; do
+    rm -f "$dir"/usr/lib/python3.*/lib-dynload/"$dynload"*.so
   done
   # glibc's iconv converters for East Asian and legacy code pages (8 MB); Python's codecs do not
   # use them. Unicode and the Western Latin ones stay; iconv_open of a removed one fails cleanly.

@@ -1,9 +1,10 @@
 """The strip step of the generated Dockerfile on the real engine, on the 3.11 and the 3.13 base:
 extension modules lose their symbols, auditwheel's `*.libs/` are left byte for byte (stripping
 them breaks OpenBLAS: docs/benchmarks.md), identical vendored libraries become one hard link, a
-file strip refuses stays as it was and is named in the log, `*.pyi` stubs are gone, and the tool
-never reaches the model image. The `dependencies` stage is built alone from a wheel made here
-around a real unstripped ELF extension module (SciPy's `_fpumode`)."""
+file strip refuses stays as it was and is named in the log, `*.pyi` stubs, static libraries and
+a package's own test suite (`test/` as joblib names it, not its `testing/` helpers) are gone, and
+the tool never reaches the model image. The `dependencies` stage is built alone from a wheel made
+here around a real unstripped ELF extension module (SciPy's `_fpumode`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def _wheel(directory: Path) -> Path:
         "stripdemo/_ext.cpython-311-x86_64-linux-gnu.so": ELF,
         "stripdemo/not_elf.so": b"a text file named like a library\n",
         "stripdemo/__init__.pyi": b"x: int\n",
+        "stripdemo/lib/libdemo.a": b"!<arch>\n",
+        "stripdemo/lib/demo.ini": b"[demo]\n",
+        "stripdemo/test/test_demo.py": b"def test_demo(): pass\n",
+        "stripdemo/testing/__init__.py": b"",
         f"stripdemo.libs/{VENDORED}": ELF,
         f"otherdemo.libs/{VENDORED}": ELF,
         "stripdemo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: stripdemo\n"
@@ -97,7 +102,7 @@ def test_the_build_stage_strips_extension_modules_and_leaves_vendored_libraries(
             docker_client,
             tag,
             f"cd {SITE} && stat -c '%s %i %n' stripdemo/*.so stripdemo.libs/* otherdemo.libs/*"
-            " && echo LISTING && ls stripdemo",
+            " && echo LISTING && cd stripdemo && find . | sort",
         )
     finally:
         docker_client.images.remove(tag, force=True)
@@ -111,8 +116,13 @@ def test_the_build_stage_strips_extension_modules_and_leaves_vendored_libraries(
     assert inode[f"stripdemo.libs/{VENDORED}"] == inode[f"otherdemo.libs/{VENDORED}"]
     assert size["stripdemo/not_elf.so"] == len(b"a text file named like a library\n")
     assert "modelbay: left unstripped: " in log.tail(1000)
-    assert "__init__.pyi" not in listing.split()
-    assert "__init__.py" in listing.split()
+    files = listing.split()
+    assert "./__init__.pyi" not in files
+    assert "./__init__.py" in files
+    assert "./lib/libdemo.a" not in files
+    assert "./lib/demo.ini" in files
+    assert "./test" not in files
+    assert "./testing/__init__.py" in files
     final_stage = _dockerfile(context).split("\nFROM ")[-1]
     assert STRIP_TOOL_DIR not in final_stage, "the final stage must not copy the strip tool"
 

@@ -58,3 +58,6 @@ def test_without_a_strip_image_nothing_is_stripped() -> None:
     assert STRIP_TOOL_DIR not in dockerfile
     assert "--strip-unneeded" not in dockerfile
     assert "-name '*.pyi'" in dockerfile  # stubs go whether or not symbols are stripped
+    # so do static libraries and test suites named `test` (joblib's) as well as `tests`
+    assert "-name '*.a'" in dockerfile
+    assert "-name tests -o -name test " in dockerfile

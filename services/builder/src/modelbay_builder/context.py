@@ -65,19 +65,20 @@ VENV_COPY_MARKER = f"COPY --from=dependencies {VENV} {VENV}"
 
 # What a served model never loads, removed in the step that installs it (so it never reaches a
 # layer): pip (and setuptools/wheel unless the lock pins them: pkg_resources users need it), the
-# test suites packages ship inside themselves, C/Cython sources and headers. Compiled bytecode
-# stays: a cold start needs it (docs/builder.md, "Lean images").
+# test suites packages ship inside themselves (`tests`, or `test` like joblib's 1 MB of pickles),
+# C/Cython sources and headers, static libraries (`*.a`: only for compiling against NumPy).
+# Compiled bytecode stays: a cold start needs it (docs/builder.md, "Lean images").
 _LEAN_VENV = """\
  && {venv}/bin/python -m pip uninstall -y -q pip \\
     $(for dist in setuptools wheel; do \\
         if ! grep -qi "^$dist==" /tmp/{wheelhouse}/{lock_file} \\
           && {venv}/bin/python -m pip show -q $dist >/dev/null 2>&1; then echo $dist; fi; \\
       done) \\
- && find {venv}/lib -mindepth 4 -depth -type d \\( -name tests -o -name testing_data \\) \\
-    -path '*/site-packages/*/*' -exec rm -rf {{}} + \\
+ && find {venv}/lib -mindepth 4 -depth -type d \\( -name tests -o -name test \\
+    -o -name testing_data \\) -path '*/site-packages/*/*' -exec rm -rf {{}} + \\
  && find {venv}/lib -path '*/site-packages/*' -type f \\( -name '*.pyx' -o -name '*.pxd' \\
     -o -name '*.pxi' -o -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' \\
-    -o -name '*.pyi' \\) -delete \\
+    -o -name '*.pyi' -o -name '*.a' \\) -delete \\
  && rm -rf /root/.cache"""
 
 # Where the strip tool image (scripts/build-strip-tool-image.sh) keeps GNU strip with its own

@@ -151,14 +151,17 @@ class OnboardingSettings(ServiceSettings):
     )
     debian_base_packages: list[str] = Field(
         default_factory=lambda: [
-            "apt",
             "python3",
             "python3-venv",
             "python-is-python3",
             "ca-certificates",
+            "tzdata",
+            "libstdc++6",
+            "liblz4-1",
         ],
-        description="What the base images install beyond Debian's required packages "
-        "(scripts/build-python-base-image.sh): with their dependencies, never fetched",
+        description="What the base images keep beyond Debian's Essential packages "
+        "(scripts/build-python-base-image.sh, PACKAGES and KEEP): with their dependencies, "
+        "never fetched",
     )
     debian_mirror: str = Field(
         default="http://deb.debian.org/debian",

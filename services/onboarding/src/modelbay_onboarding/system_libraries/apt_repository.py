@@ -20,7 +20,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,24 +126,33 @@ class AptRepository:
         return {record.name: record for record in found if record is not None}
 
     async def base_packages(self, recipe: Iterable[str]) -> frozenset[str]:
-        """What a base image built from this suite has: the closure of Debian's required and
-        essential packages (every `debootstrap` installs them) and of `recipe` (what the base
-        image script adds: apt, python3, ...). Computed once per index."""
+        """What a base image built from this suite surely has: Debian's Essential packages,
+        `recipe` (what scripts/build-python-base-image.sh installs and keeps: python3, tzdata,
+        ...) and what they depend on without an alternative. Not `Priority: required`: the base
+        purges what lies outside that closure (apt, e2fsprogs, mount, passwd, ...). An `a | b`
+        dependency assumes neither (debootstrap may have picked either), so a `.deb` needing one
+        of those gets it fetched and the build installs it only if the base lacks it: assuming
+        too little costs a download, assuming too much a failed `dpkg -i`. Once per index."""
         stamp = (self.root / _STAMP).stat().st_mtime
         key = (stamp, tuple(sorted(set(recipe))))
         if self._base is not None and self._base[0] == key:
             return self._base[1]
-        required: set[str] = set()
+        essential: set[str] = set()
+        depends: dict[str, str] = {}
         for stanza in (await self._apt("apt-cache", "dumpavail")).split("\n\n"):
             fields = dict(
                 line.split(": ", 1)
                 for line in stanza.splitlines()
                 if ": " in line and line[0] != " "
             )
-            if fields.get("Essential") == "yes" or fields.get("Priority") == "required":
-                required.add(fields.get("Package", ""))
-        required.discard("")
-        base = frozenset(await self.closure([*required, *key[1]]))
+            name = fields.get("Package", "")
+            if not name:
+                continue
+            if fields.get("Essential") == "yes":
+                essential.add(name)
+            clauses = (fields.get("Pre-Depends", ""), fields.get("Depends", ""))
+            depends[name] = ", ".join(clause for clause in clauses if clause)
+        base = sure_closure([*essential, *key[1]], depends)
         self._base = (key, base)
         return base
 
@@ -255,3 +264,23 @@ def _has_hash(path: Path, sha256: str) -> bool:
         while chunk := stream.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest() == sha256
+
+
+def sure_closure(roots: Iterable[str], depends: Mapping[str, str]) -> frozenset[str]:
+    """`roots` and, recursively, every package named alone in a dependency clause of one of
+    them (`depends`: name → its Pre-Depends and Depends as in the index). Clauses with
+    alternatives (`a | b`) and virtual names (absent from `depends`) are not followed."""
+    found: set[str] = set()
+    pending = [name for name in roots if name in depends]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for clause in depends[name].split(","):
+            if "|" in clause or not clause.strip():
+                continue
+            target = clause.strip().split(" ", 1)[0].split("(", 1)[0].split(":", 1)[0]
+            if target in depends:
+                pending.append(target)
+    return frozenset(found)
