@@ -82,9 +82,9 @@ CROSS JOIN LATERAL (
 """
 
 
-def visible_sql(caller: Caller, params: Parameters, alias: str) -> str:
-    """The SQL twin of `modelbay_common.access.can_see` over `model_search AS alias` (the same
-    rule as store_search.visible_to, as text)."""
+def visible_sql(caller: Caller, params: Parameters, alias: str, model_id: str = "model_id") -> str:
+    """The SQL twin of `modelbay_common.access.can_see` over `model_search AS alias` (or
+    `models`, whose id column is `id`): the same rule as store_search.visible_to, as text."""
     if caller.admin:
         return "TRUE"
     conditions = [f"{alias}.visibility = '{_PUBLIC}'"]
@@ -102,7 +102,7 @@ def visible_sql(caller: Caller, params: Parameters, alias: str) -> str:
     if caller.publisher and caller.user:
         # `under_review`: a publish request of the model is pending (one per model at most).
         conditions.append(
-            f"{alias}.model_id IN (SELECT model_id FROM {SCHEMA}.publish_requests "
+            f"{alias}.{model_id} IN (SELECT model_id FROM {SCHEMA}.publish_requests "
             "WHERE status = 'pending')"
         )
     return "(" + " OR ".join(conditions) + ")"
@@ -162,6 +162,42 @@ def ranked_page_sql(
         f"ORDER BY rank DESC, s.model_id DESC LIMIT {params.add(limit, 'integer')}"
         f") AS page JOIN {SCHEMA}.models AS m ON m.id = page.model_id "
         "ORDER BY page.rank DESC, m.id DESC"
+    )
+
+
+# The sort value of the other orders, over `models AS m` (`recent` is the id alone).
+SORT_VALUES = {
+    "downloads": ("m.downloads", "bigint"),
+    "rating": ("m.rating_score", "double precision"),
+    "recent": ("CAST(NULL AS double precision)", "double precision"),
+}
+
+
+def sorted_page_sql(
+    sort: str,
+    conditions: Sequence[str],
+    params: Parameters,
+    after: tuple[float | int, int] | None,
+    limit: int,
+) -> str:
+    """A page of `models AS m` in (sort value, id) descending order (`recent`: id descending),
+    strictly after `after`; the sort value is the last column."""
+    key, key_type = SORT_VALUES[sort]
+    where = ["m.deleted_at IS NULL", *conditions]
+    if sort == "recent":
+        order = "m.id DESC"
+        if after is not None:
+            where.append(f"m.id < {params.add(after[1], 'bigint')}")
+    else:
+        order = f"{key} DESC, m.id DESC"
+        if after is not None:
+            value, model_id = after
+            where.append(
+                f"({key}, m.id) < ({params.add(value, key_type)}, {params.add(model_id, 'bigint')})"
+            )
+    return (
+        f"SELECT {summary_select_list('m')}, {key} FROM {SCHEMA}.models AS m "
+        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {params.add(limit, 'integer')}"
     )
 
 

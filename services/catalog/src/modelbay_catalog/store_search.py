@@ -10,6 +10,10 @@ depend on the row alone, so a row's rank never changes when other rows are added
 keeps relevance pages stable. (Matching names by trigram similarity as well was dropped in
 migration 0007: the vocabulary already corrects the words of names, hyphenated ones included,
 and rechecking `name % q` cost more than the rest of a query at 100,000 models.)
+
+The statements a search sends are SQL text in search_sql.py, run as prepared statements on the
+session's own asyncpg connection (docs/decisions.md, "The search's statements run on the
+driver"); `visible_to` stays the Core twin of the visibility rule for the other stores.
 """
 
 from __future__ import annotations
@@ -21,18 +25,14 @@ from typing import Any, cast
 import asyncpg
 from modelbay_common.access import Caller, Visibility, acts_for
 from sqlalchemy import (
-    BigInteger,
-    Select,
     and_,
     case,
     false,
     func,
     literal,
-    null,
     or_,
     select,
     true,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +48,6 @@ from modelbay_catalog.records import (
     SearchHit,
     SearchSort,
 )
-from modelbay_catalog.rules import normalize_package_name
 from modelbay_catalog.search_sql import (
     ENGLISH,
     VOCABULARY_LOOKUP,
@@ -57,6 +56,7 @@ from modelbay_catalog.search_sql import (
     filters_sql,
     rank_sql,
     ranked_page_sql,
+    sorted_page_sql,
     visible_sql,
 )
 from modelbay_catalog.spelling import (
@@ -67,7 +67,7 @@ from modelbay_catalog.spelling import (
     uses_websearch_syntax,
 )
 from modelbay_catalog.store import TEXT_SEARCH_CONFIG
-from modelbay_catalog.store_pages import SUMMARY_COLUMNS, SUMMARY_WIDTH, summary_record
+from modelbay_catalog.store_pages import SUMMARY_WIDTH, summary_record
 
 MIN_PREFIX = 3  # a shorter prefix matches too much of the catalog to be worth ranking
 NEAREST_BY_TRIGRAM = 10
@@ -159,28 +159,6 @@ def _any_of(parts: Sequence[str], operator: str) -> str:
     return f" {operator} ".join(kept)
 
 
-def _filter_conditions(
-    criteria: SearchCriteria, columns: Any, skip: FacetName | None = None
-) -> list[ColumnElement[bool]]:
-    """The exact filters on `columns` (the models table or the facets' matched rows), all but
-    the facet `skip` (a facet counts its values as if its own filter were not set)."""
-    filters: list[ColumnElement[bool]] = []
-    if criteria.category and skip is not FacetName.CATEGORY:
-        filters.append(columns.category == criteria.category)
-    if criteria.library and skip is not FacetName.LIBRARY:
-        # @> uses the GIN index on libraries.
-        filters.append(columns.libraries.contains([normalize_package_name(criteria.library)]))
-    if criteria.license and skip is not FacetName.LICENSE:
-        filters.append(columns.license == criteria.license)
-    if criteria.owner and skip is not FacetName.OWNER:
-        filters.append(columns.owner == criteria.owner)
-    if criteria.status and skip is not FacetName.STATUS:
-        filters.append(columns.latest_status == criteria.status)
-    if criteria.kind and skip is not FacetName.KIND:
-        filters.append(columns.kind == criteria.kind)
-    return filters
-
-
 def not_deleted() -> ColumnElement[bool]:
     """A deleted model (deletion.py) is hidden from every search, administrators' too."""
     return ModelRow.deleted_at.is_(None)
@@ -257,31 +235,19 @@ class SearchStore:
         sort = criteria.effective_sort
         if sort is SearchSort.RELEVANCE and match is not None:
             return await self._ranked(criteria, caller, match, after, limit)
-        key = self._sort_value(sort, match)
-        # The columns a hit shows, as Core rows: no ORM instance, no search vector (store_pages).
-        columns: list[Any] = [*SUMMARY_COLUMNS, key]
-        statement: Select[Any] = select(*columns).where(
-            not_deleted(), visible_to(caller), *_filter_conditions(criteria, ModelRow)
-        )
+        # Relevance without words cannot happen (effective_sort), so these are the other sorts.
+        params = Parameters()
+        conditions = [visible_sql(caller, params, "m", "id"), *filters_sql(criteria, params, "m")]
         if match is not None:
-            statement = statement.where(match.condition())
-        if sort is SearchSort.RECENT:
-            statement = statement.order_by(ModelRow.id.desc())
-            if after is not None:
-                statement = statement.where(ModelRow.id < after.model_id)
-        else:
-            statement = statement.order_by(key.desc(), ModelRow.id.desc())
-            if after is not None:
-                boundary = self._boundary(sort, after)
-                statement = statement.where(tuple_(key, ModelRow.id) < boundary)
-        rows = (await self._session.execute(statement.limit(limit))).all()
-        relevance = sort is SearchSort.RELEVANCE
+            conditions.append(f"m.search_vector @@ {match.query_sql(params)}")
+        boundary = None
+        if after is not None:
+            value = int(after.value or 0) if sort is SearchSort.DOWNLOADS else after.value or 0.0
+            boundary = (value, after.model_id)
+        statement = sorted_page_sql(sort.value, conditions, params, boundary, limit)
+        rows = await (await self._driver()).fetch(statement, *params.values)
         return [
-            SearchHit(
-                model=summary_record(row),
-                rank=float(row[SUMMARY_WIDTH]) if relevance else None,
-                sort_value=row[SUMMARY_WIDTH],
-            )
+            SearchHit(model=summary_record(tuple(row)), rank=None, sort_value=row[SUMMARY_WIDTH])
             for row in rows
         ]
 
@@ -315,25 +281,6 @@ class SearchStore:
             )
             for row in rows
         ]
-
-    @staticmethod
-    def _sort_value(sort: SearchSort, match: TextMatch | None) -> ColumnElement[Any]:
-        if sort is SearchSort.RELEVANCE and match is not None:
-            return match.rank()
-        if sort is SearchSort.DOWNLOADS:
-            return ModelRow.downloads.expression
-        if sort is SearchSort.RATING:
-            # A generated column (migration 0006): the stars' mean damped towards 3.
-            return ModelRow.rating_score.expression
-        return null().cast(DOUBLE_PRECISION)
-
-    @staticmethod
-    def _boundary(sort: SearchSort, after: SortKey) -> ColumnElement[Any]:
-        if sort is SearchSort.DOWNLOADS:
-            value = literal(int(after.value or 0), BigInteger)
-        else:
-            value = literal(float(after.value or 0.0), DOUBLE_PRECISION)
-        return tuple_(value, literal(after.model_id, BigInteger))
 
     async def facets(
         self, criteria: SearchCriteria, caller: Caller, match: TextMatch | None
