@@ -27,6 +27,7 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -65,6 +66,15 @@ def _launch(kind: str, python: str, extra: list[str], runtime_src: Path) -> Laun
         argv = [python, "-m", "modelbay_runtime", "serve", str(bundle), "--host", "127.0.0.1"]
         argv += ["--port", str(port), *extra]
     return Launch(argv, env, HERE / "work", port)
+
+
+def _ensure_trivial_bundle() -> None:
+    """The free-model bundle, made once with the SDK's venv (run.sh builds the venvs)."""
+    if (HERE / "work" / "modelbay" / "trivial" / "manifest.json").exists():
+        return
+    sdk_python = HERE / ".venvs" / "modelbay-sdk" / "bin" / "python"
+    export = HERE / "peers" / "export_trivial.py"
+    subprocess.run([str(sdk_python), str(export), str(HERE / "work")], check=True)
 
 
 def _wait_ready(port: int, timeout_s: float = 60.0) -> None:
@@ -133,6 +143,8 @@ def main() -> None:
     script = write_script(HERE / "work" / "lua", "ceiling-1row", PATH, BODY)
     registry = PidRegistry(HERE / "work" / "live-pgids")
     kinds = args.servers.split(",")
+    if any(kind.startswith("trivial") for kind in kinds):
+        _ensure_trivial_bundle()
     running: dict[str, Any] = {}
     results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     try:
