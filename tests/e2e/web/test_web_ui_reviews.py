@@ -4,9 +4,10 @@ Wendy's namespace is the stack's reviewed one (the catalog's PUBLISH_APPROVAL_OW
 tests/e2e/conftest.py), so making her model public files a request. She takes the shared model
 back to private, asks for `public` again through the form, and sees on `/reviews` that she
 cannot decide her own request even as a publisher. Victor (a publisher) declines without a
-comment (the error is shown next to the box), then with one; wendy reads the decline; she asks
-again and victor approves, by keyboard only at phone width; wendy's model page shows it public.
-Runs after the other web tests (file order) and leaves the model public, as it found it.
+comment (the error is shown next to the box), then with one; wendy reads the decline in the
+queue and on her model page, which then says her next request waits; victor approves it, by
+keyboard only at phone width; wendy's model page shows it public. Runs after the other web
+tests (file order) and leaves the model public, as it found it.
 """
 
 from __future__ import annotations
@@ -92,12 +93,19 @@ async def test_a_publisher_declines_then_approves_a_request_in_the_browser(
     await shoot(owner_page, screenshots, "reviews-declined")
     await owner_page.goto(model_path(published))
     await expect(owner_page.locator(".model-header .chip").first).to_have_text("private")
+    decline = owner_page.locator("#publication")  # on the model page too, near the controls
+    await expect(decline).to_contain_text(f"declined by {victor.username} on ")
+    await expect(decline.locator("blockquote")).to_have_text(DECLINE_REASON)
+    await shoot(owner_page, screenshots, "model-publication-declined", full_page=False)
 
     second = await _ask_for_public(owner_page, published)
+    await owner_page.goto(model_path(published))
+    await expect(owner_page.locator("#publication")).to_contain_text("waiting for review since")
     await _approve_by_keyboard_at_phone_width(browser, victor, second, screenshots)
 
     await owner_page.goto(model_path(published))
     await expect(owner_page.locator(".model-header .chip").first).to_have_text("public")
+    await expect(owner_page.locator("#publication")).to_have_count(0)  # approved: nothing to say
     await shoot(owner_page, screenshots, "model-approved", full_page=False)
     await owner_page.goto("/reviews?status=approved")
     await expect(owner_page.locator(f"#request-{second}")).to_contain_text(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from gateway_curation import pushed_version, ready_version
+from gateway_curation import ready_model
 from gateway_stack import Stack
 from test_gateway_model_deletion import _push_solution, _solution
 from test_gateway_web import browser, csrf_of, sign_in
@@ -18,8 +18,7 @@ async def test_solution_page_lists_nodes_and_edits_the_document_into_a_new_versi
     stack: Stack, archive_bytes: bytes
 ) -> None:
     eve, fay = await stack.new_user("eve"), await stack.new_user("fay")
-    adder = await pushed_version(stack, eve, "eve", "adder", archive_bytes)
-    await ready_version(stack, eve, "eve", "adder", adder)
+    adder = await ready_model(stack, eve, "eve", "adder", archive_bytes)
     first = await _push_solution(stack, eve, "eve", "sums", "adder", f"eve/adder:{adder}")
 
     async with browser(stack) as client:
@@ -66,8 +65,31 @@ async def test_solution_page_lists_nodes_and_edits_the_document_into_a_new_versi
             data={"csrf_token": csrf, "document": fixed, "base": str(first)},
         )
         assert saved.status_code == 303, saved.text
-        assert saved.headers["location"] == f"/models/eve/sums/versions/{first + 1}"
-    await stack.wait_for_version(eve, "eve", "sums", first + 1)
+        recording = f"/models/eve/sums/versions/{first + 1}/recording"
+        assert saved.headers["location"] == recording
+        await stack.wait_for_version(eve, "eve", "sums", first + 1)
+        landed = await client.get(recording)  # recorded: straight on to the version's page
+        assert (landed.status_code, landed.headers["location"]) == (
+            303,
+            f"/models/eve/sums/versions/{first + 1}",
+        )
+        # A number newer than the catalog's newest is "being recorded", reloading itself, for
+        # two minutes at most (then it says so); a recorded one goes on to its page.
+        waiting = await client.get(f"/models/eve/sums/versions/{first + 9}/recording")
+        assert waiting.status_code == 200, waiting.text
+        assert "The catalog is\n  recording it" in waiting.text
+        refresh = f"/models/eve/sums/versions/{first + 9}/recording?poll=1"
+        assert f'<meta http-equiv="refresh" content="1; url={refresh}">' in waiting.text
+        last = await client.get(refresh.replace("poll=1", "poll=120"))
+        assert "has not recorded it after two minutes" in last.text
+        assert 'http-equiv="refresh"' not in last.text
+        for malformed in (
+            refresh.replace("poll=1", "poll=121"),
+            "/models/eve/sums/versions/0/recording",
+        ):
+            assert (await client.get(malformed)).status_code == 404  # the pages' rule
+        old = await client.get(f"/models/eve/sums/versions/{first}/recording")
+        assert old.headers["location"] == f"/models/eve/sums/versions/{first}"
     async with stack.client(eve) as api:
         answer = await api.get(f"/v1/solutions/eve/sums/versions/{first + 1}/document")
     expected = _solution("adder", "eve/adder:1")
@@ -78,3 +100,5 @@ async def test_solution_page_lists_nodes_and_edits_the_document_into_a_new_versi
         await sign_in(client, "fay", fay)
         # Not hers: the model is private, so the same 404 as a missing one.
         assert (await client.get("/models/eve/sums/solution/edit")).status_code == 404
+        unseen = await client.get(f"/models/eve/sums/versions/{first + 9}/recording")
+        assert unseen.status_code == 404

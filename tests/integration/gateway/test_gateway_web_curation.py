@@ -8,31 +8,22 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-from gateway_curation import grant_publisher, pushed_version, ready_version
-from gateway_limits import GATEWAY_MAX_UPLOAD
-from gateway_services import in_process_services
+from gateway_curation import PUBLISH, grant_publisher, ready_model, reviewing_stack
 from gateway_stack import Stack
 from modelbay_embedded.inprocess import InProcessTransport
-
-PUBLISH = {"description": "Counts birds", "category": "vision", "license": "MIT"}
 
 
 @pytest.fixture(scope="module")
 async def stack(
     module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    blob_dir: Path = tmp_path_factory.mktemp("blobs")
-    async with in_process_services(
-        module_database_url,
-        blob_dir,
-        catalog={"publish_approval": "required"},
-        gateway={"max_upload_bytes": GATEWAY_MAX_UPLOAD},
-    ) as services:
-        yield services.stack
+    async with reviewing_stack(
+        module_database_url, tmp_path_factory, publish_approval="required"
+    ) as stack:
+        yield stack
 
 
 def csrf_of(html: str) -> str:
@@ -114,8 +105,7 @@ async def test_organisation_page_members_and_roles(stack: Stack) -> None:
 
 async def test_aliases_on_the_model_page(stack: Stack, archive_bytes: bytes) -> None:
     owner, other = await stack.new_user("alma"), await stack.new_user("otto")
-    version = await pushed_version(stack, owner, "alma", "finches", archive_bytes)
-    await ready_version(stack, owner, "alma", "finches", version)
+    version = await ready_model(stack, owner, "alma", "finches", archive_bytes)
     page = "/models/alma/finches"
     async with browser_of(stack, "alma", owner) as web:
         shown = (await web.get(page)).text
@@ -146,8 +136,7 @@ async def test_review_queue_explains_own_requests_and_decides_others(
     pia, pete = await stack.new_user("pia"), await stack.new_user("pete")
     await grant_publisher(stack, "pia")
     await grant_publisher(stack, "pete")
-    version = await pushed_version(stack, pia, "pia", "owls", archive_bytes)
-    await ready_version(stack, pia, "pia", "owls", version)
+    version = await ready_model(stack, pia, "pia", "owls", archive_bytes)
     publish_page = "/models/pia/owls/publish"
     async with browser_of(stack, "pia", pia) as web:
         form = {**PUBLISH, "visibility": "public", "version": str(version), "tags": "birds"}
@@ -155,6 +144,8 @@ async def test_review_queue_explains_own_requests_and_decides_others(
         assert asked.status_code == 303
         assert "?requested=" in asked.headers["location"]
         assert "waits for a publisher" in (await web.get(asked.headers["location"])).text
+        waiting = (await web.get("/models/pia/owls")).text
+        assert re.search(r'id="publication".*?waiting for review since', waiting, re.S)
         queue = (await web.get("/reviews")).text
         assert "pia/owls" in queue
         assert "You asked for this publication" in queue
@@ -174,6 +165,7 @@ async def test_review_queue_explains_own_requests_and_decides_others(
         assert reviewing.status_code == 200, reviewing.text
         assert "private" in reviewing.text
         assert 'href="/models/pia/owls/publish"' not in reviewing.text  # reads, not changes
+        assert 'id="publication"' not in reviewing.text  # the queue is where publishers read it
         queue = (await web.get("/reviews")).text
         assert f'action="/reviews/{number}/approve"' in queue
         silent = await post_form(web, "/reviews", f"/reviews/{number}/decline", {"comment": " "})
@@ -191,14 +183,37 @@ async def test_review_queue_explains_own_requests_and_decides_others(
         assert "Approved by <strong>pete</strong>" in decided
     async with stack.client(pete) as api:
         assert (await api.get("/v1/models/pia/owls")).json()["visibility"] == "public"
+    async with browser_of(stack, "pia", pia) as web:
+        assert 'id="publication"' not in (await web.get("/models/pia/owls")).text  # approved
+        # Public already, she asks to publish the same card again; pete declines it.
+        form = {**PUBLISH, "visibility": "public", "version": str(version), "tags": "owls"}
+        assert (await post_form(web, publish_page, publish_page, form)).status_code == 303
+    async with stack.client(pete) as api:
+        mine = {"owner": "pia", "name": "owls"}
+        again = (await api.get("/v1/publish-requests", params=mine)).json()["items"]
+        declined = await api.post(
+            f"/v1/publish-requests/{again[0]['id']}/decline", json={"comment": "Tag <b>owls</b>"}
+        )
+        assert declined.status_code == 200, declined.text
+    async with browser_of(stack, "pia", pia) as web:
+        shown = (await web.get("/models/pia/owls")).text
+        notice = re.search(
+            r'<div class="publication-declined" id="publication".*?</div>', shown, re.S
+        )
+        assert notice, "the owner does not see the decline on the model page"
+        assert "declined by <strong>pete</strong>" in notice.group(0)
+        assert "Tag &lt;b&gt;owls&lt;/b&gt;" in notice.group(0)  # the comment, inert
+    async with browser_of(stack, "bob", bob) as web:  # the model is public: bob reads it
+        shown = await web.get("/models/pia/owls")
+        assert shown.status_code == 200
+        assert 'id="publication"' not in shown.text
 
 
 async def test_try_it_form_and_the_reason_when_the_model_cannot_run(
     stack: Stack, archive_bytes: bytes
 ) -> None:
     token = await stack.new_user("tess")
-    version = await pushed_version(stack, token, "tess", "wrens", archive_bytes)
-    await ready_version(stack, token, "tess", "wrens", version)
+    version = await ready_model(stack, token, "tess", "wrens", archive_bytes)
     page = "/models/tess/wrens"
     async with browser_of(stack, "tess", token) as web:
         shown = (await web.get(page)).text

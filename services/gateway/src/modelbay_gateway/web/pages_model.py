@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from modelbay_common.access import ModelAccess, Visibility, can_change
 from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
+from modelbay_common.contracts.curation import PublishRequest
 from modelbay_common.refs import served_url
 from starlette.background import BackgroundTask
 
@@ -25,7 +26,7 @@ from modelbay_gateway.clients.download import client_package
 from modelbay_gateway.clients.links import ClientPackageLink, client_links_for
 from modelbay_gateway.downloads import open_blob_download, open_image_download
 from modelbay_gateway.events_hub import EventFilter, format_sse
-from modelbay_gateway.service_curation import list_aliases
+from modelbay_gateway.service_curation import latest_publish_request, list_aliases
 from modelbay_gateway.upstream import Caller, Upstreams
 from modelbay_gateway.web.catalog_answers import get_model, get_version
 from modelbay_gateway.web.community import community_values
@@ -103,6 +104,16 @@ async def _version_details(
     return dict(zip(newest, details, strict=True))
 
 
+async def _publication_request(
+    upstreams: Upstreams, caller: Caller, owner: str, name: str, may_publish: bool
+) -> PublishRequest | None:
+    """The newest publish request, for those who may ask for publication (the owner, the
+    owning organisation's maintainers): the page says it waits or why it was declined."""
+    if not may_publish:
+        return None  # publishers read requests in /reviews; everyone else has nothing to see
+    return await latest_publish_request(upstreams, caller, owner, name)
+
+
 CLIENT_TITLES = {"python": "Python", "typescript": "TypeScript", "java": "Java"}
 
 
@@ -158,11 +169,14 @@ async def render_model_page(
     upstreams, caller = state.context.upstreams, visitor.caller
     model = await get_model(upstreams, caller, owner, name)
     shown = shown_version(model, version)
-    details, community, older, aliases = await asyncio.gather(
+    # The owner, the owning organisation's maintainers, administrators (the catalog's rule).
+    may_publish = can_change(caller, _access(model))
+    details, community, older, aliases, publication = await asyncio.gather(
         _version_details(upstreams, caller, owner, name, model),
         community_values(upstreams, caller, owner, name, shown, count_view),
         _older_detail(upstreams, caller, owner, name, model, shown),
         list_aliases(upstreams, caller, owner, name),
+        _publication_request(upstreams, caller, owner, name, may_publish),
     )
     detail = details.get(shown) if shown is not None else None
     detail = detail or older
@@ -179,8 +193,8 @@ async def render_model_page(
         "clients": _client_links(owner, name, shown, methods) if detail else {},
         "client_titles": CLIENT_TITLES,
         "download_kinds": DOWNLOAD_KINDS,
-        # The owner, the owning organisation's maintainers, administrators (the catalog's rule).
-        "is_owner": can_change(caller, _access(model)),
+        "is_owner": may_publish,
+        "publication": publication,
         "aliases": aliases.model_dump(mode="json")["aliases"],
         "ready_versions": ready_versions(model),
         "stages": pipeline_stages(detail) if detail else [],

@@ -7,7 +7,11 @@ or JSON with the API's own reader (`parse_solution_body`) and hands it to `submi
 function behind `POST /v1/solutions/...`, as the visitor: the same checks, the same refusals.
 A refusal is shown next to the textarea, one line per problem with where it is
 (`nodes.heat.retries: ...`, or each mismatching field of a connection); an accepted document
-redirects to the new version's page, which follows its build live.
+redirects to `.../versions/{n}/recording`, which sends the visitor on to the new version's page
+(it follows the build live) once the catalog has recorded the version. Onboarding accepts the
+document (202) before the catalog records it from onboarding's event, so for a moment the
+version's page would be the 404 page; until the catalog has it, this address says so and
+reloads itself (docs/decisions.md, "A new version's page before the catalog records it").
 """
 
 # No `from __future__ import annotations`: FastAPI must see the Annotated aliases.
@@ -15,7 +19,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import yaml
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from modelbay_common.access import ModelAccess, Visibility, can_change
 from modelbay_common.api_params import INT32_MAX
@@ -28,7 +32,7 @@ from modelbay_gateway.service_solutions import (
     parse_solution_body,
     submit_solution,
 )
-from modelbay_gateway.web.catalog_answers import get_model
+from modelbay_gateway.web.catalog_answers import get_model, get_version
 from modelbay_gateway.web.errors import HtmlErrorRoute, error_page, signin_redirect
 from modelbay_gateway.web.session import CSRF_FIELD, CurrentVisitor, Visitor, check_csrf
 from modelbay_gateway.web.state import State
@@ -36,6 +40,10 @@ from modelbay_gateway.web.state import State
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
 DocumentText = Annotated[str, Form(max_length=MAX_DOCUMENT_BYTES)]
+VersionNumber = Annotated[int, Path(ge=1, le=INT32_MAX)]
+# The recording page reloads once a second; after two minutes it stops and says where to look
+# (a version the catalog never records, e.g. while the catalog is down, must not poll forever).
+RECORDING_POLLS = 120
 CsrfField = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
 
 
@@ -142,5 +150,45 @@ async def edit_submit(
         refusal = {"title": exc.title, "detail": exc.detail}
         values |= {"refusal": refusal, "lines": [("document", str(exc.detail))]}
         return await _page(request, state, visitor, model, values, exc.status)
-    target = f"/models/{quote(owner)}/{quote(name)}/versions/{accepted['version']}"
+    target = f"/models/{quote(owner)}/{quote(name)}/versions/{accepted['version']}/recording"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/models/{owner}/{name}/versions/{version}/recording")
+async def recording_page(
+    request: Request,
+    state: State,
+    visitor: CurrentVisitor,
+    owner: str,
+    name: str,
+    version: VersionNumber,
+    poll: Annotated[int, Query(ge=0, le=RECORDING_POLLS)] = 0,
+) -> Response:
+    """The version's page once the catalog has recorded it; until then, for those who may push
+    to the model and only for a number newer than the catalog's newest, a page that reloads."""
+    if visitor.principal is None:
+        return signin_redirect(request)
+    upstreams, caller = state.context.upstreams, visitor.caller
+    version_url = f"/models/{quote(owner)}/{quote(name)}/versions/{version}"
+    # The model first, then the version: a version recorded between the two reads is found by
+    # the second, so "newer than the newest" below is never judged on a newer model row (that
+    # order raced: the version missing, then the model already counting it, gave the 404 page).
+    model = await get_model(upstreams, caller, owner, name)  # the one 404 page if unseen
+    try:
+        await get_version(upstreams, caller, owner, name, version)
+    except UpstreamProblem as exc:
+        if exc.status != 404:
+            raise
+        access = ModelAccess(owner, model.get("owner_org"), Visibility(str(model["visibility"])))
+        newer = version > int(model.get("latest_version") or 0)
+        if not (newer and can_change(caller, access)):
+            raise  # a number that is not coming, or not theirs: the one 404 page
+        values = {
+            "visitor": visitor,
+            "model": model,
+            "version": version,
+            "version_url": version_url,
+            "next_poll": poll + 1 if poll < RECORDING_POLLS else None,
+        }
+        return state.templates.TemplateResponse(request, "version_recording.html", values)
+    return RedirectResponse(version_url, status_code=303)
