@@ -47,7 +47,9 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(_session)]
+# scope="function": committed before the answer is sent (FastAPI's default runs the exit of a
+# yield dependency after the response), and no transaction stays open while a tarball streams.
+DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
 def _problem(error: ModelbayError, path: str) -> JSONResponse:

@@ -156,8 +156,11 @@ async def _reads_only(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(_unit_of_work)]
-ReadSessionDep = Annotated[AsyncSession, Depends(_reads_only)]
+# scope="function": the transaction ends before the answer is sent. FastAPI's default ("request")
+# runs a yield dependency's exit after the response, so a client could read the state from
+# before its own write (tests/integration/gateway/test_catalog_commits_before_answering.py).
+SessionDep = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(_reads_only, scope="function")]
 SettingsDep = Annotated[CatalogSettings, Depends(_settings)]
 
 
