@@ -8,7 +8,8 @@ import json
 import os
 import random
 import urllib.request
-from dataclasses import asdict, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,8 +128,13 @@ async def main() -> None:
 
         processes = {name: service.process.pid for name, service in services.items()}
         cpu_seconds = load.cpu_reader(processes, options.database)
+
+        def sessions_now() -> int:
+            # run_cell blocks this loop while wrk runs; the reading gets a loop of its own.
+            with ThreadPoolExecutor(max_workers=1) as thread:
+                return thread.submit(asyncio.run, sessions_opened(url)).result()
+
         for scenario in scenarios.scenarios(options.seed, pages):
-            sessions_before = await sessions_opened(url)
             cell = load.run_cell(
                 scenario.name,
                 gateway,
@@ -138,15 +144,14 @@ async def main() -> None:
                 seconds=options.seconds,
                 warmup=options.warmup,
                 cpu_seconds=cpu_seconds,
+                sessions_opened=sessions_now,
             )
-            started_now = await sessions_opened(url) - sessions_before - 1  # the first probe
-            cell = replace(cell, backends_started=started_now)
             print(
                 f"{cell.scenario}: {cell.per_second:.0f} req/s, p50 {cell.p50_ms:.1f} ms, "
                 f"p95 {cell.p95_ms:.1f} ms, CPU {cell.cpu_total_ms:.1f} ms/req "
                 f"({report.cpu_parts(cell)}), "
                 f"errors {cell.status_errors + cell.socket_errors}, "
-                f"Postgres sessions opened {started_now}",
+                f"Postgres sessions opened {cell.backends_started}",
                 flush=True,
             )
             cells.append((scenario.what, cell))

@@ -81,6 +81,7 @@ def run_cell(
     seconds: float,
     warmup: float,
     cpu_seconds: Callable[[], dict[str, dict[int, float]]] | None = None,
+    sessions_opened: Callable[[], int] | None = None,
 ) -> CellResult:
     with tempfile.TemporaryDirectory(prefix="catalogbench-") as work:
         script = Path(work) / "paths.lua"
@@ -90,11 +91,14 @@ def run_cell(
         env = {"CATALOGBENCH_PATHS": str(listing), "CATALOGBENCH_TOKEN": token, "PATH": "/usr/bin"}
         if warmup > 0:
             _wrk(base_url, script, env, connections, warmup)
+        sessions_before = sessions_opened() if sessions_opened else 0
         cpu_before = cpu_seconds() if cpu_seconds else {}
         wrk_before = _children_cpu_seconds()
         found = _wrk(base_url, script, env, connections, seconds)
         wrk_used = _children_cpu_seconds() - wrk_before
         cpu_after = cpu_seconds() if cpu_seconds else {}
+        # The first reading's own session is counted by the second.
+        started = sessions_opened() - sessions_before - 1 if sessions_opened else None
     requests = int(found["requests"])
     cpu_used = {part: _used(cpu_before.get(part, {}), after) for part, after in cpu_after.items()}
     if cpu_used:
@@ -113,6 +117,7 @@ def run_cell(
         cpu_ms_per_request={part: used * 1000 / requests for part, used in cpu_used.items()}
         if cpu_used and requests
         else None,
+        backends_started=started,
     )
 
 

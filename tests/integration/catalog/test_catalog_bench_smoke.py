@@ -1,6 +1,7 @@
 """The catalog benchmark's code runs (bench/catalog): seed 200 generated models with their
 versions, downloads and ratings into a migrated catalog, search them with a typo, a facet count
-and each sort, and explain a search. It measures nothing: speed is `make bench-catalog`."""
+and each sort, and explain a search; and its CPU accounting finds a database's backends and
+counts the ones that exited. It measures nothing: speed is `make bench-catalog`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import random
 from pathlib import Path
 from types import ModuleType
 
+import asyncpg
 import pytest
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.records import SearchCriteria, SearchSort
@@ -26,7 +28,7 @@ def catalogbench(monkeypatch: pytest.MonkeyPatch) -> dict[str, ModuleType]:
     monkeypatch.syspath_prepend(str(BENCH))
     return {
         name: importlib.import_module(f"catalogbench.{name}")
-        for name in ("generate", "seed", "plans", "scenarios", "stack")
+        for name in ("generate", "load", "seed", "plans", "scenarios", "stack")
     }
 
 
@@ -72,3 +74,23 @@ async def test_the_benchmark_seeds_and_its_searches_answer(
     )
     assert len(plans) == 3  # the vocabulary lookup, the page, the facets
     assert all("Execution Time" in plan.plan for plan in plans)
+
+
+async def test_the_benchmark_counts_the_cpu_of_backends_that_exited(
+    catalogbench: dict[str, ModuleType], fresh_database_url: str
+) -> None:
+    load, stack = catalogbench["load"], catalogbench["stack"]
+    database = fresh_database_url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(stack.plain_dsn(fresh_database_url))
+    try:
+        found = load.postgres_cpu_seconds(database)
+    finally:
+        await connection.close()
+    # The one backend, and the reaped-children total of its parent (the postmaster).
+    assert load.REAPED in found, found
+    assert len(found) == 2, found
+    # A backend that exited between two readings is counted once, by the reaped total, for
+    # the seconds it used after the first reading only.
+    before = {101: 2.0, 102: 5.0, load.REAPED: 10.0}
+    after = {101: 2.5, 103: 0.25, load.REAPED: 16.0}
+    assert load._used(before, after) == pytest.approx(0.5 + 0.25 + 6.0 - 5.0)
