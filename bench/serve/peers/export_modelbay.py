@@ -19,10 +19,10 @@ import numpy as np
 PENDING_EXIT_CODE = 3
 
 
-def build_model(clf: Any) -> Any:
-    from modelbay import List, Model, create_namedtuple
+def fig2_messages() -> tuple[Any, Any]:
+    """Fig. 2's Input and Output messages (also the free model's, export_trivial.py)."""
+    from modelbay import List, create_namedtuple
 
-    # Fig. 2, verbatim apart from the estimator being passed in.
     Input: Any = create_namedtuple(  # noqa: N806 - the message names of Fig. 2
         "Input",
         [
@@ -33,6 +33,14 @@ def build_model(clf: Any) -> Any:
         ],
     )
     Output: Any = create_namedtuple("Output", [("IrisType", List[int])])  # noqa: N806
+    return Input, Output
+
+
+def build_model(clf: Any) -> Any:
+    from modelbay import Model
+
+    # Fig. 2, verbatim apart from the estimator being passed in.
+    Input, Output = fig2_messages()  # noqa: N806
 
     def classify_iris(df: Input) -> Output:
         features: Any = np.column_stack(df)

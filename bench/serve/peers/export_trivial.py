@@ -10,18 +10,10 @@ from typing import Any
 
 
 def build_model() -> Any:
-    from modelbay import List, Model, create_namedtuple
+    from export_modelbay import fig2_messages
+    from modelbay import Model
 
-    Input: Any = create_namedtuple(  # noqa: N806 - the message names of Fig. 2
-        "Input",
-        [
-            ("sepal_length", List[float]),
-            ("sepal_width", List[float]),
-            ("petal_length", List[float]),
-            ("petal_width", List[float]),
-        ],
-    )
-    Output: Any = create_namedtuple("Output", [("IrisType", List[int])])  # noqa: N806
+    Input, Output = fig2_messages()  # noqa: N806 - the message names of Fig. 2
 
     def classify_iris(df: Input) -> Output:
         return Output(IrisType=[1] * len(df.sepal_length))
