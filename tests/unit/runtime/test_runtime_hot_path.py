@@ -243,3 +243,29 @@ async def test_connection_close_and_http_1_0_close_after_the_answer() -> None:
         assert b"connection: close" in head.lower()
         assert json.loads(body) == {"IrisType": expected_labels(ROWS)}
     assert len(served) == 2
+
+
+async def test_a_client_gone_while_the_model_runs_leaves_the_server_serving() -> None:
+    fake = build_fake_model()
+    fake.calls.gate.clear()  # hold the model busy
+    server = ModelServer(RuntimeSettings(), lambda: fake)  # type: ignore[arg-type,return-value]
+    await server.startup()
+    await server.wait_loaded()
+    try:
+        async with serve_over_hot_path(server) as base_url:
+            host, port = base_url.removeprefix("http://").split(":")
+            _reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(_request())
+            await writer.drain()
+            assert await asyncio.to_thread(fake.calls.entered.wait, 10)
+            writer.close()  # gone before the answer
+            await writer.wait_closed()
+            await asyncio.sleep(0.05)
+            fake.calls.gate.set()
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                answer = await client.post(URL, content=JSON_BODY)
+        assert answer.status_code == 200
+        assert answer.json() == {"IrisType": expected_labels(ROWS)}
+    finally:
+        fake.calls.gate.set()
+        await server.shutdown()

@@ -129,9 +129,9 @@ class HotCycle:
         hot.start(self, self.respond)
 
     def respond(self, status: int, body: bytes, media_type: bytes, headers: dict[str, str]) -> None:
-        if self.disconnected or self.response_complete:
-            return
         protocol = self.protocol
+        if self.disconnected or self.response_complete or protocol.transport.is_closing():
+            return  # the client went away while the model ran: nobody to answer
         content = [STATUS_LINE[status], _default_headers(protocol.server_state.default_headers)]
         content += (b"content-type: ", media_type, b"\r\ncontent-length: ")
         content += (str(len(body)).encode(), b"\r\n")
