@@ -1,4 +1,4 @@
-"""One build, start to finish: inputs → context → docker build → validate → push → SBOM.
+"""One build, start to finish: inputs → image (image_making.py) → validate → push → SBOM → sign.
 
 Blocking Docker SDK calls run in threads (`asyncio.to_thread`), so several builds and the HTTP
 API share one event loop. Failures are raised as BuildStepFailed (→ ImageBuildFailed) or
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,45 +22,28 @@ from modelbay_builder.attestation import Attestation, BuildFacts, attest
 from modelbay_builder.build_log import BuildLog
 from modelbay_builder.buildah_build import BuildahBackend, BuildahConfig
 from modelbay_builder.compare import Tolerance
-from modelbay_builder.context import GRPC_PORT, ContextInputs, write_context
-from modelbay_builder.docker_build import build_image
+from modelbay_builder.context import GRPC_PORT
 from modelbay_builder.docker_client import DockerConnection
-from modelbay_builder.errors import BuildStepFailed
+from modelbay_builder.image_making import ImageMaker, base_image_of, reference_of
 from modelbay_builder.inputs import (
     BundleFiles,
     fetch_bundle_archive,
-    fetch_verified,
     scratch_directory,
     unpack_bundle,
-    unpack_debs,
-    unpack_wheels,
 )
-from modelbay_builder.labels import image_labels, load_openapi
 from modelbay_builder.prebuilt import is_prebuilt, pushed_image_packages, validator_for
-from modelbay_builder.prebuilt_source import load_prebuilt, prebuilt_base
 from modelbay_builder.records import BuildRequest, BuildResult
 from modelbay_builder.registry import (
     RegistryCredentials,
-    image_reference,
     image_repository,
-    pull_image,
     push_image,
-    registry_digest,
 )
 from modelbay_builder.runtime_wheel import RuntimeWheel
 from modelbay_builder.sbom import build_sbom, store_sbom
 from modelbay_builder.settings import BuilderSettings
-from modelbay_builder.strip_tool import strip_image_for_build
 from modelbay_builder.validation import ValidationLimits
 
 StageCallback = Callable[[str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class _Image:
-    image_id: str
-    dependency_layer_cached: bool
-    adopted_digest: str | None  # set when the registry already had the tag (earlier attempt)
 
 
 class BuildRunner:
@@ -77,7 +59,6 @@ class BuildRunner:
         self._settings = settings
         self._connection = docker_connection
         self._blobs = blobs
-        self._runtime_wheel = runtime_wheel
         self._credentials = RegistryCredentials(
             settings.registry_tokens(), push_ttl_seconds=settings.docker_timeout_seconds + 60
         )
@@ -88,6 +69,9 @@ class BuildRunner:
             BuildahBackend(_buildah_config(settings), self._credentials)
             if settings.backend == "buildah"
             else None
+        )
+        self._images = ImageMaker(
+            settings, docker_connection, blobs, runtime_wheel, self._credentials, self._buildah
         )
 
     async def run(
@@ -104,7 +88,7 @@ class BuildRunner:
             bundle = await self._fetch_bundle(work, request, log)
         started = time.monotonic()
         with span("builder.image") as image_span:
-            image = await self._build_or_adopt(work, request, bundle, log)
+            image = await self._images.make(work, request, bundle, log)
             image_span.set_attribute(
                 "modelbay.dependency_layer_cached", image.dependency_layer_cached
             )
@@ -176,15 +160,7 @@ class BuildRunner:
         return await attest(self._signing_key, self._blobs, self._credentials, request, facts, log)
 
     def _base_image(self, request: BuildRequest) -> str:
-        """The `FROM` registered for the bundle's Python (settings.python_base_images)."""
-        image = self._settings.base_image_for(request.python_version)
-        if image is None:
-            served = ", ".join(self._settings.served_python_versions())
-            raise BuildStepFailed(
-                f"no base image is registered for Python {request.python_version} "
-                f"(this platform serves Python {served})"
-            )
-        return image
+        return base_image_of(self._settings, request)
 
     async def _base_image_id(self, base_image: str) -> str | None:
         try:
@@ -198,103 +174,6 @@ class BuildRunner:
     async def _fetch_bundle(self, work: Path, request: BuildRequest, log: BuildLog) -> BundleFiles:
         archive = await fetch_bundle_archive(self._blobs, request, work, log)
         return await asyncio.to_thread(unpack_bundle, archive, work / "bundle")
-
-    async def _build_or_adopt(
-        self, work: Path, request: BuildRequest, bundle: BundleFiles, log: BuildLog
-    ) -> _Image:
-        existing = await asyncio.to_thread(
-            registry_digest,
-            self._settings.registry,
-            request.owner,
-            request.name,
-            str(request.version),
-            insecure=self._settings.registry_insecure,
-            credentials=self._credentials,
-        )
-        if existing:
-            log.line(
-                f"the registry already has {self._reference(request)} ({existing}): reusing it"
-            )
-            image_id = await asyncio.to_thread(self._pull, self._reference(request))
-            return _Image(image_id, dependency_layer_cached=False, adopted_digest=existing)
-        if is_prebuilt(bundle.manifest):  # nothing to build: load or pull, label (prebuilt.py)
-            image_id = await asyncio.to_thread(
-                load_prebuilt,
-                self._connection.client,
-                bundle.root,
-                bundle.manifest,
-                credentials=self._credentials,
-                tag=self._reference(request),
-                labels=await self._labels(request, bundle, prebuilt_base(bundle.manifest)),
-                log=log,
-                timeout=self._settings.docker_timeout_seconds,
-            )
-            return _Image(image_id, dependency_layer_cached=False, adopted_digest=None)
-        context_tar = await self._write_context(work, request, bundle, log)
-        labels = await self._labels(request, bundle, self._base_image(request))
-        log.line(f"building {self._reference(request)} FROM {self._base_image(request)}")
-        if self._buildah is not None:
-            built = await asyncio.to_thread(
-                self._buildah.build,
-                context_tar,
-                base_image=self._base_image(request),
-                tag=self._reference(request),
-                labels=labels,
-                log=log,
-            )
-        else:
-            built = await asyncio.to_thread(
-                build_image,
-                self._connection.client,
-                context_tar,
-                tag=self._reference(request),
-                labels=labels,
-                log=log,
-                timeout=self._settings.docker_timeout_seconds,
-            )
-        log.line(f"dependency layer from cache: {built.dependency_layer_cached}")
-        return _Image(built.image_id, built.dependency_layer_cached, adopted_digest=None)
-
-    async def _write_context(
-        self, work: Path, request: BuildRequest, bundle: BundleFiles, log: BuildLog
-    ) -> Path:
-        log.line(f"fetching the wheelhouse {request.wheelhouse_uri}")
-        wheelhouse_tar = work / "wheelhouse.tar"
-        await fetch_verified(self._blobs, request.wheelhouse_uri, wheelhouse_tar)
-        wheels = await asyncio.to_thread(unpack_wheels, wheelhouse_tar, work / "wheelhouse")
-        debs: list[Path] = []
-        if request.system_packages_uri:
-            fetched = [p["name"] for p in request.system_packages if p.get("fetched", True)]
-            log.line(f"fetching the system packages {request.system_packages_uri}: {fetched}")
-            debs_tar = work / "system-packages.tar"
-            await fetch_verified(self._blobs, request.system_packages_uri, debs_tar)
-            debs = await asyncio.to_thread(unpack_debs, debs_tar, work / "system-packages")
-        inputs = ContextInputs(
-            base_image=self._base_image(request),
-            lock=request.lock,
-            python_version=request.python_version,
-            wheels=wheels,
-            runtime_wheel=await self._runtime_wheel.path(),
-            bundle_files=bundle.files,
-            system_debs=debs,
-            strip_image=await strip_image_for_build(
-                self._settings, self._connection, self._buildah, log
-            ),
-        )
-        context_tar = work / "context.tar"
-
-        def write() -> None:
-            with context_tar.open("wb") as out:
-                write_context(inputs, out)
-
-        await asyncio.to_thread(write)
-        return context_tar
-
-    def _pull(self, reference: str) -> str:
-        try:
-            return pull_image(self._connection.client, reference, self._credentials)
-        except DockerException as exc:
-            raise BuildStepFailed(f"pulling the existing {reference} failed: {exc}") from exc
 
     async def _push(self, request: BuildRequest, log: BuildLog) -> str:
         repository = image_repository(self._settings.registry, request.owner, request.name)
@@ -334,21 +213,6 @@ class BuildRunner:
         )
         return await store_sbom(self._blobs, request.owner, request.name, request.version, document)
 
-    async def _labels(
-        self, request: BuildRequest, bundle: BundleFiles, base: str
-    ) -> dict[str, str]:
-        return image_labels(
-            owner=request.owner,
-            name=request.name,
-            version=request.version,
-            lock_hash=request.lock_hash,
-            base_image=base,
-            bundle=bundle,
-            openapi=await load_openapi(
-                self._blobs, request.owner, request.name, request.version, bundle
-            ),
-        )
-
     def _limits(self) -> ValidationLimits:
         settings = self._settings
         return ValidationLimits(
@@ -362,9 +226,7 @@ class BuildRunner:
         )
 
     def _reference(self, request: BuildRequest) -> str:
-        return image_reference(
-            self._settings.registry, request.owner, request.name, request.version
-        )
+        return reference_of(self._settings, request)
 
 
 def _buildah_config(settings: BuilderSettings) -> BuildahConfig:
