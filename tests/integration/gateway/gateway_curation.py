@@ -4,7 +4,6 @@ publications, a ready model in one call, the events a schema's outbox holds, pro
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -20,19 +19,24 @@ PROBLEM = "application/problem+json"
 PUBLISH = {"description": "Counts birds", "category": "vision", "license": "MIT"}
 
 
-@asynccontextmanager
-async def reviewing_stack(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, **catalog: Any
-) -> AsyncIterator[Stack]:
-    """The gateway tests' stack with the catalog's publish-approval settings `catalog`
-    (`publish_approval`, `publish_approval_owners`)."""
-    async with in_process_services(
-        database_url,
-        tmp_path_factory.mktemp("blobs"),
-        catalog=catalog,
-        gateway={"max_upload_bytes": GATEWAY_MAX_UPLOAD},
-    ) as services:
-        yield services.stack
+def reviewing_stack(**catalog: Any) -> Any:
+    """A module's `stack` fixture: the gateway tests' stack with the catalog's publish-approval
+    settings `catalog` (`publish_approval`, `publish_approval_owners`). Use it as
+    `stack = reviewing_stack(publish_approval="required")` in the test module."""
+
+    @pytest.fixture(scope="module")
+    async def stack(
+        module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[Stack]:
+        async with in_process_services(
+            module_database_url,
+            tmp_path_factory.mktemp("blobs"),
+            catalog=catalog,
+            gateway={"max_upload_bytes": GATEWAY_MAX_UPLOAD},
+        ) as services:
+            yield services.stack
+
+    return stack
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:

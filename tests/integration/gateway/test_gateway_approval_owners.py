@@ -6,9 +6,6 @@ organisation approves."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from gateway_curation import (
     PUBLISH,
     assert_problem,
@@ -20,20 +17,8 @@ from gateway_curation import (
 from gateway_stack import Stack
 
 REVIEWED_ORG = "acme"
-
-
-@pytest.fixture(scope="module")
-async def stack(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    """Approval off for the platform, required for the organisation `acme` only."""
-    async with reviewing_stack(
-        module_database_url,
-        tmp_path_factory,
-        publish_approval="off",
-        publish_approval_owners=[REVIEWED_ORG],
-    ) as stack:
-        yield stack
+# Approval off for the platform, required for the organisation `acme` only.
+stack = reviewing_stack(publish_approval="off", publish_approval_owners=[REVIEWED_ORG])
 
 
 async def test_only_the_listed_owner_waits_for_a_publisher(

@@ -5,9 +5,7 @@ and never their own model; the model stays unseen until approved; each step is a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 
-import pytest
 from gateway_curation import (
     PUBLISH,
     assert_problem,
@@ -19,16 +17,8 @@ from gateway_curation import (
 )
 from gateway_stack import Stack
 
-
-@pytest.fixture(scope="module")
-async def stack(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    """The conftest's stack, with the catalog requiring approval of public publications."""
-    async with reviewing_stack(
-        module_database_url, tmp_path_factory, publish_approval="required"
-    ) as stack:
-        yield stack
+# The catalog requires approval of every public publication.
+stack = reviewing_stack(publish_approval="required")
 
 
 async def test_a_public_publication_waits_for_another_publisher(

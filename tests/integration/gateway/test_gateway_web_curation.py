@@ -10,20 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 from gateway_curation import PUBLISH, grant_publisher, ready_model, reviewing_stack
 from gateway_stack import Stack
 from modelbay_embedded.inprocess import InProcessTransport
 
-
-@pytest.fixture(scope="module")
-async def stack(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    async with reviewing_stack(
-        module_database_url, tmp_path_factory, publish_approval="required"
-    ) as stack:
-        yield stack
+stack = reviewing_stack(publish_approval="required")
 
 
 def csrf_of(html: str) -> str:
