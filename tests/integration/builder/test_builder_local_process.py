@@ -22,124 +22,45 @@ from typing import Any
 
 import httpx
 import pytest
-from modelbay_builder.local.process import LocalProcessRunner
+from local_builders import (
+    LocalBuilder,
+    build_outcome,
+    local_process_settings,
+    model_server_pids,
+    start_local_builder,
+)
 from modelbay_builder.local.refs import local_digest
-from modelbay_builder.main import BuilderService, build_service
 from modelbay_builder.served import ServedModel
 from modelbay_builder.settings import BuilderSettings
-from modelbay_common.blob import BlobStore
-from modelbay_common.bus.port import Bus
-from modelbay_common.events import Envelope, ImageBuilt, ValidationFailed
+from modelbay_common.events import ImageBuilt, ValidationFailed
 from modelbay_common.refs import served_url
 from modelbay_runtime.loader import load_bundle
 from sklearn.datasets import load_iris
 
 pytestmark = pytest.mark.slow
 
-SAFETY_TIMEOUT = 900.0  # a bound so that a hang fails the test, not an assertion on speed
 RESTART_BOUND = 180.0  # the same kind of bound for restarting two servers from existing venvs
 REF = re.compile(r"^local-process://127\.0\.0\.1:(\d+)/(?P<owner>[^/]+)/iris/(?P<version>\d+)$")
 
 
 @dataclass
-class RunningBuilder:
-    """What the builder conftest's `publish` needs (its own fixture starts the Docker mode)."""
-
-    service: BuilderService
-    blobs: BlobStore
-    bus: Bus
-    owner: str
-    events: list[Envelope]
-    served: list[ServedModel]
-
-
-@dataclass
-class LocalBuilder:
-    running: RunningBuilder
-    settings: BuilderSettings
-    work_dir: Path
-
-    @property
-    def service(self) -> BuilderService:
-        return self.running.service
-
-    @property
-    def runner(self) -> LocalProcessRunner:
-        runner = self.service.runner
-        assert isinstance(runner, LocalProcessRunner)
-        return runner
-
-
-async def start_builder(settings: BuilderSettings, owner: str) -> RunningBuilder:
-    service = build_service(settings)
-    assert service.mode == "local-process"
-    events: list[Envelope] = []
-    served: list[ServedModel] = []
-    service.on_served(served.append)  # the public hook the embedded mode prints URLs from
-
-    async def observe(event: Envelope) -> None:
-        events.append(event)
-
-    await service.bus.subscribe("test.observer", ["modelbay.model.#"], observe)
-    await service.start()
-    return RunningBuilder(service, service.blob_store, service.bus, owner, events, served)
+class RestartableBuilder(LocalBuilder):
+    settings: BuilderSettings  # to start the builder again
 
 
 @pytest.fixture(scope="module")
 async def local_builder(
     module_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[LocalBuilder]:
+) -> AsyncIterator[RestartableBuilder]:
     root = tmp_path_factory.mktemp("local-process")
-    settings = BuilderSettings(
-        database_url=module_database_url,
-        bus_url="memory://",
-        blob_url=(root / "blobs").as_uri(),
-        work_dir=root / "work",
-        mode="local-process",
-        worker_poll_seconds=0.2,
-        outbox_poll_seconds=0.1,
-        log_json=False,
-    )
-    holder = LocalBuilder(await start_builder(settings, "alice"), settings, root / "work")
+    settings = local_process_settings(module_database_url, root)
+    running = await start_local_builder(settings, "alice")
+    holder = RestartableBuilder(running, root / "work", settings)
     try:
         yield holder
     finally:
         await holder.service.stop()
         assert model_server_pids(holder.work_dir) == [], "model servers outlived the builder"
-
-
-async def outcome(builder: RunningBuilder, name: str, version: int) -> Envelope:
-    async def poll() -> Envelope:
-        while True:
-            for event in builder.events:
-                data = event.data
-                if (
-                    event.source == "/modelbay/builder"
-                    and data.name == name
-                    and data.version == version
-                ):
-                    return event
-            await asyncio.sleep(0.2)
-
-    return await asyncio.wait_for(poll(), SAFETY_TIMEOUT)
-
-
-def model_server_pids(work_dir: Path) -> list[int]:
-    """Live processes running a model server from this test's work directory."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().split(") ", 1)[1][0]
-        except (OSError, IndexError):
-            continue
-        if state == "Z":
-            continue
-        if b"modelbay_runtime" in cmdline and any(str(work_dir).encode() in a for a in cmdline):
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def iris_rows() -> dict[str, list[float]]:
@@ -158,7 +79,7 @@ def own_prediction(bundle: Path, tmp: Path, payload: dict[str, Any]) -> dict[str
 
 @pytest.fixture(scope="module")
 async def built_v1(
-    local_builder: LocalBuilder, iris_bundles: Any, wheelhouse: Any, publish: Any
+    local_builder: RestartableBuilder, iris_bundles: Any, wheelhouse: Any, publish: Any
 ) -> ImageBuilt:
     await publish(
         local_builder.running,
@@ -167,13 +88,13 @@ async def built_v1(
         version=1,
         python_version=iris_bundles.python_version,
     )
-    event = await outcome(local_builder.running, "iris", 1)
+    event = await build_outcome(local_builder.running, "iris", 1)
     assert event.type == ImageBuilt.type, event.data
     return event.event_as(ImageBuilt)
 
 
 async def test_v1_is_served_from_a_new_venv_and_predicts_like_the_model(
-    local_builder: LocalBuilder,
+    local_builder: RestartableBuilder,
     built_v1: ImageBuilt,
     iris_bundles: Any,
     wheelhouse: Any,
@@ -215,7 +136,7 @@ async def test_v1_is_served_from_a_new_venv_and_predicts_like_the_model(
 
 
 async def test_v2_with_the_same_lock_reuses_the_venv(
-    local_builder: LocalBuilder,
+    local_builder: RestartableBuilder,
     built_v1: ImageBuilt,
     iris_bundles: Any,
     wheelhouse: Any,
@@ -230,7 +151,7 @@ async def test_v2_with_the_same_lock_reuses_the_venv(
         version=2,
         python_version=iris_bundles.python_version,
     )
-    event = await outcome(local_builder.running, "iris", 2)
+    event = await build_outcome(local_builder.running, "iris", 2)
     assert event.type == ImageBuilt.type, event.data
     built = event.event_as(ImageBuilt)
     assert built.dependency_layer_cached is True
@@ -248,7 +169,7 @@ async def test_v2_with_the_same_lock_reuses_the_venv(
 
 
 async def test_a_wrong_sample_fails_validation_and_leaves_no_server(
-    local_builder: LocalBuilder,
+    local_builder: RestartableBuilder,
     built_v1: ImageBuilt,
     iris_bundles: Any,
     wheelhouse: Any,
@@ -263,7 +184,7 @@ async def test_a_wrong_sample_fails_validation_and_leaves_no_server(
         python_version=iris_bundles.python_version,
         name="wrong",
     )
-    event = await outcome(local_builder.running, "wrong", 1)
+    event = await build_outcome(local_builder.running, "wrong", 1)
     failed = event.event_as(ValidationFailed)
     assert failed.method == "classify"
     assert failed.sample_index == 0
@@ -274,7 +195,7 @@ async def test_a_wrong_sample_fails_validation_and_leaves_no_server(
 
 
 async def test_stopping_stops_every_server_and_a_restart_serves_them_again(
-    local_builder: LocalBuilder, built_v1: ImageBuilt
+    local_builder: RestartableBuilder, built_v1: ImageBuilt
 ) -> None:
     urls = sorted(
         url
@@ -287,7 +208,7 @@ async def test_stopping_stops_every_server_and_a_restart_serves_them_again(
     await local_builder.service.stop()
     assert model_server_pids(local_builder.work_dir) == []
 
-    local_builder.running = await start_builder(local_builder.settings, "alice")
+    local_builder.running = await start_local_builder(local_builder.settings, "alice")
 
     async def answering(url: str) -> None:
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:

@@ -17,27 +17,27 @@ the builder's signed internal route `POST /internal/try/...` (what the gateway c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
 import tarfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from local_builders import (
+    LocalBuilder,
+    build_outcome,
+    local_process_settings,
+    model_server_pids,
+    start_local_builder,
+)
 from modelbay_builder.compare import Tolerance
-from modelbay_builder.local.process import LocalProcessRunner
-from modelbay_builder.main import BuilderService, build_service
-from modelbay_builder.settings import BuilderSettings
 from modelbay_builder.try_sandbox import MAX_TRY_BODY_BYTES, TrySandboxes
 from modelbay_builder.validation import ValidationLimits
-from modelbay_common.blob import BlobStore
-from modelbay_common.bus.port import Bus
-from modelbay_common.events import Envelope, ImageBuilt
+from modelbay_common.events import ImageBuilt
 from modelbay_common.internal_auth import InternalAuth
 from modelbay_common.refs import is_local_process_ref
 
@@ -52,22 +52,8 @@ SUBJECT = f"{OWNER}/{NAME}/{VERSION}"
 LIMITS = ValidationLimits("1g", 1.0, 120.0, 60.0, Tolerance(1e-6, 1e-9))
 
 
-@dataclass
-class LocalBuilder:
-    """What the builder conftest's `publish` needs, in local-process mode."""
-
-    service: BuilderService
-    blobs: BlobStore
-    bus: Bus
-    owner: str
-    events: list[Envelope]
-    work_dir: Path
-
-    @property
-    def runner(self) -> LocalProcessRunner:
-        runner = self.service.runner
-        assert isinstance(runner, LocalProcessRunner)
-        return runner
+class TryingBuilder(LocalBuilder):
+    """The module's builder, with what "Try it" goes through."""
 
     @property
     def sandboxes(self) -> TrySandboxes:
@@ -86,33 +72,14 @@ class LocalBuilder:
 @pytest.fixture(scope="module")
 async def local_builder(
     module_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[LocalBuilder]:
+) -> AsyncIterator[TryingBuilder]:
     root = tmp_path_factory.mktemp("try-local")
-    settings = BuilderSettings(
-        database_url=module_database_url,
-        bus_url="memory://",
-        blob_url=(root / "blobs").as_uri(),
-        work_dir=root / "work",
-        mode="local-process",
-        worker_poll_seconds=0.2,
-        outbox_poll_seconds=0.1,
-        log_json=False,
-    )
-    service = build_service(settings)
-    assert service.mode == "local-process"
-    events: list[Envelope] = []
-
-    async def observe(event: Envelope) -> None:
-        events.append(event)
-
-    await service.bus.subscribe("test.observer", ["modelbay.model.#"], observe)
-    await service.start()
+    settings = local_process_settings(module_database_url, root)
+    running = await start_local_builder(settings, OWNER)
     try:
-        yield LocalBuilder(
-            service, service.blob_store, service.bus, OWNER, events, settings.work_dir
-        )
+        yield TryingBuilder(running, settings.work_dir)
     finally:
-        await service.stop()
+        await running.service.stop()
 
 
 @pytest.fixture(scope="module")
@@ -131,59 +98,34 @@ def doubler_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]
 
 @pytest.fixture(scope="module")
 async def built(
-    local_builder: LocalBuilder,
+    local_builder: TryingBuilder,
     doubler_bundle: tuple[Path, str],
     runtime_only_wheelhouse: Any,
     publish: Any,
 ) -> ImageBuilt:
     bundle, python_version = doubler_bundle
     await publish(
-        local_builder,
+        local_builder.running,
         bundle,
         runtime_only_wheelhouse,
         version=VERSION,
         python_version=python_version,
         name=NAME,
     )
-
-    async def outcome() -> Envelope:
-        while True:
-            for event in local_builder.events:
-                if event.source == "/modelbay/builder" and event.data.name == NAME:
-                    return event
-            await asyncio.sleep(0.2)
-
-    event = await asyncio.wait_for(outcome(), SAFETY_TIMEOUT)
+    event = await build_outcome(local_builder.running, NAME, VERSION, SAFETY_TIMEOUT)
     assert event.type == ImageBuilt.type, event.data
     image_built = event.event_as(ImageBuilt)
     assert is_local_process_ref(image_built.image_ref), image_built.image_ref
     return image_built
 
 
-def _model_server_pids(work_dir: Path) -> list[int]:
-    """Live model servers started from this module's work directory."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().split(") ", 1)[1][0]
-        except (OSError, IndexError):
-            continue
-        ours = any(str(work_dir).encode() in argument for argument in cmdline)
-        if state != "Z" and b"modelbay_runtime" in cmdline and ours:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
 async def test_calls_reach_the_versions_own_process_and_reuse_it(
-    local_builder: LocalBuilder, built: ImageBuilt
+    local_builder: TryingBuilder, built: ImageBuilt
 ) -> None:
     server = local_builder.runner.processes.get(SUBJECT)
     assert server is not None
     work_dir = local_builder.work_dir
-    assert _model_server_pids(work_dir) == [server.process.pid]
+    assert model_server_pids(work_dir) == [server.process.pid]
     async with local_builder.client() as client:
         first = await client.post(TRY, json={"x": [1.0, 2.5]})
         second = await client.post(TRY, json={"x": [-3.0]})
@@ -192,11 +134,11 @@ async def test_calls_reach_the_versions_own_process_and_reuse_it(
     assert second.json() == {"status": 200, "body": {"x": [-6.0]}}
     # The same process answered both; no process and no sandbox was started for the calls.
     assert local_builder.runner.processes.get(SUBJECT) is server
-    assert _model_server_pids(work_dir) == [server.process.pid]
+    assert model_server_pids(work_dir) == [server.process.pid]
 
 
 async def test_bad_input_is_the_models_422_naming_the_field(
-    local_builder: LocalBuilder, built: ImageBuilt
+    local_builder: TryingBuilder, built: ImageBuilt
 ) -> None:
     async with local_builder.client() as client:
         answer = await client.post(TRY, json={"x": "many"})
@@ -208,7 +150,7 @@ async def test_bad_input_is_the_models_422_naming_the_field(
 
 
 async def test_the_reaper_and_the_sandbox_bound_leave_a_served_version_alone(
-    local_builder: LocalBuilder, built: ImageBuilt
+    local_builder: TryingBuilder, built: ImageBuilt
 ) -> None:
     """The same path with every sandbox idle at once and room for one: a local call takes no
     sandbox, so nothing is reaped or evicted, and the version's server keeps serving."""
@@ -232,7 +174,7 @@ async def test_the_reaper_and_the_sandbox_bound_leave_a_served_version_alone(
 
 
 async def test_refusals_are_problems_that_say_why(
-    local_builder: LocalBuilder, built: ImageBuilt
+    local_builder: TryingBuilder, built: ImageBuilt
 ) -> None:
     too_big = json.dumps({"x": [1.0] * (MAX_TRY_BODY_BYTES // 4)}).encode()
     async with local_builder.client() as client:
