@@ -7,6 +7,8 @@
 #   scripts/build-python-base-image.sh trixie 3.13      # → modelbay/python:3.13-trixie
 #   scripts/build-python-base-image.sh bookworm 3.11    # → modelbay/python:3.11-bookworm
 #
+# and beside each its `-apt` sibling (same tree with apt, for images that apt-get in their build).
+#
 # Idempotent: returns at once when the image exists and was built by this recipe. The recipe is
 # this file: its sha256 is the image's `dev.modelbay.base-recipe` label, so a changed package
 # list or slimming step rebuilds the image under the same tag on the next `make services-up`
@@ -20,6 +22,11 @@ source "$(dirname "$0")/services/lib.sh"
 SUITE="${1:?usage: $0 DEBIAN_SUITE PYTHON_MAJOR_MINOR (e.g. trixie 3.13)}"
 PYTHON="${2:?usage: $0 DEBIAN_SUITE PYTHON_MAJOR_MINOR (e.g. trixie 3.13)}"
 IMAGE="modelbay/python:$PYTHON-$SUITE"
+# The same tree before the purge below (apt, passwd, ... kept, apt's lists empty): for images
+# that install Debian packages with apt in their own build — the compose stand-ins
+# (deploy/local/*), the service image's `useradd`, examples/prebuilt-node. Model images never
+# use it (their system packages come as .debs: docs/system-packages.md).
+APT_IMAGE="$IMAGE-apt"
 MIRROR="${MODELBAY_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # python-is-python3 gives `python` like python:3.11-slim; python3-venv brings ensurepip, so a venv
 # inside the image has pip (the system python is PEP 668 managed: install into a venv).
@@ -96,10 +103,11 @@ PY
 }
 
 # What a model server never reads, measured in docs/benchmarks.md ("Image layers", session 4
-# and 5). dpkg keeps its database (the system-packages stage installs .debs with it), perl-base
+# and 5): the packages outside Essential + PACKAGES + KEEP (purge_unneeded, after the `-apt`
+# sibling is imported), and in both images what follows (slim). dpkg keeps its database (the system-packages stage installs .debs with it), perl-base
 # stays (Essential: maintainer scripts may use it), Python keeps ensurepip and its wheels (the
 # build stages create venvs) and every stdlib bytecode file.
-slim() {
+purge_unneeded() {
   local dir=$1 unneeded
   unneeded="$(unneeded_packages "$dir")"
   # apt is Protected; nothing kept depends on what goes (the closure above), so no --force-depends.
@@ -107,7 +115,13 @@ slim() {
   [[ -z $unneeded ]] || chroot "$dir" dpkg --purge --force-remove-protected $unneeded \
     >"$LOG_DIR/base-purge-$SUITE.log" 2>&1 \
     || fail "dpkg --purge in the $SUITE base failed; see $LOG_DIR/base-purge-$SUITE.log"
-  rm -rf "$dir"/var/lib/apt "$dir"/var/cache/apt "$dir"/etc/apt \
+  rm -rf "$dir"/var/lib/apt "$dir"/var/cache/apt "$dir"/etc/apt "$dir"/var/lib/dpkg/*-old \
+    "$dir"/var/log/*
+}
+
+slim() {
+  local dir=$1
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
     "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
     "$dir"/usr/share/locale/* "$dir"/usr/share/zoneinfo/right \
     "$dir"/var/cache/debconf/*-old "$dir"/var/lib/dpkg/*-old "$dir"/var/lib/dpkg/available \
@@ -143,25 +157,36 @@ import_image() {
   mkdir -p "$dir"
   tar --numeric-owner -C "$dir" -xf "$RAW_TAR"
   slim "$dir"
-  say "docker import $IMAGE (recipe $RECIPE)"
+  import_tree "$dir" "$APT_IMAGE" "and apt"
+  purge_unneeded "$dir"
+  import_tree "$dir" "$IMAGE" "(no apt: .debs go in with dpkg)"
+  rm -rf "$dir"
+}
+
+import_tree() {
+  local dir=$1 image=$2 what=$3
+  say "docker import $image (recipe $RECIPE)"
   tar --numeric-owner -C "$dir" -c . | "$DOCKER" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change "LABEL $RECIPE_LABEL=$RECIPE" \
     --change 'LABEL org.opencontainers.image.title=modelbay-python-base' \
-    --change "LABEL org.opencontainers.image.description=\"Debian $SUITE minbase with python3 ($PYTHON) and venv\"" \
+    --change "LABEL org.opencontainers.image.description=\"Debian $SUITE minbase with python3 ($PYTHON), venv $what\"" \
     --change 'CMD ["python3"]' \
-    - "$IMAGE" >/dev/null
-  rm -rf "$dir"
+    - "$image" >/dev/null
+}
+
+recipe_of() {
+  "$DOCKER" image inspect --format "{{index .Config.Labels \"$RECIPE_LABEL\"}}" "$1" 2>/dev/null \
+    || true
 }
 
 main() {
   hold_lock "base-image-$SUITE" 1800
   "$DOCKER" info >/dev/null 2>&1 || fail "Docker engine is not answering; run scripts/services/docker.sh first"
-  local built
-  built="$("$DOCKER" image inspect --format "{{index .Config.Labels \"$RECIPE_LABEL\"}}" \
-    "$IMAGE" 2>/dev/null || true)"
-  [[ $built == "$RECIPE" ]] || import_image
+  if [[ $(recipe_of "$IMAGE") != "$RECIPE" || $(recipe_of "$APT_IMAGE") != "$RECIPE" ]]; then
+    import_image
+  fi
   echo "$IMAGE"
 }
 

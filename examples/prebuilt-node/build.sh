@@ -6,6 +6,6 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TAG="${TAG:-modelbay-examples/thermo-node:1}"
 OUT="${1:-$PWD/thermo-node.tar}"
-docker build --quiet --build-arg "BASE=${BASE:-modelbay/python:3.11-bookworm}" -t "$TAG" "$HERE" >/dev/null
+docker build --quiet --build-arg "BASE=${BASE:-modelbay/python:3.11-bookworm-apt}" -t "$TAG" "$HERE" >/dev/null
 docker save "$TAG" -o "$OUT"
 echo "$OUT"

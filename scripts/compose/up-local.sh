@@ -27,6 +27,14 @@ REGISTRY_PORT=25000
 GATEWAY_PORT=28000
 ENV
 fi
+# The stand-ins and the service image apt-get/useradd in their builds: the base's `-apt` sibling
+# when it has one (scripts/build-python-base-image.sh), else the base itself (python:3.11-slim).
+base_image=$(<var/base-image)
+MODELBAY_APT_BASE_IMAGE=$base_image
+if docker image inspect "$base_image-apt" >/dev/null 2>&1; then
+  MODELBAY_APT_BASE_IMAGE=$base_image-apt
+fi
+export MODELBAY_APT_BASE_IMAGE
 # Env files written before internal calls were signed (docs/trust.md) get their secret now.
 if ! grep -q '^MODELBAY_INTERNAL_SECRET=' "$ENV_FILE"; then
   echo "MODELBAY_INTERNAL_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$ENV_FILE"

@@ -24,7 +24,8 @@ DOCKERFILE = DEPLOY / "Dockerfile.service"
 APP_SERVICES = ("onboarding", "catalog", "builder", "gateway")
 # What operators pull; none of it may be left once the override applies.
 UPSTREAM_IMAGE = re.compile(r"^(postgres|rabbitmq|registry|minio/minio|minio/mc|python):")
-BASE_IMAGE = "modelbay/python:3.11-bookworm"
+# The base with apt (scripts/build-python-base-image.sh): the stand-ins apt-get in their builds.
+BASE_IMAGE = "modelbay/python:3.11-bookworm-apt"
 
 
 @pytest.fixture(scope="module")
