@@ -42,6 +42,12 @@ BODY = b'{"sepal_length": [6.1], "sepal_width": [2.8], "petal_length": [4.0], "p
 PATH = "/model/methods/classify"
 
 
+def _body(rows: int) -> bytes:
+    """`rows` copies of BODY's row, as one request (the floors answer any body the same)."""
+    row = json.loads(BODY)
+    return json.dumps({name: values * rows for name, values in row.items()}).encode()
+
+
 def _free_port() -> int:
     import socket
 
@@ -129,6 +135,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rows", type=int, default=1, help="rows per request (floors: ignored)")
     parser.add_argument("--servers", default="raw,asgi,trivial,rf")
     parser.add_argument("--serve-args", default="", help="extra `serve` flags for the runtime")
     parser.add_argument(
@@ -140,7 +147,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "work" / "ceiling.json")
     args = parser.parse_args()
     python = str(HERE / ".venvs" / "modelbay" / "bin" / "python")
-    script = write_script(HERE / "work" / "lua", "ceiling-1row", PATH, BODY)
+    script = write_script(HERE / "work" / "lua", f"ceiling-{args.rows}row", PATH, _body(args.rows))
     registry = PidRegistry(HERE / "work" / "live-pgids")
     kinds = args.servers.split(",")
     if any(kind.startswith("trivial") for kind in kinds):
