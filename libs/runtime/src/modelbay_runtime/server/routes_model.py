@@ -126,7 +126,7 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
 
 def encode_json(result: dict[str, Any]) -> bytes:
     try:
-        return json.dumps(result, default=_json_fallback).encode()
+        return _ENCODER.encode(result).encode()
     except (TypeError, ValueError):
         log.exception("the model's output is not JSON-serializable")
         raise internal_error() from None
@@ -149,6 +149,11 @@ def encode_protobuf(state: ServingState, method: ServableMethod, result: dict[st
     except Exception:
         log.exception("the output of %s does not fit its protobuf message", method.name)
         raise internal_error() from None
+
+
+# What `json.dumps(result, default=_json_fallback)` builds on every call, built once (≈ 1 µs a
+# response: `dumps` makes a new encoder whenever an argument is not the default).
+_ENCODER = json.JSONEncoder(default=_json_fallback)
 
 
 def _html_escape(text: str) -> str:
