@@ -51,24 +51,26 @@ def summary_select_list(alias: str) -> str:
 # The words of a query the vocabulary knows, and the known words an unknown one may mean: its
 # one-edit variants found by primary key (a nested loop of index probes: a word's few hundred
 # variants are probed only when the word itself is unknown) and, for long words, its nearest
-# words by trigram (GiST). Each word comes back with its own tsquery as text (`plainto_tsquery`,
-# and `to_tsquery('simple', word:*)` for a prefix), so the search's tsquery is put together in
+# words by trigram (GiST). A word's variants travel as one space-separated string (words are
+# [a-z0-9]+): an array of hundreds of elements cost asyncpg more to encode than the rest of the
+# statement. Each word comes back with its own tsquery as text (`plainto_tsquery`, and
+# `to_tsquery('simple', word:*)` for a prefix), so the search's tsquery is put together in
 # Python from pieces the server made (spelling.py says which).
 VOCABULARY_LOOKUP = f"""
 WITH typed AS MATERIALIZED (
-    SELECT t.word, t.long, t.position,
+    SELECT t.word, t.long, t.variants,
            EXISTS (SELECT 1 FROM {SCHEMA}.search_words AS w WHERE w.word = t.word) AS known
-    FROM unnest($1::text[], $2::boolean[]) WITH ORDINALITY AS t(word, long, position)
+    FROM unnest($1::text[], $2::boolean[], $3::text[]) AS t(word, long, variants)
 ), unknown AS MATERIALIZED (
-    SELECT word, long, position FROM typed WHERE NOT known
+    SELECT word, long, variants FROM typed WHERE NOT known
 )
 SELECT t.word, t.known AS known, plainto_tsquery({ENGLISH}, t.word)::text AS query,
        to_tsquery('simple'::regconfig, t.word || ':*')::text AS prefix
 FROM typed AS t
 UNION ALL
 SELECT v.word, true, plainto_tsquery({ENGLISH}, v.word)::text, NULL
-FROM unnest($3::text[], $4::bigint[]) AS c(candidate, position)
-JOIN unknown AS u ON u.position = c.position
+FROM unknown AS u
+CROSS JOIN LATERAL unnest(string_to_array(u.variants, ' ')) AS c(candidate)
 CROSS JOIN LATERAL (
     SELECT w.word FROM {SCHEMA}.search_words AS w WHERE w.word = c.candidate LIMIT 1
 ) AS v
@@ -77,7 +79,7 @@ SELECT n.word, true, plainto_tsquery({ENGLISH}, n.word)::text, NULL
 FROM unknown AS u
 CROSS JOIN LATERAL (
     SELECT w.word FROM {SCHEMA}.search_words AS w
-    WHERE u.long AND w.word % u.word ORDER BY w.word <-> u.word LIMIT $5::integer
+    WHERE u.long AND w.word % u.word ORDER BY w.word <-> u.word LIMIT $4::integer
 ) AS n
 """
 

@@ -183,21 +183,13 @@ class SearchStore:
         exact_words = " ".join(parsed.words)
         if not parsed.words:
             return TextMatch(typed=typed, query_text="", exact_words="", alternatives={})
-        candidates: list[str] = []
-        positions: list[int] = []
-        for position, word in enumerate(parsed.words, start=1):
-            if allowed_edits(word) >= 1:
-                variants = sorted(one_edit_variants(word))
-                candidates += variants
-                positions += [position] * len(variants)
+        variants = [
+            " ".join(one_edit_variants(word)) if allowed_edits(word) >= 1 else ""
+            for word in parsed.words
+        ]
         long_words = [allowed_edits(word) >= 2 for word in parsed.words]
         rows = await (await self._driver()).fetch(
-            VOCABULARY_LOOKUP,
-            list(parsed.words),
-            long_words,
-            candidates,
-            positions,
-            NEAREST_BY_TRIGRAM,
+            VOCABULARY_LOOKUP, list(parsed.words), long_words, variants, NEAREST_BY_TRIGRAM
         )
         pieces = {str(row[0]): str(row[2]) for row in rows}
         prefixes = {str(row[0]): str(row[3]) for row in rows if row[3] is not None}
