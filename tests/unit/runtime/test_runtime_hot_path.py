@@ -291,3 +291,16 @@ async def test_a_client_gone_while_the_model_runs_leaves_the_server_serving() ->
     finally:
         fake.calls.gate.set()
         await server.shutdown()
+
+
+def test_a_uvicorn_newer_than_tested_falls_back_to_the_asgi_path() -> None:
+    from modelbay_runtime.server import hot_path
+
+    newest = ".".join(str(part) for part in hot_path.NEWEST_TESTED_UVICORN)
+    assert hot_path.uvicorn_is_tested(newest + ".0")
+    assert hot_path.uvicorn_is_tested("0.30.6")
+    assert not hot_path.uvicorn_is_tested(
+        f"{hot_path.NEWEST_TESTED_UVICORN[0]}.{hot_path.NEWEST_TESTED_UVICORN[1] + 1}.0"
+    )
+    assert not hot_path.uvicorn_is_tested("1.0.0")
+    assert not hot_path.uvicorn_is_tested("garbage")

@@ -350,4 +350,33 @@ def uvicorn_http_protocol() -> type[HttpToolsProtocol] | str:
 
     if os.environ.get(HOT_PATH_ENV, "on").strip().lower() in ("off", "0", "false", "no"):
         return "auto"
+    if not uvicorn_is_tested(_installed_uvicorn()):
+        log.info(
+            "uvicorn %s is newer than the hot path was tested with (%d.%d at most): "
+            "predictions take the ASGI path",
+            _installed_uvicorn(),
+            *NEWEST_TESTED_UVICORN,
+        )
+        return "auto"
     return HotPathProtocol
+
+
+# The protocol subclasses uvicorn's HttpToolsProtocol and sets the attributes its `cycle`
+# reads, which are not a public API: the hot path's tests pass with uvicorn 0.30.6, 0.40,
+# 0.47 and 0.54 (2026-12-07). A model image resolves uvicorn afresh, so a later release
+# falls back to the plain ASGI path (slower, never wrong) until it is tested and this moves.
+NEWEST_TESTED_UVICORN = (0, 54)
+
+
+def _installed_uvicorn() -> str:
+    import uvicorn
+
+    return str(uvicorn.__version__)
+
+
+def uvicorn_is_tested(version: str) -> bool:
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) <= NEWEST_TESTED_UVICORN
