@@ -363,8 +363,9 @@ def uvicorn_http_protocol() -> type[HttpToolsProtocol] | str:
 
 # The protocol subclasses uvicorn's HttpToolsProtocol and sets the attributes its `cycle`
 # reads, which are not a public API: the hot path's tests pass with uvicorn 0.30.6, 0.40,
-# 0.47, 0.54 and 0.55 (the newest, 2026-12-07). A model image resolves uvicorn afresh, so a later release
-# falls back to the plain ASGI path (slower, never wrong) until it is tested and this moves.
+# 0.47, 0.54 and 0.55 (the newest, 2026-12-07). A model image resolves uvicorn afresh, so a
+# later release falls back to the plain ASGI path (slower, never wrong) until it is tested and
+# this bound moves.
 NEWEST_TESTED_UVICORN = (0, 55)
 
 
