@@ -139,6 +139,13 @@ async def test_signed_deliveries_retried_logged_redelivered_and_filtered_by_visi
     # bob may not see the private model: nothing went to his endpoint.
     assert [r for r in receiver.requests if r.path == "/hooks/bob"] == []
 
+    # The receiver saw the retry before the deliverer recorded its answer: wait for the record.
+    async def delivery_settled() -> bool:
+        async with stack.client(alice) as client:
+            log = (await client.get(f"/v1/webhooks/{hook['id']}/deliveries")).json()
+        return len(log) == 1 and log[0]["status"] != "pending"
+
+    await _until(delivery_settled, "the delivery's outcome was recorded")
     async with stack.client(alice) as client:
         log = (await client.get(f"/v1/webhooks/{hook['id']}/deliveries")).json()
     [delivery] = log
