@@ -33,10 +33,9 @@ from modelbay_runtime.server.metrics import UNKNOWN_METHOD
 from modelbay_runtime.server.negotiation import Encoding, request_encoding, response_encoding
 from modelbay_runtime.server.problem import PROBLEM_MEDIA_TYPE, ProblemError, internal_error
 from modelbay_runtime.server.routes_model import (
-    decode_json_object,
-    encode_json,
-    encode_protobuf,
-    require_fields,
+    check_payload,
+    decode_payload,
+    encode_result,
     resolve_method,
 )
 
@@ -259,23 +258,15 @@ class HotPredict:
             incoming = _request_encoding(cycle.content_type)
             encoding = incoming[0].value
             outgoing = _response_encoding(cycle.accept, incoming)
-            body = bytes(cycle.body)
             method = runtime.method
-            json_body = incoming[0] is Encoding.JSON
-            if json_body:
-                payload = decode_json_object(body)
-            else:
-                payload = state.catalog.decode(method.input_message, body, method.input_spec)
+            payload = decode_payload(state, runtime, incoming[0], bytes(cycle.body))
             batcher = runtime.batcher
             rows = batcher.accepts(payload) if batcher is not None else None
             if rows is None:
                 # Not batchable as it is: the ASGI path's checks, for its exact 422s. A request
                 # the batcher accepts has every column, all of one length > 0 and of the right
                 # kinds, so these checks could not fail for it and are skipped.
-                if json_body:
-                    require_fields(payload, runtime.required_fields)
-                if runtime.layout is not None:
-                    runtime.layout.check_rows(payload)
+                check_payload(runtime, payload, incoming[0])
             future: asyncio.Future[dict[str, Any]]
             if batcher is not None and rows is not None:
                 future = batcher.enqueue(payload, rows)
@@ -287,17 +278,12 @@ class HotPredict:
 
         def finish(done: asyncio.Future[dict[str, Any]]) -> None:
             try:
-                result = done.result()
-                if outgoing[0] is Encoding.PROTOBUF:
-                    body = encode_protobuf(state, method, result)
-                    media_type = outgoing[1].encode("latin-1")
-                else:
-                    body, media_type = encode_json(result), _JSON_MEDIA
+                body, media_type = encode_result(state, method, outgoing, done.result())
             except BaseException as exc:
                 self._fail(cycle, respond, exc, label, encoding, started)
                 return
             self.server.metrics.request_done(label, 200, encoding, time.perf_counter() - started)
-            respond(200, body, media_type, {})
+            respond(200, body, media_type.encode("latin-1"), {})
 
         future.add_done_callback(finish)
 

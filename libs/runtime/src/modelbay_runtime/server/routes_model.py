@@ -64,21 +64,14 @@ class ModelRoutes:
         # for it instead of leaving without it.
         with batcher.arriving() if batcher is not None else nullcontext():
             body = await request.body(self.server.settings.max_body_bytes)
-            if incoming is Encoding.PROTOBUF:
-                payload = state.catalog.decode(method.input_message, body, method.input_spec)
-            else:
-                payload = decode_json_object(body)
-                require_fields(payload, runtime.required_fields)
-            if runtime.layout is not None:
-                runtime.layout.check_rows(payload)
+            payload = decode_payload(state, runtime, incoming, body)
+            check_payload(runtime, payload, incoming)
         rows = batcher.accepts(payload) if batcher is not None else None
         if batcher is not None and rows is not None:
             result = await batcher.submit(payload, rows)
         else:
             result = await self.server.runner.call(method, payload)
-        if outgoing[0] is Encoding.PROTOBUF:
-            return Response(200, encode_protobuf(state, method, result), outgoing[1])
-        return Response(200, encode_json(result))
+        return Response(200, *encode_result(state, method, outgoing, result))
 
     async def metadata(self, request: Request) -> Response:
         return Response(200, self.server.ready_state().metadata_json())
@@ -106,6 +99,37 @@ def resolve_method(state: ServingState, name: str) -> MethodRuntime:
             f"The model has no method {name!r}; methods are {sorted(state.methods)}.",
         )
     return runtime
+
+
+def decode_payload(
+    state: ServingState, runtime: MethodRuntime, incoming: Encoding, body: bytes
+) -> dict[str, Any]:
+    """A request body as the method's input fields (the ASGI route and the hot path)."""
+    method = runtime.method
+    if incoming is Encoding.PROTOBUF:
+        return state.catalog.decode(method.input_message, body, method.input_spec)
+    return decode_json_object(body)
+
+
+def check_payload(runtime: MethodRuntime, payload: dict[str, Any], incoming: Encoding) -> None:
+    """The checks before the model sees a payload: required fields (JSON; protobuf has every
+    field), then the rows of a row-wise method, in that order for the same first 422."""
+    if incoming is not Encoding.PROTOBUF:
+        require_fields(payload, runtime.required_fields)
+    if runtime.layout is not None:
+        runtime.layout.check_rows(payload)
+
+
+def encode_result(
+    state: ServingState,
+    method: ServableMethod,
+    outgoing: tuple[Encoding, str],
+    result: dict[str, Any],
+) -> tuple[bytes, str]:
+    """A model's answer in the negotiated encoding: (body, media type)."""
+    if outgoing[0] is Encoding.PROTOBUF:
+        return encode_protobuf(state, method, result), outgoing[1]
+    return encode_json(result), "application/json"
 
 
 def require_fields(payload: dict[str, Any], required: tuple[str, ...]) -> None:
