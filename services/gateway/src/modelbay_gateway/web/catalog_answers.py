@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelbay_common.access import Caller
+from modelbay_common.access import Caller, ModelAccess, Visibility
 
 from modelbay_gateway import service_models
 from modelbay_gateway.upstream import Upstreams
+
+
+def model_access(model: Mapping[str, Any]) -> ModelAccess:
+    """Who may see and change a model, from the catalog's answer for it (`get_model`)."""
+    return ModelAccess(
+        owner=str(model["owner"]),
+        owner_org=model.get("owner_org"),
+        visibility=Visibility(str(model["visibility"])),
+    )
 
 
 async def search_models(

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from modelbay_common.access import ModelAccess, Visibility, can_change
+from modelbay_common.access import can_change
 from modelbay_common.api_params import INT32_MAX
 from modelbay_common.artifacts import ArtifactKind
 from modelbay_common.contracts.curation import PublishRequest
@@ -28,7 +28,7 @@ from modelbay_gateway.downloads import open_blob_download, open_image_download
 from modelbay_gateway.events_hub import EventFilter, format_sse
 from modelbay_gateway.service_curation import latest_publish_request, list_aliases
 from modelbay_gateway.upstream import Caller, Upstreams
-from modelbay_gateway.web.catalog_answers import get_model, get_version
+from modelbay_gateway.web.catalog_answers import get_model, get_version, model_access
 from modelbay_gateway.web.community import community_values
 from modelbay_gateway.web.errors import HtmlErrorRoute
 from modelbay_gateway.web.session import Visitor
@@ -51,14 +51,6 @@ VERSIONS_WITH_TIMES = 10
 SSE_KEEPALIVE_SECONDS = 15.0
 FileKind = ArtifactKind
 VersionNumber = Annotated[int, Path(ge=1, le=INT32_MAX)]
-
-
-def _access(model: dict[str, Any]) -> ModelAccess:
-    return ModelAccess(
-        owner=str(model["owner"]),
-        owner_org=model.get("owner_org"),
-        visibility=Visibility(str(model["visibility"])),
-    )
 
 
 async def _older_detail(
@@ -170,7 +162,7 @@ async def render_model_page(
     model = await get_model(upstreams, caller, owner, name)
     shown = shown_version(model, version)
     # The owner, the owning organisation's maintainers, administrators (the catalog's rule).
-    may_publish = can_change(caller, _access(model))
+    may_publish = can_change(caller, model_access(model))
     details, community, older, aliases, publication = await asyncio.gather(
         _version_details(upstreams, caller, owner, name, model),
         community_values(upstreams, caller, owner, name, shown, count_view),

@@ -19,10 +19,10 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import yaml
-from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from modelbay_common.access import ModelAccess, Visibility, can_change
-from modelbay_common.api_params import INT32_MAX
+from modelbay_common.access import can_change
+from modelbay_common.api_params import INT32_MAX, VersionNumber
 from modelbay_common.errors import ModelbayError
 
 from modelbay_gateway.errors import UpstreamProblem
@@ -32,7 +32,7 @@ from modelbay_gateway.service_solutions import (
     parse_solution_body,
     submit_solution,
 )
-from modelbay_gateway.web.catalog_answers import get_model, get_version
+from modelbay_gateway.web.catalog_answers import get_model, get_version, model_access
 from modelbay_gateway.web.errors import HtmlErrorRoute, error_page, signin_redirect
 from modelbay_gateway.web.session import CSRF_FIELD, CurrentVisitor, Visitor, check_csrf
 from modelbay_gateway.web.state import State
@@ -40,7 +40,6 @@ from modelbay_gateway.web.state import State
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
 DocumentText = Annotated[str, Form(max_length=MAX_DOCUMENT_BYTES)]
-VersionNumber = Annotated[int, Path(ge=1, le=INT32_MAX)]
 # The recording page reloads once a second; after two minutes it stops and says where to look
 # (a version the catalog never records, e.g. while the catalog is down, must not poll forever).
 RECORDING_POLLS = 120
@@ -86,7 +85,7 @@ async def _editable(
 ) -> dict[str, Any] | Response:
     """The model, when it is a solution the visitor may push to; otherwise the page to show."""
     model = await get_model(state.context.upstreams, visitor.caller, owner, name)
-    access = ModelAccess(owner, model.get("owner_org"), Visibility(str(model["visibility"])))
+    access = model_access(model)
     if model.get("kind") != "solution":
         return await error_page(request, 404, "Not a solution", f"{owner}/{name} is a model.")
     if not can_change(visitor.caller, access):
@@ -179,7 +178,7 @@ async def recording_page(
     except UpstreamProblem as exc:
         if exc.status != 404:
             raise
-        access = ModelAccess(owner, model.get("owner_org"), Visibility(str(model["visibility"])))
+        access = model_access(model)
         newer = version > int(model.get("latest_version") or 0)
         if not (newer and can_change(caller, access)):
             raise  # a number that is not coming, or not theirs: the one 404 page
