@@ -134,7 +134,7 @@ def filters_sql(
 
 def rank_sql(vector: str, query: str, exact: str) -> str:
     """`ts_rank` + 1 when the row matches the words exactly as typed, in float8 so the rank
-    written into a cursor compares exactly next time (store_search.TextMatch.rank)."""
+    written into a cursor compares exactly next time."""
     return (
         f"CAST(ts_rank({vector}, {query}) AS double precision) + "
         f"CAST(CASE WHEN {vector} @@ {exact} THEN 1.0 ELSE 0.0 END AS double precision)"

@@ -20,21 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import asyncpg
 from modelbay_common.access import Caller, Visibility, acts_for
-from sqlalchemy import (
-    and_,
-    case,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    true,
-)
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,7 +56,6 @@ from modelbay_catalog.spelling import (
     query_words,
     uses_websearch_syntax,
 )
-from modelbay_catalog.store import TEXT_SEARCH_CONFIG
 from modelbay_catalog.store_pages import SUMMARY_WIDTH, summary_record
 
 MIN_PREFIX = 3  # a shorter prefix matches too much of the catalog to be worth ranking
@@ -116,28 +105,6 @@ class TextMatch:
     query_text: str | None  # None: `typed` uses websearch syntax
     exact_words: str  # what `plainto_tsquery` makes the words as typed of
     alternatives: Mapping[str, tuple[str, ...]]  # corrections of the words the catalog lacks
-
-    @property
-    def query(self) -> ColumnElement[Any]:
-        if self.query_text is None:
-            return func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, self.typed)
-        return literal(self.query_text).cast(TSQUERY)
-
-    @property
-    def exact(self) -> ColumnElement[Any]:
-        if self.query_text is None:
-            return self.query
-        return func.plainto_tsquery(TEXT_SEARCH_CONFIG, self.exact_words)
-
-    def condition(self, vector: Any = ModelRow.search_vector) -> ColumnElement[bool]:
-        return vector.op("@@")(self.query)  # type: ignore[no-any-return]
-
-    def rank(self, vector: Any = ModelRow.search_vector) -> ColumnElement[float]:
-        exact_bonus = case((vector.op("@@")(self.exact), 1.0), else_=0.0)
-        # float8 throughout, so the rank written into a cursor compares exactly next time.
-        return func.ts_rank(vector, self.query).cast(DOUBLE_PRECISION) + exact_bonus.cast(
-            DOUBLE_PRECISION
-        )
 
     def query_sql(self, params: Parameters) -> str:
         """The tsquery as SQL over `params` (search_sql.py)."""
