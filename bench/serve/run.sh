@@ -7,7 +7,8 @@
 #
 # Environment (all optional):
 #   BENCH_PEERS     comma list of modelbay,modelbay-auto,modelbay-threads,modelbay-asgi,mlflow,bentoml,
-#                   bentoml-batch,mlserver,mlserver-batch,fastapi,fastapi-async (default: all;
+#                   bentoml-batch,mlserver,mlserver-batch,fastapi,fastapi-async (default: all but
+#                   modelbay-asgi, the hot path switched off, which only ceiling.py compares;
 #                   `-auto`, `-threads`, `-batch` and `-async` are the issue-14 configurations,
 #                   peers.py + peers_configured.py). A
 #                   subset is a development run: it writes to bench/serve/work/, not the docs.
@@ -15,6 +16,16 @@
 #   BENCH_DURATION  seconds per measured cell (default 12); BENCH_WARMUP (default 2)
 #   BENCH_PYTHON    interpreter request for `uv venv` (default 3.11)
 set -euo pipefail
+
+# The header above is the help: `--help` prints it; any other argument is a mistake (the
+# benchmark is configured by the environment, and a stray argument used to start a full run).
+if [[ $# -gt 0 ]]; then
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+  case "$1" in
+    -h|--help) exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (the benchmark takes its options from the environment above)" >&2; exit 2 ;;
+  esac
+fi
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
