@@ -89,9 +89,40 @@ function followPipeline() {
   source.onopen = render;
 }
 
+// A version the catalog is still recording (version_recording.html): ask for the page again
+// each second in the background and move on only when the answer changes: to the version's page
+// once recorded (the server redirects), or to the "not recorded after two minutes" page. A
+// reload each second (what the page does without scripts) made screen readers announce the
+// notice again every time.
+const RECORDING_POLL_MS = 1000;
+
+function followRecording() {
+  const notice = document.querySelector("[data-recording-poll]");
+  if (!notice || !window.fetch) return;
+  let poll = Number(notice.dataset.recordingPoll);
+  const ask = async () => {
+    const url = `${notice.dataset.recordingUrl}?poll=${poll}`;
+    try {
+      const answer = await window.fetch(url, { credentials: "same-origin" });
+      const stillRecording = answer.ok && !answer.redirected
+        && (await answer.text()).includes("data-recording-poll=");
+      if (!stillRecording) {
+        window.location.replace(answer.redirected ? answer.url : url);
+        return;
+      }
+      poll += 1;
+    } catch (error) {
+      // The gateway did not answer this time (restarting, network): ask again next second.
+    }
+    window.setTimeout(ask, RECORDING_POLL_MS);
+  };
+  window.setTimeout(ask, RECORDING_POLL_MS);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   enableCopyButtons(document);
   followPipeline();
+  followRecording();
 });
 document.addEventListener("htmx:afterSettle", (event) => enableCopyButtons(event.target));
 
