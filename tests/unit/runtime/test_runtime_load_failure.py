@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,24 @@ def test_root_cause_follows_explicit_and_implicit_chains() -> None:
         _suppressed_chain()
     assert root_cause(suppressed.value) == "RuntimeError: shown"
     assert root_cause(MemoryError()) == "MemoryError"
+
+
+def test_model_process_exits_3_quietly_when_the_server_is_gone(tmp_path: Path) -> None:
+    """A model process whose load fails after the serving process went away (it could not
+    start, or was stopped) exits 3 with the load's log, not a second traceback of its own."""
+    bundle = make_unloadable_bundle_dir(tmp_path / "bundle", tmp_path / "src")
+    ours, theirs = socket.socketpair()
+    ours.close()  # the serving process is gone before the model has loaded
+    with theirs:
+        worker_command = [sys.executable, "-m", "modelbay_runtime.server.model_worker"]
+        worker = subprocess.run(
+            [*worker_command, str(theirs.fileno()), str(bundle), "1"],
+            pass_fds=(theirs.fileno(),),
+            capture_output=True,
+            text=True,
+            timeout=SERVE_TIMEOUT_SECONDS,
+        )
+    assert worker.returncode == EXIT_MODEL_LOAD_FAILED, worker.stderr
+    assert "the model could not be loaded" in worker.stderr
+    assert "BrokenPipeError" not in worker.stderr
+    assert worker.stderr.count("Traceback") == 1, worker.stderr  # the load's, logged once

@@ -123,7 +123,7 @@ def main(argv: list[str]) -> int:
     # them (0.08-0.1 s, before the "ready" frame) to find under a thousand unreachable ones
     # (iris), which stay. Frozen objects are never walked again, which also spares the calls.
     gc.disable()
-    from modelbay_runtime.server.load_failure import root_cause
+    from modelbay_runtime.server.load_failure import EXIT_MODEL_LOAD_FAILED, root_cause
     from modelbay_runtime.server.remote_model import shell_of
 
     try:
@@ -133,8 +133,9 @@ def main(argv: list[str]) -> int:
         shell = shell_of(model)
     except Exception as exc:
         log.exception("the model could not be loaded")
-        sock.sendall(encode_frame(("failed", root_cause(exc))))
-        return 3
+        with contextlib.suppress(OSError):  # the serving process may be gone already
+            sock.sendall(encode_frame(("failed", root_cause(exc))))
+        return EXIT_MODEL_LOAD_FAILED
     finally:
         gc.freeze()
         gc.enable()
