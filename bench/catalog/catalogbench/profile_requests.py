@@ -55,6 +55,12 @@ def arguments() -> argparse.Namespace:
         help="only the CPU ms per request (for interleaved A/B rounds: no profiler run)",
     )
     parser.add_argument(
+        "--lean-reads",
+        choices=("on", "off"),
+        default="on",
+        help="the catalog's lean path for search and model page (fast_reads.py), or FastAPI",
+    )
+    parser.add_argument(
         "--only",
         choices=("catalog", "gateway"),
         help="profile one process only (default: both)",
@@ -131,7 +137,7 @@ async def main() -> None:
     from modelbay_catalog.main import build_service as build_catalog
     from modelbay_catalog.settings import CatalogSettings
 
-    catalog = build_catalog(CatalogSettings())
+    catalog = build_catalog(CatalogSettings(lean_reads=options.lean_reads == "on"))
     reader = Caller(user=READER)
     internal = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=catalog.app),

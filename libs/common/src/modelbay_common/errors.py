@@ -168,10 +168,17 @@ def _status_phrase(status: int) -> str:
 
 async def _handle_modelbay_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, ModelbayError)
+    return modelbay_error_response(exc, _instance_of(request))
+
+
+def modelbay_error_response(exc: ModelbayError, path: str) -> ProblemResponse:
+    """The problem+json answer to `exc` raised while serving `path`: what the handler
+    `install_problem_handlers` installs answers, for code that answers without the framework
+    (the catalog's lean reads)."""
     if exc.status >= 500:
-        _logger.error("request failed: %s", exc, exc_info=exc, extra={"path": request.url.path})
+        _logger.error("request failed: %s", exc, exc_info=exc, extra={"path": path})
     return ProblemResponse(
-        exc.to_problem(_instance_of(request)), status_code=exc.status, headers=exc.headers or None
+        exc.to_problem(path), status_code=exc.status, headers=exc.headers or None
     )
 
 

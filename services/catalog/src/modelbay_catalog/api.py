@@ -109,6 +109,11 @@ def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
     )
     app.state.sessions, app.state.settings = sessions, settings
     app.state.read_sessions = autocommit_sessions(sessions)
+    # Imported here: the lean path calls this module's functions. Installed first, so it sits
+    # innermost, inside the error, internal-auth and metrics middlewares added after it.
+    from modelbay_catalog.fast_reads import install_lean_reads
+
+    install_lean_reads(app, settings)
     install_problem_handlers(app)
     app.include_router(router)
     # Imported here: the social routes use this module's typed dependencies.
@@ -222,7 +227,31 @@ async def search(
     facets: Annotated[bool, Query(description="also count the facets of all matches")] = False,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
-    criteria = SearchCriteria(
+    criteria = search_criteria(q, category, library, license, owner, status, kind, sort)
+    return await search_answer(session, caller, criteria, limit, cursor, facets)
+
+
+@router.get("/internal/models/{owner}/{name}", response_model=ModelDetail)
+async def get_model(session: ReadSessionDep, caller: CallerDep, owner: str, name: str) -> Response:
+    return await model_page_answer(session, caller, owner, name)
+
+
+# The use cases of the two hot reads, shared by their routes and by the lean path that answers
+# the same requests without the framework (fast_reads.py): one place decides the answer.
+
+
+def search_criteria(
+    q: str | None,
+    category: Category | None,
+    library: str | None,
+    license: str | None,
+    owner: str | None,
+    status: VersionStatus | None,
+    kind: str | None,
+    sort: SearchSort | None,
+) -> SearchCriteria:
+    """The search's criteria from its validated query parameters (blank ones mean absent)."""
+    return SearchCriteria(
         # Not stripped: a trailing space says the last word is finished (no prefix match).
         q=q if q and q.strip() else None,
         category=category.value if category else None,
@@ -233,14 +262,25 @@ async def search(
         kind=kind,
         sort=sort,
     )
+
+
+async def search_answer(
+    session: AsyncSession,
+    caller: Caller,
+    criteria: SearchCriteria,
+    limit: int,
+    cursor: str | None,
+    facets: bool,
+) -> Response:
     store = SearchStore(session)
     page = await search_models(store, caller, criteria, limit, cursor, with_facets=facets)
     answer = search_page(page.hits, page.next_cursor, criteria.effective_sort, page.facets)
     return serialised_once(answer)
 
 
-@router.get("/internal/models/{owner}/{name}", response_model=ModelDetail)
-async def get_model(session: ReadSessionDep, caller: CallerDep, owner: str, name: str) -> Response:
+async def model_page_answer(
+    session: AsyncSession, caller: Caller, owner: str, name: str
+) -> Response:
     found = await model_with_versions(ModelPageStore(session), caller, owner, name)
     detail = model_detail(found.model, found.versions)
     if found.mirrored:  # only a mirror's page shows its origin (federation tables)

@@ -88,6 +88,13 @@ class CatalogSettings(ServiceSettings):
         default=True,
         description="Run the periodic sync loop; `false` leaves only the admin's sync now",
     )
+    lean_reads: bool = Field(
+        default=True,
+        description=(
+            "Answer the search and the model page on the lean path (fast_reads.py, the same "
+            "answers at a fraction of the CPU); `false`: every request goes through FastAPI"
+        ),
+    )
 
     def publish_approval_required(self, owner: str) -> bool:
         """Whether a publication of `owner`'s model to `public` waits for a publisher."""

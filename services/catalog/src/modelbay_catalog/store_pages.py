@@ -1,26 +1,29 @@
-"""The two hottest reads, search hits and the model page, read with Core (docs/benchmarks.md,
-"Catalog search", session 4).
+"""The two hottest reads, search hits and the model page, read as plain rows (docs/benchmarks.md,
+"Catalog search", sessions 4 and 6).
 
 `select(ModelRow)` hydrates every column of an ORM instance (the search vector, the interface
 terms, the rating histogram: ~1 kB a row that no answer shows) and then `to_model_record`
 copies it once more. Here a hit or a page selects only the columns its answer shows, as plain
-Core rows turned straight into the same `ModelRecord`; the model page also learns in the same
+rows turned straight into the same `ModelRecord`; the model page also learns in the same
 statement whether the model is a mirror, so the federation tables are read only for mirrors,
-and gets each version's download counts in the statement that reads the versions.
+and gets each version's download counts in the statement that reads the versions. The page's
+statements are SQL text prepared on the driver (`FIND_MODEL`, `VERSION_LINES`); the search's
+are in search_sql.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+import asyncpg
 from modelbay_common.access import Visibility
 from modelbay_common.interface import InterfaceChange, InterfaceDiff
-from sqlalchemy import Row, exists, func, select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.federation.orm import MirroredModelRow
 from modelbay_catalog.lifecycle import VersionStatus
-from modelbay_catalog.orm import DownloadCountRow, ModelRow, VersionRow
+from modelbay_catalog.orm import SCHEMA, DownloadCountRow, ModelRow, VersionRow
 from modelbay_catalog.records import ModelRecord, PageModel, RecordedInterfaceDiff, VersionLine
 
 # What a search hit and a model page show of a model, in `ModelRecord`'s field order.
@@ -87,6 +90,31 @@ def summary_record(row: Row[Any] | tuple[Any, ...]) -> ModelRecord:
     )
 
 
+def _page_select_list(alias: str) -> str:
+    return ", ".join(f"{alias}.{column.expression.name}" for column in SUMMARY_COLUMNS)
+
+
+# The model page's two statements as SQL text, run as prepared statements on the session's
+# asyncpg connection (as search_sql.py does for the search): built as Core `select`s they cost
+# ~0.5 ms of CPU a page in coercions, cache keys and result processing (docs/benchmarks.md,
+# "Catalog search", session 6). Same columns and conditions as the Core statements they replace.
+_MIRRORS = f"{SCHEMA}.{MirroredModelRow.__tablename__}"
+FIND_MODEL = (
+    f"SELECT {_page_select_list('m')}, "
+    f"EXISTS (SELECT 1 FROM {_MIRRORS} AS mirror WHERE mirror.model_id = m.id) "
+    f"FROM {SCHEMA}.{ModelRow.__tablename__} AS m "
+    "WHERE m.owner = $1 AND m.name = $2 AND m.deleted_at IS NULL"
+)
+VERSION_LINES = (
+    "SELECT v.version, v.status, v.kind, v.failure_reason, v.image_ref, v.image_digest, "
+    "v.interface_compared_to, v.interface_changes, "
+    f"(SELECT jsonb_object_agg(d.kind, d.count) FROM {SCHEMA}.{DownloadCountRow.__tablename__} AS d"
+    " WHERE d.version_id = v.id), "
+    "v.created_at, v.updated_at "
+    f"FROM {SCHEMA}.{VersionRow.__tablename__} AS v WHERE v.model_id = $1 ORDER BY v.version"
+)
+
+
 class ModelPageStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -95,49 +123,33 @@ class ModelPageStore:
     def session(self) -> AsyncSession:
         return self._session
 
+    async def _driver(self) -> asyncpg.Connection:
+        """The asyncpg connection under the session (its pool, and its transaction if one is
+        open): asyncpg prepares each statement once per connection and keeps it."""
+        connection = await self._session.connection()
+        raw = await connection.get_raw_connection()
+        return cast(asyncpg.Connection, raw.driver_connection)
+
     async def find_model(self, owner: str, name: str) -> PageModel | None:
         """The model unless missing or deleted, and whether it is a mirror (one statement)."""
-        is_mirror = exists().where(MirroredModelRow.model_id == ModelRow.id)
-        statement = select(*SUMMARY_COLUMNS, is_mirror).where(
-            ModelRow.owner == owner, ModelRow.name == name, ModelRow.deleted_at.is_(None)
-        )
-        row = (await self._session.execute(statement)).first()
+        row = await (await self._driver()).fetchrow(FIND_MODEL, owner, name)
         if row is None:
             return None
-        return PageModel(model=summary_record(row), mirrored=bool(row[SUMMARY_WIDTH]))
+        return PageModel(model=summary_record(tuple(row)), mirrored=bool(row[SUMMARY_WIDTH]))
 
     async def version_lines(self, model_id: int) -> list[VersionLine]:
         """Every version of the model, oldest first, with its download counts by kind."""
-        downloads = (
-            select(func.jsonb_object_agg(DownloadCountRow.kind, DownloadCountRow.count))
-            .where(DownloadCountRow.version_id == VersionRow.id)
-            .scalar_subquery()
-        )
-        statement = (
-            select(
-                VersionRow.version,
-                VersionRow.status,
-                VersionRow.kind,
-                VersionRow.failure_reason,
-                VersionRow.image_ref,
-                VersionRow.image_digest,
-                VersionRow.interface_compared_to,
-                VersionRow.interface_changes,
-                downloads,
-                VersionRow.created_at,
-                VersionRow.updated_at,
-            )
-            .where(VersionRow.model_id == model_id)
-            .order_by(VersionRow.version)
-        )
-        return [_version_line(row) for row in await self._session.execute(statement)]
+        rows = await (await self._driver()).fetch(VERSION_LINES, model_id)
+        return [_version_line(tuple(row)) for row in rows]
 
 
-def _version_line(row: Row[Any]) -> VersionLine:
+def _version_line(row: tuple[Any, ...]) -> VersionLine:
     (
         version, status, kind, failure_reason, image_ref, image_digest,
         compared_to, changes, downloads, created_at, updated_at,
-    ) = tuple(row)  # fmt: skip
+    ) = row  # fmt: skip
+    # JSONB arrives parsed: SQLAlchemy's dialect sets the driver's jsonb codec on every
+    # connection it opens, so the raw connection decodes it as the JSONB type would.
     diff = None
     if compared_to is not None and changes is not None:
         parsed = [InterfaceChange.model_validate(change) for change in changes]
