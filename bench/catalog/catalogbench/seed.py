@@ -3,7 +3,10 @@
 Fast the way bulk loads are: the secondary indexes are dropped, rows go in with binary COPY,
 the search documents are computed in one UPDATE with the catalog's own expression
 (`store.search_document`), the indexes are rebuilt once, and the typo vocabulary is filled with
-the catalog's own word expression (`store.vocabulary_words`). Then ANALYZE.
+the catalog's own word expression (`store.vocabulary_words`). The search postings (migration
+0017) are written in one INSERT … SELECT with the trigger's own score function, their primary key
+and word index built afterwards. Then ANALYZE (and VACUUM of the postings, whose word index is
+read index-only: that needs the visibility map).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import asyncpg
-from modelbay_catalog.orm import ModelRow, ModelSearchRow, SearchWordRow
+from modelbay_catalog.orm import ModelRow, ModelSearchRow, SearchPostingRow, SearchWordRow
 from modelbay_catalog.store import (
     MAX_VOCABULARY_WORD,
     MIN_VOCABULARY_WORD,
@@ -30,7 +33,9 @@ from catalogbench import generate
 
 SCHEMA = "catalog"
 SEARCH_SYNC = "model_search_sync"  # the trigger that keeps `model_search` in step (0016)
-LOADED_TABLES = "'models', 'versions', 'ratings', 'download_counts', 'model_search'"
+POSTINGS_SYNC = "search_postings_sync"  # the trigger on `model_search` writing postings (0017)
+POSTINGS = "search_postings"
+LOADED_TABLES = f"'models', 'versions', 'ratings', 'download_counts', 'model_search', '{POSTINGS}'"
 
 
 @dataclass
@@ -81,6 +86,9 @@ async def seed(
         dropped = await _drop_secondary_indexes(connection)
         # The narrow search copy is filled once below, not row by row by its trigger.
         await connection.execute(f"ALTER TABLE {SCHEMA}.models DISABLE TRIGGER {SEARCH_SYNC}")
+        await connection.execute(
+            f"ALTER TABLE {SCHEMA}.model_search DISABLE TRIGGER {POSTINGS_SYNC}"
+        )
         timer.lap("drop indexes")
         totals = _model_totals(download_counts, rating_rows)
         version_ids = await _copy_models_and_versions(connection, rows, totals, report)
@@ -93,6 +101,8 @@ async def seed(
         await connection.execute(f"VACUUM FULL {SCHEMA}.models")
         await connection.execute(compiled(_fill_search_copy()))
         timer.lap("search documents")
+        await connection.execute(_fill_postings())
+        timer.lap("postings")
         for definition in dropped:
             await connection.execute(definition)
         for table, name, definition in constraints:
@@ -105,9 +115,13 @@ async def seed(
         await connection.execute(f"ANALYZE {SCHEMA}.models, {SCHEMA}.versions")
         await connection.execute(f"ANALYZE {SCHEMA}.ratings, {SCHEMA}.download_counts")
         await connection.execute(f"ANALYZE {SCHEMA}.search_words, {SCHEMA}.model_search")
+        await connection.execute(f"VACUUM (ANALYZE) {SCHEMA}.{POSTINGS}")
         timer.lap("analyze")
     finally:
         await connection.execute(f"ALTER TABLE {SCHEMA}.models ENABLE TRIGGER {SEARCH_SYNC}")
+        await connection.execute(
+            f"ALTER TABLE {SCHEMA}.model_search ENABLE TRIGGER {POSTINGS_SYNC}"
+        )
         await connection.close()
     return report
 
@@ -122,16 +136,33 @@ def _fill_search_copy() -> ClauseElement:
     )
 
 
+def _fill_postings() -> str:
+    """What the trigger `search_postings_sync` would have written for every `model_search` row
+    (migration 0017), in one statement: a row per lexeme, scored by the same SQL function."""
+    copied = [
+        column.name
+        for column in SearchPostingRow.__table__.columns
+        if column.name not in ("word", "model_id", "score")
+    ]
+    return (
+        f"INSERT INTO {SCHEMA}.{POSTINGS} (word, model_id, score, {', '.join(copied)}) "
+        f"SELECT l.lexeme, s.model_id, {SCHEMA}.search_posting_score(l.weights), "
+        + ", ".join(f"s.{name}" for name in copied)
+        + f" FROM {SCHEMA}.model_search AS s CROSS JOIN LATERAL unnest(s.search_vector) AS l"
+    )
+
+
 async def _drop_constraints(connection: asyncpg.Connection) -> list[tuple[str, str, str]]:
-    """Drop the unique and foreign-key constraints of the loaded tables (checked once when they
-    are added back, instead of row by row); their definitions, to add them again."""
+    """Drop the unique and foreign-key constraints of the loaded tables, and the postings'
+    primary key (nothing refers to it), checked once when they are added back instead of row
+    by row; their definitions, to add them again."""
     found = await connection.fetch(
         f"""
         SELECT t.relname AS table_name, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
         FROM pg_constraint AS c JOIN pg_class AS t ON t.oid = c.conrelid
         JOIN pg_namespace AS n ON n.oid = t.relnamespace
         WHERE n.nspname = $1 AND t.relname IN ({LOADED_TABLES})
-          AND c.contype IN ('u', 'f')
+          AND (c.contype IN ('u', 'f') OR (c.contype = 'p' AND t.relname = '{POSTINGS}'))
         ORDER BY c.contype DESC
         """,
         SCHEMA,
@@ -140,7 +171,8 @@ async def _drop_constraints(connection: asyncpg.Connection) -> list[tuple[str, s
         await connection.execute(
             f"ALTER TABLE {SCHEMA}.{row['table_name']} DROP CONSTRAINT {row['name']}"
         )
-    # Added back in the reverse order: foreign keys, then unique constraints (independent here).
+    # Added back in the reverse order: foreign keys, then the postings' key, then unique
+    # constraints (independent here).
     return [(str(r["table_name"]), str(r["name"]), str(r["definition"])) for r in reversed(found)]
 
 

@@ -186,6 +186,36 @@ class ModelSearchRow(Base):
     kind: Mapped[str] = mapped_column(Text, server_default="model")
 
 
+class SearchPostingRow(Base):
+    """One lexeme of a model's search vector with its rank term (`score`, the function
+    `search_posting_score`) and the columns the visibility rule and the category filter need,
+    so that a one-word search ranks from narrow index-only rows (store_search.py). Written only
+    by the trigger `search_postings_sync` on `model_search` (migration 0017)."""
+
+    __tablename__ = "search_postings"
+    __table_args__ = (
+        Index(
+            "search_postings_word_idx",
+            "word",
+            "score",
+            "model_id",
+            postgresql_include=["visibility", "owner", "owner_org", "category"],
+        ),
+    )
+
+    model_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey(f"{SCHEMA}.model_search.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    word: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
+    score: Mapped[float] = mapped_column(Double)
+    visibility: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(Text)
+    owner_org: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+
+
 class SearchWordRow(Base):
     """A word of some model's searchable text: what a mistyped query word is corrected to.
 

@@ -7,9 +7,13 @@ a word it does not know gets the known words within its allowed edits as alterna
 A row matches when its weighted tsvector matches that query (GIN). Rank = `ts_rank` + 1 when
 the row matches the words exactly as typed: exact words first, then corrections; both parts
 depend on the row alone, so a row's rank never changes when other rows are added, which is what
-keeps relevance pages stable. (Matching names by trigram similarity as well was dropped in
-migration 0007: the vocabulary already corrects the words of names, hyphenated ones included,
-and rechecking `name % q` cost more than the rest of a query at 100,000 models.)
+keeps relevance pages stable. A one-word query (the common case: a word being typed, with its
+corrections and prefix) is matched and ranked from the postings instead (migration 0017): the
+same terms as `ts_rank`'s, in float8, each matched lexeme counted once (search_sql.OneWordQuery;
+docs/decisions.md, "One-word searches rank from postings"). (Matching names by trigram
+similarity as well was dropped in migration 0007: the vocabulary already corrects the words of
+names, hyphenated ones included, and rechecking `name % q` cost more than the rest of a query at
+100,000 models.)
 
 The statements a search sends are SQL text in search_sql.py, run as prepared statements on the
 session's own asyncpg connection (docs/decisions.md, "The search's statements run on the
@@ -18,6 +22,7 @@ driver"); `visible_to` stays the Core twin of the visibility rule for the other 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -41,9 +46,11 @@ from modelbay_catalog.records import (
 from modelbay_catalog.search_sql import (
     ENGLISH,
     VOCABULARY_LOOKUP,
+    OneWordQuery,
     Parameters,
     facets_sql,
     filters_sql,
+    postings_page_sql,
     rank_sql,
     ranked_page_sql,
     sorted_page_sql,
@@ -105,6 +112,9 @@ class TextMatch:
     query_text: str | None  # None: `typed` uses websearch syntax
     exact_words: str  # what `plainto_tsquery` makes the words as typed of
     alternatives: Mapping[str, tuple[str, ...]]  # corrections of the words the catalog lacks
+    # A one-word query's items as lexemes: its relevance page ranks from the postings (None:
+    # several words, websearch syntax, or a piece that is not one lexeme: ranked by ts_rank).
+    one_word: OneWordQuery | None = None
 
     def query_sql(self, params: Parameters) -> str:
         """The tsquery as SQL over `params` (search_sql.py)."""
@@ -124,6 +134,33 @@ def _any_of(parts: Sequence[str], operator: str) -> str:
     left out: the same tsquery the `||` and `&&` operators make of the same parts."""
     kept = [f"( {part} )" for part in parts if part]
     return f" {operator} ".join(kept)
+
+
+# How the server writes a tsquery of one lexeme as text (lexemes of query words are [a-z0-9]+).
+_LEXEME_ITEM = re.compile(r"'([a-z0-9]+)'")
+_PREFIX_ITEM = re.compile(r"'([a-z0-9]+)':\*")
+
+
+def _one_word_query(piece: str, corrections: Sequence[str], prefix: str) -> OneWordQuery | None:
+    """The lexemes of a one-word query's tsquery pieces (the word's, its corrections', its
+    prefix's, as the server made them; "" for a stop word), or None if a piece is anything but
+    one plain lexeme (the query is then ranked by ts_rank, as every query was before 0017)."""
+    lexemes: list[str] = []
+    for text in (piece, *corrections):
+        found = _LEXEME_ITEM.fullmatch(text)
+        if text and found is None:
+            return None
+        if found is not None and found.group(1) not in lexemes:
+            lexemes.append(found.group(1))
+    prefix_found = _PREFIX_ITEM.fullmatch(prefix)
+    if (prefix and prefix_found is None) or not (lexemes or prefix_found):
+        return None
+    exact = _LEXEME_ITEM.fullmatch(piece)
+    return OneWordQuery(
+        exact=exact.group(1) if exact else None,
+        lexemes=tuple(lexemes),
+        prefix=prefix_found.group(1) if prefix_found else None,
+    )
 
 
 def not_deleted() -> ColumnElement[bool]:
@@ -173,11 +210,20 @@ class SearchStore:
             )
             for word in parsed.words
         ]
+        one_word = None
+        if len(parsed.words) == 1:
+            word = parsed.words[0]
+            one_word = _one_word_query(
+                pieces[word],
+                [pieces[alternative] for alternative in alternatives.get(word, ())],
+                prefixes[word] if word == parsed.prefix and len(word) >= MIN_PREFIX else "",
+            )
         return TextMatch(
             typed=typed,
             query_text=_any_of(groups, "&"),
             exact_words=exact_words,
             alternatives=alternatives,
+            one_word=one_word,
         )
 
     async def search(
@@ -218,10 +264,15 @@ class SearchStore:
         after: SortKey | None,
         limit: int,
     ) -> list[SearchHit]:
-        """A relevance page: every match is ranked on the narrow `model_search` (the same
-        vector and filter columns as `models`, so the same rows in the same order), and only
-        the page's rows are then read from `models` by primary key."""
+        """A relevance page, then only the page's rows read from `models` by primary key. A
+        one-word query ranks from the postings (search_sql.postings_page_sql); any other
+        matches and ranks on the narrow `model_search` (the same vector and filter columns as
+        `models`)."""
         params = Parameters()
+        boundary = None if after is None else (float(after.value or 0.0), after.model_id)
+        if match.one_word is not None:
+            statement = postings_page_sql(match.one_word, criteria, caller, params, boundary, limit)
+            return self._hits(await (await self._driver()).fetch(statement, *params.values))
         query = match.query_sql(params)
         rank = rank_sql("s.search_vector", query, match.exact_sql(params, query))
         conditions = [
@@ -229,9 +280,12 @@ class SearchStore:
             visible_sql(caller, params, "s"),
             *filters_sql(criteria, params, "s"),
         ]
-        boundary = None if after is None else (float(after.value or 0.0), after.model_id)
         statement = ranked_page_sql(conditions, rank, params, boundary, limit)
-        rows = await (await self._driver()).fetch(statement, *params.values)
+        return self._hits(await (await self._driver()).fetch(statement, *params.values))
+
+    @staticmethod
+    def _hits(rows: Sequence[asyncpg.Record]) -> list[SearchHit]:
+        """A relevance page's rows: a hit's columns, then its rank."""
         return [
             SearchHit(
                 model=summary_record(tuple(row)),
