@@ -29,6 +29,7 @@ from modelbay_gateway import (
 )
 from modelbay_gateway.context import ContextDep, GatewayContext
 from modelbay_gateway.errors import UpstreamProblem
+from modelbay_gateway.lean_reads import install_lean_reads
 from modelbay_gateway.openapi_problems import document_problems
 from modelbay_gateway.web import install_web_ui
 
@@ -58,6 +59,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         docs_url="/v1/docs",
         redoc_url=None,
     )
+    install_lean_reads(app, context)  # first: the innermost middleware (lean_reads.py)
     install_problem_handlers(app)
     app.add_exception_handler(UpstreamProblem, _relay_upstream_problem)
     # Module-level routers read what they need from app.state (typed dependencies).

@@ -22,7 +22,7 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from fastapi import Request
 from modelbay_common.errors import ModelbayError
@@ -98,7 +98,11 @@ def client_of(request: Request) -> str:
 
 def throttle_of(request: Request) -> FailedAuthThrottle:
     """The app's throttle, made on first use from the gateway's settings."""
-    state = request.app.state
+    return throttle_of_state(request.app.state)
+
+
+def throttle_of_state(state: Any) -> FailedAuthThrottle:
+    """`throttle_of` for code that holds the app's `state` but no `Request` (lean_reads.py)."""
     throttle = getattr(state, "auth_throttle", None)
     if throttle is None:
         settings = cast(GatewaySettings, state.context.settings)

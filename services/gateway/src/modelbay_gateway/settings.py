@@ -66,6 +66,12 @@ class GatewaySettings(ServiceSettings, RegistryTokenSettings, SigningSettings, W
         description="Internal GETs answered whole go through the gateway's lean HTTP/1.1 "
         "transport (read_transport.py) instead of httpx's own; false: httpx's for every call",
     )
+    lean_reads: bool = Field(
+        default=True,
+        description="`GET /v1/models` and `GET /v1/models/{owner}/{name}` skip FastAPI's "
+        "routing and parameter solving when nothing about the request is unusual (lean_reads.py); "
+        "false: the app answers every request",
+    )
     upload_idle_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
