@@ -7,7 +7,9 @@ same SQL on asyncpg (building the expression and its cache key, the async execut
 set-up). The statements here are the same ones the Core expressions in store_search.py built:
 `tests/integration/catalog/test_catalog_search_narrow_order.py` compares their ids, ranks and
 cursor pages with a reference statement, and `test_catalog_contracts.py` compares
-`visible_sql` with the shared rule (`modelbay_common.access.can_see`).
+`visible_sql` with the shared rule (`modelbay_common.access.can_see`). A one-word relevance page
+reads the search postings instead (`postings_page_sql`, migration 0017), held to its formula by
+`test_catalog_search_postings.py`.
 
 A statement's text depends only on the shape of a search (which filters are set, what kind of
 caller, whether a cursor is given), never on its values, so asyncpg's per-connection statement
