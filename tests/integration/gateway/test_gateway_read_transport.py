@@ -101,6 +101,21 @@ async def test_signed_gets_reuse_one_connection_and_answers_are_whole(server: st
     assert missing.json() == {"title": "Not found"}
 
 
+async def test_distinct_queries_leave_nothing_behind_per_query(server: str) -> None:
+    # The request line was once cached per target, and a target holds the caller's query:
+    # every new search grew the gateway's memory for good.
+    transport = LeanReadTransport()
+    async with httpx.AsyncClient(
+        base_url=server, transport=transport, auth=InternalAuth(SECRET), timeout=WAIT
+    ) as client:
+        for number in range(50):
+            answer = await client.get("/echo", params={"q": f"search {number}"})
+            assert answer.json()["query"] == f"q=search+{number}"
+    assert len(vars(transport)["_host_lines"]) == 1
+    kept = [value for value in vars(transport).values() if isinstance(value, dict)]
+    assert all(len(value) <= 1 for value in kept)
+
+
 async def test_other_methods_go_through_httpx_own_transport(server: str) -> None:
     async with _client(server) as client:
         answer = await client.post("/posted", content=b"a body")

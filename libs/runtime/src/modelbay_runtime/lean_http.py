@@ -130,7 +130,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._max_keepalive = max_keepalive
         self._peers: dict[tuple[str, int], _Peer] = {}
         self._idle_total = 0
-        self._heads: dict[tuple[bytes, str, bytes, int], bytes] = {}
+        # The `host` header line per peer. Not the whole request line per target: the gateway's
+        # targets carry the caller's query, so a cache keyed by them grew with every new search.
+        self._host_lines: dict[tuple[str, int], bytes] = {}
         self._fallback = fallback or httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -160,14 +162,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=headers, content=content, request=request)
 
     def _head(self, request: httpx.Request, host: str, port: int, body: bytes) -> bytes:
-        """The request line and headers; the fixed part is built once per target."""
-        target = request.url.raw_path
-        key = (host.encode(), request.method, target, port)
-        fixed = self._heads.get(key)
-        if fixed is None:
-            line = request.method.encode() + b" " + target + b" HTTP/1.1\r\nhost: "
-            fixed = self._heads[key] = line + f"{host}:{port}".encode()
-        lines = [fixed]
+        """The request line and headers; the `host` line is built once per peer."""
+        host_line = self._host_lines.get((host, port))
+        if host_line is None:
+            host_line = self._host_lines[(host, port)] = f"host: {host}:{port}".encode()
+        request_line = request.method.encode() + b" " + request.url.raw_path + b" HTTP/1.1"
+        lines = [request_line, host_line]
         for name, value in request.headers.raw:
             if name.lower() not in _NOT_FORWARDED:
                 lines.append(name + b": " + value)
