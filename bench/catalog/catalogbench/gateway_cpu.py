@@ -319,7 +319,8 @@ def served(url: str, model: str, options: argparse.Namespace) -> None:
                     print(
                         f"{when} UTC load {os.getloadavg()[0]:.1f} {options.label} served "
                         f"c={connections} {name}: {cell.per_second:.0f} req/s, "
-                        f"p50 {cell.p50_ms:.1f} ms, p95 {cell.p95_ms:.1f} ms; CPU ms/req gateway "
+                        f"p50 {cell.p50_ms:.1f} ms, p95 {cell.p95_ms:.1f} ms, "
+                        f"p99 {cell.p99_ms:.1f} ms, max {cell.max_ms:.1f} ms; CPU ms/req gateway "
                         f"{cpu.get('gateway', 0):.2f}, catalog {cpu.get('catalog', 0):.2f}, "
                         f"postgres {cpu.get('postgres', 0):.2f}; errors "
                         f"{cell.status_errors + cell.socket_errors}",
