@@ -1,9 +1,10 @@
 """One-word searches rank from the search postings (migration 0017): the same ids, order, ranks
 and cursor pages as the formula computed directly from each model's own `search_vector`, for a
 word being typed, a finished word, a short prefix, a typo with its corrections, a word whose
-stem is not its prefix, filters on the postings and off them, every kind of caller, and after
-models are hidden, deleted, restored, moved and rewritten (the trigger keeps the postings in
-step). The term each posting carries is ts_rank's own term for its lexeme.
+stem is not its prefix, a stop word (its prefix alone), filters on the postings and off them,
+every kind of caller, and after models are hidden, deleted, restored, moved and rewritten (the
+trigger keeps the postings in step). The term each posting carries is ts_rank's own term for
+its lexeme.
 
 The reference (docs/decisions.md, "One-word searches rank from postings") reads `models` only,
 never the postings: a model matches when its vector matches the search's tsquery; its rank is
@@ -242,6 +243,7 @@ async def test_b_one_word_pages_equal_the_formula_from_the_vectors(
         SearchCriteria(q=_typo(common)),  # unknown: corrections, and the typo as a prefix
         SearchCriteria(q=f"{_typo(common)} "),
         SearchCriteria(q=stemmed),
+        SearchCriteria(q="for"),  # a stop word: its prefix only, no exact lexeme (no bonus)
         SearchCriteria(q=common, category=category),  # a filter the postings carry
         SearchCriteria(q=f"{common} ", category=category),
         SearchCriteria(q=common, license=license_),  # filters read from model_search
