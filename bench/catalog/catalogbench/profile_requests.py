@@ -10,6 +10,9 @@ profiled on its own with cProfile:
 - the gateway: the same public requests with the catalog replaced by its recorded answers
   (`httpx.MockTransport`), so the gateway's own cost is all that is measured.
 
+`--lean-reads off` builds the catalog with its lean path off (every request through FastAPI:
+`MODELBAY_CATALOG_LEAN_READS=false`), for an A/B of `fast_reads.py` in the same minutes.
+
 It prints the CPU milliseconds per request of each (of this whole process, one request at a
 time, without and with the profiler) and the functions with the most cumulative and own time;
 nothing is written.
