@@ -1,0 +1,56 @@
+"""A one-word query's items as the postings statement reads them (search_sql.OneWordQuery) and
+how they are read from the server's tsquery pieces (store_search._one_word_query); the pages
+themselves are held to the formula in tests/integration/catalog/test_catalog_search_postings.py.
+"""
+
+from __future__ import annotations
+
+from modelbay_catalog.search_sql import OneWordQuery, prefix_range
+from modelbay_catalog.store_search import _one_word_query
+
+
+def test_the_prefix_range_holds_exactly_the_words_starting_with_it() -> None:
+    low, high = prefix_range("user")
+    words = ["use", "user", "userid", "usernam", "users", "usersz", "uses", "usf", "usr"]
+    inside = [word for word in words if low <= word < high]  # byte order, as collation "C"
+    assert inside == [word for word in words if word.startswith("user")]
+    assert prefix_range("xyz") == ("xyz", "xy{")
+    assert prefix_range("v9") == ("v9", "v:")
+
+
+def test_items_are_counted_as_ts_rank_counts_them() -> None:
+    # `'user' | 'user':*` is one item; a stem other than the prefix is a second one.
+    assert OneWordQuery(exact="user", lexemes=("user",), prefix="user").item_count == 1
+    assert OneWordQuery(exact="model", lexemes=("model",), prefix="models").item_count == 2
+    typo = OneWordQuery(exact="forcast", lexemes=("forcast", "forecast"), prefix="forcast")
+    assert typo.item_count == 2
+    assert OneWordQuery(exact=None, lexemes=(), prefix="for").item_count == 1
+
+
+def test_a_lexeme_the_prefix_range_reads_is_not_read_again() -> None:
+    typo = OneWordQuery(exact="forcast", lexemes=("forcast", "forecast"), prefix="forcast")
+    assert typo.lexemes_outside_prefix() == ["forecast"]
+    finished = OneWordQuery(exact="forcast", lexemes=("forcast", "forecast"), prefix=None)
+    assert finished.lexemes_outside_prefix() == ["forcast", "forecast"]
+
+
+def test_only_a_finished_word_without_corrections_reads_its_postings_in_order() -> None:
+    assert OneWordQuery(exact="user", lexemes=("user",), prefix=None).single_lexeme
+    assert not OneWordQuery(exact="user", lexemes=("user",), prefix="user").single_lexeme
+    assert not OneWordQuery(exact="iri", lexemes=("iri", "iris"), prefix=None).single_lexeme
+    assert not OneWordQuery(exact=None, lexemes=(), prefix="for").single_lexeme
+
+
+def test_pieces_are_read_as_lexemes_and_anything_else_keeps_ts_rank() -> None:
+    assert _one_word_query("'user'", [], "'user':*") == OneWordQuery(
+        exact="user", lexemes=("user",), prefix="user"
+    )
+    # Corrections whose stems coincide are one lexeme; a stop word has no exact lexeme.
+    assert _one_word_query("'iir'", ["'iri'", "'iri'"], "") == OneWordQuery(
+        exact="iir", lexemes=("iir", "iri"), prefix=None
+    )
+    assert _one_word_query("", [], "'for':*") == OneWordQuery(exact=None, lexemes=(), prefix="for")
+    # A piece that is not one plain lexeme, or nothing to match at all.
+    assert _one_word_query("'a' <-> 'b'", [], "") is None
+    assert _one_word_query("'user'", [], "'user':*A") is None
+    assert _one_word_query("", [], "") is None
