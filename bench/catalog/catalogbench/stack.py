@@ -77,8 +77,16 @@ class Service:
                 self.process.wait()
 
 
+STALL_PROBE = Path(__file__).resolve().parent / "stall_probe"
+
+
 def _environment(database_url: str, work_dir: Path) -> dict[str, str]:
     kept = {key: value for key, value in os.environ.items() if not key.startswith("MODELBAY_")}
+    if os.environ.get("CATALOGBENCH_STALL_PROBE") == "1":
+        # stall_probe/sitecustomize.py logs each process's long GC pauses and loop callbacks.
+        path = os.environ.get("PYTHONPATH")
+        kept["PYTHONPATH"] = f"{STALL_PROBE}:{path}" if path else str(STALL_PROBE)
+        kept["CATALOGBENCH_STALL_DIR"] = str(work_dir)
     return {
         **kept,
         "MODELBAY_DATABASE_URL": database_url,
