@@ -47,7 +47,13 @@ def create_engine(
     overflow connection is closed as soon as it is returned while the pool is full, so with
     more requests in flight than `pool_size` every few requests paid a new Postgres backend
     (fork, authentication, catalog caches: docs/decisions.md, "Database pools keep their
-    connections"). The cap is the former 5 + 5 overflow."""
+    connections"). The cap is the former 5 + 5 overflow.
+
+    JIT compilation is off on these connections: the services' statements take milliseconds,
+    and one whose estimated cost passed `jit_above_cost` (the catalog's vocabulary lookup on a
+    small catalog, whose cross-joined edit candidates are estimated at ~10^7) spent 0.35-1.4 s
+    compiling itself on every execution (docs/decisions.md, "JIT off on the services'
+    connections")."""
     return _create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
@@ -55,7 +61,7 @@ def create_engine(
         # A connection PostgreSQL dropped (restart, idle timeout) is replaced, not handed out.
         pool_pre_ping=True,
         echo=echo,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={"server_settings": {"application_name": application_name, "jit": "off"}},
     )
 
 
