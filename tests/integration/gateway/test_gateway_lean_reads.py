@@ -1,9 +1,11 @@
 """The gateway's lean path (lean_reads.py) answers the search and a model's read exactly as
 FastAPI does, over real sockets.
 
-Two gateways on one real Postgres database and one catalog, each served by uvicorn on a
-loopback port as a process serves it (`modelbay_common.http_server.server_config`): the stack's
-(lean path on, the default) and one built with `lean_reads=False`. Every case goes to both:
+Two gateways on one real Postgres database, each served by uvicorn on a loopback port as a
+process serves it (`modelbay_common.http_server.server_config`), both calling one catalog served
+the same way: one with the defaults (the lean path, and the internal read signed and sent on the
+lean transport without httpx's client: `Upstreams.forwarded_read`), one with `lean_reads=False`
+and `upstream_lean_reads=False` (FastAPI, and httpx's own transport). Every case goes to both:
 status, body bytes and every header (but the server's `date`) must be the same, and so must
 the Prometheus request series each adds. Cases cover public, private and missing models, each
 search parameter, values FastAPI refuses (its 422, handed over), problems the catalog answers
@@ -26,14 +28,14 @@ import httpx
 import pytest
 import uvicorn
 from gateway_curation import ready_model
-from gateway_services import InProcessServices, in_process_services
-from gateway_stack import ADMIN, ADMIN_TOKEN, Stack
+from gateway_services import in_process_services
+from gateway_stack import ADMIN_TOKEN, Stack
 from modelbay_common.http_server import server_config
 from modelbay_common.metrics import platform_metrics
-from modelbay_embedded.inprocess import InProcessTransport
 from modelbay_gateway import lean_reads
 from modelbay_gateway.main import build_service
 from modelbay_gateway.settings import GatewaySettings
+from modelbay_runtime.lean_http import LeanTransport
 
 WAIT = 30.0  # a guard against hanging, never an assertion on speed
 FAILURE_LIMIT = 6
@@ -104,32 +106,32 @@ async def world(
     limits = {"auth_failure_limit": FAILURE_LIMIT}
     async with in_process_services(module_database_url, blob_dir, gateway=limits) as services:
         tokens = await publish_models(services.stack, archive_bytes)
-        framework = framework_gateway(services, module_database_url, blob_dir, limits)
-        async with (
-            served(services.stack.gateway_app) as lean_url,
-            served(framework) as framework_url,
-            httpx.AsyncClient(base_url=lean_url, timeout=WAIT) as lean,
-            httpx.AsyncClient(base_url=framework_url, timeout=WAIT) as plain,
-        ):
-            yield World(lean, plain, tokens)
-
-
-def framework_gateway(
-    services: InProcessServices, database_url: str, blob_dir: Path, limits: dict[str, Any]
-) -> Any:
-    """The same gateway (database, catalog) with the lean path off: only its app is used."""
-    settings = GatewaySettings(
-        database_url=database_url,
-        bus_url="memory://",
-        blob_url=blob_dir.as_uri(),
-        log_json=False,
-        admin_username=ADMIN,
-        admin_token=ADMIN_TOKEN,
-        lean_reads=False,
-        **limits,
-    )
-    catalog = InProcessTransport(services.apps["catalog"])
-    return build_service(settings, transports={"catalog": catalog}).app
+        async with served(services.apps["catalog"]) as catalog_url:
+            shared = {
+                "database_url": module_database_url,
+                "bus_url": "memory://",
+                "blob_url": blob_dir.as_uri(),
+                "log_json": False,
+                "catalog_url": catalog_url,
+                **limits,
+            }
+            # The lean path and the lean internal hop, against FastAPI and httpx's transport.
+            lean_gateway = build_service(GatewaySettings(**shared))
+            plain_gateway = build_service(
+                GatewaySettings(**shared, lean_reads=False, upstream_lean_reads=False)
+            )
+            try:
+                async with (
+                    served(lean_gateway.app) as lean_url,
+                    served(plain_gateway.app) as plain_url,
+                    httpx.AsyncClient(base_url=lean_url, timeout=WAIT) as lean,
+                    httpx.AsyncClient(base_url=plain_url, timeout=WAIT) as plain,
+                ):
+                    yield World(lean, plain, tokens)
+            finally:
+                for gateway in (lean_gateway, plain_gateway):
+                    await gateway.app.state.context.upstreams.aclose()
+                    await gateway.stop()  # never started: disposes its engine
 
 
 @pytest.fixture
@@ -268,6 +270,27 @@ async def test_what_the_lean_path_is_unsure_of_gets_the_frameworks_answer(
 ) -> None:
     for case in HANDED_OVER:
         await assert_same(world, lean_answers, Case(case.path, case.params, case.token, False))
+
+
+async def test_the_lean_gateway_reads_the_catalog_without_httpx_client(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[bytes] = []
+    original = LeanTransport.send_raw
+
+    async def recording(self: LeanTransport, host: str, port: int, data: bytes, *rest: Any) -> Any:
+        sent.append(data)
+        return await original(self, host, port, data, *rest)
+
+    monkeypatch.setattr(LeanTransport, "send_raw", recording)
+    await assert_same(world, [], Case("/v1/models", [("q", "lean")], lean=False))
+    await assert_same(world, [], Case("/v1/models/leanowner/lean-first", lean=False))
+    # Only the lean gateway's two reads: the other gateway uses httpx's own transport.
+    assert [data.split(b" ", 2)[:2] for data in sent] == [
+        [b"GET", b"/internal/models?q=lean"],
+        [b"GET", b"/internal/models/leanowner/lean-first"],
+    ]
+    assert all(b"\r\nx-modelbay-signature: v1=" in data.lower() for data in sent)
 
 
 async def test_bad_tokens_and_a_client_at_its_limit_get_the_frameworks_401_and_429(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import cast
 
 import httptools
@@ -147,6 +147,16 @@ class LeanTransport(httpx.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout") or {}
         body = request.content
         data = self._head(request, host, port, body) + body
+        status, headers, content = await self.send_raw(host, port, data, timeouts)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    async def send_raw(
+        self, host: str, port: int, data: bytes, timeouts: Mapping[str, float | None]
+    ) -> Answer:
+        """Send a whole request as built (`request_head` + body) and return the answer whole:
+        the pool, the retry of a stale connection and the errors of `handle_async_request`,
+        without httpx's request and response objects (for a caller on a hot path that builds
+        its own head: the gateway's forwarded reads, modelbay_gateway.upstream)."""
         peer = self._peers.get((host, port))
         if peer is None:
             peer = self._peers[(host, port)] = _Peer(self._max_connections)
@@ -156,18 +166,28 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except asyncio.TimeoutError:  # TimeoutError only from Python 3.11 on
             raise httpx.PoolTimeout(f"no connection to {host}:{port} became free") from None
         try:
-            status, headers, content = await self._exchange(peer, host, port, data, timeouts)
+            return await self._exchange(peer, host, port, data, timeouts)
         finally:
             peer.slots.release()
-        return httpx.Response(status, headers=headers, content=content, request=request)
 
-    def _head(self, request: httpx.Request, host: str, port: int, body: bytes) -> bytes:
-        """The request line and headers; the `host` line is built once per peer."""
+    def request_head(
+        self, method: str, target: bytes, host: str, port: int, headers: Iterable[tuple[str, str]]
+    ) -> bytes:
+        """The head of a request without a body, as `handle_async_request` writes one."""
+        lines = [method.encode() + b" " + target + b" HTTP/1.1", self._host_line(host, port)]
+        lines.extend(f"{name}: {value}".encode("latin-1") for name, value in headers)
+        return b"\r\n".join(lines) + b"\r\n\r\n"
+
+    def _host_line(self, host: str, port: int) -> bytes:
         host_line = self._host_lines.get((host, port))
         if host_line is None:
             host_line = self._host_lines[(host, port)] = f"host: {host}:{port}".encode()
+        return host_line
+
+    def _head(self, request: httpx.Request, host: str, port: int, body: bytes) -> bytes:
+        """The request line and headers; the `host` line is built once per peer."""
         request_line = request.method.encode() + b" " + request.url.raw_path + b" HTTP/1.1"
-        lines = [request_line, host_line]
+        lines = [request_line, self._host_line(host, port)]
         for name, value in request.headers.raw:
             if name.lower() not in _NOT_FORWARDED:
                 lines.append(name + b": " + value)
@@ -176,7 +196,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return b"\r\n".join(lines) + b"\r\n\r\n"
 
     async def _exchange(
-        self, peer: _Peer, host: str, port: int, data: bytes, timeouts: dict[str, float | None]
+        self, peer: _Peer, host: str, port: int, data: bytes, timeouts: Mapping[str, float | None]
     ) -> Answer:
         read_timeout = timeouts.get("read") or _DEFAULT_TIMEOUT
         for attempt in (1, 2):
@@ -200,7 +220,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def _connection(
-        self, peer: _Peer, host: str, port: int, timeouts: dict[str, float | None]
+        self, peer: _Peer, host: str, port: int, timeouts: Mapping[str, float | None]
     ) -> tuple[_Connection, bool]:
         while peer.idle:
             connection = peer.idle.pop()

@@ -28,7 +28,6 @@ from modelbay_gateway.upstream import (
     CATALOG,
     ONBOARDING,
     Upstreams,
-    forwarded_json,
     json_object,
     model_path,
     parsed,
@@ -173,8 +172,7 @@ async def search_models_forwarded(
     upstreams: Upstreams, caller: Caller, params: Mapping[str, str | int]
 ) -> Response:
     """`GET /v1/models`: the catalog's `SearchPage` as it sent it (upstream.forwarded_json)."""
-    response = await upstreams.request(CATALOG, "GET", "/internal/models", caller, params=params)
-    return forwarded_json(response, CATALOG)
+    return await upstreams.forwarded_read(CATALOG, "/internal/models", caller, params)
 
 
 async def get_model_forwarded(
@@ -182,7 +180,7 @@ async def get_model_forwarded(
 ) -> Response:
     """`GET /v1/models/{owner}/{name}`: the catalog's `ModelDetail` as it sent it."""
     path = f"/internal/models/{model_path(owner, name)}"
-    return forwarded_json(await upstreams.request(CATALOG, "GET", path, caller), CATALOG)
+    return await upstreams.forwarded_read(CATALOG, path, caller)
 
 
 async def get_model(upstreams: Upstreams, caller: Caller, owner: str, name: str) -> ModelDetail:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from fastapi import Response
@@ -20,7 +20,7 @@ from fastapi import Response
 # Re-exported: the gateway's modules take the caller from here or from modelbay_common.access.
 from modelbay_common.access import Caller as Caller
 from modelbay_common.access import caller_headers
-from modelbay_common.internal_auth import InternalAuth
+from modelbay_common.internal_auth import InternalAuth, resolve_secret, sign
 from modelbay_common.tracing import client_span, trace_headers
 from pydantic import BaseModel, ValidationError
 
@@ -146,13 +146,21 @@ class Upstreams:
         self.clients = {
             service: client(url, transports.get(service)) for service, url in bases.items()
         }
-        self._readers = {
-            service: client(
-                url, LeanReadTransport(max_connections=settings.upstream_max_connections)
-            )
-            for service, url in bases.items()
-            if settings.upstream_lean_reads and service not in transports
-        }
+        self._readers: dict[str, httpx.AsyncClient] = {}
+        # The lean readers of plain-HTTP services, for `forwarded_read`: transport, host, port
+        # and the base URL's path.
+        self._lean: dict[str, tuple[LeanReadTransport, str, int, str]] = {}
+        for service, url in bases.items():
+            if not settings.upstream_lean_reads or service in transports:
+                continue
+            transport = LeanReadTransport(max_connections=settings.upstream_max_connections)
+            self._readers[service] = client(url, transport)
+            base = httpx.URL(url)
+            if base.scheme == "http":
+                path = base.raw_path.decode("ascii").rstrip("/")
+                self._lean[service] = (transport, base.host, base.port or 80, path)
+        self._secret = resolve_secret(settings.internal_secret)
+        self._timeouts = timeout.as_dict()
 
     async def aclose(self) -> None:
         for client in (*self.clients.values(), *self._readers.values()):
@@ -172,6 +180,45 @@ class Upstreams:
             except httpx.TransportError as exc:
                 log.warning("%s unreachable on %s %s: %s", service, method, path, exc)
                 raise UpstreamUnavailable(service) from exc
+
+    async def forwarded_read(
+        self,
+        service: str,
+        path: str,
+        caller: Caller,
+        params: Mapping[str, str | int] | None = None,
+    ) -> Response:
+        """A GET answered whole, passed on as its bytes (`forwarded_json`, problems relayed the
+        same way). On a lean reader the request is signed, written and read without httpx's
+        client, URL, request and response objects: those were three quarters of the gateway's
+        own CPU on a search once FastAPI was off its path (docs/benchmarks.md, "Catalog
+        search", session 6). Elsewhere (in-process transports, HTTPS) through `request`."""
+        lean = self._lean.get(service)
+        if lean is None:
+            response = await self.request(service, "GET", path, caller, params=params)
+            return forwarded_json(response, service)
+        transport, host, port, base = lean
+        target = base + path + ("?" + urlencode(params) if params else "")
+        headers = caller_headers(caller)
+        with client_span(f"{service} GET", **{"url.path": path}) as carried:
+            headers.update(carried)
+            headers.update(sign(self._secret, "GET", target, headers.items()))
+            head = transport.request_head(
+                "GET", target.encode("ascii"), host, port, headers.items()
+            )
+            try:
+                status, answered, content = await transport.send_raw(
+                    host, port, head, self._timeouts
+                )
+            except httpx.TransportError as exc:
+                log.warning("%s unreachable on GET %s: %s", service, path, exc)
+                raise UpstreamUnavailable(service) from exc
+        if 200 <= status < 300:
+            return Response(content=content, media_type="application/json")
+        # Rare: the problem is relayed (or hidden) by the same code as any other answer's.
+        request = httpx.Request("GET", f"http://{host}:{port}{target}")
+        response = httpx.Response(status, headers=answered, content=content, request=request)
+        return forwarded_json(response, service)
 
     @asynccontextmanager
     async def stream(
