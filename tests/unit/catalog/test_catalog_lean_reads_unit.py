@@ -104,11 +104,16 @@ class RecordingApp:
         {"path": "/internal/models/"},
         {"path": "/internal/models/alice/iris/versions/1"},
         {"type": "websocket"},
+        {"dependency_overrides": {object(): object()}},  # a test replaced a dependency
     ],
 )
 async def test_requests_it_does_not_serve_reach_the_app_untouched(change: dict[str, Any]) -> None:
+    overrides = change.pop("dependency_overrides", {})
+    catalog = SimpleNamespace(
+        state=SimpleNamespace(settings=SETTINGS), dependency_overrides=overrides
+    )
     app = RecordingApp()
-    lean = LeanReads(app, catalog=SimpleNamespace(state=SimpleNamespace(settings=SETTINGS)))  # type: ignore[arg-type]
+    lean = LeanReads(app, catalog=catalog)  # type: ignore[arg-type]
     scope = {
         "type": "http",
         "method": "GET",

@@ -19,6 +19,7 @@ answer there:
 - another method or path, or a root path;
 - a request FastAPI's native telemetry observes (a tracer, meter or logger provider is
   configured): its spans and OpenTelemetry metrics stay the framework's;
+- an app whose dependencies are overridden (`app.dependency_overrides`, tests);
 - a query parameter the route does not declare, one given twice, or a value the route would
   refuse (its 422 problem+json), and a caller header given twice.
 A use case's own error (404 for a model the caller may not see, 400 for a bad cursor or caller
@@ -99,6 +100,7 @@ class LeanReads:
             or scope["method"] != "GET"
             or scope.get("root_path")
             or scope.get("fastapi.telemetry") is not None
+            or self._catalog.dependency_overrides  # a test replaced a route's dependency
         ):
             await self.app(scope, receive, send)
             return
