@@ -26,6 +26,7 @@ from modelbay_common.access import Caller, Visibility, acts_for
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.records import FacetName, SearchCriteria
 from modelbay_catalog.rules import normalize_package_name
+from modelbay_catalog.spelling import ALPHABET, MAX_WORD_LENGTH
 from modelbay_catalog.store_pages import SUMMARY_COLUMNS
 
 FACET_VALUES = 20  # the most frequent values of each facet; a page cannot show thousands
@@ -53,19 +54,37 @@ def summary_select_list(alias: str) -> str:
 
 # The words of a query the vocabulary knows, and the known words an unknown one may mean: its
 # one-edit variants found by primary key (a nested loop of index probes: a word's few hundred
-# variants are probed only when the word itself is unknown) and, for long words, its nearest
-# words by trigram (GiST). A word's variants travel as one space-separated string (words are
-# [a-z0-9]+): an array of hundreds of elements cost asyncpg more to encode than the rest of the
-# statement. Each word comes back with its own tsquery as text (`plainto_tsquery`, and
-# `to_tsquery('simple', word:*)` for a prefix), so the search's tsquery is put together in
-# Python from pieces the server made (spelling.py says which).
+# variants are made and probed only when the word itself is unknown) and, for long words, its
+# nearest words by trigram (GiST). The variants are made here, by the server, for the unknown
+# words only: deletes, swaps of neighbours, replacements and insertions of a character of
+# `spelling.ALPHABET` (spelling.one_edit_variants, Norvig's edits1, is the same set; a test
+# compares them). Making them in Python for every word cost ~0.18 ms of catalog CPU per search
+# (an 8-letter word has ~540) although a known word never needs them. Each word comes back with
+# its own tsquery as text (`plainto_tsquery`, and `to_tsquery('simple', word:*)` for a prefix),
+# so the search's tsquery is put together in Python from pieces the server made (spelling.py
+# says which).
+# Positions run over a constant range and the alphabet is a constant array, so that the planner
+# knows how few rows these are (a `generate_series` over `length(word)` is guessed at 1,000 rows,
+# which made the statement's estimate 9.6 M and sent it to JIT compilation: 215 ms a lookup).
+_POSITIONS = f"generate_series(0, {MAX_WORD_LENGTH}) AS i"
+_CHARACTERS = "unnest('{" + ",".join(ALPHABET) + "}'::text[]) AS a(c)"
+_EDITS = f"""
+    SELECT left(u.word, i) || substr(u.word, i + 2) FROM {_POSITIONS}
+    WHERE i < length(u.word)
+    UNION SELECT left(u.word, i) || substr(u.word, i + 2, 1) || substr(u.word, i + 1, 1)
+           || substr(u.word, i + 3) FROM {_POSITIONS} WHERE i < length(u.word) - 1
+    UNION SELECT left(u.word, i) || a.c || substr(u.word, i + 2) FROM {_POSITIONS}, {_CHARACTERS}
+    WHERE i < length(u.word)
+    UNION SELECT left(u.word, i) || a.c || substr(u.word, i + 1) FROM {_POSITIONS}, {_CHARACTERS}
+    WHERE i <= length(u.word)
+"""
 VOCABULARY_LOOKUP = f"""
 WITH typed AS MATERIALIZED (
-    SELECT t.word, t.long, t.variants,
+    SELECT t.word, t.long, t.correctable,
            EXISTS (SELECT 1 FROM {SCHEMA}.search_words AS w WHERE w.word = t.word) AS known
-    FROM unnest($1::text[], $2::boolean[], $3::text[]) AS t(word, long, variants)
+    FROM unnest($1::text[], $2::boolean[], $3::boolean[]) AS t(word, long, correctable)
 ), unknown AS MATERIALIZED (
-    SELECT word, long, variants FROM typed WHERE NOT known
+    SELECT word, long FROM typed WHERE NOT known AND correctable
 )
 SELECT t.word, t.known AS known, plainto_tsquery({ENGLISH}, t.word)::text AS query,
        to_tsquery('simple'::regconfig, t.word || ':*')::text AS prefix
@@ -73,10 +92,11 @@ FROM typed AS t
 UNION ALL
 SELECT v.word, true, plainto_tsquery({ENGLISH}, v.word)::text, NULL
 FROM unknown AS u
-CROSS JOIN LATERAL unnest(string_to_array(u.variants, ' ')) AS c(candidate)
+CROSS JOIN LATERAL ({_EDITS}) AS c(candidate)
 CROSS JOIN LATERAL (
     SELECT w.word FROM {SCHEMA}.search_words AS w WHERE w.word = c.candidate LIMIT 1
 ) AS v
+WHERE c.candidate <> u.word
 UNION ALL
 SELECT n.word, true, plainto_tsquery({ENGLISH}, n.word)::text, NULL
 FROM unknown AS u

@@ -59,7 +59,6 @@ from modelbay_catalog.search_sql import (
 from modelbay_catalog.spelling import (
     allowed_edits,
     corrections,
-    one_edit_variants,
     query_words,
     uses_websearch_syntax,
 )
@@ -187,13 +186,10 @@ class SearchStore:
         exact_words = " ".join(parsed.words)
         if not parsed.words:
             return TextMatch(typed=typed, query_text="", exact_words="", alternatives={})
-        variants = [
-            " ".join(one_edit_variants(word)) if allowed_edits(word) >= 1 else ""
-            for word in parsed.words
-        ]
+        correctable = [allowed_edits(word) >= 1 for word in parsed.words]
         long_words = [allowed_edits(word) >= 2 for word in parsed.words]
         rows = await (await self._driver()).fetch(
-            VOCABULARY_LOOKUP, list(parsed.words), long_words, variants, NEAREST_BY_TRIGRAM
+            VOCABULARY_LOOKUP, list(parsed.words), long_words, correctable, NEAREST_BY_TRIGRAM
         )
         pieces = {str(row[0]): str(row[2]) for row in rows}
         prefixes = {str(row[0]): str(row[3]) for row in rows if row[3] is not None}
