@@ -289,6 +289,7 @@ async def serve_embedded(config: EmbeddedConfig, announce: Callable[[str], Any] 
     embedded PostgreSQL is stopped and the process exits 0, never leaving a postmaster behind.
     """
     import uvicorn
+    from modelbay_common.serving import freeze_startup_heap
     from modelbay_common.shutdown import SHUTDOWN_GRACE_SECONDS, GracefulServer
 
     class AnnouncingServer(GracefulServer):
@@ -310,6 +311,7 @@ async def serve_embedded(config: EmbeddedConfig, announce: Callable[[str], Any] 
     try:
         await platform.start()
         assert platform.gateway is not None
+        freeze_startup_heap()  # as every service process does (modelbay_common.serving)
         server_config = uvicorn.Config(
             platform.gateway.app,
             host=config.host,
