@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl
 
-from fastapi.routing import APIRoute
 from modelbay_common.access import (
     ADMIN_HEADER,
     MEMBERSHIPS_HEADER,
@@ -46,6 +44,7 @@ from modelbay_common.access import (
 )
 from modelbay_common.db import SessionFactory
 from modelbay_common.errors import ModelbayError, modelbay_error_response
+from modelbay_common.lean_asgi import may_take, route_of, single_valued_query
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -91,15 +90,12 @@ class LeanReads:
     def __init__(self, app: ASGIApp, catalog: FastAPI) -> None:
         self.app = app
         self._catalog = catalog
-        self._search_route = _route_of(api.search)
-        self._page_route = _route_of(api.get_model)
+        self._search_route = route_of(api.router, api.search)
+        self._page_route = route_of(api.router, api.get_model)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope.get("root_path")
-            or scope.get("fastapi.telemetry") is not None
+            not may_take(scope)
             or self._catalog.dependency_overrides  # a test replaced a route's dependency
         ):
             await self.app(scope, receive, send)
@@ -176,12 +172,9 @@ class SearchArguments:
 
 def search_arguments(query_string: bytes, settings: CatalogSettings) -> SearchArguments | None:
     """The search's arguments, or None when the route should judge the query itself."""
-    given: dict[str, str] = {}
-    # Decoded as Starlette decodes `request.query_params`.
-    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if key not in _SEARCH_PARAMETERS or key in given:
-            return None
-        given[key] = value
+    given = single_valued_query(query_string, _SEARCH_PARAMETERS, blank_allowed=True)
+    if given is None:
+        return None
     criteria: dict[str, Any] = {}
     for key, most in _TEXT_MAX_LENGTH.items():
         text = given.get(key)
@@ -222,15 +215,6 @@ def caller_headers(scope: Scope) -> dict[str, str] | None:
                 return None
             found[name] = raw_value.decode("latin-1")
     return found
-
-
-def _route_of(endpoint: Any) -> APIRoute:
-    # The route object of the module-level router: FastAPI puts that one (an included router's
-    # `original_route`) in `scope["route"]` when it matches.
-    for route in api.router.routes:
-        if isinstance(route, APIRoute) and route.endpoint is endpoint:
-            return route
-    raise LookupError(f"the catalog app has no route for {endpoint.__name__}")
 
 
 def install_lean_reads(catalog: FastAPI, settings: CatalogSettings) -> None:

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any, get_args
-from urllib.parse import parse_qsl
 
 from fastapi.routing import APIRoute
 from modelbay_common.contracts.catalog import Category, ModelKind, SearchSortName
 from modelbay_common.errors import ModelbayError, ProblemResponse, modelbay_error_response
+from modelbay_common.lean_asgi import may_take, route_of, single_valued_query
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -82,16 +82,11 @@ class LeanReads:
         self.app = app
         self._gateway = gateway
         self._context = context
-        self._search_route = _route_of(api_models.search)
-        self._model_route = _route_of(api_models.model)
+        self._search_route = route_of(api_models.router, api_models.search)
+        self._model_route = route_of(api_models.router, api_models.model)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope.get("root_path")
-            or scope.get("fastapi.telemetry") is not None
-        ):
+        if not may_take(scope):
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -160,12 +155,9 @@ def bearer_secret(scope: Scope) -> str | None:
 
 def search_arguments(query_string: bytes) -> dict[str, Any] | None:
     """The search route's keyword arguments, or None when the route should judge the query."""
-    given: dict[str, str] = {}
-    # Decoded as Starlette decodes `request.query_params`.
-    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if key not in _SEARCH_PARAMETERS or key in given or not value:
-            return None
-        given[key] = value
+    given = single_valued_query(query_string, _SEARCH_PARAMETERS, blank_allowed=False)
+    if given is None:
+        return None
     arguments: dict[str, Any] = {}
     for key, most in _TEXT_MAX_LENGTH.items():
         text = given.get(key)
@@ -184,14 +176,6 @@ def search_arguments(query_string: bytes) -> dict[str, Any] | None:
     arguments["facets"] = facets
     arguments["limit"] = None if limit is None else int(limit)
     return arguments
-
-
-def _route_of(endpoint: Any) -> APIRoute:
-    # The route object of the module-level router, as the catalog's lean path finds its own.
-    for route in api_models.router.routes:
-        if isinstance(route, APIRoute) and route.endpoint is endpoint:
-            return route
-    raise LookupError(f"the gateway has no route for {endpoint.__name__}")
 
 
 def install_lean_reads(gateway: FastAPI, context: GatewayContext) -> None:
