@@ -5,6 +5,8 @@ themselves are held to the formula in tests/integration/catalog/test_catalog_sea
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from modelbay_catalog.search_sql import OneWordQuery, prefix_range
 from modelbay_catalog.store_search import _one_word_query
 
@@ -54,3 +56,15 @@ def test_pieces_are_read_as_lexemes_and_anything_else_keeps_ts_rank() -> None:
     assert _one_word_query("'a' <-> 'b'", [], "") is None
     assert _one_word_query("'user'", [], "'user':*A") is None
     assert _one_word_query("", [], "") is None
+
+
+def test_a_word_being_typed_reads_in_score_order_only_when_its_prefix_adds_nothing() -> None:
+    typed = OneWordQuery(exact="user", lexemes=("user",), prefix="user")
+    assert typed.may_match_one_lexeme
+    assert not typed.single_lexeme  # until its range is asked
+    assert replace(typed, prefix_adds_nothing=True).single_lexeme
+    assert OneWordQuery(exact="user", lexemes=("user",), prefix=None).single_lexeme
+    corrected = OneWordQuery(exact="forcast", lexemes=("forcast", "forecast"), prefix="forcast")
+    assert not replace(corrected, prefix_adds_nothing=True).single_lexeme  # two lexemes
+    stop_word = OneWordQuery(exact=None, lexemes=(), prefix="for")
+    assert not replace(stop_word, prefix_adds_nothing=True).single_lexeme  # no lexeme of its own

@@ -200,6 +200,9 @@ class OneWordQuery:
     exact: str | None  # the word's own lexeme; None for a stop word (no exact bonus)
     lexemes: tuple[str, ...]  # the word's and its corrections' lexemes, distinct
     prefix: str | None  # the word as typed while it is being typed (a `:*` item)
+    prefix_adds_nothing: bool = False
+    """The catalog holds no lexeme in the prefix's range but `exact` (PREFIX_RANGE_HOLDS_OTHERS
+    said so): the prefix matches nothing the word's own lexeme does not."""
 
     @property
     def item_count(self) -> int:
@@ -213,10 +216,28 @@ class OneWordQuery:
         return [lexeme for lexeme in self.lexemes if not (prefix and lexeme.startswith(prefix))]
 
     @property
+    def may_match_one_lexeme(self) -> bool:
+        """No corrections and a lexeme of its own: only the prefix may add lexemes."""
+        return self.exact is not None and self.lexemes == (self.exact,)
+
+    @property
     def single_lexeme(self) -> bool:
-        """One finished word without corrections: its postings' index order is the rank order
-        (rank = score + 1, exact since scores are multiples of 2^-32 below 1)."""
-        return self.prefix is None and self.exact is not None and self.lexemes == (self.exact,)
+        """The query matches one lexeme only (a finished word without corrections, or a word
+        being typed whose prefix range holds nothing else): its postings' index order is the
+        rank order (rank = score / item_count + 1, exact since scores are multiples of 2^-32
+        below 1 and item_count is 1 or 2), so a page stops after `limit` postings."""
+        return self.may_match_one_lexeme and (self.prefix is None or self.prefix_adds_nothing)
+
+
+# Whether a word's prefix range [$1, $2) holds a lexeme other than the word's own ($3): two
+# index descents (below and above $3), never a walk over $3's own postings (thousands for a
+# common word). Asked only for a word being typed without corrections (OneWordQuery).
+PREFIX_RANGE_HOLDS_OTHERS = f"""
+SELECT EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS p
+               WHERE p.word >= $1::text AND p.word < $2::text AND p.word < $3::text)
+    OR EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS p
+               WHERE p.word >= $1::text AND p.word < $2::text AND p.word > $3::text)
+"""
 
 
 def prefix_range(prefix: str) -> tuple[str, str]:
@@ -248,13 +269,16 @@ def postings_page_sql(
     postings = f"{SCHEMA}.search_postings AS p"
     if word.single_lexeme:
         assert word.exact is not None
+        items = float(word.item_count)
         ranked = (
-            f"SELECT p.model_id, p.score + 1.0::double precision AS rank, p.score AS score "
+            f"SELECT p.model_id, p.score / {params.add(items, 'double precision')} "
+            "+ 1.0::double precision AS rank, p.score AS score "
             f"FROM {postings} WHERE p.word = {params.add(word.exact, 'text')} AND {kept}"
         )
         # The index order (score, id) is the rank order: the page stops after `limit` rows.
+        # The cursor's rank back to its score: exact (1 or 2 items, see single_lexeme).
         order, boundary = "ranked.score DESC, ranked.model_id DESC", "ranked.score"
-        shift = " - 1.0::double precision"
+        after = None if after is None else ((after[0] - 1.0) * items, after[1])
     else:
         branches = []
         outside = word.lexemes_outside_prefix()
@@ -277,14 +301,14 @@ def postings_page_sql(
             f"SELECT p.model_id, {rank} AS rank FROM ({' UNION ALL '.join(branches)}) AS p "
             "GROUP BY p.model_id"
         )
-        order, boundary, shift = "ranked.rank DESC, ranked.model_id DESC", "ranked.rank", ""
+        order, boundary = "ranked.rank DESC, ranked.model_id DESC", "ranked.rank"
     where = filters_sql(unposted, params, "s")
     join = f" JOIN {SCHEMA}.model_search AS s ON s.model_id = ranked.model_id" if where else ""
     if after is not None:
         value, model_id = after
         where.append(
             f"({boundary}, ranked.model_id) < "
-            f"({params.add(value, 'double precision')}{shift}, {params.add(model_id, 'bigint')})"
+            f"({params.add(value, 'double precision')}, {params.add(model_id, 'bigint')})"
         )
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     return (

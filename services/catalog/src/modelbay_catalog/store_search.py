@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import asyncpg
@@ -45,12 +45,14 @@ from modelbay_catalog.records import (
 )
 from modelbay_catalog.search_sql import (
     ENGLISH,
+    PREFIX_RANGE_HOLDS_OTHERS,
     VOCABULARY_LOOKUP,
     OneWordQuery,
     Parameters,
     facets_sql,
     filters_sql,
     postings_page_sql,
+    prefix_range,
     rank_sql,
     ranked_page_sql,
     sorted_page_sql,
@@ -267,7 +269,8 @@ class SearchStore:
         params = Parameters()
         boundary = None if after is None else (float(after.value or 0.0), after.model_id)
         if match.one_word is not None:
-            statement = postings_page_sql(match.one_word, criteria, caller, params, boundary, limit)
+            word = await self._narrowed(match.one_word)
+            statement = postings_page_sql(word, criteria, caller, params, boundary, limit)
             return self._hits(await (await self._driver()).fetch(statement, *params.values))
         query = match.query_sql(params)
         rank = rank_sql("s.search_vector", query, match.exact_sql(params, query))
@@ -278,6 +281,18 @@ class SearchStore:
         ]
         statement = ranked_page_sql(conditions, rank, params, boundary, limit)
         return self._hits(await (await self._driver()).fetch(statement, *params.values))
+
+    async def _narrowed(self, word: OneWordQuery) -> OneWordQuery:
+        """`word`, marked when its prefix matches no lexeme but its own (most words being typed:
+        a stemmed catalog rarely holds a longer word starting with the typed one), so that its
+        page is read in score order and stops early instead of summing every match."""
+        if word.prefix is None or not word.may_match_one_lexeme:
+            return word
+        low, high = prefix_range(word.prefix)
+        others = await (await self._driver()).fetchval(
+            PREFIX_RANGE_HOLDS_OTHERS, low, high, word.exact
+        )
+        return word if others else replace(word, prefix_adds_nothing=True)
 
     @staticmethod
     def _hits(rows: Sequence[asyncpg.Record]) -> list[SearchHit]:
