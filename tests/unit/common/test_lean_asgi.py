@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi import APIRouter
-from modelbay_common.lean_asgi import may_take, route_of, single_valued_query
+from modelbay_common.lean_asgi import declared_values, may_take, route_of, single_valued_query
 from starlette.datastructures import QueryParams
 
 DECLARED = frozenset({"q", "limit"})
@@ -57,3 +57,15 @@ def test_the_route_object_is_the_routers_own() -> None:
     assert route.path == "/things/{name}"
     with pytest.raises(LookupError, match="stray"):
         route_of(router, stray)
+
+
+def test_declared_values_are_bounded_texts_and_known_choices() -> None:
+    bounds, choices = {"q": 3, "owner": None}, {"sort": {"recent": "RECENT"}}
+    assert declared_values({"q": "abc", "sort": "recent"}, bounds, choices) == {
+        "q": "abc",
+        "owner": None,
+        "sort": "RECENT",
+    }
+    assert declared_values({"owner": "x" * 1000}, bounds, choices) is not None  # unbounded
+    assert declared_values({"q": "abcd"}, bounds, choices) is None  # the route's 422
+    assert declared_values({"sort": "oldest"}, bounds, choices) is None

@@ -7,7 +7,7 @@ What each route accepts stays with each path: they mirror different route declar
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -40,6 +40,32 @@ def single_valued_query(
             return None
         given[key] = value
     return given
+
+
+# Only the spellings a client sends; pydantic's others ("yes", "on", "1", "True") are the route's.
+PLAIN_BOOLEANS = {"true": True, "false": False}
+
+
+def declared_values(
+    given: Mapping[str, str],
+    text_max_length: Mapping[str, int | None],
+    choices: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any] | None:
+    """Every declared text (None when absent) and choice (its value, None when absent) of the
+    `given` parameters, or None when a text is longer than its bound (None: unbounded) or a
+    choice is not one of its values: the route's 422, which the route must give."""
+    values: dict[str, Any] = {}
+    for key, most in text_max_length.items():
+        text = given.get(key)
+        if text is not None and most is not None and len(text) > most:
+            return None
+        values[key] = text
+    for key, allowed in choices.items():
+        chosen = given.get(key)
+        if chosen is not None and chosen not in allowed:
+            return None
+        values[key] = None if chosen is None else allowed[chosen]
+    return values
 
 
 def route_of(router: APIRouter, endpoint: Callable[..., Any]) -> APIRoute:

@@ -44,7 +44,13 @@ from modelbay_common.access import (
 )
 from modelbay_common.db import SessionFactory
 from modelbay_common.errors import ModelbayError, modelbay_error_response
-from modelbay_common.lean_asgi import may_take, route_of, single_valued_query
+from modelbay_common.lean_asgi import (
+    PLAIN_BOOLEANS,
+    declared_values,
+    may_take,
+    route_of,
+    single_valued_query,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -70,15 +76,19 @@ _CALLER_HEADERS = {
 }
 # The search's parameters as `api.search` declares them: free text up to a length, or one of
 # a fixed set of values (an enum or a literal), `facets` a boolean, `limit` a page size.
-_TEXT_MAX_LENGTH = {"q": 500, "library": 200, "license": 200, "owner": 200, "cursor": 1000}
+_TEXT_MAX_LENGTH: dict[str, int | None] = {
+    "q": 500,
+    "library": 200,
+    "license": 200,
+    "owner": 200,
+    "cursor": 1000,
+}
 _CHOICES: dict[str, dict[str, Any]] = {
     "category": {member.value: member for member in Category},
     "status": {member.value: member for member in VersionStatus},
     "kind": {"model": "model", "solution": "solution"},
     "sort": {member.value: member for member in SearchSort},
 }
-# Only the spellings a client sends; pydantic's other ones ("yes", "on", "1"...) go to the app.
-_BOOLEANS = {"true": True, "false": False}
 # A page size as plain digits; anything else ("+5", "05", "5.0", " 5") goes to the app.
 _PAGE_SIZE = re.compile(r"[1-9][0-9]{0,5}")
 _SEARCH_PARAMETERS = frozenset({*_TEXT_MAX_LENGTH, *_CHOICES, "facets", "limit"})
@@ -175,18 +185,10 @@ def search_arguments(query_string: bytes, settings: CatalogSettings) -> SearchAr
     given = single_valued_query(query_string, _SEARCH_PARAMETERS, blank_allowed=True)
     if given is None:
         return None
-    criteria: dict[str, Any] = {}
-    for key, most in _TEXT_MAX_LENGTH.items():
-        text = given.get(key)
-        if text is not None and len(text) > most:
-            return None
-        criteria[key] = text
-    for key, choices in _CHOICES.items():
-        chosen = given.get(key)
-        if chosen is not None and chosen not in choices:
-            return None
-        criteria[key] = None if chosen is None else choices[chosen]
-    facets = _BOOLEANS.get(given.get("facets", "false"))
+    criteria = declared_values(given, _TEXT_MAX_LENGTH, _CHOICES)
+    if criteria is None:
+        return None
+    facets = PLAIN_BOOLEANS.get(given.get("facets", "false"))
     limit = page_size(given.get("limit"), settings)
     if facets is None or limit is None:
         return None

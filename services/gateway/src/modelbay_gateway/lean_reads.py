@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING, Any, get_args
 from fastapi.routing import APIRoute
 from modelbay_common.contracts.catalog import Category, ModelKind, SearchSortName
 from modelbay_common.errors import ModelbayError, ProblemResponse, modelbay_error_response
-from modelbay_common.lean_asgi import may_take, route_of, single_valued_query
+from modelbay_common.lean_asgi import (
+    PLAIN_BOOLEANS,
+    declared_values,
+    may_take,
+    route_of,
+    single_valued_query,
+)
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -68,8 +74,6 @@ _CHOICES: dict[str, dict[str, Any]] = {
     "kind": {value: value for value in get_args(ModelKind)},
     "sort": {value: value for value in get_args(SearchSortName)},
 }
-# Only the spellings a client sends; pydantic's others ("yes", "on", "1", "True") go to the app.
-_BOOLEANS = {"true": True, "false": False}
 _PAGE_SIZE = re.compile(r"[1-9][0-9]?|100")  # 1-100 as plain digits ("05", "+5": the app's)
 _SEARCH_PARAMETERS = frozenset({*_TEXT_MAX_LENGTH, *_CHOICES, "facets", "limit"})
 _BEARER = b"bearer "
@@ -158,18 +162,10 @@ def search_arguments(query_string: bytes) -> dict[str, Any] | None:
     given = single_valued_query(query_string, _SEARCH_PARAMETERS, blank_allowed=False)
     if given is None:
         return None
-    arguments: dict[str, Any] = {}
-    for key, most in _TEXT_MAX_LENGTH.items():
-        text = given.get(key)
-        if text is not None and most is not None and len(text) > most:
-            return None
-        arguments[key] = text
-    for key, choices in _CHOICES.items():
-        chosen = given.get(key)
-        if chosen is not None and chosen not in choices:
-            return None
-        arguments[key] = None if chosen is None else choices[chosen]
-    facets = _BOOLEANS.get(given.get("facets", "false"))
+    arguments = declared_values(given, _TEXT_MAX_LENGTH, _CHOICES)
+    if arguments is None:
+        return None
+    facets = PLAIN_BOOLEANS.get(given.get("facets", "false"))
     limit = given.get("limit")
     if facets is None or (limit is not None and _PAGE_SIZE.fullmatch(limit) is None):
         return None
