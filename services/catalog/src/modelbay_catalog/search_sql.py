@@ -27,7 +27,7 @@ from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.records import FacetName, SearchCriteria
 from modelbay_catalog.rules import normalize_package_name
 from modelbay_catalog.spelling import ALPHABET, MAX_WORD_LENGTH
-from modelbay_catalog.store_pages import SUMMARY_COLUMNS
+from modelbay_catalog.store_pages import summary_select_list
 
 FACET_VALUES = 20  # the most frequent values of each facet; a page cannot show thousands
 ENGLISH = "'english'::regconfig"
@@ -45,11 +45,6 @@ class Parameters:
     def add(self, value: object, sql_type: str) -> str:
         self.values.append(value)
         return f"${len(self.values)}::{sql_type}"
-
-
-def summary_select_list(alias: str) -> str:
-    """The columns of a hit (store_pages.SUMMARY_COLUMNS, in order) of `models AS alias`."""
-    return ", ".join(f"{alias}.{column.expression.name}" for column in SUMMARY_COLUMNS)
 
 
 # The words of a query the vocabulary knows, and the known words an unknown one may mean: its

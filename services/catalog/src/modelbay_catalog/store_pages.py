@@ -90,8 +90,18 @@ def summary_record(row: Row[Any] | tuple[Any, ...]) -> ModelRecord:
     )
 
 
-def _page_select_list(alias: str) -> str:
+def summary_select_list(alias: str) -> str:
+    """The columns of a hit (SUMMARY_COLUMNS, in order) of `models AS alias`, as SQL text."""
     return ", ".join(f"{alias}.{column.expression.name}" for column in SUMMARY_COLUMNS)
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under `session` (its pool, and its transaction if one is open):
+    the hot reads run on it as prepared statements, which asyncpg prepares once per
+    connection and keeps (here and in search_sql.py)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return cast(asyncpg.Connection, raw.driver_connection)
 
 
 # The model page's two statements as SQL text, run as prepared statements on the session's
@@ -100,7 +110,7 @@ def _page_select_list(alias: str) -> str:
 # "Catalog search", session 6). Same columns and conditions as the Core statements they replace.
 _MIRRORS = f"{SCHEMA}.{MirroredModelRow.__tablename__}"
 FIND_MODEL = (
-    f"SELECT {_page_select_list('m')}, "
+    f"SELECT {summary_select_list('m')}, "
     f"EXISTS (SELECT 1 FROM {_MIRRORS} AS mirror WHERE mirror.model_id = m.id) "
     f"FROM {SCHEMA}.{ModelRow.__tablename__} AS m "
     "WHERE m.owner = $1 AND m.name = $2 AND m.deleted_at IS NULL"
@@ -123,23 +133,16 @@ class ModelPageStore:
     def session(self) -> AsyncSession:
         return self._session
 
-    async def _driver(self) -> asyncpg.Connection:
-        """The asyncpg connection under the session (its pool, and its transaction if one is
-        open): asyncpg prepares each statement once per connection and keeps it."""
-        connection = await self._session.connection()
-        raw = await connection.get_raw_connection()
-        return cast(asyncpg.Connection, raw.driver_connection)
-
     async def find_model(self, owner: str, name: str) -> PageModel | None:
         """The model unless missing or deleted, and whether it is a mirror (one statement)."""
-        row = await (await self._driver()).fetchrow(FIND_MODEL, owner, name)
+        row = await (await driver_connection(self._session)).fetchrow(FIND_MODEL, owner, name)
         if row is None:
             return None
         return PageModel(model=summary_record(tuple(row)), mirrored=bool(row[SUMMARY_WIDTH]))
 
     async def version_lines(self, model_id: int) -> list[VersionLine]:
         """Every version of the model, oldest first, with its download counts by kind."""
-        rows = await (await self._driver()).fetch(VERSION_LINES, model_id)
+        rows = await (await driver_connection(self._session)).fetch(VERSION_LINES, model_id)
         return [_version_line(tuple(row)) for row in rows]
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import cast
 
 import asyncpg
 from modelbay_common.access import Caller, Visibility, acts_for
@@ -64,7 +63,7 @@ from modelbay_catalog.spelling import (
     query_words,
     uses_websearch_syntax,
 )
-from modelbay_catalog.store_pages import SUMMARY_WIDTH, summary_record
+from modelbay_catalog.store_pages import SUMMARY_WIDTH, driver_connection, summary_record
 
 MIN_PREFIX = 3  # a shorter prefix matches too much of the catalog to be worth ranking
 NEAREST_BY_TRIGRAM = 10
@@ -174,11 +173,7 @@ class SearchStore:
         self._session = session
 
     async def _driver(self) -> asyncpg.Connection:
-        """The asyncpg connection under the session's (its transaction, if one is open, and
-        its pool): the hot statements run on it as prepared statements (search_sql.py)."""
-        connection = await self._session.connection()
-        raw = await connection.get_raw_connection()
-        return cast(asyncpg.Connection, raw.driver_connection)
+        return await driver_connection(self._session)
 
     async def text_match(self, typed: str) -> TextMatch:
         """The tsquery of `typed`, with alternatives for the words the catalog does not know."""
