@@ -110,6 +110,8 @@ def test_the_cli_pushes_a_solution_document(tmp_path: Path) -> None:
     invalid = runner.invoke(app, ["push", str(document), "--name", "fig5"])
     assert invalid.exit_code == 1
     assert "is not a valid solution" in invalid.output
+    # One line however long the temporary path is (rich used to wrap it at 80 columns).
+    assert invalid.output.rstrip("\n").count("\n") == 0, invalid.output
 
 
 def test_the_cli_push_of_a_document_goes_through_session_push(

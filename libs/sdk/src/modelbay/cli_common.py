@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import typer
 from modelbay_runtime.loader import BundleError as LoadError
 from rich.console import Console
+from rich.markup import escape
 
 from modelbay.bundle import BundleError
 from modelbay.config import ConfigError
@@ -36,7 +37,9 @@ def console() -> Console:
 
 
 def error_console() -> Console:
-    return Console(stderr=True)
+    # soft_wrap: an error stays one line however long its paths are (the terminal wraps it
+    # on screen; a log or a `grep` sees one line), and rich never breaks a path in two.
+    return Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager
@@ -44,5 +47,5 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except USER_ERRORS as exc:
-        error_console().print(f"[bold red]error:[/] {exc}", highlight=False)
+        error_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from modelbay.cli_common import USER_ERRORS, console, error_console
@@ -56,7 +57,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except _ERRORS as exc:
-        error_console().print(f"[bold red]error:[/] {exc}", highlight=False)
+        error_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 
