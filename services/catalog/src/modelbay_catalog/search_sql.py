@@ -223,6 +223,11 @@ class OneWordQuery:
         below 1 and item_count is 1 or 2), so a page stops after `limit` postings."""
         return self.may_match_one_lexeme and (self.prefix is None or self.prefix_adds_nothing)
 
+    @property
+    def sole_lexeme(self) -> str | None:
+        """The one lexeme whose postings are exactly the query's matches, if there is one."""
+        return self.exact if self.single_lexeme else None
+
 
 # Whether a word's prefix range [$1, $2) holds a lexeme other than the word's own ($3): two
 # index descents (below and above $3), never a walk over $3's own postings (thousands for a
