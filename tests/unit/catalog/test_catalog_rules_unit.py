@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -146,3 +147,13 @@ def test_a_cursor_round_trips_and_rejects_tampering_and_other_searches() -> None
     for garbage in ("", "!!!", "bm90IGpzb24", encode_cursor(SortKey(None, 1), fingerprint)[:-3]):
         with pytest.raises(InvalidCursor):
             decode_cursor(garbage, fingerprint)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400])
+def test_a_cursor_whose_sort_value_no_page_wrote_is_malformed(value: str) -> None:
+    # JSON reads these; a page never writes them, and `float()` of a huge integer raises.
+    fingerprint = search_fingerprint({"q": "iris", "owner": None})
+    document = '{"v":' + value + ',"i":1,"f":"' + fingerprint + '"}'
+    cursor = base64.urlsafe_b64encode(document.encode()).decode().rstrip("=")
+    with pytest.raises(InvalidCursor, match="malformed"):
+        decode_cursor(cursor, fingerprint)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -49,7 +50,18 @@ def decode_cursor(cursor: str, fingerprint: str) -> SortKey:
         raise InvalidCursor(
             "The cursor belongs to a search with other filters; start again without one."
         )
-    valid_value = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    valid_value = value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
+    )
     if not isinstance(model_id, int) or isinstance(model_id, bool) or not valid_value:
         raise InvalidCursor("The cursor is malformed; start again without one.")
     return SortKey(value=value, model_id=model_id)
+
+
+def _finite(value: int | float) -> bool:
+    """A sort value a page boundary can be: JSON also reads NaN, Infinity and integers no
+    float holds, none of which a page ever wrote (and `float()` of a huge one raises)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
