@@ -249,16 +249,21 @@ async def test_b_one_word_pages_equal_the_formula_from_the_vectors(
         SearchCriteria(q=common, license=license_),  # filters read from model_search
         SearchCriteria(q=f"{common} ", library=library, owner=org),
     ]
-    # A word being typed is ranked two ways, both compared below: read in score order when its
-    # prefix range holds no lexeme but its own, summed per model when it holds others.
+    # A one-word query is ranked two ways, both compared below: read in score order when its
+    # items reach one lexeme of the catalog (a word being typed whose prefix range holds no
+    # other; a typo whose own lexeme is absent and one correction present: no exact bonus),
+    # summed per model when they reach several.
     async with transaction(sessions) as session:
         store, read_in_order = SearchStore(session), set()
         for criteria in searches:
             one_word = (await store.text_match(criteria.q or "")).one_word
-            if one_word is not None and one_word.prefix is not None:
+            if one_word is not None:
                 narrowed = await store._narrowed(one_word)  # what _ranked does with it
-                read_in_order.add((narrowed.single_lexeme, narrowed.item_count))
-    assert {(True, 1), (True, 2), (False, 1)} <= read_in_order, read_in_order
+                sole = narrowed.sole_lexeme
+                bonus = None if sole is None else narrowed.bonus(sole)
+                read_in_order.add((bonus, narrowed.item_count))
+    expected = {(1.0, 1), (1.0, 2), (0.0, 2), (None, 1)}
+    assert expected <= read_in_order, read_in_order
     pending = next(r.id for r in rows if r.visibility == "private" and common in r.name)
     async with transaction(sessions) as session:
         session.add(

@@ -1,4 +1,4 @@
-"""A one-word query's items as the postings statement reads them (search_sql.OneWordQuery) and
+"""A one-word query's items as the postings statement reads them (postings_sql.OneWordQuery) and
 how they are read from the server's tsquery pieces (store_search._one_word_query); the pages
 themselves are held to the formula in tests/integration/catalog/test_catalog_search_postings.py.
 """
@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from modelbay_catalog.search_sql import OneWordQuery, prefix_range
+import pytest
+from modelbay_catalog.postings_sql import SCORE_GRID, OneWordQuery, prefix_range, reached
 from modelbay_catalog.store_search import _one_word_query
 
 
@@ -58,13 +59,36 @@ def test_pieces_are_read_as_lexemes_and_anything_else_keeps_ts_rank() -> None:
     assert _one_word_query("", [], "") is None
 
 
-def test_a_word_being_typed_reads_in_score_order_only_when_its_prefix_adds_nothing() -> None:
+def test_a_query_reads_in_score_order_only_when_it_reaches_one_lexeme() -> None:
     typed = OneWordQuery(exact="user", lexemes=("user",), prefix="user")
-    assert typed.may_match_one_lexeme
-    assert not typed.single_lexeme  # until its range is asked
-    assert replace(typed, prefix_adds_nothing=True).single_lexeme
-    assert OneWordQuery(exact="user", lexemes=("user",), prefix=None).single_lexeme
+    assert not typed.single_lexeme  # until the postings are asked
+    assert replace(typed, reaches_only="user").sole_lexeme == "user"
+    assert OneWordQuery(exact="user", lexemes=("user",), prefix=None).sole_lexeme == "user"
     corrected = OneWordQuery(exact="forcast", lexemes=("forcast", "forecast"), prefix="forcast")
-    assert not replace(corrected, prefix_adds_nothing=True).single_lexeme  # two lexemes
+    assert not corrected.single_lexeme
+    assert replace(corrected, reaches_only="forecast").sole_lexeme == "forecast"
     stop_word = OneWordQuery(exact=None, lexemes=(), prefix="for")
-    assert not replace(stop_word, prefix_adds_nothing=True).single_lexeme  # no lexeme of its own
+    assert replace(stop_word, reaches_only="forum").sole_lexeme == "forum"
+
+
+def test_what_the_postings_answer_reaches() -> None:
+    # Of the lexemes, those with postings; of the prefix range, its first and last lexeme.
+    assert reached(["forecast"], None, None) == "forecast"  # a typo: one correction present
+    assert reached(["user"], "user", "user") == "user"  # a typed word, nothing longer
+    assert reached([], "forum", "forum") == "forum"  # a stop word's range of one lexeme
+    assert reached(["user"], "user", "usernam") is None  # the range holds another
+    assert reached(["forecast", "forcast"], None, None) is None  # two present
+    assert reached([], None, None) is None  # nothing at all
+
+
+@pytest.mark.parametrize("items", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("exact", ["user", "usr"])
+def test_a_cursors_rank_turns_back_into_its_exact_score(items: int, exact: str) -> None:
+    # The statement's rank is score / items + bonus in float8; Python's floats are the same.
+    lexemes = tuple(f"w{i}" for i in range(items - 1)) + ("user",)
+    word = OneWordQuery(exact=exact, lexemes=lexemes, prefix=None, reaches_only="user")
+    assert word.item_count == items
+    for grid_step in (1, 3, 2**31 + 12345, 2**32 - 1, 987654321):
+        score = grid_step / SCORE_GRID
+        rank = score / float(items) + word.bonus("user")
+        assert word.score_of(rank, "user") == score

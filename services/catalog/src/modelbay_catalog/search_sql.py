@@ -8,7 +8,7 @@ set-up). The statements here are the same ones the Core expressions in store_sea
 `tests/integration/catalog/test_catalog_search_narrow_order.py` compares their ids, ranks and
 cursor pages with a reference statement, and `test_catalog_contracts.py` compares
 `visible_sql` with the shared rule (`modelbay_common.access.can_see`). A one-word relevance page
-reads the search postings instead (`postings_page_sql`, migration 0017), held to its formula by
+reads the search postings instead (postings_sql.py, migration 0017), held to its formula by
 `test_catalog_search_postings.py`.
 
 A statement's text depends only on the shape of a search (which filters are set, what kind of
@@ -19,7 +19,6 @@ cache prepares each shape once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 
 from modelbay_common.access import Caller, Visibility, acts_for
 
@@ -180,141 +179,6 @@ def ranked_page_sql(
         f"SELECT s.model_id, {rank} AS rank FROM {SCHEMA}.model_search AS s "
         f"WHERE {' AND '.join(where)} "
         f"ORDER BY rank DESC, s.model_id DESC LIMIT {params.add(limit, 'integer')}"
-        f") AS page JOIN {SCHEMA}.models AS m ON m.id = page.model_id "
-        "ORDER BY page.rank DESC, m.id DESC"
-    )
-
-
-@dataclass(frozen=True)
-class OneWordQuery:
-    """A one-word query as the lexemes its tsquery matches (`word | corrections… | word:*`):
-    what the postings statement matches and ranks (docs/decisions.md, "One-word searches rank
-    from postings"). Rank = the sum of the `score` of every lexeme of the model that any item
-    matches, each lexeme once, divided by `item_count`, + 1.0 when the model has `exact`."""
-
-    exact: str | None  # the word's own lexeme; None for a stop word (no exact bonus)
-    lexemes: tuple[str, ...]  # the word's and its corrections' lexemes, distinct
-    prefix: str | None  # the word as typed while it is being typed (a `:*` item)
-    prefix_adds_nothing: bool = False
-    """The catalog holds no lexeme in the prefix's range but `exact` (PREFIX_RANGE_HOLDS_OTHERS
-    said so): the prefix matches nothing the word's own lexeme does not."""
-
-    @property
-    def item_count(self) -> int:
-        """The query's items as ts_rank counts them: distinct strings, a prefix item and a
-        lexeme item of the same text being one (tsrank.c, SortAndUniqItems)."""
-        return len({*self.lexemes, *([self.prefix] if self.prefix else [])})
-
-    def lexemes_outside_prefix(self) -> list[str]:
-        """The lexemes the prefix range does not already read (each lexeme counts once)."""
-        prefix = self.prefix
-        return [lexeme for lexeme in self.lexemes if not (prefix and lexeme.startswith(prefix))]
-
-    @property
-    def may_match_one_lexeme(self) -> bool:
-        """No corrections and a lexeme of its own: only the prefix may add lexemes."""
-        return self.exact is not None and self.lexemes == (self.exact,)
-
-    @property
-    def single_lexeme(self) -> bool:
-        """The query matches one lexeme only (a finished word without corrections, or a word
-        being typed whose prefix range holds nothing else): its postings' index order is the
-        rank order (rank = score / item_count + 1, exact since scores are multiples of 2^-32
-        below 1 and item_count is 1 or 2), so a page stops after `limit` postings."""
-        return self.may_match_one_lexeme and (self.prefix is None or self.prefix_adds_nothing)
-
-    @property
-    def sole_lexeme(self) -> str | None:
-        """The one lexeme whose postings are exactly the query's matches, if there is one."""
-        return self.exact if self.single_lexeme else None
-
-
-# Whether a word's prefix range [$1, $2) holds a lexeme other than the word's own ($3): two
-# index descents (below and above $3), never a walk over $3's own postings (thousands for a
-# common word). Asked only for a word being typed without corrections (OneWordQuery).
-PREFIX_RANGE_HOLDS_OTHERS = f"""
-SELECT EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS p
-               WHERE p.word >= $1::text AND p.word < $2::text AND p.word < $3::text)
-    OR EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS p
-               WHERE p.word >= $1::text AND p.word < $2::text AND p.word > $3::text)
-"""
-
-
-def prefix_range(prefix: str) -> tuple[str, str]:
-    """[prefix, upper) holds exactly the words starting with `prefix` in the "C" collation
-    (byte order): `upper` is the prefix with its last character's code point raised by one
-    (a query word is [a-z0-9]+, so no code point is at the top of its range)."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-# The filters the postings carry (migration 0017); the others are checked on `model_search`.
-_POSTED_FILTERS = ("category", "owner")
-
-
-def postings_page_sql(
-    word: OneWordQuery,
-    criteria: SearchCriteria,
-    caller: Caller,
-    params: Parameters,
-    after: tuple[float, int] | None,
-    limit: int,
-) -> str:
-    """A one-word relevance page from `search_postings` (index-only rows: word, score and the
-    visibility and posted filter columns), in (rank, id) descending order, then only the page's
-    rows read from `models`. The same rows and ranks as computing the rank from each match's
-    vector (tests/integration/catalog/test_catalog_search_postings.py)."""
-    posted = replace(SearchCriteria(), category=criteria.category, owner=criteria.owner)
-    unposted = replace(criteria, q=None, sort=None, category=None, owner=None)
-    kept = " AND ".join([visible_sql(caller, params, "p"), *filters_sql(posted, params, "p")])
-    postings = f"{SCHEMA}.search_postings AS p"
-    if word.single_lexeme:
-        assert word.exact is not None
-        items = float(word.item_count)
-        ranked = (
-            f"SELECT p.model_id, p.score / {params.add(items, 'double precision')} "
-            "+ 1.0::double precision AS rank, p.score AS score "
-            f"FROM {postings} WHERE p.word = {params.add(word.exact, 'text')} AND {kept}"
-        )
-        # The index order (score, id) is the rank order: the page stops after `limit` rows.
-        # The cursor's rank back to its score: exact (1 or 2 items, see single_lexeme).
-        order, boundary = "ranked.score DESC, ranked.model_id DESC", "ranked.score"
-        after = None if after is None else ((after[0] - 1.0) * items, after[1])
-    else:
-        branches = []
-        outside = word.lexemes_outside_prefix()
-        if outside:
-            listed = params.add(outside, "text[]")
-            branches.append(f"SELECT p.model_id, p.word, p.score FROM {postings} "
-                            f"WHERE p.word = ANY({listed}) AND {kept}")  # fmt: skip
-        if word.prefix:
-            low, high = (params.add(bound, "text") for bound in prefix_range(word.prefix))
-            branches.append(f"SELECT p.model_id, p.word, p.score FROM {postings} "
-                            f"WHERE p.word >= {low} AND p.word < {high} AND {kept}")  # fmt: skip
-        rank = f"sum(p.score) / {params.add(float(word.item_count), 'double precision')}"
-        if word.exact is not None:
-            exact = params.add(word.exact, "text")
-            rank += (
-                f" + CASE WHEN bool_or(p.word = {exact}) "
-                "THEN 1.0::double precision ELSE 0.0::double precision END"
-            )
-        ranked = (
-            f"SELECT p.model_id, {rank} AS rank FROM ({' UNION ALL '.join(branches)}) AS p "
-            "GROUP BY p.model_id"
-        )
-        order, boundary = "ranked.rank DESC, ranked.model_id DESC", "ranked.rank"
-    where = filters_sql(unposted, params, "s")
-    join = f" JOIN {SCHEMA}.model_search AS s ON s.model_id = ranked.model_id" if where else ""
-    if after is not None:
-        value, model_id = after
-        where.append(
-            f"({boundary}, ranked.model_id) < "
-            f"({params.add(value, 'double precision')}, {params.add(model_id, 'bigint')})"
-        )
-    condition = f" WHERE {' AND '.join(where)}" if where else ""
-    return (
-        f"SELECT {summary_select_list('m')}, page.rank FROM ("
-        f"SELECT ranked.model_id, ranked.rank FROM ({ranked}) AS ranked{join}{condition} "
-        f"ORDER BY {order} LIMIT {params.add(limit, 'integer')}"
         f") AS page JOIN {SCHEMA}.models AS m ON m.id = page.model_id "
         "ORDER BY page.rank DESC, m.id DESC"
     )

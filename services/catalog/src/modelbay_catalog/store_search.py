@@ -9,7 +9,7 @@ the row matches the words exactly as typed: exact words first, then corrections;
 depend on the row alone, so a row's rank never changes when other rows are added, which is what
 keeps relevance pages stable. A one-word query (the common case: a word being typed, with its
 corrections and prefix) is matched and ranked from the postings instead (migration 0017): the
-same terms as `ts_rank`'s, in float8, each matched lexeme counted once (search_sql.OneWordQuery;
+same terms as `ts_rank`'s, in float8, each matched lexeme counted once (postings_sql.OneWordQuery;
 docs/decisions.md, "One-word searches rank from postings"). (Matching names by trigram
 similarity as well was dropped in migration 0007: the vocabulary already corrects the words of
 names, hyphenated ones included, and rechecking `name % q` cost more than the rest of a query at
@@ -34,6 +34,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from modelbay_catalog.cursor import SortKey
 from modelbay_catalog.orm import ModelRow, ModelSearchRow, PublishRequestRow
+from modelbay_catalog.postings_sql import (
+    LEXEMES_REACHED,
+    OneWordQuery,
+    postings_page_sql,
+    prefix_range,
+    reached,
+)
 from modelbay_catalog.records import (
     FacetCount,
     FacetName,
@@ -44,14 +51,10 @@ from modelbay_catalog.records import (
 )
 from modelbay_catalog.search_sql import (
     ENGLISH,
-    PREFIX_RANGE_HOLDS_OTHERS,
     VOCABULARY_LOOKUP,
-    OneWordQuery,
     Parameters,
     facets_sql,
     filters_sql,
-    postings_page_sql,
-    prefix_range,
     rank_sql,
     ranked_page_sql,
     sorted_page_sql,
@@ -171,6 +174,8 @@ def not_deleted() -> ColumnElement[bool]:
 class SearchStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # `_narrowed`'s answers: a page and its facets ask it once (a round trip each).
+        self._narrowed_words: dict[OneWordQuery, OneWordQuery] = {}
 
     async def _driver(self) -> asyncpg.Connection:
         return await driver_connection(self._session)
@@ -258,7 +263,7 @@ class SearchStore:
         limit: int,
     ) -> list[SearchHit]:
         """A relevance page, then only the page's rows read from `models` by primary key. A
-        one-word query ranks from the postings (search_sql.postings_page_sql); any other
+        one-word query ranks from the postings (postings_sql.postings_page_sql); any other
         matches and ranks on the narrow `model_search` (the same vector and filter columns as
         `models`)."""
         params = Parameters()
@@ -278,16 +283,20 @@ class SearchStore:
         return self._hits(await (await self._driver()).fetch(statement, *params.values))
 
     async def _narrowed(self, word: OneWordQuery) -> OneWordQuery:
-        """`word`, marked when its prefix matches no lexeme but its own (most words being typed:
-        a stemmed catalog rarely holds a longer word starting with the typed one), so that its
+        """`word`, marked with the one lexeme of the catalog its items reach, if only one (most
+        words being typed: a stemmed catalog rarely holds a longer word starting with the typed
+        one; most typos: their own lexeme is absent and one correction is present), so that its
         page is read in score order and stops early instead of summing every match."""
-        if word.prefix is None or not word.may_match_one_lexeme:
+        if word.finished_without_corrections:
             return word
-        low, high = prefix_range(word.prefix)
-        others = await (await self._driver()).fetchval(
-            PREFIX_RANGE_HOLDS_OTHERS, low, high, word.exact
-        )
-        return word if others else replace(word, prefix_adds_nothing=True)
+        if word in self._narrowed_words:
+            return self._narrowed_words[word]
+        low, high = prefix_range(word.prefix) if word.prefix else (None, None)
+        row = await (await self._driver()).fetchrow(LEXEMES_REACHED, list(word.lexemes), low, high)
+        posted, first, last = row if row is not None else ([], None, None)  # always one row
+        narrowed = replace(word, reaches_only=reached(list(posted), first, last))
+        self._narrowed_words[word] = narrowed
+        return narrowed
 
     @staticmethod
     def _hits(rows: Sequence[asyncpg.Record]) -> list[SearchHit]:
