@@ -5,8 +5,9 @@ the search documents are computed in one UPDATE with the catalog's own expressio
 (`store.search_document`), the indexes are rebuilt once, and the typo vocabulary is filled with
 the catalog's own word expression (`store.vocabulary_words`). The search postings (migration
 0017) are written in one INSERT … SELECT with the trigger's own score function, their primary key
-and word index built afterwards. Then ANALYZE (and VACUUM of the postings, whose word index is
-read index-only: that needs the visibility map).
+and word index built afterwards; so are the facet counts of public models (migration 0018, its
+own fill function). Then ANALYZE (and VACUUM of the postings and the facet counts, whose indexes
+are read index-only: that needs the visibility map).
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ SCHEMA = "catalog"
 SEARCH_SYNC = "model_search_sync"  # the trigger that keeps `model_search` in step (0016)
 POSTINGS_SYNC = "search_postings_sync"  # the trigger on `model_search` writing postings (0017)
 POSTINGS = "search_postings"
-LOADED_TABLES = f"'models', 'versions', 'ratings', 'download_counts', 'model_search', '{POSTINGS}'"
+FACETS_SYNC = "search_facet_counts_sync"  # the trigger on `model_search` counting facets (0018)
+FACETS = "search_facet_counts"
+LOADED_TABLES = (
+    f"'models', 'versions', 'ratings', 'download_counts', 'model_search', '{POSTINGS}', '{FACETS}'"
+)
+# The tables whose primary key is dropped during the load too (nothing refers to them).
+REBUILT_KEYS = f"'{POSTINGS}', '{FACETS}'"
 
 
 @dataclass
@@ -86,9 +93,8 @@ async def seed(
         dropped = await _drop_secondary_indexes(connection)
         # The narrow search copy is filled once below, not row by row by its trigger.
         await connection.execute(f"ALTER TABLE {SCHEMA}.models DISABLE TRIGGER {SEARCH_SYNC}")
-        await connection.execute(
-            f"ALTER TABLE {SCHEMA}.model_search DISABLE TRIGGER {POSTINGS_SYNC}"
-        )
+        for trigger in (POSTINGS_SYNC, FACETS_SYNC):
+            await connection.execute(f"ALTER TABLE {SCHEMA}.model_search DISABLE TRIGGER {trigger}")
         timer.lap("drop indexes")
         totals = _model_totals(download_counts, rating_rows)
         version_ids = await _copy_models_and_versions(connection, rows, totals, report)
@@ -103,6 +109,9 @@ async def seed(
         timer.lap("search documents")
         await connection.execute(_fill_postings())
         timer.lap("postings")
+        # The trigger's counts of every public model at once (migration 0018's function).
+        await connection.execute(f"SELECT {SCHEMA}.search_facet_counts_fill()")
+        timer.lap("facet counts")
         for definition in dropped:
             await connection.execute(definition)
         for table, name, definition in constraints:
@@ -115,13 +124,12 @@ async def seed(
         await connection.execute(f"ANALYZE {SCHEMA}.models, {SCHEMA}.versions")
         await connection.execute(f"ANALYZE {SCHEMA}.ratings, {SCHEMA}.download_counts")
         await connection.execute(f"ANALYZE {SCHEMA}.search_words, {SCHEMA}.model_search")
-        await connection.execute(f"VACUUM (ANALYZE) {SCHEMA}.{POSTINGS}")
+        await connection.execute(f"VACUUM (ANALYZE) {SCHEMA}.{POSTINGS}, {SCHEMA}.{FACETS}")
         timer.lap("analyze")
     finally:
         await connection.execute(f"ALTER TABLE {SCHEMA}.models ENABLE TRIGGER {SEARCH_SYNC}")
-        await connection.execute(
-            f"ALTER TABLE {SCHEMA}.model_search ENABLE TRIGGER {POSTINGS_SYNC}"
-        )
+        for trigger in (POSTINGS_SYNC, FACETS_SYNC):
+            await connection.execute(f"ALTER TABLE {SCHEMA}.model_search ENABLE TRIGGER {trigger}")
         await connection.close()
     return report
 
@@ -153,16 +161,16 @@ def _fill_postings() -> str:
 
 
 async def _drop_constraints(connection: asyncpg.Connection) -> list[tuple[str, str, str]]:
-    """Drop the unique and foreign-key constraints of the loaded tables, and the postings'
-    primary key (nothing refers to it), checked once when they are added back instead of row
-    by row; their definitions, to add them again."""
+    """Drop the unique and foreign-key constraints of the loaded tables, and the postings' and
+    the facet counts' primary keys (nothing refers to them), checked once when they are added
+    back instead of row by row; their definitions, to add them again."""
     found = await connection.fetch(
         f"""
         SELECT t.relname AS table_name, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
         FROM pg_constraint AS c JOIN pg_class AS t ON t.oid = c.conrelid
         JOIN pg_namespace AS n ON n.oid = t.relnamespace
         WHERE n.nspname = $1 AND t.relname IN ({LOADED_TABLES})
-          AND (c.contype IN ('u', 'f') OR (c.contype = 'p' AND t.relname = '{POSTINGS}'))
+          AND (c.contype IN ('u', 'f') OR (c.contype = 'p' AND t.relname IN ({REBUILT_KEYS})))
         ORDER BY c.contype DESC
         """,
         SCHEMA,
@@ -171,7 +179,7 @@ async def _drop_constraints(connection: asyncpg.Connection) -> list[tuple[str, s
         await connection.execute(
             f"ALTER TABLE {SCHEMA}.{row['table_name']} DROP CONSTRAINT {row['name']}"
         )
-    # Added back in the reverse order: foreign keys, then the postings' key, then unique
+    # Added back in the reverse order: foreign keys, then the rebuilt primary keys, then unique
     # constraints (independent here).
     return [(str(r["table_name"]), str(r["name"]), str(r["definition"])) for r in reversed(found)]
 

@@ -170,7 +170,12 @@ class ModelSearchRow(Base):
     Written only by the trigger `model_search_sync` on `models` (migration 0016)."""
 
     __tablename__ = "model_search"
-    __table_args__ = (Index("model_search_vector_idx", "search_vector", postgresql_using="gin"),)
+    __table_args__ = (
+        Index("model_search_vector_idx", "search_vector", postgresql_using="gin"),
+        # The rows a caller sees beyond the public ones, for the facet counts (migration 0018).
+        Index("model_search_owner_idx", "owner"),
+        Index("model_search_org_idx", "owner_org", postgresql_where=text("visibility = 'org'")),
+    )
 
     model_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey(f"{SCHEMA}.models.id", ondelete="CASCADE"), primary_key=True
@@ -214,6 +219,26 @@ class SearchPostingRow(Base):
     owner: Mapped[str] = mapped_column(Text)
     owner_org: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(Text)
+
+
+class SearchFacetCountRow(Base):
+    """How many public models with lexeme `word` ('' : every public model) in `scope` (their
+    category; '': any) have `value` in `facet`, for facet counts without reading the matches
+    (search_facets.py). Written only by the trigger `search_facet_counts_sync` on
+    `model_search` (migration 0018); a count of 0 stays as a row."""
+
+    __tablename__ = "search_facet_counts"
+    __table_args__ = (
+        Index(
+            "search_facet_counts_top_idx", "word", "scope", "facet", text("count DESC"), "value"
+        ),
+    )
+
+    word: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    facet: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class SearchWordRow(Base):

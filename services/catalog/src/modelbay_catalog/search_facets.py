@@ -1,0 +1,166 @@
+"""Facet counts read from the precomputed counts of public models (migration 0018), merged with
+the few rows a caller sees beyond the public ones, counted live: SQL text, pure (no I/O), run by
+store_search.SearchStore.facets (docs/catalog.md, "Search"; docs/decisions.md, "Facet counts
+precomputed for public models").
+
+When it applies (`counted_word`): the matches are exactly the postings of one lexeme
+(`OneWordQuery.sole_lexeme`) or there is no `q` (the pseudo word ''), the only filter is at most
+a category, and the caller is neither an administrator (sees everything) nor a publisher (also
+sees models under review). Anything else is counted by search_sql.facets_sql over the matches.
+
+Why the merge is exact: for one facet, let P(v) be a value's public count (the table), E(v) the
+count of the caller's matching rows beyond the public ones (live), T = P + E, and the answer the
+first FACET_VALUES values in (T descending, value) order. Take the candidates = the public top
+(the first FACET_VALUES in (P descending, value) order, counts > 0) ∪ every value with E > 0.
+A value v outside both has E(v) = 0, so T(v) = P(v), and each u of the public top is before it:
+P(u) > P(v) gives T(u) ≥ P(u) > T(v); P(u) = P(v) with u < v gives T(u) ≥ T(v), a tie broken by
+u < v. So FACET_VALUES values come before v and v is not in the answer: ranking the candidates
+by T is the answer. A candidate's P is read from the public top or by primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from modelbay_common.access import Caller, Visibility, acts_for
+
+from modelbay_catalog.orm import SCHEMA
+from modelbay_catalog.records import FacetName, SearchCriteria
+from modelbay_catalog.search_sql import FACET_VALUES, Parameters
+
+FACET_COUNTS = f"{SCHEMA}.search_facet_counts"
+EVERY_MODEL = ""  # the pseudo word every public model is counted under: a search without `q`
+ANY_CATEGORY = ""  # the scope of counts over every category
+# The facets the table counts (`status` counts the caller's own models: always live).
+COUNTED_FACETS = (
+    FacetName.CATEGORY,
+    FacetName.LIBRARY,
+    FacetName.LICENSE,
+    FacetName.OWNER,
+    FacetName.KIND,
+)
+_PUBLIC = Visibility.PUBLIC.value
+_ORG = Visibility.ORG.value
+
+
+def facet_counts_apply(criteria: SearchCriteria, caller: Caller) -> bool:
+    """The filters and the caller allow the precomputed counts (the query may still not)."""
+    other_filters = (
+        criteria.library,
+        criteria.license,
+        criteria.owner,
+        criteria.status,
+        criteria.kind,
+    )
+    return not (caller.admin or caller.publisher or any(other_filters))
+
+
+def counted_word(has_query: bool, sole_lexeme: str | None) -> str | None:
+    """The word whose counts are the facets of the matches: '' without `q`, else the one
+    lexeme whose postings are exactly the matches (`OneWordQuery.sole_lexeme` of the narrowed
+    query, SearchStore._narrowed), else None (count the matches themselves)."""
+    return EVERY_MODEL if not has_query else sole_lexeme
+
+
+def beyond_public_sql(caller: Caller, params: Parameters, alias: str) -> str | None:
+    """Which `model_search AS alias` rows a non-administrator, non-publisher caller may see
+    besides the public ones — search_sql.visible_sql without its public clause (their own and
+    their managed organisations' models, org-visible models of their organisations) — or None
+    for an anonymous caller. Own public rows are included (the `status` facet counts them);
+    the merge counts only the non-public ones. The facet counts' sameness test compares the
+    result with facets_sql's for every kind of caller."""
+    conditions: list[str] = []
+    member_of = sorted(m.org for m in caller.memberships) if caller.user else []
+    if caller.user:
+        managed = [m.org for m in caller.memberships if acts_for(caller, m.org)]
+        conditions.append(f"{alias}.owner = ANY({params.add([caller.user, *managed], 'text[]')})")
+    orgs = sorted({*member_of, *([caller.org] if caller.org else [])})
+    if orgs:
+        org_wide = f"{alias}.owner_org = ANY({params.add(orgs, 'text[]')})"
+        if member_of:
+            org_wide = f"({org_wide} OR {alias}.owner = ANY({params.add(member_of, 'text[]')}))"
+        conditions.append(f"({alias}.visibility = '{_ORG}' AND {org_wide})")
+    return "(" + " OR ".join(conditions) + ")" if conditions else None
+
+
+def facet_counts_sql(
+    word: str,
+    criteria: SearchCriteria,
+    caller: Caller,
+    params: Parameters,
+    query_sql: Callable[[Parameters], str] | None,
+) -> str:
+    """Every facet's values with their counts (facet, value, count rows, each facet's in
+    (count descending, value) order), in one statement: the public top of each counted facet
+    from the table, merged with the live rows beyond the public ones (matching the tsquery
+    `query_sql` writes, if any), and `status` over the caller's own matching models."""
+    at = params.add(word, "text")
+    in_category = params.add(criteria.category or ANY_CATEGORY, "text")
+    limit = params.add(FACET_VALUES, "integer")
+
+    # A facet ignores its own filter: the category facet always counts every category.
+    category_facet = FacetName.CATEGORY.value
+    live_scope = f"CASE WHEN e.facet = '{category_facet}' THEN '' ELSE {in_category} END"
+
+    def scope_of(facet: FacetName) -> str:
+        return "''" if facet is FacetName.CATEGORY else in_category
+
+    public_top = " UNION ALL ".join(
+        f"(SELECT t.facet, t.value, t.count::bigint AS count FROM {FACET_COUNTS} AS t "
+        f"WHERE t.word = {at} AND t.scope = {scope_of(facet)} "
+        f"AND t.facet = '{facet.value}' AND t.count > 0 "
+        f"ORDER BY t.count DESC, t.value LIMIT {limit})"
+        for facet in COUNTED_FACETS
+    )
+    beyond = beyond_public_sql(caller, params, "s")
+    if beyond is None:  # anonymous: the public counts are the answer
+        return (
+            f"SELECT facet, value, count FROM ({public_top}) AS p ORDER BY facet, count DESC, value"
+        )
+    matching = [] if query_sql is None else [f"s.search_vector @@ {query_sql(params)}"]
+    where = " AND ".join([*matching, beyond])
+    in_filter = f"live.category = {in_category}" if criteria.category else "TRUE"
+    live = (
+        "live AS MATERIALIZED (SELECT s.category, s.libraries, s.license, s.owner, s.kind, "
+        f"s.latest_status, s.visibility <> '{_PUBLIC}' AS beyond "
+        f"FROM {SCHEMA}.model_search AS s WHERE {where})"
+    )
+    extra = (
+        "extra AS (SELECT e.facet, e.value, count(*) AS count FROM live CROSS JOIN LATERAL ("
+        f"SELECT '{category_facet}'::text, live.category "
+        f"UNION ALL SELECT 'library', unnest(live.libraries) WHERE {in_filter} "
+        f"UNION ALL SELECT 'license', live.license WHERE {in_filter} "
+        f"UNION ALL SELECT 'owner', live.owner WHERE {in_filter} "
+        f"UNION ALL SELECT 'kind', live.kind WHERE {in_filter}"
+        ") AS e(facet, value) WHERE live.beyond AND e.value IS NOT NULL "
+        "GROUP BY e.facet, e.value)"
+    )
+    public_of_extra = (
+        f"(SELECT t.count FROM {FACET_COUNTS} AS t WHERE t.word = {at} "
+        f"AND t.scope = {live_scope} AND t.facet = e.facet AND t.value = e.value)"
+    )
+    totals = (
+        "totals AS (SELECT coalesce(p.facet, e.facet) AS facet, "
+        "coalesce(p.value, e.value) AS value, "
+        f"coalesce(p.count, {public_of_extra}, 0) + coalesce(e.count, 0) AS count "
+        f"FROM ({public_top}) AS p FULL JOIN extra AS e ON e.facet = p.facet AND e.value = p.value)"
+    )
+    merged = (
+        "SELECT facet, value, count FROM (SELECT facet, value, count, row_number() OVER "
+        "(PARTITION BY facet ORDER BY count DESC, value) AS place FROM totals) AS ranked "
+        f"WHERE place <= {limit}"
+    )
+    branches = [merged]
+    if caller.user:
+        own = params.add(caller.user, "text")
+        status_filter = f" AND {in_filter}" if criteria.category else ""
+        branches.append(
+            f"(SELECT '{FacetName.STATUS.value}', live.latest_status, count(*) FROM live "
+            f"WHERE live.owner = {own} AND live.latest_status IS NOT NULL{status_filter} "
+            f"GROUP BY live.latest_status ORDER BY count(*) DESC, live.latest_status LIMIT {limit})"
+        )
+    return (
+        f"WITH {live}, {extra}, {totals} "
+        f"SELECT facet, value, count FROM ({' UNION ALL '.join(branches)}) AS answer "
+        "ORDER BY facet, count DESC, value"
+    )
