@@ -227,7 +227,20 @@ async def test_b_one_word_pages_equal_the_formula_from_the_vectors(
                 "|| '%') ORDER BY w.word LIMIT 1"
             )
         )
+        # A word that is its own lexeme and the start of another lexeme: typed, its prefix
+        # range holds both, so it is summed although its own lexeme has postings.
+        spans_two = await session.scalar(
+            text(
+                f"SELECT a.word FROM (SELECT DISTINCT word FROM {SCHEMA}.search_postings) AS a "
+                "WHERE length(a.word) >= 4 AND a.word ~ '^[a-z]+$' "
+                "AND plainto_tsquery('english', a.word)::text = quote_literal(a.word) "
+                f"AND EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS b "  # '~' sorts after z
+                "WHERE b.word > a.word AND b.word < a.word || '~') "
+                "ORDER BY a.word LIMIT 1"
+            )
+        )
     assert stemmed is not None
+    assert spans_two is not None
     words = Counter(word for row in rows for word in row.name.split("-") if len(word) >= 5)
     common, rare = words.most_common()[0][0], words.most_common()[-1][0]
     owner_with_private = Counter(r.owner for r in rows if r.visibility == "private").most_common()
@@ -244,6 +257,7 @@ async def test_b_one_word_pages_equal_the_formula_from_the_vectors(
         SearchCriteria(q=f"{_typo(common)} "),
         SearchCriteria(q=stemmed),
         SearchCriteria(q="for"),  # a stop word: its prefix only, no exact lexeme (no bonus)
+        SearchCriteria(q=spans_two),  # its own lexeme, and another in its prefix range
         SearchCriteria(q=common, category=category),  # a filter the postings carry
         SearchCriteria(q=f"{common} ", category=category),
         SearchCriteria(q=common, license=license_),  # filters read from model_search
@@ -258,12 +272,15 @@ async def test_b_one_word_pages_equal_the_formula_from_the_vectors(
         for criteria in searches:
             one_word = (await store.text_match(criteria.q or "")).one_word
             if one_word is not None:
-                narrowed = await store._narrowed(one_word)  # what _ranked does with it
-                sole = narrowed.sole_lexeme
-                bonus = None if sole is None else narrowed.bonus(sole)
-                read_in_order.add((bonus, narrowed.item_count))
+                sole = one_word.sole_lexeme
+                bonus = None if sole is None else one_word.bonus(sole)
+                read_in_order.add((bonus, one_word.item_count))
     expected = {(1.0, 1), (1.0, 2), (0.0, 2), (None, 1)}
     assert expected <= read_in_order, read_in_order
+    async with transaction(sessions) as session:
+        spanning = (await SearchStore(session).text_match(spans_two)).one_word
+    assert spanning is not None
+    assert spanning.sole_lexeme is None, spanning
     pending = next(r.id for r in rows if r.visibility == "private" and common in r.name)
     async with transaction(sessions) as session:
         session.add(

@@ -31,6 +31,7 @@ async def test_the_server_makes_the_same_one_edit_variants_as_python(
             [False] * 5,  # no trigram neighbours: only the variants come back
             [allowed_edits(word) >= 1 for word in [*words, "qz"]],
             10,
+            None,  # no word being typed
         )
     finally:
         await connection.close()

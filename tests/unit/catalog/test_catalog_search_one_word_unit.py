@@ -85,7 +85,7 @@ def test_what_the_postings_answer_reaches() -> None:
 @pytest.mark.parametrize("exact", ["user", "usr"])
 def test_a_cursors_rank_turns_back_into_its_exact_score(items: int, exact: str) -> None:
     # The statement's rank is score / items + bonus in float8; Python's floats are the same.
-    lexemes = tuple(f"w{i}" for i in range(items - 1)) + ("user",)
+    lexemes = (*(f"w{i}" for i in range(items - 1)), "user")
     word = OneWordQuery(exact=exact, lexemes=lexemes, prefix=None, reaches_only="user")
     assert word.item_count == items
     for grid_step in (1, 3, 2**31 + 12345, 2**32 - 1, 987654321):

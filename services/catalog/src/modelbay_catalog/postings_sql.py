@@ -37,9 +37,9 @@ class OneWordQuery:
     lexemes: tuple[str, ...]  # the word's and its corrections' lexemes, distinct
     prefix: str | None  # the word as typed while it is being typed (a `:*` item)
     reaches_only: str | None = None
-    """Set from the postings (LEXEMES_REACHED): the one lexeme of the catalog that the query's
-    items reach — of `lexemes`, the ones with postings, and every lexeme in the prefix's
-    range. None: not asked, or several (or none)."""
+    """The one lexeme of the catalog that the query's items reach (`reached`, from the vocabulary
+    lookup's answer): of `lexemes`, the ones with postings, and every lexeme in the prefix's
+    range. None: several (or none)."""
 
     @property
     def item_count(self) -> int:
@@ -82,21 +82,10 @@ class OneWordQuery:
         return round(unrounded * SCORE_GRID) / SCORE_GRID
 
 
-# Which of a one-word query's lexemes ($1) have postings, and the first and last lexeme of its
-# prefix range [$2, $3) (NULLs without a prefix): an index descent per lexeme and two for the
-# range (min/max), never a walk over a lexeme's own postings (thousands for a common word).
-LEXEMES_REACHED = f"""
-SELECT ARRAY(SELECT l.word FROM unnest($1::text[]) AS l(word)
-             WHERE EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS p WHERE p.word = l.word)),
-       (SELECT min(p.word) FROM {SCHEMA}.search_postings AS p
-        WHERE p.word >= $2::text AND p.word < $3::text),
-       (SELECT max(p.word) FROM {SCHEMA}.search_postings AS p
-        WHERE p.word >= $2::text AND p.word < $3::text)
-"""
-
-
 def reached(posted: list[str], first: str | None, last: str | None) -> str | None:
-    """LEXEMES_REACHED's answer as the one lexeme the query reaches, or None if not one."""
+    """The one lexeme a one-word query reaches, or None if not one: of its lexemes, those with
+    postings (`posted`), and the first and last lexeme of its prefix range (search_sql.
+    VOCABULARY_LOOKUP asks both: an index descent each)."""
     lexemes = {*posted, *(bound for bound in (first, last) if bound is not None)}
     return lexemes.pop() if len(lexemes) == 1 else None
 

@@ -72,6 +72,30 @@ _EDITS = f"""
     UNION SELECT left(u.word, i) || a.c || substr(u.word, i + 1) FROM {_POSITIONS}, {_CHARACTERS}
     WHERE i <= length(u.word)
 """
+# For a one-word query (`$1` of one word) each row also says whether its word's lexeme has search
+# postings, and the word being typed (`$5`, or NULL) the first and last lexeme of its prefix
+# range: what postings_sql.reached needs to tell whether the query reaches one lexeme only (an
+# index descent each, in the same round trip as the lookup).
+_ONE_WORD = "cardinality($1::text[]) = 1"
+_LEXEME_OF = "substring(plainto_tsquery({english}, {word})::text FROM '^''([a-z0-9]+)''$')"
+
+
+def _posted(word: str) -> str:
+    lexeme = _LEXEME_OF.format(english=ENGLISH, word=word)
+    return (
+        f"({_ONE_WORD} AND EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS p "
+        f"WHERE p.word = {lexeme}))"
+    )
+
+
+def _range_end(aggregate: str) -> str:
+    return (
+        f"(SELECT {aggregate}(p.word) FROM {SCHEMA}.search_postings AS p "
+        "WHERE r.low IS NOT NULL AND p.word >= r.low "
+        "AND p.word < left(r.low, -1) || chr(ascii(right(r.low, 1)) + 1))"
+    )
+
+
 VOCABULARY_LOOKUP = f"""
 WITH typed AS MATERIALIZED (
     SELECT t.word, t.long, t.correctable,
@@ -81,10 +105,18 @@ WITH typed AS MATERIALIZED (
     SELECT word, long FROM typed WHERE NOT known AND correctable
 )
 SELECT t.word, t.known AS known, plainto_tsquery({ENGLISH}, t.word)::text AS query,
-       to_tsquery('simple'::regconfig, t.word || ':*')::text AS prefix
+       to_tsquery('simple'::regconfig, t.word || ':*')::text AS prefix,
+       {_posted("t.word")} AS posted, {_range_end("min")} AS first, {_range_end("max")} AS last
 FROM typed AS t
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN {_ONE_WORD} AND t.word = $5::text
+                THEN substring(to_tsquery('simple'::regconfig, t.word || ':*')::text
+                               FROM '^''([a-z0-9]+)'':\\*$')
+           END AS low
+) AS r
 UNION ALL
-SELECT v.word, true, plainto_tsquery({ENGLISH}, v.word)::text, NULL
+SELECT v.word, true, plainto_tsquery({ENGLISH}, v.word)::text, NULL, {_posted("v.word")},
+       NULL, NULL
 FROM unknown AS u
 CROSS JOIN LATERAL ({_EDITS}) AS c(candidate)
 CROSS JOIN LATERAL (
@@ -92,7 +124,8 @@ CROSS JOIN LATERAL (
 ) AS v
 WHERE c.candidate <> u.word
 UNION ALL
-SELECT n.word, true, plainto_tsquery({ENGLISH}, n.word)::text, NULL
+SELECT n.word, true, plainto_tsquery({ENGLISH}, n.word)::text, NULL, {_posted("n.word")},
+       NULL, NULL
 FROM unknown AS u
 CROSS JOIN LATERAL (
     SELECT w.word FROM {SCHEMA}.search_words AS w

@@ -34,13 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from modelbay_catalog.cursor import SortKey
 from modelbay_catalog.orm import ModelRow, ModelSearchRow, PublishRequestRow
-from modelbay_catalog.postings_sql import (
-    LEXEMES_REACHED,
-    OneWordQuery,
-    postings_page_sql,
-    prefix_range,
-    reached,
-)
+from modelbay_catalog.postings_sql import OneWordQuery, postings_page_sql, reached
 from modelbay_catalog.records import (
     FacetCount,
     FacetName,
@@ -166,6 +160,30 @@ def _one_word_query(piece: str, corrections: Sequence[str], prefix: str) -> OneW
     )
 
 
+def _one_word_reach(
+    word: str, alternatives: Sequence[str], rows: Sequence[asyncpg.Record], being_typed: bool
+) -> OneWordQuery | None:
+    """A one-word query's lexemes (`_one_word_query`) marked with the one lexeme of the catalog
+    they reach, if only one, from the vocabulary lookup's rows: which words' lexemes have
+    postings, and the first and last lexeme of the typed word's prefix range."""
+    pieces = {str(row[0]): str(row[2]) for row in rows}
+    typed_row = next(row for row in rows if str(row[0]) == word and row[3] is not None)
+    query = _one_word_query(
+        pieces[word],
+        [pieces[alternative] for alternative in alternatives],
+        str(typed_row[3]) if being_typed else "",
+    )
+    if query is None:
+        return None
+    posted = {str(row[0]) for row in rows if row[4]}
+    lexemes = [
+        found.group(1)
+        for known in (word, *alternatives)
+        if known in posted and (found := _LEXEME_ITEM.fullmatch(pieces[known])) is not None
+    ]
+    return replace(query, reaches_only=reached(lexemes, typed_row[5], typed_row[6]))
+
+
 def not_deleted() -> ColumnElement[bool]:
     """A deleted model (deletion.py) is hidden from every search, administrators' too."""
     return ModelRow.deleted_at.is_(None)
@@ -174,8 +192,6 @@ def not_deleted() -> ColumnElement[bool]:
 class SearchStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        # `_narrowed`'s answers: a page and its facets ask it once (a round trip each).
-        self._narrowed_words: dict[OneWordQuery, OneWordQuery] = {}
 
     async def _driver(self) -> asyncpg.Connection:
         return await driver_connection(self._session)
@@ -190,8 +206,14 @@ class SearchStore:
             return TextMatch(typed=typed, query_text="", exact_words="", alternatives={})
         correctable = [allowed_edits(word) >= 1 for word in parsed.words]
         long_words = [allowed_edits(word) >= 2 for word in parsed.words]
+        being_typed = parsed.prefix if len(parsed.prefix or "") >= MIN_PREFIX else None
         rows = await (await self._driver()).fetch(
-            VOCABULARY_LOOKUP, list(parsed.words), long_words, correctable, NEAREST_BY_TRIGRAM
+            VOCABULARY_LOOKUP,
+            list(parsed.words),
+            long_words,
+            correctable,
+            NEAREST_BY_TRIGRAM,
+            being_typed,
         )
         pieces = {str(row[0]): str(row[2]) for row in rows}
         prefixes = {str(row[0]): str(row[3]) for row in rows if row[3] is not None}
@@ -202,7 +224,7 @@ class SearchStore:
                 [
                     pieces[word],
                     *(pieces[alternative] for alternative in alternatives.get(word, ())),
-                    prefixes[word] if word == parsed.prefix and len(word) >= MIN_PREFIX else "",
+                    prefixes[word] if word == being_typed else "",
                 ],
                 "|",
             )
@@ -211,11 +233,7 @@ class SearchStore:
         one_word = None
         if len(parsed.words) == 1:
             word = parsed.words[0]
-            one_word = _one_word_query(
-                pieces[word],
-                [pieces[alternative] for alternative in alternatives.get(word, ())],
-                prefixes[word] if word == parsed.prefix and len(word) >= MIN_PREFIX else "",
-            )
+            one_word = _one_word_reach(word, alternatives.get(word, ()), rows, word == being_typed)
         return TextMatch(
             typed=typed,
             query_text=_any_of(groups, "&"),
@@ -269,8 +287,7 @@ class SearchStore:
         params = Parameters()
         boundary = None if after is None else (float(after.value or 0.0), after.model_id)
         if match.one_word is not None:
-            word = await self._narrowed(match.one_word)
-            statement = postings_page_sql(word, criteria, caller, params, boundary, limit)
+            statement = postings_page_sql(match.one_word, criteria, caller, params, boundary, limit)
             return self._hits(await (await self._driver()).fetch(statement, *params.values))
         query = match.query_sql(params)
         rank = rank_sql("s.search_vector", query, match.exact_sql(params, query))
@@ -281,22 +298,6 @@ class SearchStore:
         ]
         statement = ranked_page_sql(conditions, rank, params, boundary, limit)
         return self._hits(await (await self._driver()).fetch(statement, *params.values))
-
-    async def _narrowed(self, word: OneWordQuery) -> OneWordQuery:
-        """`word`, marked with the one lexeme of the catalog its items reach, if only one (most
-        words being typed: a stemmed catalog rarely holds a longer word starting with the typed
-        one; most typos: their own lexeme is absent and one correction is present), so that its
-        page is read in score order and stops early instead of summing every match."""
-        if word.finished_without_corrections:
-            return word
-        if word in self._narrowed_words:
-            return self._narrowed_words[word]
-        low, high = prefix_range(word.prefix) if word.prefix else (None, None)
-        row = await (await self._driver()).fetchrow(LEXEMES_REACHED, list(word.lexemes), low, high)
-        posted, first, last = row if row is not None else ([], None, None)  # always one row
-        narrowed = replace(word, reaches_only=reached(list(posted), first, last))
-        self._narrowed_words[word] = narrowed
-        return narrowed
 
     @staticmethod
     def _hits(rows: Sequence[asyncpg.Record]) -> list[SearchHit]:
