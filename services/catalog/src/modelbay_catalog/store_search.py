@@ -43,6 +43,7 @@ from modelbay_catalog.records import (
     SearchHit,
     SearchSort,
 )
+from modelbay_catalog.search_facets import counted_word, facet_counts_apply, facet_counts_sql
 from modelbay_catalog.search_sql import (
     ENGLISH,
     VOCABULARY_LOOKUP,
@@ -314,15 +315,26 @@ class SearchStore:
     async def facets(
         self, criteria: SearchCriteria, caller: Caller, match: TextMatch | None
     ) -> Facets:
-        """Every facet's values with their counts, in one statement over the visible matching
-        rows (search_sql.facets_sql). A facet ignores its own filter; `status` counts only the
-        caller's own models. The rows are the narrow `model_search` copies (a deleted model
-        has none)."""
+        """Every facet's values with their counts, in one statement: from the precomputed
+        counts of public models merged with the caller's rows beyond them when the matches are
+        one lexeme's postings (or there is no `q`) and the filter at most a category
+        (search_facets.py), else over the visible matching rows (search_sql.facets_sql). A
+        facet ignores its own filter; `status` counts only the caller's own models. The rows
+        are the narrow `model_search` copies (a deleted model has none)."""
         params = Parameters()
-        condition = None
-        if match is not None:
-            condition = f"s.search_vector @@ {match.query_sql(params)}"
-        statement = facets_sql(criteria, caller, params, condition)
+        word = None
+        if facet_counts_apply(criteria, caller):
+            one_word = None if match is None else match.one_word
+            sole = None if one_word is None else one_word.sole_lexeme
+            word = counted_word(match is not None, sole)
+        if word is not None:
+            query = None if match is None else match.query_sql
+            statement = facet_counts_sql(word, criteria, caller, params, query)
+        else:
+            condition = None
+            if match is not None:
+                condition = f"s.search_vector @@ {match.query_sql(params)}"
+            statement = facets_sql(criteria, caller, params, condition)
         found: Facets = {facet: [] for facet in FacetName}
         for facet, value, count in await (await self._driver()).fetch(statement, *params.values):
             found[FacetName(facet)].append(FacetCount(value=value, count=int(count)))
