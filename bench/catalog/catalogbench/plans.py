@@ -60,7 +60,8 @@ async def explain_model_page(
 async def _explain(
     database_url: str, use_case: Callable[[AsyncSession], Awaitable[None]]
 ) -> list[Plan]:
-    engine = create_engine(database_url)
+    # The catalog's read pool (modelbay_catalog.main.open_read_engine): generic plans.
+    engine = create_engine(database_url, autocommit=True, generic_plans=True)
     # (statement, parameters, on the driver?) in the order sent. The search's hot statements
     # run on the asyncpg connection itself (modelbay_catalog.search_sql), which SQLAlchemy's
     # events do not see: asyncpg's query logger does.
@@ -98,10 +99,7 @@ async def _explain(
             for statement, parameters, on_driver in list(captured):
                 if on_driver:
                     assert driver is not None
-                    rows = await driver.fetch(
-                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, *parameters
-                    )
-                    lines = [str(row[0]) for row in rows]
+                    lines = await _explain_generic(driver, statement, parameters)
                 else:
                     explained = await connection.exec_driver_sql(
                         "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
@@ -112,3 +110,25 @@ async def _explain(
         return plans
     finally:
         await engine.dispose()
+
+
+async def _explain_generic(driver: Any, statement: str, parameters: Any) -> list[str]:
+    """The plan the catalog runs for a driver statement: its generic plan (the read pool plans
+    each prepared statement once: `plan_cache_mode = force_generic_plan`), executed with these
+    values. `EXPLAIN <statement>` with parameters would show a custom plan for the values, so
+    the statement is PREPAREd and `EXPLAIN EXECUTE`d with its values as literals the server
+    writes itself (`quote_nullable` of each value in its parameter's type)."""
+    prepared = await driver.prepare(statement)
+    literals = [
+        await driver.fetchval(f"SELECT quote_nullable($1::{kind.name})", value)
+        for kind, value in zip(prepared.get_parameters(), parameters, strict=True)
+    ]
+    await driver.execute(f"PREPARE catalogbench_explained AS {statement}")
+    try:
+        rows = await driver.fetch(
+            "EXPLAIN (ANALYZE, BUFFERS) EXECUTE catalogbench_explained"
+            + (f"({', '.join(literals)})" if literals else "")
+        )
+    finally:
+        await driver.execute("DEALLOCATE catalogbench_explained")
+    return [str(row[0]) for row in rows]

@@ -40,6 +40,8 @@ def create_engine(
     max_overflow: int = 0,
     echo: bool = False,
     application_name: str = "modelbay",
+    autocommit: bool = False,
+    generic_plans: bool = False,
 ) -> AsyncEngine:
     """An async engine on asyncpg; call `await engine.dispose()` at shutdown.
 
@@ -53,7 +55,18 @@ def create_engine(
     and one whose estimated cost passed `jit_above_cost` (the catalog's vocabulary lookup on a
     small catalog, whose cross-joined edit candidates are estimated at ~10^7) spent 0.35-1.4 s
     compiling itself on every execution (docs/decisions.md, "JIT off on the services'
-    connections")."""
+    connections").
+
+    `autocommit`: every statement is its own transaction (no BEGIN/COMMIT round trips, and the
+    pre-ping below is one round trip instead of three), for read-only sessions.
+    `generic_plans`: a prepared statement is planned once, for any parameter values
+    (`plan_cache_mode = force_generic_plan`), instead of re-planned at each execution when
+    PostgreSQL's estimates favour a custom plan: for statements whose planning costs more than
+    their execution (the catalog's search: docs/decisions.md, "The catalog's reads plan once").
+    Only for statements whose plans were checked not to depend on parameter values."""
+    server_settings = {"application_name": application_name, "jit": "off"}
+    if generic_plans:
+        server_settings["plan_cache_mode"] = "force_generic_plan"
     return _create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
@@ -61,7 +74,8 @@ def create_engine(
         # A connection PostgreSQL dropped (restart, idle timeout) is replaced, not handed out.
         pool_pre_ping=True,
         echo=echo,
-        connect_args={"server_settings": {"application_name": application_name, "jit": "off"}},
+        connect_args={"server_settings": server_settings},
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
 
 

@@ -35,7 +35,7 @@ from modelbay_common.contracts.curation import PublishRequest as PublishRequestC
 from modelbay_common.db import SessionFactory, transaction
 from modelbay_common.errors import install_problem_handlers
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelbay_catalog.curation.schemas import request_out
 from modelbay_catalog.curation.service import Stores, publish_or_request
@@ -101,14 +101,17 @@ def request_caller(
 CallerDep = Annotated[Caller, Depends(request_caller)]
 
 
-def create_app(sessions: SessionFactory, settings: CatalogSettings) -> FastAPI:
+def create_app(
+    sessions: SessionFactory, read_sessions: SessionFactory, settings: CatalogSettings
+) -> FastAPI:
+    """The internal API; `read_sessions` serve the hot read-only routes (main.open_read_engine)."""
     app = FastAPI(
         title="Modelbay catalog (internal)",
         description="Models, versions, status, visibility, search. Called by the gateway only.",
         version="1",
     )
     app.state.sessions, app.state.settings = sessions, settings
-    app.state.read_sessions = autocommit_sessions(sessions)
+    app.state.read_sessions = read_sessions
     # Imported here: the lean path calls this module's functions. Installed first, so it sits
     # innermost, inside the error, internal-auth and metrics middlewares added after it.
     from modelbay_catalog.fast_reads import install_lean_reads
@@ -140,17 +143,6 @@ async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     # The request owns the transaction: one commit after the use case, or a rollback.
     async with transaction(cast(SessionFactory, request.app.state.sessions)) as session:
         yield session
-
-
-def autocommit_sessions(sessions: SessionFactory) -> SessionFactory:
-    """Sessions on the same pool whose statements each run in their own implicit transaction:
-    no BEGIN and COMMIT round trips (~0.3 ms of CPU a request; docs/benchmarks.md, "Catalog
-    search", session 4). The pool gives a connection back with its default isolation level."""
-    engine = sessions.kw.get("bind")
-    if not isinstance(engine, AsyncEngine):
-        return sessions  # a factory without an engine of its own (tests' fakes)
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(autocommit, expire_on_commit=False)
 
 
 async def _reads_only(request: Request) -> AsyncIterator[AsyncSession]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from modelbay_common.bus import Bus
+from modelbay_common.db import create_engine, session_factory
 from modelbay_common.internal_auth import internal_app
 from modelbay_common.serving import Clients, ServiceHost, Step, run_service
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,13 +42,14 @@ def build_service(
     # Federation (docs/federation.md): one client for every peer's gateway, the builder's
     # answers to MirrorRequested, and the sync loop.
     federation_http = httpx.AsyncClient(timeout=settings.federation_http_timeout_seconds)
-    app = create_app(clients.sessions, settings)
+    read_engine = open_read_engine(settings.database_url)
+    app = create_app(clients.sessions, session_factory(read_engine), settings)
     app.state.federation_http = federation_http
     retry = RetryPolicy(
         settings.federation_retry_base_seconds, settings.federation_retry_max_seconds
     )
     mirrors = settings.mirror_consumer_name
-    workers: list[Any] = [Step(on_stop=federation_http.aclose)]
+    workers: list[Any] = [Step(on_stop=federation_http.aclose), Step(on_stop=read_engine.dispose)]
     if settings.federation_sync_enabled:
         policy = sync_policy(settings)
         loop = SyncLoop(clients.sessions, federation_http, policy, settings.federation_poll_seconds)
@@ -63,6 +65,19 @@ def build_service(
         workers=workers,
         outbox_poll_seconds=settings.outbox_poll_seconds,
         status_extras=federation_status(clients.sessions),
+    )
+
+
+def open_read_engine(database_url: str) -> AsyncEngine:
+    """The pool of the hot read-only routes (search, the model page): each statement its own
+    transaction (no BEGIN/COMMIT, a one-round-trip pre-ping) and prepared statements planned
+    once (their planning cost more than their execution: docs/decisions.md, "The catalog's
+    reads plan once"). No I/O here: it connects at the first read."""
+    return create_engine(
+        database_url,
+        application_name=f"modelbay-{SERVICE_NAME}-reads",
+        autocommit=True,
+        generic_plans=True,
     )
 
 
