@@ -3,11 +3,12 @@
 Fast the way bulk loads are: the secondary indexes are dropped, rows go in with binary COPY,
 the search documents are computed in one UPDATE with the catalog's own expression
 (`store.search_document`), the indexes are rebuilt once, and the typo vocabulary is filled with
-the catalog's own word expression (`store.vocabulary_words`). The search postings (migration
+the catalog's own word expression (`store.vocabulary_words`), whose insert makes their deletion
+variants (migration 0019's trigger, one statement). The search postings (migration
 0017) are written in one INSERT … SELECT with the trigger's own score function, their primary key
 and word index built afterwards; so are the facet counts of public models (migration 0018, its
-own fill function). Then ANALYZE (and VACUUM of the postings and the facet counts, whose indexes
-are read index-only: that needs the visibility map).
+own fill function). Then ANALYZE (and VACUUM of the postings, the facet counts and the deletion
+variants, whose indexes are read index-only: that needs the visibility map).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ POSTINGS_SYNC = "search_postings_sync"  # the trigger on `model_search` writing 
 POSTINGS = "search_postings"
 FACETS_SYNC = "search_facet_counts_sync"  # the trigger on `model_search` counting facets (0018)
 FACETS = "search_facet_counts"
+# The vocabulary's deletion variants, written by the trigger on `search_words` (0019) when
+# _fill_vocabulary adds the words, read index-only by the typo lookup.
+WORD_DELETES = "search_word_deletes"
 LOADED_TABLES = (
     f"'models', 'versions', 'ratings', 'download_counts', 'model_search', '{POSTINGS}', '{FACETS}'"
 )
@@ -124,7 +128,9 @@ async def seed(
         await connection.execute(f"ANALYZE {SCHEMA}.models, {SCHEMA}.versions")
         await connection.execute(f"ANALYZE {SCHEMA}.ratings, {SCHEMA}.download_counts")
         await connection.execute(f"ANALYZE {SCHEMA}.search_words, {SCHEMA}.model_search")
-        await connection.execute(f"VACUUM (ANALYZE) {SCHEMA}.{POSTINGS}, {SCHEMA}.{FACETS}")
+        await connection.execute(
+            f"VACUUM (ANALYZE) {SCHEMA}.{POSTINGS}, {SCHEMA}.{FACETS}, {SCHEMA}.{WORD_DELETES}"
+        )
         timer.lap("analyze")
     finally:
         await connection.execute(f"ALTER TABLE {SCHEMA}.models ENABLE TRIGGER {SEARCH_SYNC}")

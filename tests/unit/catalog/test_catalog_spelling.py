@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 from modelbay_catalog.spelling import (
     MAX_CORRECTIONS,
+    MAX_EDITS,
     MAX_QUERY_WORDS,
     allowed_edits,
     corrections,
+    deletion_variants,
     edit_distance,
-    one_edit_variants,
     query_words,
     uses_websearch_syntax,
-    words_to_look_up,
 )
 
 
@@ -24,11 +26,42 @@ def test_edit_distance_counts_a_swap_of_neighbours_as_one_edit() -> None:
     assert edit_distance("kitten", "sitting") == 3
 
 
-def test_one_edit_variants_are_exactly_the_strings_one_edit_away() -> None:
-    variants = one_edit_variants("iirs")
-    assert {"iris", "irs", "iirs2", "airs", "iir"} <= variants
-    assert "iirs" not in variants
-    assert all(edit_distance("iirs", variant) == 1 for variant in variants)
+def test_deletion_variants_delete_up_to_the_budget_after_the_foreign_characters() -> None:
+    assert deletion_variants("iris", 1) == {"iris", "ris", "iis", "irs", "iri"}
+    assert len(deletion_variants("abcdefghij", 2)) == 1 + 10 + 45
+    assert deletion_variants("a-bc", 1) == {"abc"}  # the hyphen spends the one edit
+    assert deletion_variants("a-bc", 2) == {"abc", "bc", "ac", "ab"}
+    assert deletion_variants("a-b-c", 2) == {"abc"}
+    assert deletion_variants("a-b-c-d", 2) == set()  # three edits from any query word
+
+
+def test_every_word_within_the_allowed_edits_shares_a_deletion_variant() -> None:
+    """Symmetric deletes find every vocabulary word within a query word's allowed edits (the
+    claim migration 0019 rests on), for each kind of edit and two at once, hyphens included."""
+    rng = random.Random(7)
+    letters = "abcde0"  # few letters, so that near words are many
+
+    def edited(word: str) -> str:
+        at = rng.randrange(len(word) + 1)
+        kind = rng.choice(("delete", "insert", "replace", "swap", "hyphen"))
+        if kind == "delete" and at < len(word):
+            return word[:at] + word[at + 1 :]
+        if kind == "swap" and at < len(word) - 1:
+            return word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+        if kind == "replace" and at < len(word):
+            return word[:at] + rng.choice(letters) + word[at + 1 :]
+        return word[:at] + ("-" if kind == "hyphen" else rng.choice(letters)) + word[at:]
+
+    for _ in range(400):
+        word = "".join(rng.choice(letters) for _ in range(rng.randrange(3, 11)))
+        vocabulary = {edited(edited(word)) for _ in range(20)} | {edited(word) for _ in range(20)}
+        budget = allowed_edits(word)
+        stored = {v for known in vocabulary for v in deletion_variants(known, MAX_EDITS)}
+        looked_up = deletion_variants(word, budget)
+        for known in vocabulary:
+            if edit_distance(word, known) <= budget:
+                assert looked_up & deletion_variants(known, MAX_EDITS), (word, known)
+        assert looked_up & stored or not corrections([word], vocabulary)
 
 
 def test_short_words_are_never_corrected_and_long_ones_may_carry_two_edits() -> None:
@@ -53,13 +86,6 @@ def test_websearch_syntax_is_recognised() -> None:
     assert uses_websearch_syntax("iris or rose")
     assert not uses_websearch_syntax("iris-classifier")
     assert not uses_websearch_syntax("orchid")
-
-
-def test_what_is_looked_up_covers_every_word_and_its_variants() -> None:
-    exact, long_words = words_to_look_up(["iirs", "flowrs", "ab"])
-    assert {"iirs", "iris", "flowrs", "flowers", "ab"} <= set(exact)
-    assert "abc" not in exact  # two letters: no variants
-    assert long_words == ["flowrs"]
 
 
 def test_a_known_word_is_never_corrected() -> None:

@@ -249,15 +249,18 @@ class SearchWordRow(Base):
     """
 
     __tablename__ = "search_words"
-    __table_args__ = (
-        Index(
-            "search_words_trgm_idx",
-            "word",
-            postgresql_using="gist",
-            postgresql_ops={"word": "gist_trgm_ops"},
-        ),
-    )
 
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class SearchWordDeleteRow(Base):
+    """One deletion variant of a vocabulary word (spelling.deletion_variants at MAX_EDITS): a
+    mistyped word's own deletion variants found here are its candidate corrections. Written only
+    by the trigger `search_word_deletes_sync` on `search_words` (migration 0019)."""
+
+    __tablename__ = "search_word_deletes"
+
+    variant: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
     word: Mapped[str] = mapped_column(Text, primary_key=True)
 
 

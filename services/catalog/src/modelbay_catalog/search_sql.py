@@ -25,7 +25,7 @@ from modelbay_common.access import Caller, Visibility, acts_for
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.records import FacetName, SearchCriteria
 from modelbay_catalog.rules import normalize_package_name
-from modelbay_catalog.spelling import ALPHABET, MAX_WORD_LENGTH
+from modelbay_catalog.spelling import MAX_EDITS
 from modelbay_catalog.store_pages import summary_select_list
 
 FACET_VALUES = 20  # the most frequent values of each facet; a page cannot show thousands
@@ -46,34 +46,19 @@ class Parameters:
         return f"${len(self.values)}::{sql_type}"
 
 
-# The words of a query the vocabulary knows, and the known words an unknown one may mean: its
-# one-edit variants found by primary key (a nested loop of index probes: a word's few hundred
-# variants are made and probed only when the word itself is unknown) and, for long words, its
-# nearest words by trigram (GiST). The variants are made here, by the server, for the unknown
-# words only: deletes, swaps of neighbours, replacements and insertions of a character of
-# `spelling.ALPHABET` (spelling.one_edit_variants, Norvig's edits1, is the same set; a test
-# compares them). Making them in Python for every word cost ~0.18 ms of catalog CPU per search
-# (an 8-letter word has ~540) although a known word never needs them. Each word comes back with
-# its own tsquery as text (`plainto_tsquery`, and `to_tsquery('simple', word:*)` for a prefix),
-# so the search's tsquery is put together in Python from pieces the server made (spelling.py
-# says which).
-# Positions run over a constant range and the alphabet is a constant array, so that the planner
-# knows how few rows these are (a `generate_series` over `length(word)` is guessed at 1,000 rows,
-# which made the statement's estimate 9.6 M and sent it to JIT compilation: 215 ms a lookup).
-_POSITIONS = f"generate_series(0, {MAX_WORD_LENGTH}) AS i"
-_CHARACTERS = "unnest('{" + ",".join(ALPHABET) + "}'::text[]) AS a(c)"
-_EDITS = f"""
-    SELECT left(u.word, i) || substr(u.word, i + 2) FROM {_POSITIONS}
-    WHERE i < length(u.word)
-    UNION SELECT left(u.word, i) || substr(u.word, i + 2, 1) || substr(u.word, i + 1, 1)
-           || substr(u.word, i + 3) FROM {_POSITIONS} WHERE i < length(u.word) - 1
-    UNION SELECT left(u.word, i) || a.c || substr(u.word, i + 2) FROM {_POSITIONS}, {_CHARACTERS}
-    WHERE i < length(u.word)
-    UNION SELECT left(u.word, i) || a.c || substr(u.word, i + 1) FROM {_POSITIONS}, {_CHARACTERS}
-    WHERE i <= length(u.word)
-"""
+# The words of a query the vocabulary knows, and the known words an unknown one may mean: the
+# vocabulary words sharing a deletion variant with it (symmetric deletes, spelling.py says why
+# that finds every word within its allowed edits). The unknown word's variants are made by the
+# server, by the same function that made the vocabulary's (migration 0019's
+# `search_word_deletes_of`, inlined: one SELECT), for the unknown words only, and each is one
+# primary-key probe of `search_word_deletes` (56 for a word of ten letters, instead of ~900
+# one-edit variants and a trigram search); a candidate whose length is out of the word's reach
+# is dropped here, one further away by the true distance in spelling.corrections (about 0.3 per
+# typo word on the bench). Each word comes back with its own tsquery as text (`plainto_tsquery`,
+# and `to_tsquery('simple', word:*)` for a prefix), so the search's tsquery is put together in
+# Python from pieces the server made (spelling.py says which).
 # For a one-word query (`$1` of one word) each row also says whether its word's lexeme has search
-# postings, and the word being typed (`$5`, or NULL) the first and last lexeme of its prefix
+# postings, and the word being typed (`$4`, or NULL) the first and last lexeme of its prefix
 # range: what postings_sql.reached needs to tell whether the query reaches one lexeme only (an
 # index descent each, in the same round trip as the lookup).
 _ONE_WORD = "cardinality($1::text[]) = 1"
@@ -102,35 +87,29 @@ WITH typed AS MATERIALIZED (
            EXISTS (SELECT 1 FROM {SCHEMA}.search_words AS w WHERE w.word = t.word) AS known
     FROM unnest($1::text[], $2::boolean[], $3::boolean[]) AS t(word, long, correctable)
 ), unknown AS MATERIALIZED (
-    SELECT word, long FROM typed WHERE NOT known AND correctable
+    SELECT word, CASE WHEN long THEN {MAX_EDITS} ELSE 1 END AS budget
+    FROM typed WHERE NOT known AND correctable
+), candidates AS (
+    SELECT DISTINCT d.word
+    FROM unknown AS u
+    CROSS JOIN LATERAL {SCHEMA}.search_word_deletes_of(u.word, u.budget) AS v(variant)
+    JOIN {SCHEMA}.search_word_deletes AS d ON d.variant = v.variant
+    WHERE abs(length(d.word) - length(u.word)) <= u.budget
 )
 SELECT t.word, t.known AS known, plainto_tsquery({ENGLISH}, t.word)::text AS query,
        to_tsquery('simple'::regconfig, t.word || ':*')::text AS prefix,
        {_posted("t.word")} AS posted, {_range_end("min")} AS first, {_range_end("max")} AS last
 FROM typed AS t
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN {_ONE_WORD} AND t.word = $5::text
+    SELECT CASE WHEN {_ONE_WORD} AND t.word = $4::text
                 THEN substring(to_tsquery('simple'::regconfig, t.word || ':*')::text
                                FROM '^''([a-z0-9]+)'':\\*$')
            END AS low
 ) AS r
 UNION ALL
-SELECT v.word, true, plainto_tsquery({ENGLISH}, v.word)::text, NULL, {_posted("v.word")},
+SELECT c.word, true, plainto_tsquery({ENGLISH}, c.word)::text, NULL, {_posted("c.word")},
        NULL, NULL
-FROM unknown AS u
-CROSS JOIN LATERAL ({_EDITS}) AS c(candidate)
-CROSS JOIN LATERAL (
-    SELECT w.word FROM {SCHEMA}.search_words AS w WHERE w.word = c.candidate LIMIT 1
-) AS v
-WHERE c.candidate <> u.word
-UNION ALL
-SELECT n.word, true, plainto_tsquery({ENGLISH}, n.word)::text, NULL, {_posted("n.word")},
-       NULL, NULL
-FROM unknown AS u
-CROSS JOIN LATERAL (
-    SELECT w.word FROM {SCHEMA}.search_words AS w
-    WHERE u.long AND w.word % u.word ORDER BY w.word <-> u.word LIMIT $4::integer
-) AS n
+FROM candidates AS c
 """
 
 

@@ -1,15 +1,23 @@
 """Typo tolerance for the model search: which catalog words a mistyped query word may mean
 (pure: no I/O; store_search.py asks Postgres for the candidates).
 
-Why two ways to find candidates. `pg_trgm` similarity is excellent for longer words
-(`clasifier` ~ `classifier` is 0.75) but blind to short ones: `iirs` and `iris` share one
-trigram of nine (0.11), below any useful threshold, while `pairs` scores 0.22. So:
+A query word the vocabulary does not know gets as alternatives the known words within its
+allowed edits (`allowed_edits`: optimal string alignment distance, i.e. Levenshtein plus a swap
+of neighbours, 1 for 3-5 letters, 2 for 6-40), nearest first. The candidates are found by
+symmetric deletes (SymSpell, Wolf Garbe): every vocabulary word's `deletion_variants` are kept
+in `search_word_deletes` (migration 0019), and the query word's own deletion variants are looked
+up there. That finds every word within the budget, because an alignment of at most k edits
+leaves a common subsequence that each side reaches by deleting at most k characters: a delete or
+an insert deletes one character on one side, a replacement one on each side, a swap of
+neighbours (`ab`/`ba`) one on each side (keeping `a`), and OSA never edits a character twice.
+It also finds a few words that are further away (two sides' deletes may be different
+characters); `corrections` keeps only those within the budget, by the true distance.
 
-- every word the catalog knows that is one edit away (insert, delete, substitute, or swap two
-  neighbours: Damerau-Levenshtein) is found exactly, by looking up all such variants in the
-  vocabulary's primary key (a few hundred keys; `iirs` → `iris`);
-- words of `TRIGRAM_MIN_LENGTH` letters or more also get their nearest vocabulary words by
-  trigram similarity (GiST index), kept when at most two edits away.
+A query word is only ever [a-z0-9] (`WORD`), so a vocabulary character outside `ALPHABET` (the
+hyphen of `iris-classifier`) is an edit in every alignment: the vocabulary side drops those
+first, each spending one edit of `MAX_EDITS`, and keeps no variants of a word with more of them
+than that (no query word can reach it). That is what keeps the table small: 134,000 rows for the
+bench's 9,896 words instead of 2.4 million (most long words are hyphenated names).
 
 A query word the vocabulary knows is never corrected. Corrections only *add* alternatives (the
 typed word is still searched), so a correction can widen a search but never hide a match.
@@ -26,7 +34,8 @@ WORD = re.compile(r"[a-z0-9]+")
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 MIN_CORRECTED_LENGTH = 3  # `ab` one edit away is half the dictionary
 MAX_WORD_LENGTH = 40  # longer tokens (hashes, blobs of digits) are neither kept nor corrected
-TRIGRAM_MIN_LENGTH = 6
+TWO_EDITS_MIN_LENGTH = 6
+MAX_EDITS = 2  # the most `allowed_edits` gives: how far the vocabulary's deletion variants go
 MAX_QUERY_WORDS = 8
 MAX_CORRECTIONS = 4  # alternatives per word, nearest first
 # websearch syntax (a quoted phrase, OR, a leading minus) means the user wants exact control.
@@ -56,17 +65,23 @@ def allowed_edits(word: str) -> int:
     """How many edits a word of this length may carry (Elasticsearch's AUTO fuzziness)."""
     if len(word) < MIN_CORRECTED_LENGTH or len(word) > MAX_WORD_LENGTH:
         return 0
-    return 1 if len(word) < TRIGRAM_MIN_LENGTH else 2
+    return 1 if len(word) < TWO_EDITS_MIN_LENGTH else MAX_EDITS
 
 
-def one_edit_variants(word: str) -> set[str]:
-    """Every string one Damerau-Levenshtein edit away from `word` (Norvig's `edits1`)."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    deletes = {left + right[1:] for left, right in splits if right}
-    swaps = {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
-    replaces = {left + c + right[1:] for left, right in splits if right for c in ALPHABET}
-    inserts = {left + c + right for left, right in splits for c in ALPHABET}
-    return (deletes | swaps | replaces | inserts) - {word}
+def deletion_variants(word: str, budget: int) -> set[str]:
+    """`word` without its characters outside `ALPHABET` (each spends one of `budget`), and every
+    string made from that by deleting at most the rest of `budget` characters; none when the
+    word has more such characters than `budget`. The vocabulary keeps each word's variants at
+    `MAX_EDITS` (migration 0019's `search_word_deletes_of`, the same set: a test compares them);
+    a query word's at its `allowed_edits` are looked up there."""
+    letters = "".join(character for character in word if character in ALPHABET)
+    left_over = budget - (len(word) - len(letters))
+    if left_over < 0:
+        return set()
+    found = {letters}
+    for _ in range(left_over):
+        found |= {variant[:i] + variant[i + 1 :] for variant in found for i in range(len(variant))}
+    return found
 
 
 def edit_distance(first: str, second: str) -> int:
@@ -86,20 +101,6 @@ def edit_distance(first: str, second: str) -> int:
                 best = min(best, table[i - 2][j - 2] + 1)
             table[i][j] = best
     return table[-1][-1]
-
-
-def words_to_look_up(words: Iterable[str]) -> tuple[list[str], list[str]]:
-    """What to ask the vocabulary: (the words themselves plus their one-edit variants, the
-    words long enough for a trigram neighbour search)."""
-    exact: set[str] = set()
-    long_words: list[str] = []
-    for word in words:
-        exact.add(word)
-        if allowed_edits(word) >= 1:
-            exact |= one_edit_variants(word)
-        if allowed_edits(word) >= 2:
-            long_words.append(word)
-    return sorted(exact), long_words
 
 
 def corrections(words: Iterable[str], known: Iterable[str]) -> Mapping[str, tuple[str, ...]]:

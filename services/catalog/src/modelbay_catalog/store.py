@@ -212,7 +212,10 @@ class CatalogStore:
         await self.add_search_words(words)
 
     async def add_search_words(self, words: Sequence[str]) -> None:
-        """Add words to the vocabulary of typo corrections (never removed; see SearchWordRow)."""
+        """Add words to the vocabulary of typo corrections (never removed; see SearchWordRow).
+        The trigger `search_word_deletes_sync` (migration 0019) writes the new words' deletion
+        variants in the same statement; words already known are skipped, and their variants
+        with them."""
         kept = sorted({w for w in words if MIN_VOCABULARY_WORD <= len(w) <= MAX_VOCABULARY_WORD})
         if kept:
             # Sorted, so that concurrent transactions take the key locks in one order.

@@ -64,7 +64,6 @@ from modelbay_catalog.spelling import (
 from modelbay_catalog.store_pages import SUMMARY_WIDTH, driver_connection, summary_record
 
 MIN_PREFIX = 3  # a shorter prefix matches too much of the catalog to be worth ranking
-NEAREST_BY_TRIGRAM = 10
 
 
 # `models`, or its narrow copy for ranking and facets (migration 0016): the same filter columns.
@@ -213,7 +212,6 @@ class SearchStore:
             list(parsed.words),
             long_words,
             correctable,
-            NEAREST_BY_TRIGRAM,
             being_typed,
         )
         pieces = {str(row[0]): str(row[2]) for row in rows}
@@ -324,9 +322,7 @@ class SearchStore:
         params = Parameters()
         word = None
         if facet_counts_apply(criteria, caller):
-            one_word = None if match is None else match.one_word
-            sole = None if one_word is None else one_word.sole_lexeme
-            word = counted_word(match is not None, sole)
+            word = counted_word(match is not None, None if match is None else match.one_word)
         if word is not None:
             query = None if match is None else match.query_sql
             statement = facet_counts_sql(word, criteria, caller, params, query)
