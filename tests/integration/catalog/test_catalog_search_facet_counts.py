@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelbay_catalog import search_facets
 from modelbay_catalog.orm import SCHEMA, ModelRow, PublishRequestRow
 from modelbay_catalog.records import FacetCount, FacetName, Facets, SearchCriteria
 from modelbay_catalog.search_facets import counted_word, facet_counts_apply
@@ -119,9 +120,7 @@ async def precomputed(session: AsyncSession, criteria: SearchCriteria, caller: C
         return False
     store = SearchStore(session)
     match = await store.text_match(criteria.q) if criteria.q else None
-    one_word = None if match is None else match.one_word
-    sole = None if one_word is None else one_word.sole_lexeme
-    return counted_word(match is not None, sole) is not None
+    return counted_word(match is not None, None if match is None else match.one_word) is not None
 
 
 async def assert_same_facets(
@@ -175,6 +174,8 @@ async def test_facet_counts_equal_counting_the_matches(sessions: SessionFactory)
     license_ = Counter(r.license for r in rows).most_common(1)[0][0]
     owner = Counter(r.owner for r in rows if r.visibility == "private").most_common(1)[0][0]
     org = Counter(r.owner_org for r in rows if r.owner_org).most_common(1)[0][0]
+    async with transaction(sessions) as session:
+        spread = await _word_whose_prefix_reaches_others(session)
     searches = [
         SearchCriteria(),
         SearchCriteria(category=category),
@@ -183,6 +184,8 @@ async def test_facet_counts_equal_counting_the_matches(sessions: SessionFactory)
         SearchCriteria(q=f"{common} ", category=category),
         SearchCriteria(q=_typo(common)),  # a typo: its correction's lexeme
         SearchCriteria(q="zzqxv "),  # matches nothing
+        SearchCriteria(q=spread),  # its prefix reaches other lexemes: some models lack its own
+        SearchCriteria(q=spread, category=category),
         SearchCriteria(q=common[:3]),  # a short prefix of many lexemes: falls back
         SearchCriteria(q=f"{common} model"),  # two words: falls back
         SearchCriteria(q=f"{common} ", category=category, license=license_),  # falls back
@@ -211,10 +214,15 @@ async def test_facet_counts_equal_counting_the_matches(sessions: SessionFactory)
         Caller(user="an-admin", admin=True),
     ]
     precomputed_searches = await assert_same_facets(sessions, callers, searches)
-    # No q, a category, a word typed or finished, a typo, no match: all from the counts;
-    # the short prefix, two words and a license filter count the matches.
-    assert precomputed_searches == set(searches[:7]), precomputed_searches - set(searches[:7])
+    # No q, a category, a word typed or finished, a typo, no match, a word whose prefix
+    # reaches other lexemes: all from the counts; the short prefix, two words and a license
+    # filter count the matches.
+    assert precomputed_searches == set(searches[:9]), precomputed_searches ^ set(searches[:9])
 
+    # Past FEW_OTHERS the statement counts the matches instead (its other, gated branch).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_facets, "FEW_OTHERS", 0)
+        await assert_same_facets(sessions, callers, [SearchCriteria(), *searches[7:9]])
     lifted = await _lift_into_the_top(sessions, [r.id for r in rows if r.visibility == "private"])
     await assert_same_facets(sessions, [*callers, Caller(user=lifted)], searches)
     async with transaction(sessions) as session:
@@ -269,6 +277,25 @@ async def test_facet_counts_equal_counting_the_matches(sessions: SessionFactory)
         )
         assert left == 0
     await assert_same_facets(sessions, callers, [SearchCriteria(), SearchCriteria(q="zorblat ")])
+
+
+async def _word_whose_prefix_reaches_others(session: AsyncSession) -> str:
+    """A word (its own lexeme) whose prefix range holds other lexemes, with the most public
+    models that have another of them but not the word's own lexeme."""
+    found = await session.scalar(
+        text(
+            f"SELECT a.word FROM {SCHEMA}.search_postings AS a "
+            f"JOIN {SCHEMA}.search_postings AS b ON b.word LIKE a.word || '_%' "
+            "AND b.visibility = 'public' "
+            "WHERE a.word ~ '^[a-z]{6,}$' "
+            "AND plainto_tsquery('english', a.word)::text = quote_literal(a.word) "
+            f"AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.search_postings AS c "
+            "WHERE c.model_id = b.model_id AND c.word = a.word) "
+            "GROUP BY a.word ORDER BY count(DISTINCT b.model_id) DESC, a.word LIMIT 1"
+        )
+    )
+    assert found is not None
+    return str(found)
 
 
 async def _lift_into_the_top(sessions: SessionFactory, private: list[int]) -> str:
