@@ -229,9 +229,7 @@ class SearchFacetCountRow(Base):
 
     __tablename__ = "search_facet_counts"
     __table_args__ = (
-        Index(
-            "search_facet_counts_top_idx", "word", "scope", "facet", text("count DESC"), "value"
-        ),
+        Index("search_facet_counts_top_idx", "word", "scope", "facet", text("count DESC"), "value"),
     )
 
     word: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
