@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import pytest
 from modelbay_catalog.orm import SCHEMA
-from modelbay_catalog.search_sql import VOCABULARY_LOOKUP
 from modelbay_catalog.spelling import (
     ALPHABET,
     MAX_EDITS,
@@ -174,26 +173,3 @@ async def test_the_trigger_keeps_every_words_deletion_variants(
     assert made == {key: deletion_variants(*key) for key in made}
     assert any("-" in word for _, word in stored)
     assert all(word.count("-") <= MAX_EDITS for _, word in stored)
-
-
-async def test_the_lookup_keeps_a_generic_plan_instead_of_planning_every_search(
-    sessions: SessionFactory, catalog_database_url: str
-) -> None:
-    """A plan that saw the words' arrays (one word: one row) looked cheaper than the generic one
-    (ten guessed), so Postgres planned the lookup anew on every search; the arrays are hidden
-    behind sub-selects for both, and the prepared statement settles on its generic plan."""
-    await _add(sessions, vocabulary(random.Random(3)))
-    connection = await asyncpg.connect(
-        catalog_database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    )
-    try:
-        for word in ["aeiro", "sntaeoir", "tesseract", "aeiro", "st", "ronnies", "tsar", "oat"]:
-            await connection.fetch(VOCABULARY_LOOKUP, [word], [True], [True], word)
-        plans = await connection.fetchrow(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-            VOCABULARY_LOOKUP,
-        )
-    finally:
-        await connection.close()
-    assert plans is not None
-    assert plans["generic_plans"] >= 3, dict(plans)

@@ -57,11 +57,6 @@ class Parameters:
 # typo word on the bench). Each word comes back with its own tsquery as text (`plainto_tsquery`,
 # and `to_tsquery('simple', word:*)` for a prefix), so the search's tsquery is put together in
 # Python from pieces the server made (spelling.py says which).
-# The query's arrays are read through scalar sub-selects so that no plan sees their values: a
-# custom plan saw a one-word array as one row and a generic plan guessed ten, so the generic
-# plan looked dearer and Postgres planned the statement anew on every execution (0.6-0.9 ms of
-# its 1.0-1.3 ms round trip; docs/decisions.md, "Typo candidates by symmetric deletes"). Now
-# both estimates agree and the prepared statement keeps its generic plan after five runs.
 # For a one-word query (`$1` of one word) each row also says whether its word's lexeme has search
 # postings, and the word being typed (`$4`, or NULL) the first and last lexeme of its prefix
 # range: what postings_sql.reached needs to tell whether the query reaches one lexeme only (an
@@ -90,8 +85,7 @@ VOCABULARY_LOOKUP = f"""
 WITH typed AS MATERIALIZED (
     SELECT t.word, t.long, t.correctable,
            EXISTS (SELECT 1 FROM {SCHEMA}.search_words AS w WHERE w.word = t.word) AS known
-    FROM unnest((SELECT $1::text[]), (SELECT $2::boolean[]), (SELECT $3::boolean[]))
-        AS t(word, long, correctable)
+    FROM unnest($1::text[], $2::boolean[], $3::boolean[]) AS t(word, long, correctable)
 ), unknown AS MATERIALIZED (
     SELECT word, CASE WHEN long THEN {MAX_EDITS} ELSE 1 END AS budget
     FROM typed WHERE NOT known AND correctable
