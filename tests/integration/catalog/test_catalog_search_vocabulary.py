@@ -7,6 +7,7 @@ variants the trigger keeps are exactly `spelling.deletion_variants`. Real Postgr
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 
@@ -173,3 +174,28 @@ async def test_the_trigger_keeps_every_words_deletion_variants(
     assert made == {key: deletion_variants(*key) for key in made}
     assert any("-" in word for _, word in stored)
     assert all(word.count("-") <= MAX_EDITS for _, word in stored)
+
+
+async def test_concurrent_writers_sharing_words_all_commit_with_every_variant_once(
+    sessions: SessionFactory, catalog_database_url: str
+) -> None:
+    """Eight transactions adding overlapping words at once: a word's variants are written by the
+    one whose insert of the word succeeded (the others wait on it and skip the word)."""
+    known = vocabulary(random.Random(11))
+    rng = random.Random(12)
+    batches = [rng.sample(known, len(known) // 2) for _ in range(8)]
+    await asyncio.gather(*(_add(sessions, batch) for batch in batches))
+    connection = await asyncpg.connect(
+        catalog_database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    )
+    try:
+        stored = [
+            (str(row[0]), str(row[1]))
+            for row in await connection.fetch(
+                f"SELECT variant, word FROM {SCHEMA}.search_word_deletes"
+            )
+        ]
+    finally:
+        await connection.close()
+    added = {word for batch in batches for word in batch}
+    assert sorted(stored) == sorted((v, w) for w in added for v in deletion_variants(w, MAX_EDITS))
