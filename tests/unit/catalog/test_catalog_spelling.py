@@ -92,11 +92,12 @@ def test_a_known_word_is_never_corrected() -> None:
     assert corrections(["airs"], ["airs", "iris"]) == {}
 
 
-def test_corrections_are_nearest_first_within_the_allowed_edits() -> None:
+def test_corrections_are_the_nearest_within_the_allowed_edits() -> None:
     known = ["iris", "airs", "pairs", "irises", "flowers", "flower", "floors"]
-    found = corrections(["iirs", "flowrs"], known)
+    found = corrections(["iirs", "flowrs", "flowrrss"], known)
     assert found["iirs"] == ("airs", "iris")  # both one edit; alphabetical on a tie
-    assert found["flowrs"] == ("floors", "flowers", "flower")  # 1, 1, then 2 edits
+    assert found["flowrs"] == ("floors", "flowers")  # one edit each; `flower` is two away
+    assert found["flowrrss"] == ("flowers",)  # the nearest is two edits away: it is kept
     assert corrections(["zzqx"], known) == {}
 
 

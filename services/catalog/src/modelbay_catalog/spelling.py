@@ -104,8 +104,12 @@ def edit_distance(first: str, second: str) -> int:
 
 
 def corrections(words: Iterable[str], known: Iterable[str]) -> Mapping[str, tuple[str, ...]]:
-    """For each query word the vocabulary does not know, the known words it may mean: within
-    its allowed edits, nearest first (ties alphabetical), at most MAX_CORRECTIONS."""
+    """For each query word the vocabulary does not know, the known words it may mean: those
+    at the smallest distance any known word is within its allowed edits (alphabetical), at
+    most MAX_CORRECTIONS. Only the nearest: a word one edit away is what the typist meant
+    more often than one two edits away, and the rank does not weigh a correction by its
+    distance, so a farther word's models would rank with the nearer's (docs/decisions.md,
+    "Only the nearest corrections")."""
     vocabulary = set(known)
     found: dict[str, tuple[str, ...]] = {}
     for word in words:
@@ -119,5 +123,7 @@ def corrections(words: Iterable[str], known: Iterable[str]) -> Mapping[str, tupl
             and (distance := edit_distance(word, candidate)) <= budget
         )
         if scored:
-            found[word] = tuple(candidate for _, candidate in scored[:MAX_CORRECTIONS])
+            nearest = scored[0][0]
+            kept = [candidate for distance, candidate in scored if distance == nearest]
+            found[word] = tuple(kept[:MAX_CORRECTIONS])
     return found
