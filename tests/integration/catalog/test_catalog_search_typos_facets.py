@@ -1,5 +1,6 @@
-"""Search on real Postgres: typos (pg_trgm + the vocabulary), prefixes, facets counted in one
-query, sorts with keyset pages that hold while models are added, and visibility in the counts."""
+"""Search on real Postgres: typos (the vocabulary and its deletion variants), prefixes, facets
+counted in one query, sorts with keyset pages that hold while models are added, and visibility
+in the counts."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ async def test_a_typo_finds_the_model(catalog: RunningCatalog) -> None:
 
     assert (await names(catalog, reader, q="iirs"))[0] == "alice/iris"  # swapped letters
     assert (await names(catalog, reader, q="iris flowrs"))[0] == "alice/iris"  # a dropped letter
-    assert await names(catalog, reader, q="sumarizer") == ["carol/sentiment"]  # trigram
+    assert await names(catalog, reader, q="sumarizer") == ["carol/sentiment"]  # a long word
     assert await names(catalog, reader, q="sentimnt") == ["carol/sentiment"]
     assert await names(catalog, reader, q="flow") == ["alice/iris"]  # still typing: a prefix
     assert await names(catalog, reader, q="flow ") == []  # a finished word is not a prefix
