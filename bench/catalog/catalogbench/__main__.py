@@ -37,7 +37,8 @@ def arguments() -> argparse.Namespace:
         "--docs",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="write the section of docs/benchmarks.md (else only the JSON)",
+        help="write the section of docs/benchmarks.md and results/latest.json (else "
+        "results/preview.md and preview.json, which git ignores)",
     )
     return parser.parse_args()
 
@@ -168,7 +169,10 @@ async def main() -> None:
     versions = f"PostgreSQL {await postgres_version(url)}, {load.wrk_version()}"
     results = ROOT / "bench" / "catalog" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    (results / "latest.json").write_text(
+    # `--no-docs` (a trial run) leaves the committed `latest.json` alone: its numbers go to
+    # `preview.json` beside `preview.md`, both ignored by git.
+    raw = results / ("latest.json" if options.docs else "preview.json")
+    raw.write_text(
         json.dumps(
             {
                 "started": started,
@@ -198,7 +202,7 @@ async def main() -> None:
         print("wrote the Catalog search section of docs/benchmarks.md")
     else:
         (results / "preview.md").write_text(text)
-        print(f"wrote {results / 'preview.md'}")
+        print(f"wrote {results / 'preview.md'} and {raw}")
 
 
 if __name__ == "__main__":
