@@ -9,12 +9,11 @@ from modelbay_catalog.records import SearchCriteria
 from modelbay_catalog.search_facets import (
     EVERY_MODEL,
     CountedWord,
-    beyond_public_sql,
     counted_word,
     facet_counts_apply,
     facet_counts_sql,
 )
-from modelbay_catalog.search_sql import Parameters
+from modelbay_catalog.search_sql import Parameters, beyond_public_sql
 from modelbay_common.access import Caller, Membership, OrgRole
 
 

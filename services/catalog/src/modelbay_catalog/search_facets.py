@@ -27,12 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from modelbay_common.access import Caller, Visibility, acts_for
+from modelbay_common.access import Caller, Visibility
 
 from modelbay_catalog.orm import SCHEMA
 from modelbay_catalog.postings_sql import OneWordQuery, prefix_range
 from modelbay_catalog.records import FacetName, SearchCriteria
-from modelbay_catalog.search_sql import FACET_VALUES, Parameters, facets_sql
+from modelbay_catalog.search_sql import FACET_VALUES, Parameters, beyond_public_sql, facets_sql
 
 FACET_COUNTS = f"{SCHEMA}.search_facet_counts"
 EVERY_MODEL = ""  # the pseudo word every public model is counted under: a search without `q`
@@ -53,7 +53,6 @@ LONG_PREFIX = 5
 # cheaper (`sentence`: 3,869 such models, 47 ms live against 23 for facets_sql).
 FEW_OTHERS = 200
 _PUBLIC = Visibility.PUBLIC.value
-_ORG = Visibility.ORG.value
 
 
 def facet_counts_apply(criteria: SearchCriteria, caller: Caller) -> bool:
@@ -94,34 +93,6 @@ def counted_word(has_query: bool, one_word: OneWordQuery | None) -> CountedWord 
     if len(prefix) < LONG_PREFIX:  # `dat`: its range's postings are most of the catalog
         return None
     return CountedWord(exact, prefix_range(prefix))
-
-
-def beyond_public_sql(caller: Caller, params: Parameters, alias: str) -> str | None:
-    """Which `model_search AS alias` rows a non-administrator, non-publisher caller may see
-    besides the public ones — search_sql.visible_sql without its public clause (their own and
-    their managed organisations' models, org-visible models of their organisations) — or None
-    for an anonymous caller. Own public rows are included (the `status` facet counts them);
-    the merge counts only the non-public ones. The facet counts' sameness test compares the
-    result with facets_sql's for every kind of caller."""
-    conditions: list[str] = []
-    member_of = sorted(m.org for m in caller.memberships) if caller.user else []
-    if caller.user:
-        managed = [m.org for m in caller.memberships if acts_for(caller, m.org)]
-        if managed:
-            owners = params.add([caller.user, *managed], "text[]")
-            conditions.append(f"{alias}.owner = ANY({owners})")
-        else:
-            # `= $n`, not `= ANY(array of one)`: the generic plan of the prepared statement
-            # then expects a few rows (an owner's), not 259, so Postgres keeps it instead of
-            # planning every execution anew (0.6 ms of a 0.8 ms statement).
-            conditions.append(f"{alias}.owner = {params.add(caller.user, 'text')}")
-    orgs = sorted({*member_of, *([caller.org] if caller.org else [])})
-    if orgs:
-        org_wide = f"{alias}.owner_org = ANY({params.add(orgs, 'text[]')})"
-        if member_of:
-            org_wide = f"({org_wide} OR {alias}.owner = ANY({params.add(member_of, 'text[]')}))"
-        conditions.append(f"({alias}.visibility = '{_ORG}' AND {org_wide})")
-    return "(" + " OR ".join(conditions) + ")" if conditions else None
 
 
 def facet_counts_sql(
