@@ -16,13 +16,12 @@ way (the counts filled in bulk with the trigger off), in a real PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmark_catalog import benchmark_seeded
 from modelbay_catalog import search_facets
 from modelbay_catalog.orm import SCHEMA, ModelRow, PublishRequestRow
 from modelbay_catalog.records import FacetCount, FacetName, Facets, SearchCriteria
@@ -32,35 +31,18 @@ from modelbay_catalog.service_queries import search_models
 from modelbay_catalog.store import search_document
 from modelbay_catalog.store_search import SearchStore
 from modelbay_common.access import Caller, Membership, OrgRole
-from modelbay_common.db import SessionFactory, create_engine, session_factory, transaction
-from modelbay_common.migrations import upgrade
+from modelbay_common.db import SessionFactory, transaction
 from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-BENCH = Path(__file__).resolve().parents[3] / "bench" / "catalog"
 MODELS = 600
 Key = tuple[str, str, str, str]
 
 
 @pytest.fixture(scope="module")
 async def sessions(module_database_url: str) -> AsyncIterator[SessionFactory]:
-    await upgrade(SCHEMA, module_database_url)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(BENCH))
-        seed = importlib.import_module("catalogbench.seed")
-        stack = importlib.import_module("catalogbench.stack")
-        await seed.seed(
-            stack.plain_dsn(module_database_url),
-            models=MODELS,
-            downloads=1_000,
-            ratings=500,
-            seed_value=9,
-        )
-    engine = create_engine(module_database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with benchmark_seeded(module_database_url, MODELS) as seeded:
+        yield seeded
 
 
 async def recomputed_counts(session: AsyncSession) -> Counter[Key]:

@@ -16,14 +16,13 @@ reproducible generator (bench/catalog), 2,000 models, in a real PostgreSQL.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmark_catalog import benchmark_seeded
 from modelbay_catalog.orm import SCHEMA, ModelRow, PublishRequestRow
 from modelbay_catalog.records import SearchCriteria
 from modelbay_catalog.rules import normalize_package_name
@@ -31,13 +30,11 @@ from modelbay_catalog.service_queries import search_models
 from modelbay_catalog.store import TEXT_SEARCH_CONFIG, search_document
 from modelbay_catalog.store_search import SearchStore, not_deleted, visible_to
 from modelbay_common.access import Caller, Membership, OrgRole
-from modelbay_common.db import SessionFactory, create_engine, session_factory, transaction
-from modelbay_common.migrations import upgrade
+from modelbay_common.db import SessionFactory, transaction
 from sqlalchemy import ColumnElement, case, cast, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
-BENCH = Path(__file__).resolve().parents[3] / "bench" / "catalog"
 MODELS = 2_000
 PAGE, PAGES = 20, 3
 
@@ -45,23 +42,8 @@ PAGE, PAGES = 20, 3
 @pytest.fixture(scope="module")
 async def sessions(module_database_url: str) -> AsyncIterator[SessionFactory]:
     """The generated catalog, seeded the benchmark's way (postings written in bulk)."""
-    await upgrade(SCHEMA, module_database_url)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(BENCH))
-        seed = importlib.import_module("catalogbench.seed")
-        stack = importlib.import_module("catalogbench.stack")
-        await seed.seed(
-            stack.plain_dsn(module_database_url),
-            models=MODELS,
-            downloads=1_000,
-            ratings=500,
-            seed_value=9,
-        )
-    engine = create_engine(module_database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with benchmark_seeded(module_database_url, MODELS) as seeded:
+        yield seeded
 
 
 def item_count(query_text: str) -> int:
