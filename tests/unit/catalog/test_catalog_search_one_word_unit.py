@@ -38,10 +38,10 @@ def test_a_lexeme_the_prefix_range_reads_is_not_read_again() -> None:
 
 
 def test_only_a_finished_word_without_corrections_reads_its_postings_in_order() -> None:
-    assert OneWordQuery(exact="user", lexemes=("user",), prefix=None).single_lexeme
-    assert not OneWordQuery(exact="user", lexemes=("user",), prefix="user").single_lexeme
-    assert not OneWordQuery(exact="iri", lexemes=("iri", "iris"), prefix=None).single_lexeme
-    assert not OneWordQuery(exact=None, lexemes=(), prefix="for").single_lexeme
+    assert OneWordQuery(exact="user", lexemes=("user",), prefix=None).sole_lexeme is not None
+    assert OneWordQuery(exact="user", lexemes=("user",), prefix="user").sole_lexeme is None
+    assert OneWordQuery(exact="iri", lexemes=("iri", "iris"), prefix=None).sole_lexeme is None
+    assert OneWordQuery(exact=None, lexemes=(), prefix="for").sole_lexeme is None
 
 
 def test_pieces_are_read_as_lexemes_and_anything_else_keeps_ts_rank() -> None:
@@ -61,11 +61,11 @@ def test_pieces_are_read_as_lexemes_and_anything_else_keeps_ts_rank() -> None:
 
 def test_a_query_reads_in_score_order_only_when_it_reaches_one_lexeme() -> None:
     typed = OneWordQuery(exact="user", lexemes=("user",), prefix="user")
-    assert not typed.single_lexeme  # until the postings are asked
+    assert typed.sole_lexeme is None  # until the postings are asked
     assert replace(typed, reaches_only="user").sole_lexeme == "user"
     assert OneWordQuery(exact="user", lexemes=("user",), prefix=None).sole_lexeme == "user"
     corrected = OneWordQuery(exact="forcast", lexemes=("forcast", "forecast"), prefix="forcast")
-    assert not corrected.single_lexeme
+    assert corrected.sole_lexeme is None
     assert replace(corrected, reaches_only="forecast").sole_lexeme == "forecast"
     stop_word = OneWordQuery(exact=None, lexemes=(), prefix="for")
     assert replace(stop_word, reaches_only="forum").sole_lexeme == "forum"

@@ -61,14 +61,10 @@ class OneWordQuery:
     def sole_lexeme(self) -> str | None:
         """The one lexeme whose postings are exactly the query's matches, if there is one: its
         postings' index order (score, id) is then the rank order, so a page stops after
-        `limit` postings (rank = score / item_count + bonus, see `rank_of`)."""
+        `limit` postings (rank = score / item_count + `bonus`)."""
         if self.finished_without_corrections:
             return self.exact
         return self.reaches_only
-
-    @property
-    def single_lexeme(self) -> bool:
-        return self.sole_lexeme is not None
 
     def bonus(self, lexeme: str) -> float:
         """The exact-match bonus of a model whose only matched lexeme is `lexeme`."""
