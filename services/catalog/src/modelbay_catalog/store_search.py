@@ -161,12 +161,16 @@ def _one_word_query(piece: str, corrections: Sequence[str], prefix: str) -> OneW
 
 
 def _one_word_reach(
-    word: str, alternatives: Sequence[str], rows: Sequence[asyncpg.Record], being_typed: bool
+    word: str,
+    alternatives: Sequence[str],
+    pieces: Mapping[str, str],
+    rows: Sequence[asyncpg.Record],
+    being_typed: bool,
 ) -> OneWordQuery | None:
     """A one-word query's lexemes (`_one_word_query`) marked with the one lexeme of the catalog
     they reach, if only one, from the vocabulary lookup's rows: which words' lexemes have
-    postings, and the first and last lexeme of the typed word's prefix range."""
-    pieces = {str(row[0]): str(row[2]) for row in rows}
+    postings, and the first and last lexeme of the typed word's prefix range (`pieces`: each
+    word's tsquery text, from those rows)."""
     typed_row = next(row for row in rows if str(row[0]) == word and row[3] is not None)
     query = _one_word_query(
         pieces[word],
@@ -232,7 +236,9 @@ class SearchStore:
         one_word = None
         if len(parsed.words) == 1:
             word = parsed.words[0]
-            one_word = _one_word_reach(word, alternatives.get(word, ()), rows, word == being_typed)
+            one_word = _one_word_reach(
+                word, alternatives.get(word, ()), pieces, rows, word == being_typed
+            )
         return TextMatch(
             typed=typed,
             query_text=_any_of(groups, "&"),
