@@ -43,9 +43,10 @@ def error_console() -> Console:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
+def user_errors(*also: type[Exception]) -> Iterator[None]:
+    """USER_ERRORS (and the kinds in `also`) printed as one red line, exit code 1."""
     try:
         yield
-    except USER_ERRORS as exc:
+    except (*USER_ERRORS, *also) as exc:
         error_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None

@@ -14,16 +14,14 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import typer
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
 
-from modelbay.cli_common import USER_ERRORS, console, error_console
+from modelbay.cli_common import console, error_console, user_errors
 from modelbay.cli_up import up
 from modelbay.client import FINAL_STATUSES, ModelbayClient, ModelRef
 from modelbay.docker_run import GRPC_CONTAINER_PORT, published_port, start_container
@@ -44,21 +42,14 @@ SkipVerify = Annotated[
 ]
 
 
-_ERRORS: tuple[type[Exception], ...] = (ApiError, *USER_ERRORS)
-
-
 def register(app: typer.Typer) -> None:
     for command in (status, search, pull, run, publish, up):
         app.command(command.__name__)(command)
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    try:
-        yield
-    except _ERRORS as exc:
-        error_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
+def _user_errors() -> AbstractContextManager[None]:
+    """`user_errors`, the platform's answers (ApiError) included."""
+    return user_errors(ApiError)
 
 
 # -- status ------------------------------------------------------------------------------------
