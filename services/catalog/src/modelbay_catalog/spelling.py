@@ -3,7 +3,7 @@
 
 A query word the vocabulary does not know gets as alternatives the known words within its
 allowed edits (`allowed_edits`: optimal string alignment distance, i.e. Levenshtein plus a swap
-of neighbours, 1 for 3-5 letters, 2 for 6-40), nearest first. The candidates are found by
+of neighbours, 1 for 3-5 letters, 2 for 6-40), only the nearest. The candidates are found by
 symmetric deletes (SymSpell, Wolf Garbe): every vocabulary word's `deletion_variants` are kept
 in `search_word_deletes` (migration 0019), and the query word's own deletion variants are looked
 up there. That finds every word within the budget, because an alignment of at most k edits
